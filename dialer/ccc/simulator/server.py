@@ -1,0 +1,199 @@
+"""The simulator's HTTP server: threaded, HTTP/1.1 keep-alive, JSON answers like CCC's."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from dialer.ccc.client import API_VERSION
+from dialer.ccc.simulator.actions import ACTIONS, ApiError, Reply
+from dialer.ccc.simulator.auth import GatewayError, NonceRegistry, authenticate
+from dialer.ccc.simulator.state import Faults, SimulatorConfig, SimulatorState
+
+log = logging.getLogger(__name__)
+ADMIN_PREFIX = "/_simulator/"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], state: SimulatorState) -> None:
+        super().__init__(address, _Handler)
+        self.state = state
+        self.nonces = NonceRegistry()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        url = urlsplit(self.path)
+        if url.path.startswith(ADMIN_PREFIX):
+            self._admin(url.path[len(ADMIN_PREFIX) :], body)
+            return
+        state = self.server.state
+        request_id = state.new_request_id()
+        params = dict(parse_qsl(url.query, keep_blank_values=True))
+        if body and "form-urlencoded" in (self.headers.get("Content-Type") or ""):
+            params.update(parse_qsl(body.decode(), keep_blank_values=True))
+        if state.faults.latency_ms > 0:
+            time.sleep(state.faults.latency_ms / 1000.0)
+        try:
+            reply = self._dispatch(url.path or "/", params, body, request_id)
+        except GatewayError as exc:
+            self._send_json(exc.status, _gateway_body(exc, request_id))
+            return
+        except ApiError as exc:
+            self._send_json(
+                exc.status, _envelope(exc.status, exc.code, exc.message, request_id, exc.params)
+            )
+            return
+        answer = _envelope(200, "OK", "", request_id, [])
+        answer["Data"] = reply.data
+        if reply.fate == "drop":
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if reply.fate == "hang":
+            time.sleep(state.faults.hang_s)
+        self._send_json(200, answer)
+
+    def _dispatch(self, path: str, params: dict[str, str], body: bytes, request_id: str) -> Reply:
+        state = self.server.state
+        now = time.time()
+        auth = authenticate(
+            self.command,
+            path,
+            self.headers,  # type: ignore[arg-type]
+            params,
+            body,
+            state.config.access_keys,
+            self.server.nonces,
+            now,
+        )
+        if state.over_qps(now):
+            raise GatewayError(
+                400, "Throttling.User", "Request was denied due to user flow control."
+            )
+        if auth.version != API_VERSION:
+            raise GatewayError(400, "InvalidVersion", "Specified parameter Version is not valid.")
+        handler = ACTIONS.get(auth.action)
+        if handler is None:
+            raise GatewayError(
+                404,
+                "InvalidAction.NotFound",
+                "Specified api is not found, please check your url and method.",
+            )
+        return handler(state, auth.params, request_id)
+
+    def _admin(self, what: str, body: bytes) -> None:
+        state = self.server.state
+        if what == "faults" and self.command == "POST":
+            changes = json.loads(body or b"{}")
+            for key, value in changes.items():
+                if not hasattr(state.faults, key):
+                    self._send_json(400, {"error": f"unknown fault {key}"})
+                    return
+                setattr(state.faults, key, float(value))
+            self._send_json(200, state.faults_dict())
+        elif what == "faults":
+            self._send_json(200, state.faults_dict())
+        elif what == "calls":
+            self._send_json(200, [json.loads(c.log_line()) for c in state.snapshot()])
+        else:
+            self._send_json(404, {"error": "no such admin path"})
+
+    def _send_json(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _envelope(
+    status: int, code: str, message: str, request_id: str, params: list[str]
+) -> dict[str, Any]:
+    return {
+        "RequestId": request_id,
+        "Code": code,
+        "Message": message,
+        "HttpStatusCode": status,
+        "Params": params,
+    }
+
+
+def _gateway_body(exc: GatewayError, request_id: str) -> dict[str, Any]:
+    return {
+        "RequestId": request_id,
+        "HostId": "ccc.cn-shanghai.aliyuncs.com",
+        "Code": exc.code,
+        "Message": exc.message,
+        "Recommend": f"https://api.aliyun.com/troubleshoot?q={exc.code}&product=CCC",
+    }
+
+
+class Simulator:
+    """Run the simulator on a background thread: `with Simulator(config) as sim: sim.url`."""
+
+    def __init__(
+        self, config: SimulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.config = config or SimulatorConfig()
+        self.state = SimulatorState(self.config)
+        self._server = _Server((host, port), self.state)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def faults(self) -> Faults:
+        return self.state.faults
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host = self._server.server_address[0]
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> Simulator:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="ccc-simulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self.state.close()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

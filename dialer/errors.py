@@ -1,0 +1,89 @@
+"""The dialer's exception tree.
+
+DialerError
+├── SheetError              a campaign file that cannot be used at all (file, row, column, reason)
+├── ConfigError             missing or malformed settings
+├── CampaignNotFound        no campaign with that id
+└── CccError                an answer (or non-answer) from CCC; carries code, http_status,
+    │                       request_id, message
+    ├── PermanentCallError  this row can never succeed (Parameter.*, unknown 4xx)
+    ├── BrokerUnavailable   NotExists.Number: stop using this broker number
+    ├── CampaignFatal       NotExists.InstanceId, bad credentials, clock skew: pause the campaign
+    ├── TransientCallError  InternalService.CTI, 5xx, Throttling*, refused connection: retry later
+    └── OutcomeUnknown      the request may have reached CCC (read timeout, torn answer):
+                            never retry blindly
+
+Which CCC answer becomes which class is decided in exactly one place:
+`dialer.ccc.outcomes.classify`.
+"""
+
+from __future__ import annotations
+
+
+class DialerError(Exception):
+    """Base of every error the dialer raises on purpose."""
+
+
+class ConfigError(DialerError):
+    """Settings are missing or malformed."""
+
+
+class CampaignNotFound(DialerError):
+    """No campaign with the given id exists in this Redis namespace."""
+
+
+class SheetError(DialerError):
+    """A campaign sheet that cannot be used at all."""
+
+    def __init__(
+        self, file: str, reason: str, *, row: int | None = None, column: str | None = None
+    ) -> None:
+        self.file = file
+        self.reason = reason
+        self.row = row
+        self.column = column
+        where = file
+        if row is not None:
+            where += f", row {row}"
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{where}: {reason}")
+
+
+class CccError(DialerError):
+    """CCC refused the request, or its fate is not known."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str = "",
+        *,
+        http_status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        self.request_id = request_id
+        status = f" (HTTP {http_status})" if http_status is not None else ""
+        super().__init__(f"{code}{status}: {message}" if message else f"{code}{status}")
+
+
+class PermanentCallError(CccError):
+    """This row can never succeed as it stands."""
+
+
+class BrokerUnavailable(CccError):
+    """The broker number is not usable in this instance."""
+
+
+class CampaignFatal(CccError):
+    """Nothing in this campaign can succeed until an operator fixes something."""
+
+
+class TransientCallError(CccError):
+    """The call was certainly not placed; trying again later may succeed."""
+
+
+class OutcomeUnknown(CccError):
+    """The request may have reached CCC and placed the call."""

@@ -1,0 +1,77 @@
+"""Runtime settings. `Settings.from_env()` is the only reader of os.environ in the library."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from dialer.errors import ConfigError
+
+DEFAULT_ENDPOINT = "https://ccc.cn-shanghai.aliyuncs.com"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An AccessKey pair. The secret is kept out of repr() so it never lands in a log."""
+
+    access_key_id: str
+    access_key_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str | None = None
+    namespace: str = "dialer"
+    ccc_endpoint: str = DEFAULT_ENDPOINT
+    credentials: Credentials | None = None
+    instance_id: str | None = None
+    signature_version: str = "v3"
+    connect_timeout_s: float = 3.05
+    read_timeout_s: float = 10.0
+    max_qps: float | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        ak_id = env.get("ALIBABA_CLOUD_ACCESS_KEY_ID")
+        ak_secret = env.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+        credentials = Credentials(ak_id, ak_secret) if ak_id and ak_secret else None
+        signature = env.get("CCC_SIGNATURE_VERSION", "v3").lower()
+        if signature not in ("v1", "v3"):
+            raise ConfigError(f"CCC_SIGNATURE_VERSION must be v1 or v3, not {signature!r}")
+        return cls(
+            redis_url=env.get("DIALER_REDIS_URL") or None,
+            namespace=env.get("DIALER_NAMESPACE", "dialer"),
+            ccc_endpoint=env.get("CCC_ENDPOINT", DEFAULT_ENDPOINT),
+            credentials=credentials,
+            instance_id=env.get("CCC_INSTANCE_ID") or None,
+            signature_version=signature,
+            connect_timeout_s=_float(env, "CCC_CONNECT_TIMEOUT_S", 3.05),
+            read_timeout_s=_float(env, "CCC_READ_TIMEOUT_S", 10.0),
+            max_qps=_float(env, "DIALER_MAX_QPS", None),
+        )
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def require_credentials(self) -> Credentials:
+        if self.credentials is None:
+            raise ConfigError(
+                "no CCC credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and "
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+            )
+        return self.credentials
+
+
+def _float(env: Mapping[str, str], name: str, default: float | None) -> float | None:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, not {raw!r}")
+    return value
