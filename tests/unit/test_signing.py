@@ -116,7 +116,7 @@ V3_CANONICAL = (
 
 
 def test_v3_empty_body_hash() -> None:
-    assert signing.EMPTY_BODY_SHA256 == V3_HEADERS["x-acs-content-sha256"]
+    assert V3_HEADERS["x-acs-content-sha256"] == signing.EMPTY_BODY_SHA256
 
 
 def test_v3_canonical_request_matches_vector() -> None:
@@ -133,7 +133,8 @@ def test_v3_authorization_matches_vector() -> None:
     sts = signing.v3_string_to_sign(V3_CANONICAL)
     signature = signing.v3_signature(sts, "testsecret")
     assert signing.v3_authorization("testid", V3_SIGNED, signature) == (
-        "ACS3-HMAC-SHA256 Credential=testid,SignedHeaders=" + V3_SIGNED
+        "ACS3-HMAC-SHA256 Credential=testid,SignedHeaders="
+        + V3_SIGNED
         + ",Signature=a0035dd3f4027fe4395020e60b724f554d7eb367487714cc17ca81a6516b0e35"
     )
 

@@ -1,0 +1,178 @@
+"""The `dialer` command: parse arguments, build objects from Settings, call the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from dialer.ccc.client import CccClient
+from dialer.errors import CccError, DialerError
+from dialer.settings import Settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # urllib3 logs request URLs, which carry phone numbers in their query strings.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+def _instance_id(args: argparse.Namespace, settings: Settings) -> str:
+    instance = args.instance_id or settings.instance_id
+    if not instance:
+        raise DialerError("no CCC instance: pass --instance-id or set CCC_INSTANCE_ID")
+    return instance
+
+
+def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
+    client = CccClient.from_settings(settings)
+    try:
+        result = client.start_back2back_call(
+            instance_id=_instance_id(args, settings),
+            caller=args.caller,
+            callee=args.callee,
+            broker=args.broker,
+            additional_broker=args.additional_broker,
+            timeout_seconds=args.timeout_seconds,
+            tags=args.tags,
+        )
+    except CccError as exc:
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "ok": False,
+                        "error_class": type(exc).__name__,
+                        "code": exc.code,
+                        "message": exc.message,
+                        "http_status": exc.http_status,
+                        "request_id": exc.request_id,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            print(f"error {exc.code}: {exc.message} ({type(exc).__name__})", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    if args.json:
+        print(
+            json.dumps(
+                {"ok": True, "job_id": result.job_id, "request_id": result.request_id},
+                ensure_ascii=False,
+            )
+        )
+    else:
+        print(result.job_id)
+    return 0
+
+
+def cmd_simulator(args: argparse.Namespace, settings: Settings) -> int:
+    from dialer.ccc.simulator import Faults, Simulator, SimulatorConfig
+
+    if bool(args.access_key_id) != bool(args.access_key_secret):
+        raise DialerError("--access-key-id and --access-key-secret go together")
+    keys = {args.access_key_id: args.access_key_secret} if args.access_key_id else None
+    if keys is None and settings.credentials is not None:
+        keys = {settings.credentials.access_key_id: settings.credentials.access_key_secret}
+    config = SimulatorConfig(
+        instance_ids=tuple(args.instance_id or ["ccc-test"]),
+        numbers=tuple(args.number or ["02151234567"]),
+        access_keys=keys or {"testid": "testsecret"},
+        seed=args.seed,
+        calls_log=args.calls_log,
+        cdr_delay_ms=args.cdr_delay_ms,
+        faults=Faults(
+            latency_ms=args.latency_ms,
+            fail_rate=args.fail_rate,
+            hang_rate=args.hang_rate,
+            drop_rate=args.drop_rate,
+            hang_s=args.hang_s,
+            max_qps=args.max_qps,
+        ),
+    )
+    sim = Simulator(config, host=args.host, port=args.port)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(
+        f"CCC simulator listening on {sim.url} "
+        f"(instances {', '.join(config.instance_ids)}; numbers {', '.join(config.numbers)}; "
+        f"access keys {', '.join(config.access_keys)})",
+        flush=True,
+    )
+    try:
+        sim.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        sim.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dialer", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("call", help="place one back-to-back call now")
+    p.add_argument("caller")
+    p.add_argument("callee")
+    p.add_argument("--broker", required=True)
+    p.add_argument("--additional-broker")
+    p.add_argument("--timeout-seconds", type=int, default=30)
+    p.add_argument("--tags")
+    p.add_argument("--instance-id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_call)
+
+    p = sub.add_parser("simulator", help="run the CCC simulator (a real HTTP server)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    p.add_argument("--instance-id", action="append")
+    p.add_argument("--number", action="append", help="an outbound number of every instance")
+    p.add_argument("--access-key-id")
+    p.add_argument("--access-key-secret")
+    p.add_argument("--latency-ms", type=float, default=0.0)
+    p.add_argument("--fail-rate", type=float, default=0.0, help="share answered 500 CTI error")
+    p.add_argument("--hang-rate", type=float, default=0.0, help="share placed, answered late")
+    p.add_argument("--hang-s", type=float, default=30.0)
+    p.add_argument("--drop-rate", type=float, default=0.0, help="share placed, then cut off")
+    p.add_argument("--max-qps", type=float, default=0.0, help="throttle above this (0 = off)")
+    p.add_argument("--cdr-delay-ms", type=float, default=0.0)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--calls-log", type=Path)
+    p.set_defaults(handler=cmd_simulator)
+
+    from dialer import cli_campaign
+
+    cli_campaign.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        settings = Settings.from_env()
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except DialerError as exc:
+        print(f"dialer: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dialer: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

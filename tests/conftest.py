@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from dialer.ccc.simulator import Simulator, SimulatorConfig
+from dialer.embedded_redis import EmbeddedRedis
+
+NUMBERS = ("02151234567", "02151234568", "02151234569", "02151234570")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[EmbeddedRedis]:
+    """A private redis-server for the whole session; tests isolate by namespace."""
+    server = EmbeddedRedis().start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def namespace() -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def redis_client(redis_server: EmbeddedRedis) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_server.url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def simulator(tmp_path) -> Iterator[Simulator]:
+    config = SimulatorConfig(numbers=NUMBERS, seed=7, calls_log=tmp_path / "calls.jsonl")
+    with Simulator(config) as sim:
+        yield sim

@@ -1,0 +1,88 @@
+"""`dialer call` and `dialer simulator` as a user runs them: real entry points, real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+DIALER = [sys.executable, "-m", "dialer.cli"]
+
+
+@pytest.fixture
+def simulator_process(tmp_path) -> Iterator[tuple[str, object]]:
+    log = tmp_path / "calls.jsonl"
+    proc = subprocess.Popen(
+        [*DIALER, "simulator", "--port", "0", "--number", "02151234567",
+         "--access-key-id", "cli-id", "--access-key-secret", "cli-secret", "--calls-log", str(log)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    line = proc.stdout.readline()
+    url = re.search(r"http://\S+", line).group(0)
+    yield url, log
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def run_call(url: str, *args: str, secret: str = "cli-secret") -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "CCC_ENDPOINT": url,
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "cli-id",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret,
+        "CCC_INSTANCE_ID": "ccc-test",
+    }
+    return subprocess.run([*DIALER, "call", *args], env=env, capture_output=True, text=True)
+
+
+def test_dialer_call_prints_job_id_and_simulator_logs_it(simulator_process) -> None:
+    url, log = simulator_process
+    done = run_call(url, "13800000000", "13900000000", "--broker", "02151234567")
+    assert done.returncode == 0, done.stderr
+    job_id = done.stdout.strip()
+    assert re.fullmatch(r"job-\d+", job_id)
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(e["callee"], e["job_id"]) for e in entries] == [("13900000000", job_id)]
+
+
+def test_dialer_call_json(simulator_process) -> None:
+    url, _ = simulator_process
+    done = run_call(url, "13800000000", "13900000000", "--broker", "02151234567", "--json")
+    body = json.loads(done.stdout)
+    assert body["ok"] is True and body["job_id"].startswith("job-")
+
+
+def test_dialer_call_error_exits_non_zero_with_code(simulator_process) -> None:
+    url, log = simulator_process
+    done = run_call(url, "13800000000", "13900000000", "--broker", "01000000000")
+    assert done.returncode == 1
+    assert "NotExists.Number" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not log.exists() or log.read_text() == ""
+
+
+def test_dialer_call_wrong_secret_is_reported_without_the_secret(simulator_process) -> None:
+    url, _ = simulator_process
+    done = run_call(url, "13800000000", "13900000000", "--broker", "02151234567", secret="s3cr3t-x")
+    assert done.returncode == 1
+    assert "SignatureDoesNotMatch" in done.stderr
+    assert "s3cr3t-x" not in done.stderr + done.stdout
+
+
+def test_dialer_call_without_credentials_is_a_clear_error(simulator_process) -> None:
+    url, _ = simulator_process
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALIBABA_CLOUD")}
+    env["CCC_ENDPOINT"] = url
+    done = subprocess.run(
+        [*DIALER, "call", "1", "2", "--broker", "3", "--instance-id", "i"],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "ALIBABA_CLOUD_ACCESS_KEY_ID" in done.stderr
+    assert "Traceback" not in done.stderr
