@@ -47,7 +47,8 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> EmbeddedRedis:
+    def start(self, *, daemonize: bool = False) -> EmbeddedRedis:
+        """Start the server; with daemonize it outlives this process (the CLI's default)."""
         args = [
             redis_server_binary(),
             "--port", str(self.port),
@@ -57,10 +58,15 @@ class EmbeddedRedis:
             "--appendfsync", "always",
             "--save", "",
             "--maxmemory-policy", "noeviction",
-            "--daemonize", "no",
+            "--daemonize", "yes" if daemonize else "no",
             "--logfile", str(self.data_dir / "redis.log"),
         ]  # fmt: skip
-        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if daemonize:
+            subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        else:
+            self._proc = subprocess.Popen(
+                args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
         self._wait_ready()
         return self
 

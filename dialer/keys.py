@@ -1,0 +1,70 @@
+"""Every Redis key the dialer uses, built from one namespace. Nothing else spells a key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    namespace: str = "dialer"
+
+    def campaigns(self) -> str:
+        """zset: campaign id -> created_at (epoch s)."""
+        return f"{self.namespace}:campaigns"
+
+    def meta(self, cid: str) -> str:
+        """hash: campaign settings, status, pause reason, totals."""
+        return f"{self.namespace}:c:{cid}:meta"
+
+    def rows(self, cid: str) -> str:
+        """hash: chunk number -> zlib(JSON list of source rows); immutable after upload."""
+        return f"{self.namespace}:c:{cid}:rows"
+
+    def queue(self, cid: str, broker: str) -> str:
+        """list: packed dial entries of PENDING rows for one broker, in source order."""
+        return f"{self.namespace}:c:{cid}:q:{broker}"
+
+    def retry(self, cid: str) -> str:
+        """zset: packed dial entry (with broker) -> epoch ms when it may be fed again."""
+        return f"{self.namespace}:c:{cid}:retry"
+
+    def state(self, cid: str) -> str:
+        """hash: row number -> RowState value; a missing row is PENDING."""
+        return f"{self.namespace}:c:{cid}:state"
+
+    def result(self, cid: str) -> str:
+        """hash: row number -> JSON outcome record (attempts, job id, error, timestamps)."""
+        return f"{self.namespace}:c:{cid}:res"
+
+    def counts(self, cid: str) -> str:
+        """hash: RowState value -> number of rows in it, kept by the transition scripts."""
+        return f"{self.namespace}:c:{cid}:counts"
+
+    def inflight(self, cid: str) -> str:
+        """zset: row number -> epoch ms it was queued to Celery (QUEUED rows' lease)."""
+        return f"{self.namespace}:c:{cid}:inflight"
+
+    def dialed(self, cid: str) -> str:
+        """zset: broker -> calls placed, and ts:broker -> list of recent timestamps (status)."""
+        return f"{self.namespace}:c:{cid}:dialed"
+
+    def broker_down(self, cid: str) -> str:
+        """hash: broker -> error code that took it out of this campaign."""
+        return f"{self.namespace}:c:{cid}:down"
+
+    def feeder_lease(self, cid: str) -> str:
+        """string: the worker id leading this campaign's feeder; expires unless renewed."""
+        return f"{self.namespace}:c:{cid}:feeder"
+
+    def pace(self, broker: str) -> str:
+        """string: next free slot (epoch ms, Redis clock) of a broker number, across campaigns."""
+        return f"{self.namespace}:pace:{broker}"
+
+    def pace_account(self) -> str:
+        """string: next free slot of the account-wide QPS cap (DIALER_MAX_QPS)."""
+        return f"{self.namespace}:pace:account"
+
+    def campaign_keys(self, cid: str) -> str:
+        """A SCAN pattern for every key of one campaign."""
+        return f"{self.namespace}:c:{cid}:*"

@@ -1,0 +1,67 @@
+"""The dialer's nouns: row states, rates, campaign settings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from dialer.errors import ConfigError
+
+
+class RowState(StrEnum):
+    PENDING = "PENDING"
+    QUEUED = "QUEUED"
+    DIALING = "DIALING"
+    DISPATCHED = "DISPATCHED"
+    FAILED = "FAILED"
+    UNKNOWN = "UNKNOWN"
+    RETRY_WAIT = "RETRY_WAIT"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+
+
+TERMINAL_STATES = frozenset(
+    {RowState.DISPATCHED, RowState.FAILED, RowState.UNKNOWN, RowState.CANCELLED, RowState.REJECTED}
+)
+
+
+class CampaignStatus(StrEnum):
+    READY = "READY"
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    CANCELLED = "CANCELLED"
+    DONE = "DONE"
+
+
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|m|min|h|hour)\s*$", re.IGNORECASE)
+_PER = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hour": 3600.0}
+
+
+def parse_rate(text: str) -> float:
+    """'2/s' -> 2.0 calls per second; '30/m' -> 0.5."""
+    match = _RATE.match(text)
+    if not match or float(match[1]) <= 0:
+        raise ConfigError(f"rate must look like 2/s or 30/m, not {text!r}")
+    return float(match[1]) / _PER[match[2].lower()]
+
+
+def format_rate(rate_per_s: float) -> str:
+    return f"{rate_per_s:g}/s" if rate_per_s >= 1 else f"{rate_per_s * 60:g}/m"
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    """What `dialer upload` decides about a campaign beyond its rows."""
+
+    name: str
+    instance_id: str
+    pool: tuple[str, ...] = ()
+    additional_broker: str | None = None
+    timeout_seconds: int = 30
+    rate_per_s: float = 1.0
+    broker_rates: dict[str, float] = field(default_factory=dict)
+    max_attempts: int = 3
+
+    def rate_for(self, broker: str) -> float:
+        return self.broker_rates.get(broker, self.rate_per_s)
