@@ -236,8 +236,10 @@ def test_cli_upload_prints_summary_and_id_last(redis_server, namespace, store) -
 
 
 def test_cli_upload_json(redis_server, namespace) -> None:
-    done = run_cli("upload", "campaigns/sample.xlsx", "--broker", "02151234569", "--instance-id",
-                   "ccc-test", "--json", redis_url=redis_server.url, namespace=namespace)  # fmt: skip
+    args = ["upload", "campaigns/sample.xlsx", "--broker", "02151234569", "--json"]
+    done = run_cli(
+        *args, "--instance-id", "ccc-test", redis_url=redis_server.url, namespace=namespace
+    )
     body = json.loads(done.stdout)
     assert body["total"] == 21 and body["accepted"] == 20 and len(body["id"]) == 12
 
