@@ -49,6 +49,7 @@ class EmbeddedRedis:
 
     def start(self, *, daemonize: bool = False) -> EmbeddedRedis:
         """Start the server; with daemonize it outlives this process (the CLI's default)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
             redis_server_binary(),
             "--port", str(self.port),

@@ -77,19 +77,26 @@ class ColumnMap:
 
 
 def normalise_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(normalised numbers, scientific-notation mask). Scientific notation has lost digits:
-    it is flagged, never repaired."""
-    s = raw.str.strip()
-    scientific = s.str.match(_SCIENTIFIC)
+    """(normalised numbers, scientific-notation mask) of stripped strings. Scientific notation
+    has lost digits: it is flagged, never repaired."""
+    clean = raw.str.fullmatch(_PHONE) | (raw == "")
+    scientific = pd.Series(False, index=raw.index)
+    if clean.all():
+        return raw, scientific
+    # Only the messy minority goes through the rewrite pipeline: most sheets are clean.
+    s = raw[~clean]
+    scientific[~clean] = s.str.match(_SCIENTIFIC)
     s = s.str.replace(r"\.0+$", "", regex=True)
     s = s.str.replace(r"[\s\-.()（）]", "", regex=True)
     international = s.str.match(r"^(?:\+86|0086)")
     s = s.str.replace(r"^(?:\+86|0086)", "", regex=True)
-    s = s.str.replace(r"^86(?=1\d{10}$)", "", regex=True)
+    s = s.mask(s.str.fullmatch(r"861\d{10}"), s.str[2:])
     # "+86 21 5123 4567" is the landline 021-5123-4567: the trunk 0 goes back on.
     lost_trunk_zero = international & s.str.match(r"^[2-9]\d{8,10}$")
     s = s.mask(lost_trunk_zero, "0" + s)
-    return s, scientific
+    out = raw.copy()
+    out[~clean] = s
+    return out, scientific
 
 
 @dataclass
@@ -142,7 +149,10 @@ def validate_chunk(
     flag(callee_sci | ~callee.str.fullmatch(_PHONE), INVALID_NUMBER, "callee")
     flag((broker != "") & ~broker.str.fullmatch(_BROKER), INVALID_NUMBER, "broker")
     flag((extra != "") & ~extra.str.fullmatch(_BROKER), INVALID_NUMBER, "additional_broker")
-    flag(raw["tags"].str.encode("utf-8").str.len() > TAGS_MAX_BYTES, TAGS_TOO_LONG, "tags")
+    # A UTF-8 character is at most 4 bytes: only tags longer than 32 characters can be too long.
+    long_tags = raw["tags"][raw["tags"].str.len() > TAGS_MAX_BYTES // 4]
+    too_long = long_tags.str.encode("utf-8").str.len() > TAGS_MAX_BYTES
+    flag(too_long.reindex(raw["tags"].index, fill_value=False), TAGS_TOO_LONG, "tags")
 
     timeout = pd.to_numeric(
         raw["timeout_seconds"].mask(raw["timeout_seconds"] == ""), errors="coerce"
