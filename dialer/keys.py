@@ -13,6 +13,10 @@ class Keys:
         """zset: campaign id -> created_at (epoch s)."""
         return f"{self.namespace}:campaigns"
 
+    def running(self) -> str:
+        """set: ids of campaigns the feeders should look at (RUNNING or PAUSED)."""
+        return f"{self.namespace}:running"
+
     def meta(self, cid: str) -> str:
         """hash: campaign settings, status, pause reason, totals."""
         return f"{self.namespace}:c:{cid}:meta"
@@ -41,12 +45,20 @@ class Keys:
         """hash: RowState value -> number of rows in it, kept by the transition scripts."""
         return f"{self.namespace}:c:{cid}:counts"
 
+    def queue_prefix(self, cid: str) -> str:
+        """The queue keys' common prefix, for scripts that move rows between brokers."""
+        return self.queue(cid, "")
+
+    def lease(self, cid: str) -> str:
+        """zset: "broker SEP packed entry" of QUEUED/DIALING rows -> epoch ms their lease ends."""
+        return f"{self.namespace}:c:{cid}:lease"
+
     def inflight(self, cid: str) -> str:
-        """zset: row number -> epoch ms it was queued to Celery (QUEUED rows' lease)."""
+        """hash: broker -> rows QUEUED or DIALING on it (bounded by the feeder)."""
         return f"{self.namespace}:c:{cid}:inflight"
 
     def dialed(self, cid: str) -> str:
-        """zset: broker -> calls placed, and ts:broker -> list of recent timestamps (status)."""
+        """hash: n:BROKER calls dispatched, first:BROKER / last:BROKER epoch ms."""
         return f"{self.namespace}:c:{cid}:dialed"
 
     def broker_down(self, cid: str) -> str:

@@ -65,3 +65,14 @@ class CampaignSettings:
 
     def rate_for(self, broker: str) -> float:
         return self.broker_rates.get(broker, self.rate_per_s)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Engine knobs; defaults suit production, tests shorten the leases."""
+
+    depth: int = 2  # rows queued or dialing per broker at once
+    lookahead_ms: int = 400  # queue a row this long before its broker's next slot
+    queued_lease_ms: int = 120_000  # a queued message not started by then is re-queued
+    dialing_lease_ms: int = 90_000  # a dialing row silent this long is UNKNOWN
+    pace_margin_ms: float = 2.0  # added to each broker interval against send jitter

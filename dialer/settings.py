@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from dialer.errors import ConfigError
+from dialer.models import Timing
 
 DEFAULT_ENDPOINT = "https://ccc.cn-shanghai.aliyuncs.com"
 
@@ -30,6 +31,12 @@ class Settings:
     connect_timeout_s: float = 3.05
     read_timeout_s: float = 10.0
     max_qps: float | None = None
+    # Engine timing: production defaults; tests shorten leases to see crash recovery quickly.
+    visibility_timeout_s: float = 3600.0
+    queued_lease_s: float = 120.0
+    dialing_lease_s: float | None = None  # default: connect + read timeout + 60 s
+    pace_margin_ms: float = 2.0
+    feeder_depth: int = 2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -50,10 +57,24 @@ class Settings:
             connect_timeout_s=_float(env, "CCC_CONNECT_TIMEOUT_S", 3.05),
             read_timeout_s=_float(env, "CCC_READ_TIMEOUT_S", 10.0),
             max_qps=_float(env, "DIALER_MAX_QPS", None),
+            visibility_timeout_s=_float(env, "DIALER_VISIBILITY_TIMEOUT_S", 3600.0),
+            queued_lease_s=_float(env, "DIALER_QUEUED_LEASE_S", 120.0),
+            dialing_lease_s=_float(env, "DIALER_DIALING_LEASE_S", None),
+            pace_margin_ms=_float(env, "DIALER_PACE_MARGIN_MS", 2.0),
+            feeder_depth=int(_float(env, "DIALER_FEEDER_DEPTH", 2.0) or 2),
         )
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    def timing(self) -> Timing:
+        dialing = self.dialing_lease_s or (self.connect_timeout_s + self.read_timeout_s + 60.0)
+        return Timing(
+            depth=self.feeder_depth,
+            queued_lease_ms=int(self.queued_lease_s * 1000),
+            dialing_lease_ms=int(dialing * 1000),
+            pace_margin_ms=self.pace_margin_ms,
+        )
 
     def require_credentials(self) -> Credentials:
         if self.credentials is None:

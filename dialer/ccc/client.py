@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
 
 from dialer.ccc import outcomes, signing
 from dialer.ccc.responses import CallDetailRecord, CallResult
@@ -21,6 +22,14 @@ from dialer.settings import Credentials, Settings
 API_VERSION = "2020-07-01"
 TAGS_MAX_BYTES = 128
 log = logging.getLogger(__name__)
+
+
+def _pooled_session() -> requests.Session:
+    # One session per client, shared by a worker's threads: size the pool for them all.
+    session = requests.Session()
+    session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=64))
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=64))
+    return session
 
 
 def utc_timestamp(now: float | None = None) -> str:
@@ -51,7 +60,7 @@ class CccClient:
         self.endpoint = f"{parts.scheme}://{parts.netloc}"
         self._host = parts.netloc
         self._credentials = credentials
-        self._session = session or requests.Session()
+        self._session = session or _pooled_session()
         self.signature_version = signature_version
         self.timeouts = (connect_timeout_s, read_timeout_s)
         self._nonce = nonce

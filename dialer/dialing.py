@@ -1,0 +1,117 @@
+"""place_one: everything that happens to one queued row in a worker."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from dialer.ccc.client import CccClient
+from dialer.engine import Engine, Job, with_redis_retry
+from dialer.errors import (
+    BrokerUnavailable,
+    CampaignFatal,
+    CccError,
+    OutcomeUnknown,
+    PermanentCallError,
+    TransientCallError,
+)
+from dialer.phones import mask_number
+from dialer.store import Campaign
+
+log = logging.getLogger(__name__)
+BACKOFF_BASE_S = 2.0
+BACKOFF_CAP_S = 60.0
+
+
+def backoff_ms(attempt: int, rng: random.Random | None = None) -> int:
+    """Exponential backoff with full jitter on the upper half: 2 s, 4 s, 8 s ... capped."""
+    base = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
+    return int(1000 * base * (0.5 + 0.5 * (rng or random).random()))
+
+
+def interval_ms(campaign: Campaign, broker: str, margin_ms: float) -> float:
+    return 1000.0 / campaign.settings.rate_for(broker) + margin_ms
+
+
+def place_one(
+    engine: Engine,
+    client: CccClient,
+    campaign: Campaign,
+    job: Job,
+    *,
+    max_qps: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Pace, claim, call and record one row. Returns what happened, for logs and tests.
+
+    A message whose row is not where it expects (stale token, paused campaign) does nothing
+    beyond giving the row back; a call is only sent after the row is recorded DIALING."""
+    timing = engine.timing
+    interval = interval_ms(campaign, job.broker, timing.pace_margin_ms)
+    account = 1000.0 / max_qps if max_qps else 0.0
+    max_wait = int(interval * (timing.depth + 1) + timing.lookahead_ms + 1000)
+    wait = with_redis_retry(lambda: engine.reserve(job, interval, account, max_wait))
+    if wait < 0:
+        return {-1: "stale", -2: "not-running", -3: "no-slot"}.get(wait, "skipped")
+    if wait:
+        sleep(wait / 1000.0)
+    attempt = with_redis_retry(lambda: engine.begin_dial(job))
+    if attempt < 0:
+        return "stale" if attempt == -1 else "not-running"
+
+    entry = job.entry
+    outcome, patch, delay, reason = "DISPATCHED", {}, 0, ""
+    try:
+        result = client.start_back2back_call(
+            instance_id=campaign.settings.instance_id,
+            caller=entry.caller,
+            callee=entry.callee,
+            broker=entry.broker,
+            additional_broker=entry.additional_broker or None,
+            timeout_seconds=entry.timeout_seconds,
+            tags=entry.tags or None,
+        )
+        patch = {
+            "job_id": result.job_id,
+            "request_id": result.request_id,
+            "http_status": result.http_status_code or 200,
+            "error_code": "",
+            "error_message": "",
+        }
+    except CccError as exc:
+        patch = _error_patch(exc)
+        if isinstance(exc, TransientCallError):
+            if attempt < campaign.settings.max_attempts:
+                outcome, delay = "RETRY_WAIT", backoff_ms(attempt)
+            else:
+                outcome = "FAILED"
+        elif isinstance(exc, PermanentCallError):
+            outcome = "FAILED"
+        elif isinstance(exc, BrokerUnavailable):
+            outcome, reason = "BROKER_DOWN", exc.code
+        elif isinstance(exc, CampaignFatal):
+            outcome, reason = "CAMPAIGN_FATAL", f"{exc.code}: {exc.message}"[:300]
+        elif isinstance(exc, OutcomeUnknown):
+            outcome = "UNKNOWN"
+        else:
+            outcome = "UNKNOWN"
+        log.warning(
+            "row %s callee %s: %s %s -> %s",
+            job.row, mask_number(entry.callee), exc.code, exc.message[:120], outcome,
+        )  # fmt: skip
+    with_redis_retry(
+        lambda: engine.finish(job, outcome, patch, retry_delay_ms=delay, reason=reason)
+    )
+    return outcome
+
+
+def _error_patch(exc: CccError) -> dict[str, Any]:
+    return {
+        "error_code": exc.code,
+        "error_message": exc.message[:500],
+        "http_status": exc.http_status,
+        "request_id": exc.request_id,
+    }

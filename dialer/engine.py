@@ -1,0 +1,202 @@
+"""Engine: the campaign lifecycle and every row transition, each one Lua script call."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import redis
+
+from dialer import scripts
+from dialer.errors import CampaignNotFound, DialerError
+from dialer.models import CampaignStatus, Timing
+from dialer.store import SEP, Campaign, CampaignStore, DialEntry
+
+T = TypeVar("T")
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Job:
+    """One queued row as it travels in a Celery message."""
+
+    campaign_id: str
+    broker: str
+    packed: str
+    token: str
+
+    @property
+    def entry(self) -> DialEntry:
+        return DialEntry.unpack(self.packed, self.broker)
+
+    @property
+    def row(self) -> int:
+        return int(self.packed.split(SEP, 1)[0])
+
+
+class Engine:
+    def __init__(self, store: CampaignStore, timing: Timing | None = None) -> None:
+        self.store = store
+        self.r: redis.Redis = store.r
+        self.keys = store.keys
+        self.timing = timing or Timing()
+        self._s = {
+            name: self.r.register_script(getattr(scripts, name))
+            for name in (
+                "FEED", "RESERVE", "BEGIN_DIAL", "FINISH", "SWEEP", "RETRIES_DUE",
+                "REDISTRIBUTE", "CANCEL_WAITING", "COMPLETE_IF_DONE", "SET_STATUS",
+                "ACQUIRE_LEASE",
+            )
+        }  # fmt: skip
+
+    # --- campaign control (CLI) ---------------------------------------------------------
+
+    def _set_status(self, cid: str, allowed: set[CampaignStatus], new: CampaignStatus,
+                    reason: str = "") -> bool:  # fmt: skip
+        changed = self._s["SET_STATUS"](
+            keys=[self.keys.meta(cid)], args=[",".join(allowed), new.value, reason]
+        )
+        if changed == -1:
+            raise CampaignNotFound(f"no campaign {cid!r}")
+        return bool(changed)
+
+    def start(self, cid: str) -> None:
+        self.store.campaign(cid)
+        if not self._set_status(cid, {CampaignStatus.READY}, CampaignStatus.RUNNING):
+            raise DialerError(f"campaign {cid} is {self.store.campaign(cid).status}, not READY")
+        self.r.sadd(self.keys.running(), cid)
+
+    def pause(self, cid: str, reason: str = "paused by operator") -> None:
+        if not self._set_status(cid, {CampaignStatus.RUNNING}, CampaignStatus.PAUSED, reason):
+            raise DialerError(f"campaign {cid} is {self.store.campaign(cid).status}, not RUNNING")
+
+    def resume(self, cid: str) -> None:
+        if not self._set_status(cid, {CampaignStatus.PAUSED}, CampaignStatus.RUNNING):
+            raise DialerError(f"campaign {cid} is {self.store.campaign(cid).status}, not PAUSED")
+        self.r.sadd(self.keys.running(), cid)
+
+    def cancel(self, cid: str) -> int:
+        """Stop the campaign and mark every row still waiting CANCELLED. Rows already queued
+        to workers are cancelled by the workers' own checks."""
+        campaign = self.store.campaign(cid)
+        allowed = {CampaignStatus.READY, CampaignStatus.RUNNING, CampaignStatus.PAUSED}
+        if not self._set_status(cid, allowed, CampaignStatus.CANCELLED):
+            raise DialerError(f"campaign {cid} is {campaign.status}; nothing to cancel")
+        self.r.srem(self.keys.running(), cid)
+        state_keys = [self.keys.state(cid), self.keys.counts(cid)]
+        total = 0
+        targets = [(self.keys.queue(cid, b), "list") for b in self.brokers(cid)]
+        targets.append((self.keys.retry(cid), "zset"))
+        for key, kind in targets:
+            while self.r.exists(key):
+                total += self._s["CANCEL_WAITING"](keys=[*state_keys, key], args=[kind, BATCH])
+        return total
+
+    def brokers(self, cid: str) -> list[str]:
+        """Every broker with a queue in this campaign (sheet brokers and the pool)."""
+        prefix = self.keys.queue_prefix(cid)
+        found = {k.decode()[len(prefix) :] for k in self.r.scan_iter(match=prefix + "*")}
+        return sorted(found | set(self.store.campaign(cid).brokers))
+
+    # --- feeding (one leader per campaign) ----------------------------------------------
+
+    def acquire_feeder(self, cid: str, owner: str, ttl_ms: int) -> bool:
+        return bool(
+            self._s["ACQUIRE_LEASE"](keys=[self.keys.feeder_lease(cid)], args=[owner, ttl_ms])
+        )
+
+    def feed(self, cid: str, brokers: list[str]) -> list[Job]:
+        keys = [
+            self.keys.meta(cid), self.keys.state(cid), self.keys.counts(cid),
+            self.keys.lease(cid), self.keys.inflight(cid), self.keys.broker_down(cid),
+        ]  # fmt: skip
+        for b in brokers:
+            keys += [self.keys.queue(cid, b), self.keys.pace(b)]
+        t = self.timing
+        out = self._s["FEED"](
+            keys=keys, args=[t.depth, t.lookahead_ms, t.queued_lease_ms, *brokers]
+        )
+        return [
+            Job(cid, out[i].decode(), out[i + 1].decode(), out[i + 2].decode())
+            for i in range(0, len(out), 3)
+        ]
+
+    def housekeeping(self, campaign: Campaign) -> bool:
+        """Sweep expired leases, release due retries, move rows off down brokers, and mark
+        the campaign DONE when nothing is left. True when it just finished."""
+        cid = campaign.id
+        prefix = self.keys.queue_prefix(cid)
+        self._s["SWEEP"](
+            keys=[self.keys.state(cid), self.keys.counts(cid), self.keys.lease(cid),
+                  self.keys.inflight(cid), self.keys.result(cid)],
+            args=[prefix, BATCH],
+        )  # fmt: skip
+        self._s["RETRIES_DUE"](
+            keys=[self.keys.state(cid), self.keys.counts(cid), self.keys.retry(cid)],
+            args=[prefix, BATCH],
+        )
+        down = {
+            k.decode(): v.decode() for k, v in self.r.hgetall(self.keys.broker_down(cid)).items()
+        }
+        live = [b for b in campaign.settings.pool if b not in down]
+        for broker, code in down.items():
+            reason = (
+                f"{code}: broker {broker} is not usable in instance {campaign.settings.instance_id}"
+            )
+            self._s["REDISTRIBUTE"](
+                keys=[self.keys.state(cid), self.keys.counts(cid), self.keys.result(cid),
+                      self.keys.queue(cid, broker)],
+                args=[prefix, BATCH, reason, *live],
+            )  # fmt: skip
+        done = bool(self._s["COMPLETE_IF_DONE"](keys=[self.keys.meta(cid), self.keys.counts(cid)]))
+        if done:
+            self.r.srem(self.keys.running(), cid)
+        return done
+
+    # --- one row, in a worker -------------------------------------------------------------
+
+    def _row_keys(self, job: Job) -> list[str]:
+        cid = job.campaign_id
+        return [
+            self.keys.meta(cid), self.keys.state(cid), self.keys.counts(cid),
+            self.keys.lease(cid), self.keys.inflight(cid), self.keys.queue(cid, job.broker),
+        ]  # fmt: skip
+
+    def reserve(self, job: Job, interval_ms: float, account_interval_ms: float,
+                max_wait_ms: int) -> int:  # fmt: skip
+        """Reserve the broker's next slot: ms to wait for it, or negative (nothing to do)."""
+        keys = [*self._row_keys(job), self.keys.pace(job.broker), self.keys.pace_account()]
+        args = [job.row, job.token, job.broker, job.packed, interval_ms, account_interval_ms,
+                max_wait_ms]  # fmt: skip
+        return int(self._s["RESERVE"](keys=keys, args=args))
+
+    def begin_dial(self, job: Job) -> int:
+        """QUEUED -> DIALING just before the request leaves: the attempt number, or negative."""
+        keys = [*self._row_keys(job), self.keys.result(job.campaign_id)]
+        args = [job.row, job.token, job.broker, job.packed, self.timing.dialing_lease_ms]
+        return int(self._s["BEGIN_DIAL"](keys=keys, args=args))
+
+    def finish(self, job: Job, outcome: str, patch: dict[str, Any], *,
+               retry_delay_ms: int = 0, reason: str = "") -> bool:  # fmt: skip
+        cid = job.campaign_id
+        keys = [
+            *self._row_keys(job), self.keys.result(cid), self.keys.retry(cid),
+            self.keys.dialed(cid), self.keys.broker_down(cid),
+        ]  # fmt: skip
+        args = [job.row, job.token, job.broker, job.packed, outcome,
+                json.dumps(patch, ensure_ascii=False), retry_delay_ms, reason]  # fmt: skip
+        return bool(self._s["FINISH"](keys=keys, args=args))
+
+
+def with_redis_retry(fn: Callable[[], T], *, attempts: int = 40, delay_s: float = 0.25) -> T:
+    """Run an idempotent Redis operation, riding out a short Redis restart. Every script
+    here is a compare-and-set, so running one again after a lost reply changes nothing."""
+    for _ in range(attempts - 1):
+        try:
+            return fn()
+        except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
+            time.sleep(delay_s)
+    return fn()

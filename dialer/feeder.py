@@ -1,0 +1,95 @@
+"""The feeder: moves rows into the worker queue only as their broker's slots come due.
+
+Every worker process runs one feeder thread; per campaign, whichever holds the lease leads
+and the others stand by, so a dead leader is replaced within a lease period."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+import redis
+
+from dialer.engine import Engine, Job
+from dialer.errors import CampaignNotFound
+from dialer.models import CampaignStatus
+
+log = logging.getLogger(__name__)
+
+
+class Feeder:
+    def __init__(
+        self,
+        engine: Engine,
+        enqueue: Callable[[Job], None],
+        *,
+        tick_s: float = 0.02,
+        housekeeping_s: float = 0.5,
+        lease_ms: int = 3000,
+        owner: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.enqueue = enqueue
+        self.tick_s = tick_s
+        self.housekeeping_s = housekeeping_s
+        self.lease_ms = lease_ms
+        self.owner = owner or uuid.uuid4().hex
+        self._next_housekeeping: dict[str, float] = {}
+        self._brokers: dict[str, tuple[float, list[str]]] = {}
+
+    def tick(self) -> int:
+        """One pass over every running campaign this feeder leads; rows enqueued."""
+        engine = self.engine
+        fed = 0
+        for raw in engine.r.smembers(engine.keys.running()):
+            cid = raw.decode()
+            if not engine.acquire_feeder(cid, self.owner, self.lease_ms):
+                continue
+            try:
+                campaign = engine.store.campaign(cid)
+            except CampaignNotFound:
+                engine.r.srem(engine.keys.running(), cid)
+                continue
+            if campaign.status is not CampaignStatus.RUNNING:
+                continue
+            now = time.monotonic()
+            if now >= self._next_housekeeping.get(cid, 0.0):
+                self._next_housekeeping[cid] = now + self.housekeeping_s
+                if engine.housekeeping(campaign):
+                    continue
+            for job in engine.feed(cid, self._brokers_of(cid, now)):
+                self.enqueue(job)
+                fed += 1
+        return fed
+
+    def _brokers_of(self, cid: str, now: float) -> list[str]:
+        # Brokers change only when rows move off a down broker; refresh now and then.
+        cached = self._brokers.get(cid)
+        if cached is None or now - cached[0] > 5.0:
+            cached = (now, self.engine.brokers(cid))
+            self._brokers[cid] = cached
+        return cached[1]
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                fed = self.tick()
+            except redis.RedisError as exc:
+                log.warning("feeder: Redis unavailable (%s); retrying", exc)
+                stop.wait(0.5)
+                continue
+            except Exception:
+                log.exception("feeder tick failed")
+                stop.wait(1.0)
+                continue
+            if not fed:
+                stop.wait(self.tick_s)
+
+    def start_thread(self) -> tuple[threading.Thread, threading.Event]:
+        stop = threading.Event()
+        thread = threading.Thread(target=self.run, args=(stop,), name="dialer-feeder", daemon=True)
+        thread.start()
+        return thread, stop

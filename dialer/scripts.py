@@ -1,0 +1,339 @@
+"""The Lua scripts behind every row transition. Redis runs each atomically, on its own clock.
+
+Row state lives in the campaign's state hash as "STATE" or "STATE|token" (QUEUED, DIALING);
+a row missing from the hash is PENDING. The token is minted when the feeder queues the row,
+so a stale or duplicated Celery message (redelivery, a sweep that re-queued the row) finds a
+different token and does nothing. Every script keeps the per-state counts hash in step.
+"""
+
+from __future__ import annotations
+
+_PRELUDE = r"""
+local SEP = '\31'
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function split_state(v)
+  if not v then return 'PENDING', '' end
+  local i = string.find(v, '|', 1, true)
+  if not i then return v, '' end
+  return string.sub(v, 1, i - 1), string.sub(v, i + 1)
+end
+local function set_state(state_key, counts_key, row, old, new, token)
+  if new == 'PENDING' then
+    redis.call('HDEL', state_key, row)
+  elseif token and token ~= '' then
+    redis.call('HSET', state_key, row, new .. '|' .. token)
+  else
+    redis.call('HSET', state_key, row, new)
+  end
+  if old ~= new then
+    redis.call('HINCRBY', counts_key, old, -1)
+    redis.call('HINCRBY', counts_key, new, 1)
+  end
+end
+local function patch_result(result_key, row, patch)
+  local cur = redis.call('HGET', result_key, row)
+  local obj = cur and cjson.decode(cur) or {}
+  for k, v in pairs(patch) do obj[k] = v end
+  redis.call('HSET', result_key, row, cjson.encode(obj))
+  return obj
+end
+local function row_of(packed)
+  return string.match(packed, '^(%d+)')
+end
+"""
+
+# Shared by reserve and begin_dial: a queued row whose campaign stopped running goes back to
+# the head of its broker queue (or to CANCELLED) and frees its in-flight place.
+# KEYS: meta state counts lease inflight queue
+_GIVE_BACK = r"""
+local function give_back(status, row, broker, packed)
+  if status == 'CANCELLED' then
+    set_state(KEYS[2], KEYS[3], row, 'QUEUED', 'CANCELLED')
+  else
+    set_state(KEYS[2], KEYS[3], row, 'QUEUED', 'PENDING')
+    redis.call('LPUSH', KEYS[6], packed)
+  end
+  redis.call('ZREM', KEYS[4], broker .. SEP .. packed)
+  redis.call('HINCRBY', KEYS[5], broker, -1)
+end
+"""
+
+# KEYS: meta state counts lease inflight down, then (queue, pace) per broker
+# ARGV: depth lookahead_ms queued_lease_ms, then broker numbers
+# -> flat list of broker, packed entry, token for every row moved PENDING -> QUEUED
+FEED = (
+    _PRELUDE
+    + r"""
+if redis.call('HGET', KEYS[1], 'status') ~= 'RUNNING' then return {} end
+local depth = tonumber(ARGV[1])
+local lookahead = tonumber(ARGV[2])
+local qlease = tonumber(ARGV[3])
+local now = now_ms()
+local out = {}
+for i = 4, #ARGV do
+  local broker = ARGV[i]
+  local queue = KEYS[7 + 2 * (i - 4)]
+  local pace = KEYS[8 + 2 * (i - 4)]
+  if redis.call('HEXISTS', KEYS[6], broker) == 0 then
+    local inflight = tonumber(redis.call('HGET', KEYS[5], broker) or '0')
+    local tat = tonumber(redis.call('GET', pace) or '0')
+    while inflight < depth and tat - now <= lookahead do
+      local packed = redis.call('LPOP', queue)
+      if not packed then break end
+      local row = row_of(packed)
+      local st = split_state(redis.call('HGET', KEYS[2], row))
+      if st == 'PENDING' then
+        local token = tostring(redis.call('HINCRBY', KEYS[1], 'token', 1))
+        set_state(KEYS[2], KEYS[3], row, 'PENDING', 'QUEUED', token)
+        redis.call('ZADD', KEYS[4], now + qlease, broker .. SEP .. packed)
+        inflight = redis.call('HINCRBY', KEYS[5], broker, 1)
+        table.insert(out, broker)
+        table.insert(out, packed)
+        table.insert(out, token)
+      end
+    end
+  end
+end
+return out
+"""
+)
+
+# KEYS: meta state counts lease inflight queue pace account_pace
+# ARGV: row token broker packed interval_ms account_interval_ms max_wait_ms
+# -> ms to wait for the reserved slot; -1 stale message; -2 campaign not running (given
+#    back); -3 no slot within max_wait (given back)
+RESERVE = (
+    _PRELUDE
+    + _GIVE_BACK
+    + r"""
+local row, token, broker, packed = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local st, tok = split_state(redis.call('HGET', KEYS[2], row))
+if st ~= 'QUEUED' or tok ~= token then return -1 end
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'RUNNING' then give_back(status, row, broker, packed) return -2 end
+local interval = tonumber(ARGV[5])
+local account = tonumber(ARGV[6])
+local now = now_ms()
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[7]) or '0'))
+if account > 0 then slot = math.max(slot, tonumber(redis.call('GET', KEYS[8]) or '0')) end
+if slot - now > tonumber(ARGV[7]) then give_back(status, row, broker, packed) return -3 end
+redis.call('SET', KEYS[7], slot + interval, 'PX', slot + interval - now + 60000)
+if account > 0 then
+  redis.call('SET', KEYS[8], slot + account, 'PX', slot + account - now + 60000)
+end
+return slot - now
+"""
+)
+
+# KEYS: meta state counts lease inflight queue result
+# ARGV: row token broker packed dialing_lease_ms
+# -> attempt number (row is now DIALING); -1 stale; -2 campaign not running (given back)
+BEGIN_DIAL = (
+    _PRELUDE
+    + _GIVE_BACK
+    + r"""
+local row, token, broker, packed = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local st, tok = split_state(redis.call('HGET', KEYS[2], row))
+if st ~= 'QUEUED' or tok ~= token then return -1 end
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'RUNNING' then give_back(status, row, broker, packed) return -2 end
+local now = now_ms()
+set_state(KEYS[2], KEYS[3], row, 'QUEUED', 'DIALING', token)
+redis.call('ZADD', KEYS[4], 'XX', now + tonumber(ARGV[5]), broker .. SEP .. packed)
+local cur = redis.call('HGET', KEYS[7], row)
+local obj = cur and cjson.decode(cur) or {}
+local attempts = (tonumber(obj['attempts']) or 0) + 1
+local patch = {attempts = attempts, broker = broker, last_attempt_at = now}
+if not obj['first_attempt_at'] then patch['first_attempt_at'] = now end
+patch_result(KEYS[7], row, patch)
+return attempts
+"""
+)
+
+# KEYS: meta state counts lease inflight queue result retry dialed down
+# ARGV: row token broker packed outcome patch_json retry_delay_ms reason
+# outcome: DISPATCHED FAILED UNKNOWN RETRY_WAIT BROKER_DOWN CAMPAIGN_FATAL
+# -> 1 applied; 0 the row was not DIALING with this token (nothing changed)
+FINISH = (
+    _PRELUDE
+    + r"""
+local row, token, broker, packed, outcome = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local st, tok = split_state(redis.call('HGET', KEYS[2], row))
+if st ~= 'DIALING' or tok ~= token then return 0 end
+local now = now_ms()
+local patch = cjson.decode(ARGV[6])
+if outcome == 'DISPATCHED' then patch['dispatched_at'] = now end
+patch_result(KEYS[7], row, patch)
+redis.call('ZREM', KEYS[4], broker .. SEP .. packed)
+redis.call('HINCRBY', KEYS[5], broker, -1)
+if outcome == 'RETRY_WAIT' then
+  set_state(KEYS[2], KEYS[3], row, 'DIALING', 'RETRY_WAIT')
+  redis.call('ZADD', KEYS[8], now + tonumber(ARGV[7]), broker .. SEP .. packed)
+elseif outcome == 'BROKER_DOWN' or outcome == 'CAMPAIGN_FATAL' then
+  -- the call was refused, not placed: the row waits at the head of its queue
+  set_state(KEYS[2], KEYS[3], row, 'DIALING', 'PENDING')
+  redis.call('LPUSH', KEYS[6], packed)
+  if outcome == 'BROKER_DOWN' then
+    redis.call('HSETNX', KEYS[10], broker, ARGV[8])
+  elseif redis.call('HGET', KEYS[1], 'status') == 'RUNNING' then
+    redis.call('HSET', KEYS[1], 'status', 'PAUSED', 'pause_reason', ARGV[8])
+  end
+else
+  set_state(KEYS[2], KEYS[3], row, 'DIALING', outcome)
+end
+if outcome == 'DISPATCHED' then
+  redis.call('HINCRBY', KEYS[9], 'n:' .. broker, 1)
+  redis.call('HSETNX', KEYS[9], 'first:' .. broker, now)
+  redis.call('HSET', KEYS[9], 'last:' .. broker, now)
+end
+return 1
+"""
+)
+
+# KEYS: state counts lease inflight result   ARGV: queue_key_prefix limit
+# Leases that ran out: a QUEUED row whose message never ran goes back to PENDING (its old
+# token dies with it); a DIALING row whose worker vanished mid-request is UNKNOWN, because
+# the request may have left. -> number of rows swept
+SWEEP = (
+    _PRELUDE
+    + r"""
+local now = now_ms()
+local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+for _, member in ipairs(expired) do
+  local i = string.find(member, SEP, 1, true)
+  local broker = string.sub(member, 1, i - 1)
+  local packed = string.sub(member, i + 1)
+  local row = row_of(packed)
+  local st = split_state(redis.call('HGET', KEYS[1], row))
+  if st == 'QUEUED' then
+    set_state(KEYS[1], KEYS[2], row, 'QUEUED', 'PENDING')
+    redis.call('LPUSH', ARGV[1] .. broker, packed)
+  elseif st == 'DIALING' then
+    set_state(KEYS[1], KEYS[2], row, 'DIALING', 'UNKNOWN')
+    patch_result(KEYS[5], row, {error_code = 'Worker.Lost',
+      error_message = 'the worker stopped while the request may have been in flight'})
+  end
+  redis.call('ZREM', KEYS[3], member)
+  if st == 'QUEUED' or st == 'DIALING' then redis.call('HINCRBY', KEYS[4], broker, -1) end
+end
+return #expired
+"""
+)
+
+# KEYS: state counts retry   ARGV: queue_key_prefix limit
+# Retries whose backoff is over go back to the head of their broker's queue.
+RETRIES_DUE = (
+    _PRELUDE
+    + r"""
+local now = now_ms()
+local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+for _, member in ipairs(due) do
+  local i = string.find(member, SEP, 1, true)
+  local broker = string.sub(member, 1, i - 1)
+  local packed = string.sub(member, i + 1)
+  local row = row_of(packed)
+  if split_state(redis.call('HGET', KEYS[1], row)) == 'RETRY_WAIT' then
+    set_state(KEYS[1], KEYS[2], row, 'RETRY_WAIT', 'PENDING')
+    redis.call('LPUSH', ARGV[1] .. broker, packed)
+  end
+  redis.call('ZREM', KEYS[3], member)
+end
+return #due
+"""
+)
+
+# KEYS: state counts result source_queue   ARGV: queue_key_prefix limit reason live brokers...
+# Drain a down broker's queue: rows the pool assigned move to live pool brokers, round
+# robin; rows that named this broker themselves fail. -> rows handled
+REDISTRIBUTE = (
+    _PRELUDE
+    + r"""
+local live = {}
+for i = 4, #ARGV do table.insert(live, ARGV[i]) end
+local n = 0
+for _ = 1, tonumber(ARGV[2]) do
+  local packed = redis.call('LPOP', KEYS[4])
+  if not packed then break end
+  n = n + 1
+  local row = row_of(packed)
+  local fields = {}
+  for f in string.gmatch(packed .. SEP, '([^' .. SEP .. ']*)' .. SEP) do table.insert(fields, f) end
+  if fields[6] == '1' and #live > 0 then
+    redis.call('RPUSH', ARGV[1] .. live[(n % #live) + 1], packed)
+  else
+    set_state(KEYS[1], KEYS[2], row, 'PENDING', 'FAILED')
+    patch_result(KEYS[3], row, {error_code = 'NotExists.Number', error_message = ARGV[3]})
+  end
+end
+return n
+"""
+)
+
+# KEYS: state counts queue_or_retry   ARGV: kind(list|zset) limit
+# Cancel waiting rows of one queue (or the retry set). -> rows cancelled
+CANCEL_WAITING = (
+    _PRELUDE
+    + r"""
+local limit = tonumber(ARGV[2])
+local items
+if ARGV[1] == 'list' then
+  items = redis.call('LPOP', KEYS[3], limit) or {}
+else
+  items = redis.call('ZPOPMIN', KEYS[3], limit)
+end
+local n = 0
+local step = ARGV[1] == 'list' and 1 or 2
+for i = 1, #items, step do
+  local member = items[i]
+  local packed = member
+  if ARGV[1] ~= 'list' then packed = string.sub(member, string.find(member, SEP, 1, true) + 1) end
+  local row = row_of(packed)
+  local st = split_state(redis.call('HGET', KEYS[1], row))
+  if st == 'PENDING' or st == 'RETRY_WAIT' then
+    set_state(KEYS[1], KEYS[2], row, st, 'CANCELLED')
+    n = n + 1
+  end
+end
+return n
+"""
+)
+
+# KEYS: meta counts   -> 1 if the campaign just finished
+COMPLETE_IF_DONE = r"""
+if redis.call('HGET', KEYS[1], 'status') ~= 'RUNNING' then return 0 end
+for _, s in ipairs({'PENDING', 'QUEUED', 'DIALING', 'RETRY_WAIT'}) do
+  if tonumber(redis.call('HGET', KEYS[2], s) or '0') > 0 then return 0 end
+end
+redis.call('HSET', KEYS[1], 'status', 'DONE', 'finished_at', redis.call('TIME')[1])
+return 1
+"""
+
+# KEYS: meta   ARGV: allowed current statuses (csv) new status reason -> 1 changed, 0 not
+SET_STATUS = r"""
+local cur = redis.call('HGET', KEYS[1], 'status')
+if not cur then return -1 end
+for s in string.gmatch(ARGV[1], '[^,]+') do
+  if s == cur then
+    redis.call('HSET', KEYS[1], 'status', ARGV[2], 'pause_reason', ARGV[3])
+    return 1
+  end
+end
+return 0
+"""
+
+# KEYS: lease   ARGV: owner ttl_ms   -> 1 if `owner` holds the lease now
+ACQUIRE_LEASE = r"""
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""

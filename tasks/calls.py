@@ -1,0 +1,82 @@
+"""place_call (one row) and the feeder thread every worker runs."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+
+import redis
+from celery.signals import worker_ready, worker_shutting_down
+
+from dialer.ccc.client import CccClient
+from dialer.dialing import place_one
+from dialer.engine import Engine, Job
+from dialer.feeder import Feeder
+from dialer.keys import Keys
+from dialer.runtime import redis_url
+from dialer.settings import Settings
+from dialer.store import Campaign, CampaignStore
+from tasks.app import app
+
+log = logging.getLogger(__name__)
+
+
+class WorkerContext:
+    """Per-process objects: one Redis pool, one HTTP session, the campaign settings cache."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        client = redis.Redis.from_url(redis_url(settings), health_check_interval=10)
+        self.engine = Engine(CampaignStore(client, Keys(settings.namespace)), settings.timing())
+        self.ccc = CccClient.from_settings(settings)
+        self._campaigns: dict[str, Campaign] = {}
+        self._lock = threading.Lock()
+
+    def campaign(self, cid: str) -> Campaign:
+        # Settings are fixed at upload; status changes are checked inside the row scripts,
+        # so a cached copy costs no correctness and saves a round trip per call.
+        with self._lock:
+            if cid not in self._campaigns:
+                self._campaigns[cid] = self.engine.store.campaign(cid)
+            return self._campaigns[cid]
+
+
+@functools.cache
+def context() -> WorkerContext:
+    return WorkerContext(app.dialer_settings)  # type: ignore[attr-defined]
+
+
+@app.task(name="dialer.place_call")
+def place_call(campaign_id: str, broker: str, packed: str, token: str) -> str:
+    ctx = context()
+    job = Job(campaign_id, broker, packed, token)
+    return place_one(
+        ctx.engine, ctx.ccc, ctx.campaign(campaign_id), job, max_qps=ctx.settings.max_qps
+    )
+
+
+def enqueue(job: Job) -> None:
+    place_call.apply_async(
+        args=(job.campaign_id, job.broker, job.packed, job.token),
+        task_id=f"{job.campaign_id}:{job.row}:{job.token}",
+    )
+
+
+_feeder_stop: threading.Event | None = None
+
+
+@worker_ready.connect
+def start_feeder(**_: object) -> None:
+    global _feeder_stop
+    if os.environ.get("DIALER_FEEDER", "1") == "0":
+        return
+    _, _feeder_stop = Feeder(context().engine, enqueue).start_thread()
+    log.info("feeder started")
+
+
+@worker_shutting_down.connect
+def stop_feeder(**_: object) -> None:
+    if _feeder_stop is not None:
+        _feeder_stop.set()
