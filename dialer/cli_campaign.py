@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import time
 from pathlib import Path
+from typing import TextIO
 
+from dialer.engine import PAUSED_BY_USER, Engine
 from dialer.errors import DialerError
+from dialer.export import export
 from dialer.ingest import load_dnc
-from dialer.models import CampaignSettings, format_rate, parse_rate
+from dialer.models import CampaignSettings, CampaignStatus, format_rate, parse_rate
 from dialer.runtime import open_store
 from dialer.settings import Settings
+from dialer.status import CampaignReport, campaign_report, render
 from dialer.upload import UploadReport, upload
 
 
@@ -106,3 +112,127 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("upload", help="validate and store a campaign sheet")
     add_upload_options(p)
     p.set_defaults(handler=cmd_upload)
+    register_engine(sub)
+
+
+def _engine(settings: Settings) -> Engine:
+    return Engine(open_store(settings), settings.timing())
+
+
+def cmd_control(args: argparse.Namespace, settings: Settings) -> int:
+    engine = _engine(settings)
+    if args.command == "start":
+        engine.start(args.id)
+    elif args.command == "pause":
+        engine.pause(args.id)
+    elif args.command == "resume":
+        engine.resume(args.id)
+    else:
+        cancelled = engine.cancel(args.id)
+        print(f"{cancelled} waiting rows cancelled")
+    print(f"campaign {args.id}: {engine.store.campaign(args.id).status.value}")
+    return 0
+
+
+def _progress_line(report: CampaignReport) -> str:
+    width = 30
+    done = report.done_rows
+    filled = int(width * done / report.total) if report.total else width
+    rate = sum(b.achieved_per_s for b in report.brokers)
+    eta = f" ETA {int(report.eta_s)}s" if report.eta_s else ""
+    counts = " ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
+    return (
+        f"[{'#' * filled}{'.' * (width - filled)}] {done}/{report.total} "
+        f"{report.status.value} {rate:.1f} calls/s{eta} | {counts}"
+    )
+
+
+def watch(engine: Engine, cid: str, settings: Settings, *, interval_s: float = 0.5,
+          stream: TextIO = sys.stdout, until_done: bool = True) -> CampaignReport:  # fmt: skip
+    """Show a live progress line until the campaign is DONE or CANCELLED (or PAUSED by a
+    fatal error: the operator must act)."""
+    last_len = 0
+    while True:
+        report = campaign_report(engine, cid, settings.max_qps)
+        line = _progress_line(report)
+        stream.write("\r" + line + " " * max(0, last_len - len(line)))
+        stream.flush()
+        last_len = len(line)
+        stopped = report.status in (CampaignStatus.DONE, CampaignStatus.CANCELLED)
+        fatal = report.status is CampaignStatus.PAUSED and report.pause_reason != PAUSED_BY_USER
+        if stopped or fatal or not until_done:
+            stream.write("\n")
+            if fatal:
+                stream.write(f"campaign paused: {report.pause_reason}\n")
+            return report
+        time.sleep(interval_s)
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    engine = _engine(settings)
+    if args.watch:
+        watch(engine, args.id, settings)
+        return 0
+    report = campaign_report(engine, args.id, settings.max_qps)
+    print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else render(report))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_store(settings)
+    n = export(store, args.id, args.output, masked=args.masked, encoding=args.encoding)
+    print(f"{n} rows written to {args.output}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    campaign = settings_from_args(args, settings)
+    cid, report = do_upload(args, settings)
+    print_upload(report, campaign, as_json=False)
+    engine = _engine(settings)
+    engine.start(cid)
+    if args.workers:
+        from tasks.embedded import in_process_workers
+
+        with in_process_workers(args.workers):
+            final = watch(engine, cid, settings)
+    else:
+        final = watch(engine, cid, settings)
+    if args.export:
+        n = export(engine.store, cid, args.export)
+        print(f"{n} rows written to {args.export}")
+    return 0 if final.status is CampaignStatus.DONE else 1
+
+
+def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    for name, text in (
+        ("start", "start dialing an uploaded campaign"),
+        ("pause", "stop dialing within a second; queued rows wait"),
+        ("resume", "continue a paused campaign"),
+        ("cancel", "stop for good; every waiting row becomes CANCELLED"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("id")
+        p.set_defaults(handler=cmd_control)
+
+    p = sub.add_parser("status", help="counts by state, calls/s per broker, ETA")
+    p.add_argument("id")
+    p.add_argument("--watch", action="store_true", help="live progress bar until done")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("export", help="write the results sheet (.csv or .xlsx)")
+    p.add_argument("id")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--masked", action="store_true", help="mask phone numbers (1391814****)")
+    p.add_argument("--encoding", default="utf-8", help="CSV encoding: utf-8 (with BOM) or gbk")
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("run", help="upload, start, watch until done, export")
+    add_upload_options(p)
+    p.add_argument("--export", type=Path)
+    p.add_argument(
+        "--workers", type=int, default=16,
+        help="threads of an in-process worker (0: rely on workers already running)",
+    )  # fmt: skip
+    p.set_defaults(handler=cmd_run)

@@ -17,6 +17,7 @@ from dialer.store import SEP, Campaign, CampaignStore, DialEntry
 
 T = TypeVar("T")
 BATCH = 1000
+PAUSED_BY_USER = "paused by operator"
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Engine:
             raise DialerError(f"campaign {cid} is {self.store.campaign(cid).status}, not READY")
         self.r.sadd(self.keys.running(), cid)
 
-    def pause(self, cid: str, reason: str = "paused by operator") -> None:
+    def pause(self, cid: str, reason: str = PAUSED_BY_USER) -> None:
         if not self._set_status(cid, {CampaignStatus.RUNNING}, CampaignStatus.PAUSED, reason):
             raise DialerError(f"campaign {cid} is {self.store.campaign(cid).status}, not RUNNING")
 

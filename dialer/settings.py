@@ -37,6 +37,7 @@ class Settings:
     dialing_lease_s: float | None = None  # default: connect + read timeout + 60 s
     pace_margin_ms: float = 2.0
     feeder_depth: int = 2
+    run_feeder: bool = True  # DIALER_FEEDER=0: this worker only places calls
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +63,7 @@ class Settings:
             dialing_lease_s=_float(env, "DIALER_DIALING_LEASE_S", None),
             pace_margin_ms=_float(env, "DIALER_PACE_MARGIN_MS", 2.0),
             feeder_depth=int(_float(env, "DIALER_FEEDER_DEPTH", 2.0) or 2),
+            run_feeder=env.get("DIALER_FEEDER", "1") != "0",
         )
 
     def with_(self, **changes: object) -> Settings:

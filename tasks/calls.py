@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import threading
 
 import redis
@@ -69,8 +68,9 @@ _feeder_stop: threading.Event | None = None
 
 @worker_ready.connect
 def start_feeder(**_: object) -> None:
+    """Every worker process runs one feeder thread; leases pick one leader per campaign."""
     global _feeder_stop
-    if os.environ.get("DIALER_FEEDER", "1") == "0":
+    if _feeder_stop is not None or not context().settings.run_feeder:
         return
     _, _feeder_stop = Feeder(context().engine, enqueue).start_thread()
     log.info("feeder started")
@@ -78,5 +78,7 @@ def start_feeder(**_: object) -> None:
 
 @worker_shutting_down.connect
 def stop_feeder(**_: object) -> None:
+    global _feeder_stop
     if _feeder_stop is not None:
         _feeder_stop.set()
+        _feeder_stop = None
