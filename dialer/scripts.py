@@ -120,9 +120,9 @@ local now = now_ms()
 local slot = math.max(now, tonumber(redis.call('GET', KEYS[7]) or '0'))
 if account > 0 then slot = math.max(slot, tonumber(redis.call('GET', KEYS[8]) or '0')) end
 if slot - now > tonumber(ARGV[7]) then give_back(status, row, broker, packed) return -3 end
-redis.call('SET', KEYS[7], slot + interval, 'PX', slot + interval - now + 60000)
+redis.call('SET', KEYS[7], slot + interval, 'PX', math.ceil(slot + interval - now) + 60000)
 if account > 0 then
-  redis.call('SET', KEYS[8], slot + account, 'PX', slot + account - now + 60000)
+  redis.call('SET', KEYS[8], slot + account, 'PX', math.ceil(slot + account - now) + 60000)
 end
 return slot - now
 """

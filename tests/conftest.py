@@ -5,11 +5,10 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from support import NUMBERS, WorkerPool
 
 from dialer.ccc.simulator import Simulator, SimulatorConfig
 from dialer.embedded_redis import EmbeddedRedis
-
-NUMBERS = ("02151234567", "02151234568", "02151234569", "02151234570")
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +36,17 @@ def simulator(tmp_path) -> Iterator[Simulator]:
     config = SimulatorConfig(numbers=NUMBERS, seed=7, calls_log=tmp_path / "calls.jsonl")
     with Simulator(config) as sim:
         yield sim
+
+
+@pytest.fixture
+def workers(tmp_path) -> Iterator:
+    pools: list[WorkerPool] = []
+
+    def make(env: dict[str, str]) -> WorkerPool:
+        pool = WorkerPool(env, tmp_path)
+        pools.append(pool)
+        return pool
+
+    yield make
+    for pool in pools:
+        pool.stop_all()

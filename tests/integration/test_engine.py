@@ -1,0 +1,246 @@
+"""The dialing engine end to end: real Redis, real `celery worker` subprocesses, the simulator
+over HTTP. The simulator's calls log is the ground truth of what was dialled and when."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+import redis
+from support import NUMBERS, engine_env
+
+from dialer.ccc.simulator import Simulator
+from dialer.engine import Engine
+from dialer.keys import Keys
+from dialer.models import TERMINAL_STATES, CampaignSettings, CampaignStatus
+from dialer.store import CampaignStore
+from dialer.upload import upload
+
+
+def write_sheet(path: Path, rows: int, brokers: tuple[str, ...] = (), start: int = 0) -> Path:
+    lines = ["Caller,Callee,Broker"]
+    for i in range(rows):
+        broker = brokers[i % len(brokers)] if brokers else ""
+        lines.append(f"13800000001,139{start + i:08d},{broker}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def calls(sim: Simulator) -> list[dict]:
+    return [json.loads(line) for line in sim.config.calls_log.read_text().splitlines()]
+
+
+def worst_window(times: list[float], width_s: float = 1.0) -> int:
+    """Most calls inside any window [t, t + width) that starts at a call."""
+    times = sorted(times)
+    worst, j = 0, 0
+    for i, t in enumerate(times):
+        while j < len(times) and times[j] < t + width_s:
+            j += 1
+        worst = max(worst, j - i)
+    return worst
+
+
+def wait_for(engine: Engine, cid: str, statuses: set[CampaignStatus], timeout_s: float,
+             tick=lambda: None):  # fmt: skip
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        tick()
+        campaign = engine.store.campaign(cid)
+        if campaign.status in statuses:
+            return campaign
+        time.sleep(0.2)
+    raise AssertionError(f"campaign {cid} still {campaign.status}: {engine.store.counts(cid)}")
+
+
+@pytest.fixture
+def engine(redis_client: redis.Redis, namespace: str) -> Engine:
+    return Engine(CampaignStore(redis_client, Keys(namespace)))
+
+
+def start_campaign(engine, tmp_path, rows, **settings_kw):
+    settings = CampaignSettings(name="t", instance_id="ccc-test", **settings_kw)
+    report = upload(engine.store, write_sheet(tmp_path / "s.csv", rows), settings)
+    engine.start(report.campaign_id)
+    return report.campaign_id
+
+
+def assert_each_row_once(engine: Engine, cid: str, sim: Simulator) -> list:
+    placed = calls(sim)
+    callees = [c["callee"] for c in placed]
+    assert len(callees) == len(set(callees)), "a callee was dialled twice"
+    rows = list(engine.store.iter_rows(cid))
+    assert all(state in TERMINAL_STATES for _, state, _ in rows)
+    by_job = {c["job_id"]: c for c in placed}
+    for record, state, result in rows:
+        if state == "DISPATCHED":
+            assert by_job[result["job_id"]]["callee"] == record[2]
+    return rows
+
+
+def test_campaign_over_several_brokers_each_row_once_within_limits(
+    engine, simulator, redis_server, namespace, workers, tmp_path
+) -> None:
+    pool = NUMBERS[:3]
+    cid = start_campaign(engine, tmp_path, 90, pool=pool, rate_per_s=5.0,
+                         broker_rates={NUMBERS[2]: 3.0})  # fmt: skip
+    w = workers(engine_env(redis_server.url, namespace, simulator.url))
+    w.start()
+    w.start()
+    wait_for(engine, cid, {CampaignStatus.DONE}, 60)
+    rows = assert_each_row_once(engine, cid, simulator)
+    assert {state for _, state, _ in rows} == {"DISPATCHED"}
+    by_broker = defaultdict(list)
+    for c in calls(simulator):
+        by_broker[c["broker"]].append(c["ts"])
+    assert {b: len(t) for b, t in by_broker.items()} == {b: 30 for b in pool}
+    limits = {NUMBERS[0]: 5, NUMBERS[1]: 5, NUMBERS[2]: 3}
+    for broker, times in by_broker.items():
+        assert worst_window(times) <= limits[broker], broker
+    first = [r for _, _, r in rows][0]
+    assert first["attempts"] == 1 and first["request_id"] and first["dispatched_at"]
+
+
+def test_killed_workers_lose_no_row_and_dial_nobody_twice(
+    engine, simulator, redis_server, namespace, workers, tmp_path
+) -> None:
+    simulator.faults.latency_ms = 150  # keep calls in flight when the kill lands
+    cid = start_campaign(engine, tmp_path, 80, pool=NUMBERS[:4], rate_per_s=4.0)
+    w = workers(engine_env(redis_server.url, namespace, simulator.url))
+    victim = w.start()
+    w.start()
+    for _ in range(3):
+        time.sleep(2.5)
+        w.kill(victim)
+        victim = w.start()
+    wait_for(engine, cid, {CampaignStatus.DONE}, 120)
+    rows = assert_each_row_once(engine, cid, simulator)
+    states = {state for _, state, _ in rows}
+    assert states <= {"DISPATCHED", "UNKNOWN"}
+
+
+def test_redis_restart_mid_campaign_completes(simulator, namespace, workers, tmp_path) -> None:
+    from dialer.embedded_redis import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path / "redis").start()
+    try:
+        engine = Engine(CampaignStore(redis.Redis.from_url(server.url), Keys(namespace)))
+        cid = start_campaign(engine, tmp_path, 60, pool=NUMBERS[:3], rate_per_s=5.0)
+        w = workers(engine_env(server.url, namespace, simulator.url))
+        w.start()
+        time.sleep(3)
+        server.restart()
+        # Celery's threads pool can die on a lost broker connection (kombu acks from pool
+        # threads race the reconnect); production runs workers under a supervisor, as here.
+        wait_for(engine, cid, {CampaignStatus.DONE}, 90, tick=w.revive)
+        rows = assert_each_row_once(engine, cid, simulator)
+        assert len(rows) == 60
+    finally:
+        server.cleanup()
+
+
+def test_transient_failures_retry_then_fail_after_max_attempts(
+    engine, simulator, redis_server, namespace, workers, tmp_path
+) -> None:
+    simulator.faults.fail_rate = 0.3
+    cid = start_campaign(engine, tmp_path, 40, pool=NUMBERS[:2], rate_per_s=10.0)
+    w = workers(engine_env(redis_server.url, namespace, simulator.url))
+    w.start()
+    wait_for(engine, cid, {CampaignStatus.DONE}, 90)
+    rows = assert_each_row_once(engine, cid, simulator)
+    outcomes = {(state, r.get("error_code") or "") for _, state, r in rows}
+    assert outcomes <= {("DISPATCHED", ""), ("FAILED", "InternalService.CTI")}
+    assert any(r["attempts"] > 1 and s == "DISPATCHED" for _, s, r in rows), "no retry succeeded"
+    for _, state, result in rows:
+        assert 1 <= result["attempts"] <= 3
+        if state == "FAILED":
+            assert result["attempts"] == 3 and result["http_status"] == 500
+
+
+def test_read_timeout_marks_unknown_and_never_calls_again(
+    engine, simulator, redis_server, namespace, workers, tmp_path
+) -> None:
+    simulator.faults.hang_rate = 0.3
+    simulator.faults.hang_s = 4.0
+    cid = start_campaign(engine, tmp_path, 30, pool=NUMBERS[:2], rate_per_s=10.0)
+    w = workers(engine_env(redis_server.url, namespace, simulator.url, CCC_READ_TIMEOUT_S="1"))
+    w.start()
+    wait_for(engine, cid, {CampaignStatus.DONE}, 60)
+    rows = assert_each_row_once(engine, cid, simulator)
+    unknown = [(rec, r) for rec, s, r in rows if s == "UNKNOWN"]
+    assert unknown, "no request timed out"
+    placed = {c["callee"] for c in calls(simulator)}
+    for record, result in unknown:
+        assert result["error_code"] == "Client.ReadTimeout" and result["attempts"] == 1
+        assert record[2] in placed  # the call was in fact placed: retrying would dial twice
+    assert len(placed) == 30
+
+
+def test_pause_resume_and_cancel(engine, simulator, redis_server, namespace, workers, tmp_path):
+    cid = start_campaign(engine, tmp_path, 200, pool=NUMBERS[:2], rate_per_s=5.0)
+    w = workers(engine_env(redis_server.url, namespace, simulator.url))
+    w.start()
+    time.sleep(3)
+    engine.pause(cid)
+    paused_at = time.time()
+    time.sleep(2.5)
+    before_resume = calls(simulator)
+    assert before_resume, "nothing was dialled before the pause"
+    assert max(c["ts"] for c in before_resume) < paused_at + 1.0
+    engine.resume(cid)
+    time.sleep(2.5)
+    assert len(calls(simulator)) > len(before_resume), "resume did not continue"
+    engine.cancel(cid)
+    cancelled_at = time.time()
+    wait_for(engine, cid, {CampaignStatus.CANCELLED}, 5)
+    time.sleep(2)
+    after = calls(simulator)
+    assert max(c["ts"] for c in after) < cancelled_at + 1.0
+    states = defaultdict(int)
+    for _, state, _ in engine.store.iter_rows(cid):
+        states[state] += 1
+    assert set(states) == {"DISPATCHED", "CANCELLED"}
+    assert states["DISPATCHED"] == len(after)
+    assert engine.store.counts(cid) == dict(states)
+
+
+def test_unusable_broker_moves_pool_rows_and_fails_its_own(
+    engine, simulator, redis_server, namespace, workers, tmp_path
+) -> None:
+    bad = "01000000000"
+    sheet = tmp_path / "s.csv"
+    lines = ["Caller,Callee,Broker"] + [f"13800000001,139{i:08d}," for i in range(20)]
+    lines += [f"13800000001,137{i:08d},{bad}" for i in range(3)]
+    sheet.write_text("\n".join(lines) + "\n")
+    settings = CampaignSettings("t", "ccc-test", pool=(NUMBERS[0], bad), rate_per_s=10.0)
+    cid = upload(engine.store, sheet, settings).campaign_id
+    engine.start(cid)
+    w = workers(engine_env(redis_server.url, namespace, simulator.url))
+    w.start()
+    wait_for(engine, cid, {CampaignStatus.DONE}, 60)
+    rows = assert_each_row_once(engine, cid, simulator)
+    by_callee = {rec[2]: (state, r) for rec, state, r in rows}
+    assert all(by_callee[f"139{i:08d}"][0] == "DISPATCHED" for i in range(20))
+    for i in range(3):
+        state, result = by_callee[f"137{i:08d}"]
+        assert state == "FAILED" and result["error_code"] == "NotExists.Number"
+    assert {c["broker"] for c in calls(simulator)} == {NUMBERS[0]}
+
+
+def test_campaign_fatal_error_pauses_with_reason(
+    engine, simulator, redis_server, namespace, workers, tmp_path
+) -> None:
+    settings = CampaignSettings("t", "no-such-instance", pool=NUMBERS[:1], rate_per_s=10.0)
+    cid = upload(engine.store, write_sheet(tmp_path / "s.csv", 10), settings).campaign_id
+    engine.start(cid)
+    w = workers(engine_env(redis_server.url, namespace, simulator.url))
+    w.start()
+    campaign = wait_for(engine, cid, {CampaignStatus.PAUSED}, 30)
+    assert campaign.pause_reason.startswith("NotExists.InstanceId")
+    time.sleep(1)
+    assert calls(simulator) == []
+    counts = engine.store.counts(cid)
+    assert counts.get("PENDING") == 10, counts
