@@ -100,7 +100,7 @@ def test_campaign_over_several_brokers_each_row_once_within_limits(
     limits = {NUMBERS[0]: 5, NUMBERS[1]: 5, NUMBERS[2]: 3}
     for broker, times in by_broker.items():
         assert worst_window(times) <= limits[broker], broker
-    first = [r for _, _, r in rows][0]
+    first = rows[0][2]
     assert first["attempts"] == 1 and first["request_id"] and first["dispatched_at"]
 
 
