@@ -1,0 +1,150 @@
+"""Shared plumbing for the engine benchmarks: a private Redis, the simulator, worker
+subprocesses, a generated campaign, and the figures read off the simulator's calls log."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import redis
+
+from dialer.ccc.simulator import Simulator, SimulatorConfig
+from dialer.embedded_redis import EmbeddedRedis
+from dialer.engine import Engine
+from dialer.keys import Keys
+from dialer.store import CampaignStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def brokers(n: int) -> tuple[str, ...]:
+    return tuple(f"0215{i:07d}" for i in range(n))
+
+
+def write_sheet(path: Path, rows: int, broker_numbers: tuple[str, ...]) -> None:
+    with open(path, "w") as f:
+        f.write("Caller,Callee,Broker\n")
+        for i in range(rows):
+            f.write(f"13800000001,1{30 + i // 10**8 % 70}{i % 10**8:08d},"
+                    f"{broker_numbers[i % len(broker_numbers)]}\n")  # fmt: skip
+
+
+@contextmanager
+def environment(numbers: tuple[str, ...], latency_ms: float) -> Iterator[dict]:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = EmbeddedRedis(Path(tmp) / "redis").start()
+        log = Path(tmp) / "calls.jsonl"
+        sim = Simulator(SimulatorConfig(numbers=numbers, calls_log=log)).start()
+        sim.faults.latency_ms = latency_ms
+        namespace = f"bench{uuid.uuid4().hex[:6]}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_"))}
+        env.update(
+            DIALER_REDIS_URL=server.url, DIALER_NAMESPACE=namespace, CCC_ENDPOINT=sim.url,
+            CCC_INSTANCE_ID="ccc-test", ALIBABA_CLOUD_ACCESS_KEY_ID="testid",
+            ALIBABA_CLOUD_ACCESS_KEY_SECRET="testsecret", PYTHONPATH=str(ROOT),
+            DIALER_FEEDER_DEPTH=os.environ.get("BENCH_FEEDER_DEPTH", "2"),
+        )  # fmt: skip
+        engine = Engine(CampaignStore(redis.Redis.from_url(server.url), Keys(namespace)))
+        procs: list[subprocess.Popen] = []
+        try:
+            yield {"tmp": Path(tmp), "env": env, "engine": engine, "sim": sim, "log": log,
+                   "procs": procs, "redis": server}  # fmt: skip
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+            sim.stop()
+            server.cleanup()
+
+
+def start_workers(ctx: dict, count: int, concurrency: int, app: str = "tasks",
+                  extra: tuple[str, ...] = ()) -> None:  # fmt: skip
+    for i in range(count):
+        ctx["procs"].append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    app,
+                    "worker",
+                    "--pool",
+                    "threads",
+                    "--concurrency",
+                    str(concurrency),
+                    "--loglevel",
+                    "WARNING",
+                    "-n",
+                    f"b{i}@%h",
+                    "--without-heartbeat",
+                    "--without-mingle",
+                    "--without-gossip",
+                    *extra,
+                ],
+                env=ctx["env"],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        )
+
+
+def wait_calls(log: Path, expected: int, timeout_s: float) -> list[dict]:
+    deadline = time.monotonic() + timeout_s
+    calls: list[dict] = []
+    while time.monotonic() < deadline:
+        calls = read_calls(log)
+        if len(calls) >= expected:
+            break
+        time.sleep(0.5)
+    return calls
+
+
+def read_calls(log: Path) -> list[dict]:
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def worst_window(times: list[float], width_s: float = 1.0) -> int:
+    times = sorted(times)
+    worst, j = 0, 0
+    for i, t in enumerate(times):
+        while j < len(times) and times[j] < t + width_s:
+            j += 1
+        worst = max(worst, j - i)
+    return worst
+
+
+def figures(calls: list[dict], rate: float, rows_per_broker: int) -> dict[str, float]:
+    """Utilisation (ideal time / actual time per broker), worst 1 s window, duplicates."""
+    by_broker: dict[str, list[float]] = defaultdict(list)
+    for c in calls:
+        by_broker[c["broker"]].append(c["ts"])
+    ideal = (rows_per_broker - 1) / rate
+    utils, worst = [], 0
+    for times in by_broker.values():
+        span = max(times) - min(times)
+        utils.append(min(ideal, (len(times) - 1) / rate) / span if span else 0.0)
+        worst = max(worst, worst_window(times))
+    callees = [c["callee"] for c in calls]
+    return {
+        "calls": len(calls),
+        "utilisation": sum(utils) / len(utils) if utils else 0.0,
+        "worst_window": worst,
+        "duplicates": len(callees) - len(set(callees)),
+    }
