@@ -33,8 +33,8 @@ def main() -> None:
         sheet = ctx["tmp"] / "sheet.csv"
         harness.write_sheet(sheet, args.rows, numbers)
         engine = ctx["engine"]
-        cid = upload(engine.store, sheet, CampaignSettings("ceiling", "ccc-test",
-                                                           rate_per_s=args.rate)).campaign_id  # fmt: skip
+        settings = CampaignSettings("ceiling", "ccc-test", rate_per_s=args.rate)
+        cid = upload(engine.store, sheet, settings).campaign_id
         harness.start_workers(ctx, args.workers, args.concurrency)
         time.sleep(4)
         engine.start(cid)

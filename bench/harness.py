@@ -99,7 +99,7 @@ def start_workers(ctx: dict, count: int, concurrency: int, app: str = "tasks",
                 cwd=ROOT,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+            )
         )
 
 

@@ -69,8 +69,10 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--skip-naive", action="store_true")
     args = parser.parse_args()
-    print(f"{args.brokers} brokers x {args.rate:g}/s, {args.seconds:g}s ideal, "
-          f"{args.workers} workers x {args.concurrency} threads, latency {args.latency_ms:g} ms")  # fmt: skip
+    print(
+        f"{args.brokers} brokers x {args.rate:g}/s, {args.seconds:g}s ideal, {args.workers} "
+        f"workers x {args.concurrency} threads, latency {args.latency_ms:g} ms"
+    )
     results = {"engine": run_engine(args)}
     if not args.skip_naive:
         results["naive rate_limit"] = run_naive(args)
