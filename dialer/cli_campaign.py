@@ -204,6 +204,20 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if final.status is CampaignStatus.DONE else 1
 
 
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from dialer.report import write_report
+
+    write_report(open_store(settings), args.id, args.output)
+    print(f"report written to {args.output}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from tasks.demo import run_demo
+
+    return run_demo(args.output, args.sheet, args.rate)
+
+
 def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     for name, text in (
         ("start", "start dialing an uploaded campaign"),
@@ -227,6 +241,17 @@ def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--masked", action="store_true", help="mask phone numbers (1391814****)")
     p.add_argument("--encoding", default="utf-8", help="CSV encoding: utf-8 (with BOM) or gbk")
     p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("report", help="write a self-contained HTML report")
+    p.add_argument("id")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.set_defaults(handler=cmd_report)
+
+    p = sub.add_parser("demo", help="run a sample campaign on a private Redis and simulator")
+    p.add_argument("--output", type=Path, default=Path("demo-output"))
+    p.add_argument("--sheet", type=Path, help="campaign sheet (default: campaigns/sample.csv)")
+    p.add_argument("--rate", default="2/s", help="per-broker rate (4 brokers)")
+    p.set_defaults(handler=cmd_demo)
 
     p = sub.add_parser("run", help="upload, start, watch until done, export")
     add_upload_options(p)
