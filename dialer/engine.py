@@ -48,7 +48,7 @@ class Engine:
             name: self.r.register_script(getattr(scripts, name))
             for name in (
                 "FEED", "RESERVE", "BEGIN_DIAL", "FINISH", "SWEEP", "RETRIES_DUE",
-                "REDISTRIBUTE", "CANCEL_WAITING", "COMPLETE_IF_DONE", "SET_STATUS",
+                "REDISTRIBUTE", "CANCEL_WAITING", "CANCEL_QUEUED", "COMPLETE_IF_DONE", "SET_STATUS",
                 "ACQUIRE_LEASE",
             )
         }  # fmt: skip
@@ -80,8 +80,8 @@ class Engine:
         self.r.sadd(self.keys.running(), cid)
 
     def cancel(self, cid: str) -> int:
-        """Stop the campaign and mark every row still waiting CANCELLED. Rows already queued
-        to workers are cancelled by the workers' own checks."""
+        """Stop the campaign and mark every row not yet dialling CANCELLED; rows whose request
+        is already in flight finish as they would have."""
         campaign = self.store.campaign(cid)
         allowed = {CampaignStatus.READY, CampaignStatus.RUNNING, CampaignStatus.PAUSED}
         if not self._set_status(cid, allowed, CampaignStatus.CANCELLED):
@@ -94,6 +94,9 @@ class Engine:
         for key, kind in targets:
             while self.r.exists(key):
                 total += self._s["CANCEL_WAITING"](keys=[*state_keys, key], args=[kind, BATCH])
+        total += self._s["CANCEL_QUEUED"](
+            keys=[*state_keys, self.keys.lease(cid), self.keys.inflight(cid)]
+        )
         return total
 
     def brokers(self, cid: str) -> list[str]:

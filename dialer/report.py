@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,18 +15,19 @@ from dialer.store import CampaignStore
 
 # What the codes a results sheet can carry mean, in the vendor's words where it has them.
 MEANINGS = {
-    "Parameter.Blank": "A required parameter was empty (CCC: 该参数不能为null或含有空白符的字符串).",
+    "Parameter.Blank": "A required parameter was empty (该参数不能为null或含有空白符的字符串).",
     "Parameter.Maximum": "A parameter exceeded its maximum.",
     "NotExists.InstanceId": "The CCC instance does not exist (指定的呼叫中心实例不存在).",
-    "NotExists.Number": "The broker number is not a number of the instance (呼叫中心实例中不存在指定的号码).",
+    "NotExists.Number": "The broker is not a number of the instance "
+    "(呼叫中心实例中不存在指定的号码).",
     "InternalService.CTI": "CCC's telephony service failed internally (内部CTI服务错误); retried.",
     "Throttling.User": "CCC throttled the account; retried with backoff.",
     "Throttling": "CCC throttled the request; retried with backoff.",
     "SignatureDoesNotMatch": "The AccessKey secret is wrong: the campaign was paused.",
     "InvalidAccessKeyId.NotFound": "The AccessKey id is unknown: the campaign was paused.",
     "Forbidden.RAM": "The RAM user lacks permission: the campaign was paused.",
-    "Client.ReadTimeout": "No answer in time after the request left: the call may have been placed, "
-    "so it was not retried.",
+    "Client.ReadTimeout": "No answer in time after the request left: the call may have been "
+    "placed, so it was not retried.",
     "Client.ConnectionLost": "The connection broke after the request left: outcome unknown.",
     "Client.TornResponse": "CCC's answer arrived incomplete: outcome unknown.",
     "Client.ConnectFailed": "CCC could not be reached; retried.",
@@ -61,14 +62,14 @@ class Summary:
     by_status: Counter[str] = field(default_factory=Counter)
     by_error: Counter[str] = field(default_factory=Counter)
     brokers: dict[str, BrokerStats] = field(default_factory=dict)
-    per_minute: Counter[int] = field(default_factory=Counter)
+    per_bucket: Counter[int] = field(default_factory=Counter)  # 10-second buckets
 
 
 def summarise(store: CampaignStore, cid: str) -> Summary:
     campaign = store.campaign(cid)
     summary = Summary()
     brokers: dict[str, BrokerStats] = {}
-    for record, state, result in store.iter_rows(cid):
+    for _record, state, result in store.iter_rows(cid):
         status = state.split("|", 1)[0]
         summary.total += 1
         summary.by_status[status] += 1
@@ -84,7 +85,7 @@ def summarise(store: CampaignStore, cid: str) -> Summary:
             at = int(result["dispatched_at"])
             stats.first_ms = min(stats.first_ms or at, at)
             stats.last_ms = max(stats.last_ms or at, at)
-            summary.per_minute[at // 60_000] += 1
+            summary.per_bucket[at // 10_000] += 1
         elif status in ("FAILED", "UNKNOWN"):
             stats.failures += 1
     summary.brokers = dict(sorted(brokers.items()))
@@ -100,19 +101,26 @@ def _svg(fig: object) -> str:
 
 def _charts(summary: Summary) -> tuple[str, str]:
     import matplotlib
+    import matplotlib.dates
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 3))
-    minutes = sorted(summary.per_minute)
-    if minutes:
-        span = range(minutes[0], minutes[-1] + 1)
-        labels = [dt.datetime.fromtimestamp(m * 60, LOCAL_TZ).strftime("%H:%M") for m in span]
-        ax.bar(labels, [summary.per_minute.get(m, 0) for m in span], color="#2b6cb0")
+    buckets = sorted(summary.per_bucket)
+    # Short campaigns are drawn in 10-second steps, longer ones in whole minutes; the y axis
+    # is calls per minute either way.
+    step = 1 if not buckets or buckets[-1] - buckets[0] < 60 else 6
+    if buckets:
+        first, last = buckets[0] // step, buckets[-1] // step
+        counts = Counter(b // step for b in summary.per_bucket.elements())
+        times = [dt.datetime.fromtimestamp(k * step * 10, LOCAL_TZ) for k in range(first, last + 1)]
+        ax.bar(times, [counts.get(k, 0) * 6 / step for k in range(first, last + 1)],
+               width=step * 10 / 86400 * 0.9, align="edge", color="#2b6cb0")  # fmt: skip
+        ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%H:%M:%S", tz=LOCAL_TZ))
         ax.tick_params(axis="x", labelrotation=45)
-    ax.set_title("Calls dispatched per minute")
-    ax.set_ylabel("calls")
+    ax.set_title("Calls per minute" + (" (10-second steps)" if step == 1 else ""))
+    ax.set_ylabel("calls / min")
     timeline = _svg(fig)
     plt.close(fig)
 
@@ -139,10 +147,14 @@ def render_html(store: CampaignStore, cid: str) -> str:
         f"<tr><td>{e(s)}</td><td>{n}</td><td>{pct(n)}</td></tr>"
         for s, n in summary.by_status.most_common()
     )
-    error_rows = "".join(
-        f"<tr><td><code>{e(code)}</code></td><td>{n}</td><td>{e(MEANINGS.get(code, ''))}</td></tr>"
-        for code, n in summary.by_error.most_common()
-    ) or "<tr><td colspan=3>none</td></tr>"
+    error_rows = (
+        "".join(
+            f"<tr><td><code>{e(code)}</code></td><td>{n}</td>"
+            f"<td>{e(MEANINGS.get(code, ''))}</td></tr>"
+            for code, n in summary.by_error.most_common()
+        )
+        or "<tr><td colspan=3>none</td></tr>"
+    )
     broker_rows = "".join(
         f"<tr><td>{e(b)}</td><td>{s.calls}</td><td>{s.failures}</td>"
         f"<td>{s.achieved_per_s:.2f}</td><td>{s.limit_per_s:g}</td></tr>"
@@ -166,7 +178,7 @@ status <b>{e(campaign.status.value)}</b> · instance {e(campaign.settings.instan
 <h2>Totals</h2>
 <table id="totals"><tr><th>status</th><th>rows</th><th>share</th></tr>{status_rows}
 <tr><th>total</th><th>{summary.total}</th><th></th></tr></table>
-<h2>Failures by error code</h2>
+<h2>Failures and rejections by code</h2>
 <table id="failures"><tr><th>code</th><th>rows</th><th>meaning</th></tr>{error_rows}</table>
 <h2>Per broker</h2>
 <table id="brokers"><tr><th>broker</th><th>calls</th><th>failures</th>

@@ -301,6 +301,28 @@ return n
 """
 )
 
+# KEYS: state counts lease inflight
+# Cancel rows handed to workers but not yet dialling: their messages will find the row
+# CANCELLED and do nothing. DIALING rows are left to finish. -> rows cancelled
+CANCEL_QUEUED = (
+    _PRELUDE
+    + r"""
+local n = 0
+for _, member in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  local i = string.find(member, SEP, 1, true)
+  local broker = string.sub(member, 1, i - 1)
+  local row = row_of(string.sub(member, i + 1))
+  if split_state(redis.call('HGET', KEYS[1], row)) == 'QUEUED' then
+    set_state(KEYS[1], KEYS[2], row, 'QUEUED', 'CANCELLED')
+    redis.call('ZREM', KEYS[3], member)
+    redis.call('HINCRBY', KEYS[4], broker, -1)
+    n = n + 1
+  end
+end
+return n
+"""
+)
+
 # KEYS: meta counts   -> 1 if the campaign just finished
 COMPLETE_IF_DONE = r"""
 if redis.call('HGET', KEYS[1], 'status') ~= 'RUNNING' then return 0 end

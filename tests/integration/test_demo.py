@@ -1,0 +1,34 @@
+"""`dialer demo` as a newcomer runs it: a fresh directory, no DIALER_REDIS_URL, nothing
+running; it must leave the three files and shut everything down."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.timeout(240)
+def test_demo_runs_end_to_end_in_a_fresh_directory(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_", "ALIBABA"))}
+    env["HOME"] = str(tmp_path / "home")  # nothing of the user's is touched or reused
+    done = subprocess.run(
+        [sys.executable, "-m", "dialer.cli", "demo"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=200,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = tmp_path / "demo-output"
+    for name in ("results.csv", "results.xlsx", "report.html"):
+        assert (out / name).stat().st_size > 0, name
+        assert str((out / name).resolve()) in done.stdout
+    with open(out / "results.csv", encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 300
+    assert {r["status"] for r in rows} <= {"DISPATCHED", "FAILED", "REJECTED"}
+    assert sum(r["status"] == "REJECTED" for r in rows) == 8
+    assert "Traceback" not in done.stderr
+    leftover = subprocess.run(["pgrep", "-f", "dialer-demo-.*redis"], capture_output=True)
+    assert leftover.stdout == b""
