@@ -213,7 +213,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from tasks.demo import run_demo
+    from dialer.demo import run_demo
 
     return run_demo(args.output, args.sheet, args.rate)
 

@@ -177,11 +177,15 @@ class Engine:
                 max_wait_ms]  # fmt: skip
         return int(self._s["RESERVE"](keys=keys, args=args))
 
-    def begin_dial(self, job: Job) -> int:
-        """QUEUED -> DIALING just before the request leaves: the attempt number, or negative."""
-        keys = [*self._row_keys(job), self.keys.result(job.campaign_id)]
-        args = [job.row, job.token, job.broker, job.packed, self.timing.dialing_lease_ms]
-        return int(self._s["BEGIN_DIAL"](keys=keys, args=args))
+    def begin_dial(self, job: Job, interval_ms: float) -> tuple[int, int]:
+        """QUEUED -> DIALING just before the request leaves: (attempt number, 0); or
+        (negative code, ms to wait) — -1 stale, -2 not running, -4 too soon, ask again."""
+        keys = [*self._row_keys(job), self.keys.result(job.campaign_id),
+                self.keys.last_dial(job.broker)]  # fmt: skip
+        args = [job.row, job.token, job.broker, job.packed, self.timing.dialing_lease_ms,
+                interval_ms]  # fmt: skip
+        out = self._s["BEGIN_DIAL"](keys=keys, args=args)
+        return int(out[0]), int(out[1]) if len(out) > 1 else 0
 
     def finish(self, job: Job, outcome: str, patch: dict[str, Any], *,
                retry_delay_ms: int = 0, reason: str = "") -> bool:  # fmt: skip

@@ -73,6 +73,10 @@ class Keys:
         """string: next free slot (epoch ms, Redis clock) of a broker number, across campaigns."""
         return f"{self.namespace}:pace:{broker}"
 
+    def last_dial(self, broker: str) -> str:
+        """string: epoch ms (Redis clock) a call on this broker last began, across campaigns."""
+        return f"{self.namespace}:pace:{broker}:last"
+
     def pace_account(self) -> str:
         """string: next free slot of the account-wide QPS cap (DIALER_MAX_QPS)."""
         return f"{self.namespace}:pace:account"

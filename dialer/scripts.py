@@ -128,19 +128,26 @@ return slot - now
 """
 )
 
-# KEYS: meta state counts lease inflight queue result
-# ARGV: row token broker packed dialing_lease_ms
-# -> attempt number (row is now DIALING); -1 stale; -2 campaign not running (given back)
+# KEYS: meta state counts lease inflight queue result last_dial
+# ARGV: row token broker packed dialing_lease_ms interval_ms
+# -> {attempt} (row is now DIALING); {-1} stale; {-2} campaign not running (given back);
+#    {-4, ms} too soon after the broker's previous call really began: wait and ask again.
+# The reserved slots are interval apart, but a call that began late would otherwise land
+# closer than interval to the next one; the last real start time closes that gap.
 BEGIN_DIAL = (
     _PRELUDE
     + _GIVE_BACK
     + r"""
 local row, token, broker, packed = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local st, tok = split_state(redis.call('HGET', KEYS[2], row))
-if st ~= 'QUEUED' or tok ~= token then return -1 end
+if st ~= 'QUEUED' or tok ~= token then return {-1} end
 local status = redis.call('HGET', KEYS[1], 'status')
-if status ~= 'RUNNING' then give_back(status, row, broker, packed) return -2 end
+if status ~= 'RUNNING' then give_back(status, row, broker, packed) return {-2} end
 local now = now_ms()
+local interval = tonumber(ARGV[6])
+local last = tonumber(redis.call('GET', KEYS[8]) or '0')
+if now < last + interval then return {-4, math.ceil(last + interval - now)} end
+redis.call('SET', KEYS[8], now, 'PX', math.ceil(interval) + 60000)
 set_state(KEYS[2], KEYS[3], row, 'QUEUED', 'DIALING', token)
 redis.call('ZADD', KEYS[4], 'XX', now + tonumber(ARGV[5]), broker .. SEP .. packed)
 local cur = redis.call('HGET', KEYS[7], row)
@@ -149,7 +156,7 @@ local attempts = (tonumber(obj['attempts']) or 0) + 1
 local patch = {attempts = attempts, broker = broker, last_attempt_at = now}
 if not obj['first_attempt_at'] then patch['first_attempt_at'] = now end
 patch_result(KEYS[7], row, patch)
-return attempts
+return {attempts}
 """
 )
 

@@ -65,27 +65,28 @@ class _Handler(BaseHTTPRequestHandler):
         params = dict(parse_qsl(url.query, keep_blank_values=True))
         if body and "form-urlencoded" in (self.headers.get("Content-Type") or ""):
             params.update(parse_qsl(body.decode(), keep_blank_values=True))
-        if state.faults.latency_ms > 0:
-            time.sleep(state.faults.latency_ms / 1000.0)
+        # The request is acted on as it arrives (so the calls log times are arrival times);
+        # the configured latency delays the answer.
+        fate = "answer"
         try:
             reply = self._dispatch(url.path or "/", params, body, request_id)
         except GatewayError as exc:
-            self._send_json(exc.status, _gateway_body(exc, request_id))
-            return
+            status, payload = exc.status, _gateway_body(exc, request_id)
         except ApiError as exc:
-            self._send_json(
-                exc.status, _envelope(exc.status, exc.code, exc.message, request_id, exc.params)
-            )
-            return
-        answer = _envelope(200, "OK", "", request_id, [])
-        answer["Data"] = reply.data
-        if reply.fate == "drop":
+            status = exc.status
+            payload = _envelope(exc.status, exc.code, exc.message, request_id, exc.params)
+        else:
+            status, payload, fate = 200, _envelope(200, "OK", "", request_id, []), reply.fate
+            payload["Data"] = reply.data
+        if state.faults.latency_ms > 0:
+            time.sleep(state.faults.latency_ms / 1000.0)
+        if fate == "drop":
             self.close_connection = True
             self.connection.shutdown(2)
             return
-        if reply.fate == "hang":
+        if fate == "hang":
             time.sleep(state.faults.hang_s)
-        self._send_json(200, answer)
+        self._send_json(status, payload)
 
     def _dispatch(self, path: str, params: dict[str, str], body: bytes, request_id: str) -> Reply:
         state = self.server.state

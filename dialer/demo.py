@@ -1,5 +1,8 @@
 """`dialer demo`: a whole sample campaign on the embedded default — a private redis-server,
-the CCC simulator and in-process workers — with nothing installed beyond the package."""
+the CCC simulator and in-process workers — with nothing installed beyond the package.
+
+The Celery layer (`tasks`) reads its settings when first imported, so it is imported only
+after the demo's environment is in place."""
 
 from __future__ import annotations
 
