@@ -17,7 +17,6 @@ from pathlib import Path
 
 import redis
 
-from dialer.ccc.simulator import Simulator, SimulatorConfig
 from dialer.embedded_redis import EmbeddedRedis
 from dialer.engine import Engine
 from dialer.keys import Keys
@@ -43,12 +42,20 @@ def environment(numbers: tuple[str, ...], latency_ms: float) -> Iterator[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedRedis(Path(tmp) / "redis").start()
         log = Path(tmp) / "calls.jsonl"
-        sim = Simulator(SimulatorConfig(numbers=numbers, calls_log=log)).start()
-        sim.faults.latency_ms = latency_ms
+        # The simulator gets a process of its own, as CCC would be: its arrival timestamps
+        # must not wait on this process's GIL.
+        sim = subprocess.Popen(
+            [sys.executable, "-m", "dialer.cli", "simulator", "--port", "0",
+             "--latency-ms", str(latency_ms), "--calls-log", str(log),
+             *[arg for n in numbers for arg in ("--number", n)]],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert sim.stdout is not None
+        sim_url = sim.stdout.readline().split(" on ", 1)[1].split()[0]
         namespace = f"bench{uuid.uuid4().hex[:6]}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_"))}
         env.update(
-            DIALER_REDIS_URL=server.url, DIALER_NAMESPACE=namespace, CCC_ENDPOINT=sim.url,
+            DIALER_REDIS_URL=server.url, DIALER_NAMESPACE=namespace, CCC_ENDPOINT=sim_url,
             CCC_INSTANCE_ID="ccc-test", ALIBABA_CLOUD_ACCESS_KEY_ID="testid",
             ALIBABA_CLOUD_ACCESS_KEY_SECRET="testsecret", PYTHONPATH=str(ROOT),
             DIALER_FEEDER_DEPTH=os.environ.get("BENCH_FEEDER_DEPTH", "2"),
@@ -66,7 +73,8 @@ def environment(numbers: tuple[str, ...], latency_ms: float) -> Iterator[dict]:
                     p.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     p.kill()
-            sim.stop()
+            sim.terminate()
+            sim.wait(timeout=10)
             server.cleanup()
 
 

@@ -35,9 +35,9 @@ def backoff_ms(attempt: int, rng: random.Random | None = None) -> int:
 
 def interval_ms(campaign: Campaign, broker: str, margin_ms: float) -> float:
     """Spacing between a broker's calls: 1/rate, plus a margin for the send jitter after the
-    start is recorded (at most 1% of the interval, so utilisation stays >= 0.99)."""
+    start is recorded (at most 2% of the interval, so utilisation stays >= 0.98)."""
     base = 1000.0 / campaign.settings.rate_for(broker)
-    return base + min(margin_ms, base / 100)
+    return base + min(margin_ms, base / 50)
 
 
 def place_one(

@@ -75,4 +75,4 @@ class Timing:
     lookahead_ms: int = 400  # queue a row this long before its broker's next slot
     queued_lease_ms: int = 120_000  # a queued message not started by then is re-queued
     dialing_lease_ms: int = 90_000  # a dialing row silent this long is UNKNOWN
-    pace_margin_ms: float = 5.0  # added to each broker interval (capped at 1%) for send jitter
+    pace_margin_ms: float = 10.0  # added to each broker interval (capped at 2%) for send jitter

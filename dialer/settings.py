@@ -35,7 +35,7 @@ class Settings:
     visibility_timeout_s: float = 3600.0
     queued_lease_s: float = 120.0
     dialing_lease_s: float | None = None  # default: connect + read timeout + 60 s
-    pace_margin_ms: float = 5.0
+    pace_margin_ms: float = 10.0
     feeder_depth: int = 2
     run_feeder: bool = True  # DIALER_FEEDER=0: this worker only places calls
 
@@ -61,7 +61,7 @@ class Settings:
             visibility_timeout_s=_float(env, "DIALER_VISIBILITY_TIMEOUT_S", 3600.0),
             queued_lease_s=_float(env, "DIALER_QUEUED_LEASE_S", 120.0),
             dialing_lease_s=_float(env, "DIALER_DIALING_LEASE_S", None),
-            pace_margin_ms=_float(env, "DIALER_PACE_MARGIN_MS", 5.0),
+            pace_margin_ms=_float(env, "DIALER_PACE_MARGIN_MS", 10.0),
             feeder_depth=int(_float(env, "DIALER_FEEDER_DEPTH", 2.0) or 2),
             run_feeder=env.get("DIALER_FEEDER", "1") != "0",
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -196,6 +197,9 @@ class Simulator:
         return self
 
     def serve_forever(self) -> None:
+        # One thread per keep-alive connection: with the default 5 ms GIL switch interval a
+        # request can wait that long before its arrival is even seen.
+        sys.setswitchinterval(0.001)
         self._server.serve_forever()
 
     def stop(self) -> None:
