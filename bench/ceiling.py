@@ -33,7 +33,9 @@ def main() -> None:
         sheet = ctx["tmp"] / "sheet.csv"
         harness.write_sheet(sheet, args.rows, numbers)
         engine = ctx["engine"]
-        settings = CampaignSettings("ceiling", "ccc-test", rate_per_s=args.rate)
+        settings = CampaignSettings(
+            "ceiling", "ccc-test", rate_per_s=args.rate, windows=("00:00-24:00",)
+        )
         cid = upload(engine.store, sheet, settings).campaign_id
         harness.start_workers(ctx, args.workers, args.concurrency)
         time.sleep(4)

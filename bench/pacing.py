@@ -27,7 +27,9 @@ def run_engine(args: argparse.Namespace) -> dict:
         sheet = ctx["tmp"] / "sheet.csv"
         harness.write_sheet(sheet, rows_per_broker * args.brokers, numbers)
         engine = ctx["engine"]
-        settings = CampaignSettings("bench", "ccc-test", rate_per_s=args.rate)
+        settings = CampaignSettings(
+            "bench", "ccc-test", rate_per_s=args.rate, windows=("00:00-24:00",)
+        )
         cid = upload(engine.store, sheet, settings).campaign_id
         harness.start_workers(ctx, args.workers, args.concurrency)
         time.sleep(3)  # let the workers boot so startup is not counted as pacing

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from dialer.calendar import Calendar
 from dialer.engine import PAUSED_BY_USER, Engine
 from dialer.errors import DialerError
 from dialer.export import export
@@ -32,6 +33,16 @@ def add_upload_options(p: argparse.ArgumentParser) -> None:
         "--broker-rate", action="append", default=[], metavar="NUMBER=RATE", help="override"
     )
     p.add_argument("--max-attempts", type=int, default=3)
+    p.add_argument(
+        "--window", action="append", default=[], metavar="HH:MM-HH:MM",
+        help="calling window, repeatable (default 09:00-21:00, the carriers' rule)",
+    )  # fmt: skip
+    p.add_argument("--timezone", default="Asia/Shanghai", help="zone of the windows and caps")
+    p.add_argument("--callee-daily-cap", type=int, default=3, help="0 = off")
+    p.add_argument("--callee-monthly-cap", type=int, default=5, help="0 = off")
+    p.add_argument("--broker-daily-cap", type=int, default=0, help="0 = off")
+    p.add_argument("--pair-guard-s", type=float, default=60.0,
+                   help="no repeat of a caller+callee pair within this many seconds")  # fmt: skip
     p.add_argument("--dnc", help="do-not-call file, one number a line")
     p.add_argument("--sheet", dest="sheet_name", help="XLSX sheet name (default: the first)")
     p.add_argument("--json", action="store_true")
@@ -51,6 +62,8 @@ def settings_from_args(args: argparse.Namespace, settings: Settings) -> Campaign
         if not sep:
             raise DialerError(f"--broker-rate takes NUMBER=RATE, not {item!r}")
         broker_rates[number.strip()] = parse_rate(rate)
+    windows = tuple(args.window) or CampaignSettings.windows
+    Calendar.of(windows, args.timezone)  # refuse a bad window or zone before storing anything
     return CampaignSettings(
         name=args.name or args.sheet.stem,
         instance_id=instance,
@@ -60,6 +73,12 @@ def settings_from_args(args: argparse.Namespace, settings: Settings) -> Campaign
         rate_per_s=parse_rate(args.rate),
         broker_rates=broker_rates,
         max_attempts=args.max_attempts,
+        windows=windows,
+        timezone=args.timezone,
+        callee_daily_cap=args.callee_daily_cap,
+        callee_monthly_cap=args.callee_monthly_cap,
+        broker_daily_cap=args.broker_daily_cap,
+        pair_guard_s=args.pair_guard_s,
     )
 
 

@@ -74,8 +74,13 @@ def _campaign(sheet: Path, output: Path, rate: str) -> int:
 
     settings = Settings.from_env()
     store = open_store(settings)
+    # The simulator keeps no office hours, so the demo runs whatever the time of day.
     campaign = CampaignSettings(
-        name="demo", instance_id="ccc-demo", pool=DEMO_BROKERS, rate_per_s=parse_rate(rate)
+        name="demo",
+        instance_id="ccc-demo",
+        pool=DEMO_BROKERS,
+        rate_per_s=parse_rate(rate),
+        windows=("00:00-24:00",),
     )
     report = upload(store, sheet, campaign)
     print_upload(report, campaign, as_json=False)

@@ -8,8 +8,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from dialer.calendar import Calendar
 from dialer.ccc.client import CccClient
-from dialer.engine import Engine, Job, with_redis_retry
+from dialer.engine import Caps, Engine, Job, with_redis_retry
 from dialer.errors import (
     BrokerUnavailable,
     CampaignFatal,
@@ -25,6 +26,10 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 60.0
 TOO_SOON = -4
+_REFUSED = {
+    -1: "stale", -2: "not-running", -5: "callee-monthly-cap", -6: "callee-daily-cap",
+    -7: "pair-guard", -8: "broker-daily-cap",
+}  # fmt: skip
 
 
 def backoff_ms(attempt: int, rng: random.Random | None = None) -> int:
@@ -48,6 +53,7 @@ def place_one(
     *,
     max_qps: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
 ) -> str:
     """Pace, claim, call and record one row. Returns what happened, for logs and tests.
 
@@ -62,13 +68,15 @@ def place_one(
         return {-1: "stale", -2: "not-running", -3: "no-slot"}.get(wait, "skipped")
     if wait:
         sleep(wait / 1000.0)
+    settings = campaign.settings
+    caps = Caps.for_campaign(settings, Calendar.of(settings.windows, settings.timezone), clock())
     while True:
-        attempt, wait = with_redis_retry(lambda: engine.begin_dial(job, interval))
+        attempt, wait = with_redis_retry(lambda: engine.begin_dial(job, interval, caps))
         if attempt != TOO_SOON:
             break
         sleep(wait / 1000.0)
     if attempt < 0:
-        return "stale" if attempt == -1 else "not-running"
+        return _REFUSED.get(attempt, "skipped")
 
     entry = job.entry
     outcome, patch, delay, reason = "DISPATCHED", {}, 0, ""
@@ -111,7 +119,7 @@ def place_one(
             job.row, mask_number(entry.callee), exc.code, exc.message[:120], outcome,
         )  # fmt: skip
     with_redis_retry(
-        lambda: engine.finish(job, outcome, patch, retry_delay_ms=delay, reason=reason)
+        lambda: engine.finish(job, outcome, patch, caps, retry_delay_ms=delay, reason=reason)
     )
     return outcome
 

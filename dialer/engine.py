@@ -11,8 +11,9 @@ from typing import Any, TypeVar
 import redis
 
 from dialer import scripts
+from dialer.calendar import Calendar
 from dialer.errors import CampaignNotFound, DialerError
-from dialer.models import CampaignStatus, Timing
+from dialer.models import CampaignSettings, CampaignStatus, Timing
 from dialer.store import SEP, Campaign, CampaignStore, DialEntry
 
 T = TypeVar("T")
@@ -36,6 +37,31 @@ class Job:
     @property
     def row(self) -> int:
         return int(self.packed.split(SEP, 1)[0])
+
+
+@dataclass(frozen=True)
+class Caps:
+    """The caps one call is counted against, with the campaign-zone day it falls on."""
+
+    day: str
+    month: str
+    next_day_ms: int  # when a callee over today's cap may be tried again
+    callee_daily: int
+    callee_monthly: int
+    broker_daily: int
+    pair_guard_s: float
+
+    @classmethod
+    def for_campaign(cls, settings: CampaignSettings, calendar: Calendar, now: float) -> Caps:
+        return cls(
+            day=calendar.day_key(now),
+            month=calendar.month_key(now),
+            next_day_ms=int(calendar.next_day_open(now) * 1000),
+            callee_daily=settings.callee_daily_cap,
+            callee_monthly=settings.callee_monthly_cap,
+            broker_daily=settings.broker_daily_cap,
+            pair_guard_s=settings.pair_guard_s,
+        )
 
 
 class Engine:
@@ -112,16 +138,18 @@ class Engine:
             self._s["ACQUIRE_LEASE"](keys=[self.keys.feeder_lease(cid)], args=[owner, ttl_ms])
         )
 
-    def feed(self, cid: str, brokers: list[str]) -> list[Job]:
+    def feed(self, cid: str, brokers: list[str], day_key: str = "") -> list[Job]:
+        """Queue rows whose broker slot is near, skipping brokers down or capped today."""
         keys = [
             self.keys.meta(cid), self.keys.state(cid), self.keys.counts(cid),
             self.keys.lease(cid), self.keys.inflight(cid), self.keys.broker_down(cid),
+            self.keys.broker_capped(cid),
         ]  # fmt: skip
         for b in brokers:
             keys += [self.keys.queue(cid, b), self.keys.pace(b)]
         t = self.timing
         out = self._s["FEED"](
-            keys=keys, args=[t.depth, t.lookahead_ms, t.queued_lease_ms, *brokers]
+            keys=keys, args=[t.depth, t.lookahead_ms, t.queued_lease_ms, day_key, *brokers]
         )
         return [
             Job(cid, out[i].decode(), out[i + 1].decode(), out[i + 2].decode())
@@ -177,22 +205,34 @@ class Engine:
                 max_wait_ms]  # fmt: skip
         return int(self._s["RESERVE"](keys=keys, args=args))
 
-    def begin_dial(self, job: Job, interval_ms: float) -> tuple[int, int]:
+    def _cap_keys(self, job: Job, caps: Caps) -> list[str]:
+        entry = job.entry
+        return [
+            self.keys.callee_day(caps.day, entry.callee),
+            self.keys.callee_month(caps.month, entry.callee),
+            self.keys.broker_day(caps.day, job.broker),
+            self.keys.pair_guard(entry.caller, entry.callee),
+        ]
+
+    def begin_dial(self, job: Job, interval_ms: float, caps: Caps) -> tuple[int, int]:
         """QUEUED -> DIALING just before the request leaves: (attempt number, 0); or
-        (negative code, ms to wait) — -1 stale, -2 not running, -4 too soon, ask again."""
-        keys = [*self._row_keys(job), self.keys.result(job.campaign_id),
-                self.keys.last_dial(job.broker)]  # fmt: skip
+        (negative code, ms to wait): see scripts.BEGIN_DIAL."""
+        cid = job.campaign_id
+        keys = [*self._row_keys(job), self.keys.result(cid), self.keys.last_dial(job.broker),
+                *self._cap_keys(job, caps), self.keys.retry(cid),
+                self.keys.broker_capped(cid)]  # fmt: skip
         args = [job.row, job.token, job.broker, job.packed, self.timing.dialing_lease_ms,
-                interval_ms]  # fmt: skip
+                interval_ms, caps.callee_daily, caps.callee_monthly, caps.broker_daily,
+                int(caps.pair_guard_s * 1000), caps.next_day_ms, caps.day]  # fmt: skip
         out = self._s["BEGIN_DIAL"](keys=keys, args=args)
         return int(out[0]), int(out[1]) if len(out) > 1 else 0
 
-    def finish(self, job: Job, outcome: str, patch: dict[str, Any], *,
+    def finish(self, job: Job, outcome: str, patch: dict[str, Any], caps: Caps, *,
                retry_delay_ms: int = 0, reason: str = "") -> bool:  # fmt: skip
         cid = job.campaign_id
         keys = [
             *self._row_keys(job), self.keys.result(cid), self.keys.retry(cid),
-            self.keys.dialed(cid), self.keys.broker_down(cid),
+            self.keys.dialed(cid), self.keys.broker_down(cid), *self._cap_keys(job, caps),
         ]  # fmt: skip
         args = [job.row, job.token, job.broker, job.packed, outcome,
                 json.dumps(patch, ensure_ascii=False), retry_delay_ms, reason]  # fmt: skip

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import redis
 
+from dialer.calendar import Calendar
 from dialer.engine import Engine, Job
 from dialer.errors import CampaignNotFound
 from dialer.models import CampaignStatus
@@ -30,6 +31,7 @@ class Feeder:
         housekeeping_s: float = 0.5,
         lease_ms: int = 3000,
         owner: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.engine = engine
         self.enqueue = enqueue
@@ -39,6 +41,8 @@ class Feeder:
         self.owner = owner or uuid.uuid4().hex
         self._next_housekeeping: dict[str, float] = {}
         self._brokers: dict[str, tuple[float, list[str]]] = {}
+        self._closed: dict[str, float] = {}  # campaign -> when its calling window reopens
+        self.clock = clock
 
     def tick(self) -> int:
         """One pass over every running campaign this feeder leads; rows enqueued."""
@@ -60,10 +64,28 @@ class Feeder:
                 self._next_housekeeping[cid] = now + self.housekeeping_s
                 if engine.housekeeping(campaign):
                     continue
-            for job in engine.feed(cid, self._brokers_of(cid, now)):
+            wall = self.clock()
+            calendar = Calendar.of(campaign.settings.windows, campaign.settings.timezone)
+            if not self._window_open(cid, calendar, wall):
+                continue
+            for job in engine.feed(cid, self._brokers_of(cid, now), calendar.day_key(wall)):
                 self.enqueue(job)
                 fed += 1
         return fed
+
+    def _window_open(self, cid: str, calendar: Calendar, wall: float) -> bool:
+        """Outside the calling windows nothing is fed (so no call and no retry lands there);
+        the campaign's meta says when dialling resumes, for `dialer status`."""
+        meta = self.engine.keys.meta(cid)
+        if calendar.is_open(wall):
+            if self._closed.pop(cid, None) is not None:
+                self.engine.r.hdel(meta, "resumes_at")
+            return True
+        resumes = calendar.next_open(wall)
+        if self._closed.get(cid) != resumes:
+            self._closed[cid] = resumes
+            self.engine.r.hset(meta, "resumes_at", resumes)
+        return False
 
     def _brokers_of(self, cid: str, now: float) -> list[str]:
         # Brokers change only when rows move off a down broker; refresh now and then.

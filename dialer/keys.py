@@ -69,6 +69,26 @@ class Keys:
         """string: the worker id leading this campaign's feeder; expires unless renewed."""
         return f"{self.namespace}:c:{cid}:feeder"
 
+    def broker_capped(self, cid: str) -> str:
+        """hash: broker -> day key on which it reached its daily cap in this campaign."""
+        return f"{self.namespace}:c:{cid}:capped"
+
+    def callee_day(self, day: str, callee: str) -> str:
+        """string counter: calls begun to a callee on a day (campaign zone), every campaign."""
+        return f"{self.namespace}:cap:d:{day}:{callee}"
+
+    def callee_month(self, month: str, callee: str) -> str:
+        """string counter: calls begun to a callee in a month, every campaign."""
+        return f"{self.namespace}:cap:m:{month}:{callee}"
+
+    def broker_day(self, day: str, broker: str) -> str:
+        """string counter: calls begun on a broker number on a day."""
+        return f"{self.namespace}:cap:b:{day}:{broker}"
+
+    def pair_guard(self, caller: str, callee: str) -> str:
+        """string with TTL: this caller+callee pair was just called; no repeat until it expires."""
+        return f"{self.namespace}:pair:{caller}:{callee}"
+
     def pace(self, broker: str) -> str:
         """string: next free slot (epoch ms, Redis clock) of a broker number, across campaigns."""
         return f"{self.namespace}:pace:{broker}"

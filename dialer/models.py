@@ -62,6 +62,13 @@ class CampaignSettings:
     rate_per_s: float = 1.0
     broker_rates: dict[str, float] = field(default_factory=dict)
     max_attempts: int = 3
+    # Carrier rules (SIP 473/477/478): when, and how often, a number may be called.
+    windows: tuple[str, ...] = ("09:00-21:00",)
+    timezone: str = "Asia/Shanghai"
+    callee_daily_cap: int = 3  # across every campaign in this Redis namespace; 0 = off
+    callee_monthly_cap: int = 5
+    broker_daily_cap: int = 0
+    pair_guard_s: float = 60.0  # the same caller+callee pair, whatever campaign asks
 
     def rate_for(self, broker: str) -> float:
         return self.broker_rates.get(broker, self.rate_per_s)

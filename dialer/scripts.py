@@ -61,8 +61,8 @@ local function give_back(status, row, broker, packed)
 end
 """
 
-# KEYS: meta state counts lease inflight down, then (queue, pace) per broker
-# ARGV: depth lookahead_ms queued_lease_ms, then broker numbers
+# KEYS: meta state counts lease inflight down capped, then (queue, pace) per broker
+# ARGV: depth lookahead_ms queued_lease_ms day_key, then broker numbers
 # -> flat list of broker, packed entry, token for every row moved PENDING -> QUEUED
 FEED = (
     _PRELUDE
@@ -73,11 +73,13 @@ local lookahead = tonumber(ARGV[2])
 local qlease = tonumber(ARGV[3])
 local now = now_ms()
 local out = {}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local broker = ARGV[i]
-  local queue = KEYS[7 + 2 * (i - 4)]
-  local pace = KEYS[8 + 2 * (i - 4)]
-  if redis.call('HEXISTS', KEYS[6], broker) == 0 then
+  local queue = KEYS[8 + 2 * (i - 5)]
+  local pace = KEYS[9 + 2 * (i - 5)]
+  local usable = redis.call('HEXISTS', KEYS[6], broker) == 0
+    and redis.call('HGET', KEYS[7], broker) ~= ARGV[4]
+  if usable then
     local inflight = tonumber(redis.call('HGET', KEYS[5], broker) or '0')
     local tat = tonumber(redis.call('GET', pace) or '0')
     while inflight < depth and tat - now <= lookahead do
@@ -128,28 +130,73 @@ return slot - now
 """
 )
 
-# KEYS: meta state counts lease inflight queue result last_dial
-# ARGV: row token broker packed dialing_lease_ms interval_ms
+# KEYS: meta state counts lease inflight queue result last_dial callee_day callee_month
+#       broker_day pair retry capped
+# ARGV: row token broker packed dialing_lease_ms interval_ms daily_cap monthly_cap broker_cap
+#       pair_guard_ms next_day_ms day_key
 # -> {attempt} (row is now DIALING); {-1} stale; {-2} campaign not running (given back);
-#    {-4, ms} too soon after the broker's previous call really began: wait and ask again.
+#    {-4, ms} too soon after the broker's previous call really began: wait and ask again;
+#    {-5} callee's monthly cap: FAILED; {-6} callee's daily cap: waits for tomorrow;
+#    {-7} pair called moments ago: waits out the guard; {-8} broker's daily cap: given back.
 # The reserved slots are interval apart, but a call that began late would otherwise land
-# closer than interval to the next one; the last real start time closes that gap.
+# closer than interval to the next one; the last real start time closes that gap. Caps are
+# counted here, when the call begins, and handed back by FINISH if it certainly never left.
 BEGIN_DIAL = (
     _PRELUDE
     + _GIVE_BACK
     + r"""
 local row, token, broker, packed = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local member = broker .. SEP .. packed
 local st, tok = split_state(redis.call('HGET', KEYS[2], row))
 if st ~= 'QUEUED' or tok ~= token then return {-1} end
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'RUNNING' then give_back(status, row, broker, packed) return {-2} end
 local now = now_ms()
+local function release()
+  redis.call('ZREM', KEYS[4], member)
+  redis.call('HINCRBY', KEYS[5], broker, -1)
+end
+local function park(due, code, message)
+  set_state(KEYS[2], KEYS[3], row, 'QUEUED', 'RETRY_WAIT')
+  redis.call('ZADD', KEYS[13], due, member)
+  release()
+  patch_result(KEYS[7], row, {error_code = code, error_message = message})
+end
+local daily, monthly, broker_cap = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+if monthly > 0 and tonumber(redis.call('GET', KEYS[10]) or '0') >= monthly then
+  set_state(KEYS[2], KEYS[3], row, 'QUEUED', 'FAILED')
+  release()
+  patch_result(KEYS[7], row, {error_code = 'Cap.Callee',
+    error_message = 'the callee has had ' .. monthly .. ' calls this month'})
+  return {-5}
+end
+if daily > 0 and tonumber(redis.call('GET', KEYS[9]) or '0') >= daily then
+  park(tonumber(ARGV[11]), 'Cap.Callee', 'the callee has had ' .. daily .. ' calls today')
+  return {-6}
+end
+local guard = redis.call('PTTL', KEYS[12])
+if guard > 0 then
+  park(now + guard, 'Cap.PairGuard', 'this caller and callee were connected moments ago')
+  return {-7}
+end
+if broker_cap > 0 and tonumber(redis.call('GET', KEYS[11]) or '0') >= broker_cap then
+  give_back(status, row, broker, packed)
+  redis.call('HSET', KEYS[14], broker, ARGV[12])
+  return {-8}
+end
 local interval = tonumber(ARGV[6])
 local last = tonumber(redis.call('GET', KEYS[8]) or '0')
 if now < last + interval then return {-4, math.ceil(last + interval - now)} end
 redis.call('SET', KEYS[8], now, 'PX', math.ceil(interval) + 60000)
+for _, k in ipairs({KEYS[9], KEYS[11]}) do
+  redis.call('INCR', k)
+  redis.call('EXPIRE', k, 2 * 86400)
+end
+redis.call('INCR', KEYS[10])
+redis.call('EXPIRE', KEYS[10], 32 * 86400)
+if tonumber(ARGV[10]) > 0 then redis.call('SET', KEYS[12], '1', 'PX', ARGV[10]) end
 set_state(KEYS[2], KEYS[3], row, 'QUEUED', 'DIALING', token)
-redis.call('ZADD', KEYS[4], 'XX', now + tonumber(ARGV[5]), broker .. SEP .. packed)
+redis.call('ZADD', KEYS[4], 'XX', now + tonumber(ARGV[5]), member)
 local cur = redis.call('HGET', KEYS[7], row)
 local obj = cur and cjson.decode(cur) or {}
 local attempts = (tonumber(obj['attempts']) or 0) + 1
@@ -161,7 +208,10 @@ return {attempts}
 )
 
 # KEYS: meta state counts lease inflight queue result retry dialed down
+#       callee_day callee_month broker_day pair
 # ARGV: row token broker packed outcome patch_json retry_delay_ms reason
+# A call that certainly never left (every outcome but DISPATCHED and UNKNOWN) hands back what
+# BEGIN_DIAL counted against the caps.
 # outcome: DISPATCHED FAILED UNKNOWN RETRY_WAIT BROKER_DOWN CAMPAIGN_FATAL
 # -> 1 applied; 0 the row was not DIALING with this token (nothing changed)
 FINISH = (
@@ -174,6 +224,12 @@ local now = now_ms()
 local patch = cjson.decode(ARGV[6])
 if outcome == 'DISPATCHED' then patch['dispatched_at'] = now end
 patch_result(KEYS[7], row, patch)
+if outcome ~= 'DISPATCHED' and outcome ~= 'UNKNOWN' then
+  for _, k in ipairs({KEYS[11], KEYS[12], KEYS[13]}) do
+    if tonumber(redis.call('GET', k) or '0') > 0 then redis.call('DECR', k) end
+  end
+  redis.call('DEL', KEYS[14])
+end
 redis.call('ZREM', KEYS[4], broker .. SEP .. packed)
 redis.call('HINCRBY', KEYS[5], broker, -1)
 if outcome == 'RETRY_WAIT' then

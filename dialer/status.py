@@ -25,6 +25,7 @@ class CampaignReport:
     name: str
     status: CampaignStatus
     pause_reason: str
+    resumes_at: float | None
     total: int
     counts: dict[str, int]
     brokers: list[BrokerStatus] = field(default_factory=list)
@@ -40,6 +41,7 @@ class CampaignReport:
             "name": self.name,
             "status": self.status.value,
             "pause_reason": self.pause_reason,
+            "resumes_at": self.resumes_at,
             "total": self.total,
             "done": self.done_rows,
             "counts": self.counts,
@@ -79,6 +81,7 @@ def campaign_report(engine: Engine, cid: str, max_qps: float | None = None) -> C
         name=campaign.settings.name,
         status=campaign.status,
         pause_reason=campaign.pause_reason,
+        resumes_at=campaign.resumes_at if (campaign.resumes_at or 0) > time.time() else None,
         total=campaign.total,
         counts=counts,
         brokers=brokers,
@@ -90,6 +93,9 @@ def render(report: CampaignReport) -> str:
     lines = [f"campaign {report.id} ({report.name}): {report.status.value}"]
     if report.pause_reason and report.status is CampaignStatus.PAUSED:
         lines.append(f"  paused: {report.pause_reason}")
+    if report.resumes_at and report.status is CampaignStatus.RUNNING:
+        when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(report.resumes_at))
+        lines.append(f"  outside calling hours: dialling resumes at {when}")
     order = [s.value for s in RowState]
     lines.append("  " + "  ".join(f"{s} {report.counts[s]}" for s in order if report.counts.get(s)))
     for b in report.brokers:

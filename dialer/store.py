@@ -68,6 +68,7 @@ class Campaign:
     accepted: int
     rejected: int
     pause_reason: str
+    resumes_at: float | None = None  # set while outside the calling windows
 
     @property
     def brokers(self) -> tuple[str, ...]:
@@ -158,6 +159,7 @@ class CampaignStore:
             raise CampaignNotFound(f"no campaign {cid!r}")
         raw = json.loads(meta["settings"])
         raw["pool"] = tuple(raw["pool"])
+        raw["windows"] = tuple(raw.get("windows") or CampaignSettings.windows)
         return Campaign(
             id=cid,
             settings=CampaignSettings(**raw),
@@ -169,6 +171,7 @@ class CampaignStore:
             accepted=int(meta["accepted"]),
             rejected=int(meta["rejected"]),
             pause_reason=meta.get("pause_reason", ""),
+            resumes_at=float(meta["resumes_at"]) if meta.get("resumes_at") else None,
         )
 
     def counts(self, cid: str) -> dict[str, int]:

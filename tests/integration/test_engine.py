@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from support import NUMBERS, engine_env
+from support import ALWAYS, NUMBERS, engine_env
 
 from dialer.ccc.simulator import Simulator
 from dialer.engine import Engine
@@ -62,7 +62,7 @@ def engine(redis_client: redis.Redis, namespace: str) -> Engine:
 
 
 def start_campaign(engine, tmp_path, rows, **settings_kw):
-    settings = CampaignSettings(name="t", instance_id="ccc-test", **settings_kw)
+    settings = CampaignSettings(name="t", instance_id="ccc-test", windows=ALWAYS, **settings_kw)
     report = upload(engine.store, write_sheet(tmp_path / "s.csv", rows), settings)
     engine.start(report.campaign_id)
     return report.campaign_id
@@ -215,7 +215,8 @@ def test_unusable_broker_moves_pool_rows_and_fails_its_own(
     lines = ["Caller,Callee,Broker"] + [f"13800000001,139{i:08d}," for i in range(20)]
     lines += [f"13800000001,137{i:08d},{bad}" for i in range(3)]
     sheet.write_text("\n".join(lines) + "\n")
-    settings = CampaignSettings("t", "ccc-test", pool=(NUMBERS[0], bad), rate_per_s=10.0)
+    settings = CampaignSettings("t", "ccc-test", pool=(NUMBERS[0], bad), rate_per_s=10.0,
+                                windows=ALWAYS)  # fmt: skip
     cid = upload(engine.store, sheet, settings).campaign_id
     engine.start(cid)
     w = workers(engine_env(redis_server.url, namespace, simulator.url))
@@ -233,7 +234,9 @@ def test_unusable_broker_moves_pool_rows_and_fails_its_own(
 def test_campaign_fatal_error_pauses_with_reason(
     engine, simulator, redis_server, namespace, workers, tmp_path
 ) -> None:
-    settings = CampaignSettings("t", "no-such-instance", pool=NUMBERS[:1], rate_per_s=10.0)
+    settings = CampaignSettings(
+        "t", "no-such-instance", pool=NUMBERS[:1], rate_per_s=10.0, windows=ALWAYS
+    )
     cid = upload(engine.store, write_sheet(tmp_path / "s.csv", 10), settings).campaign_id
     engine.start(cid)
     w = workers(engine_env(redis_server.url, namespace, simulator.url))

@@ -4,11 +4,13 @@ engine scripts, a real Redis and the simulator (rows placed in-process, one by o
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 
 import pandas as pd
 import pytest
 import redis
+from support import ALWAYS
 
 from dialer.ccc.client import CccClient
 from dialer.ccc.simulator import Simulator
@@ -39,7 +41,9 @@ def driven(redis_client: redis.Redis, namespace: str, simulator: Simulator, tmp_
     engine = Engine(store, Timing(depth=10, lookahead_ms=10_000))
     path = tmp_path / "s.csv"
     path.write_text(SHEET, encoding="utf-8")
-    settings = CampaignSettings("t", "ccc-test", pool=("02151234567",), rate_per_s=100.0)
+    settings = CampaignSettings(
+        "t", "ccc-test", pool=("02151234567",), rate_per_s=100.0, windows=ALWAYS
+    )
     cid = upload(store, path, settings).campaign_id
     engine.start(cid)
     jobs = engine.feed(cid, ["02151234567"])
@@ -52,8 +56,7 @@ def driven(redis_client: redis.Redis, namespace: str, simulator: Simulator, tmp_
         {"hang_rate": 1.0, "hang_s": 1.0},
         {"fail_rate": 1.0},
     ]
-    one_attempt = CampaignSettings("t", "ccc-test", pool=("02151234567",), max_attempts=1,
-                                   rate_per_s=100.0)  # fmt: skip
+    one_attempt = dataclasses.replace(settings, max_attempts=1)
     for job, fault in zip(jobs[:4], faults, strict=True):
         for name in ("fail_rate", "hang_rate"):
             setattr(simulator.faults, name, 0.0)

@@ -1,0 +1,81 @@
+"""Calling windows in a campaign's time zone: when dialling is allowed, and day/month keys for
+the per-callee and per-broker caps. Every function takes the time, so tests drive the clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dialer.errors import ConfigError
+
+_WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+DAY_MINUTES = 24 * 60
+
+
+def parse_window(text: str) -> tuple[int, int]:
+    """'09:00-12:00' -> (540, 720) minutes of the day; '22:00-02:00' crosses midnight."""
+    match = _WINDOW.match(text)
+    if not match:
+        raise ConfigError(f"a calling window looks like 09:00-21:00, not {text!r}")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if h1 > 23 or m1 > 59 or m2 > 59 or end > DAY_MINUTES or start == end:
+        raise ConfigError(f"not a valid calling window: {text!r}")
+    return start, end
+
+
+@dataclass(frozen=True)
+class Calendar:
+    windows: tuple[tuple[int, int], ...]
+    tz: ZoneInfo
+
+    @classmethod
+    def of(cls, windows: tuple[str, ...], timezone: str) -> Calendar:
+        try:
+            tz = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"unknown time zone {timezone!r}") from None
+        return cls(tuple(parse_window(w) for w in windows), tz)
+
+    def local(self, ts: float) -> dt.datetime:
+        return dt.datetime.fromtimestamp(ts, self.tz)
+
+    def is_open(self, ts: float) -> bool:
+        now = self.local(ts)
+        minute = now.hour * 60 + now.minute
+        for start, end in self.windows:
+            if start < end and start <= minute < end:
+                return True
+            if start > end and (minute >= start or minute < end):
+                return True
+        return False
+
+    def next_open(self, ts: float) -> float:
+        """The first moment at or after `ts` inside a window (ts itself when open)."""
+        if self.is_open(ts):
+            return ts
+        now = self.local(ts)
+        candidates = []
+        for day in range(0, 3):
+            date = (now + dt.timedelta(days=day)).date()
+            for start, _ in self.windows:
+                # Built as wall-clock time in the zone, so DST shifts land where people expect.
+                at = dt.datetime(date.year, date.month, date.day, start // 60, start % 60,
+                                 tzinfo=self.tz)  # fmt: skip
+                if at.timestamp() > ts:
+                    candidates.append(at.timestamp())
+        return min(candidates)
+
+    def day_key(self, ts: float) -> str:
+        return self.local(ts).strftime("%Y%m%d")
+
+    def month_key(self, ts: float) -> str:
+        return self.local(ts).strftime("%Y%m")
+
+    def next_day_open(self, ts: float) -> float:
+        """The first window opening on a later calendar day than `ts` (for a daily cap)."""
+        now = self.local(ts)
+        tomorrow = dt.datetime(now.year, now.month, now.day, tzinfo=self.tz) + dt.timedelta(days=1)
+        return self.next_open(tomorrow.timestamp())
