@@ -92,6 +92,7 @@ def cmd_simulator(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         calls_log=args.calls_log,
         cdr_delay_ms=args.cdr_delay_ms,
+        forbidden_actions=frozenset(args.forbid or ()),
         faults=Faults(
             latency_ms=args.latency_ms,
             fail_rate=args.fail_rate,
@@ -148,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drop-rate", type=float, default=0.0, help="share placed, then cut off")
     p.add_argument("--max-qps", type=float, default=0.0, help="throttle above this (0 = off)")
     p.add_argument("--cdr-delay-ms", type=float, default=0.0)
+    p.add_argument("--forbid", action="append", metavar="ACTION",
+                   help="answer this action 403 Forbidden.RAM (repeatable)")  # fmt: skip
     p.add_argument("--seed", type=int)
     p.add_argument("--calls-log", type=Path)
     p.set_defaults(handler=cmd_simulator)

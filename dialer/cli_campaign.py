@@ -41,6 +41,8 @@ def add_upload_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--callee-daily-cap", type=int, default=3, help="0 = off")
     p.add_argument("--callee-monthly-cap", type=int, default=5, help="0 = off")
     p.add_argument("--broker-daily-cap", type=int, default=0, help="0 = off")
+    p.add_argument("--no-outcomes", action="store_true",
+                   help="do not fetch call records (for keys without CDR permission)")  # fmt: skip
     p.add_argument("--pair-guard-s", type=float, default=60.0,
                    help="no repeat of a caller+callee pair within this many seconds")  # fmt: skip
     p.add_argument("--dnc", help="do-not-call file, one number a line")
@@ -79,6 +81,7 @@ def settings_from_args(args: argparse.Namespace, settings: Settings) -> Campaign
         callee_monthly_cap=args.callee_monthly_cap,
         broker_daily_cap=args.broker_daily_cap,
         pair_guard_s=args.pair_guard_s,
+        outcomes=not args.no_outcomes,
     )
 
 

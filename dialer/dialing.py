@@ -119,7 +119,15 @@ def place_one(
             job.row, mask_number(entry.callee), exc.code, exc.message[:120], outcome,
         )  # fmt: skip
     with_redis_retry(
-        lambda: engine.finish(job, outcome, patch, caps, retry_delay_ms=delay, reason=reason)
+        lambda: engine.finish(
+            job,
+            outcome,
+            patch,
+            caps,
+            retry_delay_ms=delay,
+            reason=reason,
+            records=settings.outcomes,
+        )
     )
     return outcome
 

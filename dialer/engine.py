@@ -75,6 +75,7 @@ class Engine:
             for name in (
                 "FEED", "RESERVE", "BEGIN_DIAL", "FINISH", "SWEEP", "RETRIES_DUE",
                 "REDISTRIBUTE", "CANCEL_WAITING", "CANCEL_QUEUED", "COMPLETE_IF_DONE", "SET_STATUS",
+                "PATCH_RESULT", "RECONCILE", "TAKE_IDLE_SLOT",
                 "ACQUIRE_LEASE",
             )
         }  # fmt: skip
@@ -228,15 +229,51 @@ class Engine:
         return int(out[0]), int(out[1]) if len(out) > 1 else 0
 
     def finish(self, job: Job, outcome: str, patch: dict[str, Any], caps: Caps, *,
-               retry_delay_ms: int = 0, reason: str = "") -> bool:  # fmt: skip
+               retry_delay_ms: int = 0, reason: str = "",
+               records: bool = False) -> bool:  # fmt: skip
+        """Record the call's fate. With `records`, a DISPATCHED row's call record is looked
+        up once the call can have ended, and an UNKNOWN row is reconciled later."""
         cid = job.campaign_id
         keys = [
             *self._row_keys(job), self.keys.result(cid), self.keys.retry(cid),
             self.keys.dialed(cid), self.keys.broker_down(cid), *self._cap_keys(job, caps),
+            self.keys.records(), self.keys.cdr_due(cid), self.keys.reconcile(cid),
         ]  # fmt: skip
+        t = self.timing
+        # -1: this campaign fetches no call records.
+        cdr_wait = max(0, int((job.entry.timeout_seconds + t.cdr_margin_s) * 1000))
+        reconcile_wait = max(0, int(t.reconcile_wait_s * 1000))
+        if not records:
+            cdr_wait = reconcile_wait = -1
         args = [job.row, job.token, job.broker, job.packed, outcome,
-                json.dumps(patch, ensure_ascii=False), retry_delay_ms, reason]  # fmt: skip
+                json.dumps(patch, ensure_ascii=False), retry_delay_ms, reason, cid,
+                cdr_wait, reconcile_wait]  # fmt: skip
         return bool(self._s["FINISH"](keys=keys, args=args))
+
+    # --- call records (dialer.records) ---------------------------------------------------
+
+    def acquire_records(self, cid: str, owner: str, ttl_ms: int) -> bool:
+        return bool(
+            self._s["ACQUIRE_LEASE"](keys=[self.keys.records_lease(cid)], args=[owner, ttl_ms])
+        )
+
+    def take_idle_account_slot(self, interval_ms: float) -> bool:
+        return bool(self._s["TAKE_IDLE_SLOT"](keys=[self.keys.pace_account()], args=[interval_ms]))
+
+    def patch_result(self, cid: str, row: int, patch: dict[str, Any]) -> None:
+        self._s["PATCH_RESULT"](
+            keys=[self.keys.result(cid)], args=[row, json.dumps(patch, ensure_ascii=False)]
+        )
+
+    def reconcile(self, cid: str, broker: str, packed: str, *, found: bool,
+                  patch: dict[str, Any], cdr_wait_ms: int) -> bool:  # fmt: skip
+        row = int(packed.split(SEP, 1)[0])
+        keys = [self.keys.meta(cid), self.keys.state(cid), self.keys.counts(cid),
+                self.keys.result(cid), self.keys.cdr_due(cid), self.keys.queue(cid, broker),
+                self.keys.running()]  # fmt: skip
+        args = [row, "1" if found else "0", json.dumps(patch, ensure_ascii=False), cdr_wait_ms,
+                cid, packed]  # fmt: skip
+        return bool(self._s["RECONCILE"](keys=keys, args=args))
 
 
 def with_redis_retry(fn: Callable[[], T], *, attempts: int = 40, delay_s: float = 0.25) -> T:

@@ -15,7 +15,8 @@ from dialer.store import CampaignStore
 RESULT_COLUMNS = (
     "row", "caller", "callee", "broker", "additional_broker", "status", "job_id", "request_id",
     "error_code", "error_message", "http_status", "attempts", "first_attempt_at",
-    "dispatched_at",
+    "dispatched_at", "outcome", "talk_seconds", "release_initiator", "release_reason",
+    "established_at", "released_at",
 )  # fmt: skip
 PHONE_COLUMNS = ("caller", "callee")
 _DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
@@ -51,7 +52,11 @@ def result_rows(store: CampaignStore, cid: str, *, masked: bool = False) -> Iter
             result.get("request_id") or "", result.get("error_code") or "",
             result.get("error_message") or "", str(result.get("http_status") or ""),
             str(result.get("attempts") or 0), _iso(result.get("first_attempt_at")),
-            _iso(result.get("dispatched_at")), *(str(v) for v in passthrough),
+            _iso(result.get("dispatched_at")), result.get("outcome") or "",
+            str(result["talk_seconds"]) if "talk_seconds" in result else "",
+            result.get("release_initiator") or "", result.get("release_reason") or "",
+            _iso(result.get("established_at")), _iso(result.get("released_at")),
+            *(str(v) for v in passthrough),
         ]  # fmt: skip
         yield [neutralise(c) for c in cells]
 

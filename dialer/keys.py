@@ -61,6 +61,18 @@ class Keys:
         """hash: n:BROKER calls dispatched, first:BROKER / last:BROKER epoch ms."""
         return f"{self.namespace}:c:{cid}:dialed"
 
+    def records(self) -> str:
+        """set: campaigns with call records still to fetch or UNKNOWN rows to reconcile."""
+        return f"{self.namespace}:records"
+
+    def cdr_due(self, cid: str) -> str:
+        """zset: row number of a DISPATCHED row -> epoch ms its call record is next looked up."""
+        return f"{self.namespace}:c:{cid}:cdr"
+
+    def reconcile(self, cid: str) -> str:
+        """zset: "broker SEP packed entry" of an UNKNOWN row -> epoch ms to look for its call."""
+        return f"{self.namespace}:c:{cid}:reconcile"
+
     def broker_down(self, cid: str) -> str:
         """hash: broker -> error code that took it out of this campaign."""
         return f"{self.namespace}:c:{cid}:down"
@@ -88,6 +100,10 @@ class Keys:
     def pair_guard(self, caller: str, callee: str) -> str:
         """string with TTL: this caller+callee pair was just called; no repeat until it expires."""
         return f"{self.namespace}:pair:{caller}:{callee}"
+
+    def records_lease(self, cid: str) -> str:
+        """string: the worker id fetching this campaign's call records; expires unless renewed."""
+        return f"{self.namespace}:c:{cid}:records-lease"
 
     def pace(self, broker: str) -> str:
         """string: next free slot (epoch ms, Redis clock) of a broker number, across campaigns."""

@@ -69,6 +69,7 @@ class CampaignSettings:
     callee_monthly_cap: int = 5
     broker_daily_cap: int = 0
     pair_guard_s: float = 60.0  # the same caller+callee pair, whatever campaign asks
+    outcomes: bool = True  # fetch each call's record (GetCallDetailRecord) for its outcome
 
     def rate_for(self, broker: str) -> float:
         return self.broker_rates.get(broker, self.rate_per_s)
@@ -83,3 +84,5 @@ class Timing:
     queued_lease_ms: int = 120_000  # a queued message not started by then is re-queued
     dialing_lease_ms: int = 90_000  # a dialing row silent this long is UNKNOWN
     pace_margin_ms: float = 10.0  # added to each broker interval (capped at 2%) for send jitter
+    cdr_margin_s: float = 15.0  # look a call record up this long after the call can have ended
+    reconcile_wait_s: float = 120.0  # look for an UNKNOWN row's call once records have landed

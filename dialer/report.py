@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dialer.export import LOCAL_TZ
+from dialer.phones import mask_number
 from dialer.store import CampaignStore
 
 # What the codes a results sheet can carry mean, in the vendor's words where it has them.
@@ -46,6 +47,9 @@ class BrokerStats:
     limit_per_s: float
     calls: int = 0
     failures: int = 0
+    with_outcome: int = 0
+    connected: int = 0
+    talk_s: int = 0
     first_ms: int | None = None
     last_ms: int | None = None
 
@@ -63,19 +67,23 @@ class Summary:
     by_error: Counter[str] = field(default_factory=Counter)
     brokers: dict[str, BrokerStats] = field(default_factory=dict)
     per_bucket: Counter[int] = field(default_factory=Counter)  # 10-second buckets
+    outcomes: Counter[str] = field(default_factory=Counter)
+    unknown: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 def summarise(store: CampaignStore, cid: str) -> Summary:
     campaign = store.campaign(cid)
     summary = Summary()
     brokers: dict[str, BrokerStats] = {}
-    for _record, state, result in store.iter_rows(cid):
+    for record, state, result in store.iter_rows(cid):
         status = state.split("|", 1)[0]
         summary.total += 1
         summary.by_status[status] += 1
         code = result.get("error_code")
         if code and status != "DISPATCHED":
             summary.by_error[code] += 1
+        if status == "UNKNOWN" and len(summary.unknown) < MAX_UNKNOWN_LISTED:
+            summary.unknown.append((int(record[0]), mask_number(str(record[2])), code or ""))
         broker = result.get("broker")
         if not broker or status == "REJECTED":
             continue
@@ -86,10 +94,23 @@ def summarise(store: CampaignStore, cid: str) -> Summary:
             stats.first_ms = min(stats.first_ms or at, at)
             stats.last_ms = max(stats.last_ms or at, at)
             summary.per_bucket[at // 10_000] += 1
+            if result.get("outcome"):
+                summary.outcomes[result["outcome"]] += 1
+                stats.with_outcome += 1
+                if result["outcome"] == "CONNECTED":
+                    stats.connected += 1
+                    stats.talk_s += int(result.get("talk_seconds") or 0)
         elif status in ("FAILED", "UNKNOWN"):
             stats.failures += 1
     summary.brokers = dict(sorted(brokers.items()))
     return summary
+
+
+MAX_UNKNOWN_LISTED = 200
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
 def _svg(fig: object) -> str:
@@ -157,9 +178,24 @@ def render_html(store: CampaignStore, cid: str) -> str:
     )
     broker_rows = "".join(
         f"<tr><td>{e(b)}</td><td>{s.calls}</td><td>{s.failures}</td>"
-        f"<td>{s.achieved_per_s:.2f}</td><td>{s.limit_per_s:g}</td></tr>"
+        f"<td>{s.achieved_per_s:.2f}</td><td>{s.limit_per_s:g}</td>"
+        f"<td>{_share(s.connected, s.with_outcome)}</td>"
+        f"<td>{s.talk_s // s.connected if s.connected else '-'}</td></tr>"
         for b, s in summary.brokers.items()
     )
+    outcome_rows = (
+        "".join(f"<tr><td>{e(o)}</td><td>{n}</td></tr>" for o, n in summary.outcomes.most_common())
+        or "<tr><td colspan=2>no call records fetched (yet)</td></tr>"
+    )
+    unknown_rows = (
+        "".join(
+            f"<tr><td>{row}</td><td>{e(callee)}</td><td><code>{e(code)}</code></td></tr>"
+            for row, callee, code in summary.unknown
+        )
+        or "<tr><td colspan=3>none</td></tr>"
+    )
+    connected = summary.outcomes.get("CONNECTED", 0)
+    note = e((store.r.hget(store.keys.meta(cid), "outcomes_note") or b"").decode())
     created = dt.datetime.fromtimestamp(campaign.created_at, LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -180,9 +216,17 @@ status <b>{e(campaign.status.value)}</b> · instance {e(campaign.settings.instan
 <tr><th>total</th><th>{summary.total}</th><th></th></tr></table>
 <h2>Failures and rejections by code</h2>
 <table id="failures"><tr><th>code</th><th>rows</th><th>meaning</th></tr>{error_rows}</table>
+<h2>Call outcomes</h2>
+<p>Connect rate {_share(connected, sum(summary.outcomes.values()))} of calls with a record.
+{note}</p>
+<table id="outcomes"><tr><th>outcome</th><th>calls</th></tr>{outcome_rows}</table>
 <h2>Per broker</h2>
 <table id="brokers"><tr><th>broker</th><th>calls</th><th>failures</th>
-<th>achieved calls/s</th><th>limit calls/s</th></tr>{broker_rows}</table>
+<th>achieved calls/s</th><th>limit calls/s</th><th>connect rate</th>
+<th>avg talk s</th></tr>{broker_rows}</table>
+<h2>Rows whose outcome is unknown</h2>
+<p>The request may have reached CCC; these rows are never retried blindly.</p>
+<table id="unknown"><tr><th>row</th><th>callee</th><th>code</th></tr>{unknown_rows}</table>
 <h2>Charts</h2>
 <div class="charts"><div id="timeline">{timeline}</div><div id="breakdown">{breakdown}</div></div>
 </body></html>

@@ -208,8 +208,9 @@ return {attempts}
 )
 
 # KEYS: meta state counts lease inflight queue result retry dialed down
-#       callee_day callee_month broker_day pair
-# ARGV: row token broker packed outcome patch_json retry_delay_ms reason
+#       callee_day callee_month broker_day pair records cdr_due reconcile
+# ARGV: row token broker packed outcome patch_json retry_delay_ms reason campaign_id
+#       cdr_wait_ms reconcile_wait_ms (-1 = no call records for this campaign)
 # A call that certainly never left (every outcome but DISPATCHED and UNKNOWN) hands back what
 # BEGIN_DIAL counted against the caps.
 # outcome: DISPATCHED FAILED UNKNOWN RETRY_WAIT BROKER_DOWN CAMPAIGN_FATAL
@@ -246,6 +247,13 @@ elseif outcome == 'BROKER_DOWN' or outcome == 'CAMPAIGN_FATAL' then
   end
 else
   set_state(KEYS[2], KEYS[3], row, 'DIALING', outcome)
+end
+if outcome == 'DISPATCHED' and tonumber(ARGV[10]) >= 0 then
+  redis.call('ZADD', KEYS[16], now + tonumber(ARGV[10]), row)
+  redis.call('SADD', KEYS[15], ARGV[9])
+elseif outcome == 'UNKNOWN' and tonumber(ARGV[11]) >= 0 then
+  redis.call('ZADD', KEYS[17], now + tonumber(ARGV[11]), broker .. SEP .. packed)
+  redis.call('SADD', KEYS[15], ARGV[9])
 end
 if outcome == 'DISPATCHED' then
   redis.call('HINCRBY', KEYS[9], 'n:' .. broker, 1)
@@ -396,6 +404,42 @@ redis.call('HSET', KEYS[1], 'status', 'DONE', 'finished_at', redis.call('TIME')[
 return 1
 """
 
+# KEYS: result   ARGV: row patch_json   Merge fields into a row's outcome record.
+PATCH_RESULT = (
+    _PRELUDE
+    + r"""
+patch_result(KEYS[1], ARGV[1], cjson.decode(ARGV[2]))
+return 1
+"""
+)
+
+# KEYS: meta state counts result cdr_due queue running
+# ARGV: row found(1|0) patch_json cdr_wait_ms campaign_id packed_entry
+# An UNKNOWN row settled by the call records: found -> DISPATCHED (its record fetched
+# later); certainly absent -> PENDING at the head of its queue, a fresh attempt (and the
+# campaign runs again if it had finished). -> 1 applied, 0 the row was no longer UNKNOWN
+RECONCILE = (
+    _PRELUDE
+    + r"""
+local row = ARGV[1]
+if split_state(redis.call('HGET', KEYS[2], row)) ~= 'UNKNOWN' then return 0 end
+local patch = cjson.decode(ARGV[3])
+patch_result(KEYS[4], row, patch)
+if ARGV[2] == '1' then
+  set_state(KEYS[2], KEYS[3], row, 'UNKNOWN', 'DISPATCHED')
+  if tonumber(ARGV[4]) >= 0 then redis.call('ZADD', KEYS[5], now_ms() + tonumber(ARGV[4]), row) end
+else
+  set_state(KEYS[2], KEYS[3], row, 'UNKNOWN', 'PENDING')
+  redis.call('LPUSH', KEYS[6], ARGV[6])
+  if redis.call('HGET', KEYS[1], 'status') == 'DONE' then
+    redis.call('HSET', KEYS[1], 'status', 'RUNNING')
+    redis.call('SADD', KEYS[7], ARGV[5])
+  end
+end
+return 1
+"""
+)
+
 # KEYS: meta   ARGV: allowed current statuses (csv) new status reason -> 1 changed, 0 not
 SET_STATUS = r"""
 local cur = redis.call('HGET', KEYS[1], 'status')
@@ -407,6 +451,18 @@ for s in string.gmatch(ARGV[1], '[^,]+') do
   end
 end
 return 0
+"""
+
+# KEYS: account_pace   ARGV: interval_ms
+# Take an account-budget slot only if the budget is idle now (no call has reserved ahead),
+# so background requests use slack and never push a call's slot back. -> 1 taken, 0 not
+TAKE_IDLE_SLOT = r"""
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if tonumber(redis.call('GET', KEYS[1]) or '0') > now then return 0 end
+local interval = tonumber(ARGV[1])
+redis.call('SET', KEYS[1], now + interval, 'PX', math.ceil(interval) + 60000)
+return 1
 """
 
 # KEYS: lease   ARGV: owner ttl_ms   -> 1 if `owner` holds the lease now

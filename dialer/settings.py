@@ -38,6 +38,8 @@ class Settings:
     pace_margin_ms: float = 10.0
     feeder_depth: int = 2
     run_feeder: bool = True  # DIALER_FEEDER=0: this worker only places calls
+    cdr_margin_s: float = 15.0
+    reconcile_wait_s: float = 120.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -64,6 +66,8 @@ class Settings:
             pace_margin_ms=_float(env, "DIALER_PACE_MARGIN_MS", 10.0),
             feeder_depth=int(_float(env, "DIALER_FEEDER_DEPTH", 2.0) or 2),
             run_feeder=env.get("DIALER_FEEDER", "1") != "0",
+            cdr_margin_s=_float(env, "DIALER_CDR_MARGIN_S", 15.0) or 15.0,
+            reconcile_wait_s=_float(env, "DIALER_RECONCILE_WAIT_S", 120.0) or 120.0,
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -76,6 +80,8 @@ class Settings:
             queued_lease_ms=int(self.queued_lease_s * 1000),
             dialing_lease_ms=int(dialing * 1000),
             pace_margin_ms=self.pace_margin_ms,
+            cdr_margin_s=self.cdr_margin_s,
+            reconcile_wait_s=self.reconcile_wait_s,
         )
 
     def require_credentials(self) -> Credentials:

@@ -178,6 +178,10 @@ class CampaignStore:
         raw = self.r.hgetall(self.keys.counts(cid))
         return {k.decode(): int(v) for k, v in raw.items() if int(v)}
 
+    def result_of(self, cid: str, row: int) -> dict[str, Any]:
+        raw = self.r.hget(self.keys.result(cid), str(row))
+        return json.loads(raw) if raw else {}
+
     def iter_rows(self, cid: str) -> Iterator[tuple[list[Any], str, dict[str, Any]]]:
         """(source record, state, outcome record) for every row in source order."""
         blocks = self.r.hlen(self.keys.rows(cid))

@@ -15,6 +15,7 @@ from dialer.dialing import place_one
 from dialer.engine import Engine, Job
 from dialer.feeder import Feeder
 from dialer.keys import Keys
+from dialer.records import RecordsPoller
 from dialer.runtime import redis_url
 from dialer.settings import Settings
 from dialer.store import Campaign, CampaignStore
@@ -69,6 +70,7 @@ def enqueue(job: Job) -> None:
 
 
 _feeder_stop: threading.Event | None = None
+_stops: list[threading.Event] = []
 
 
 @worker_ready.connect
@@ -77,8 +79,11 @@ def start_feeder(**_: object) -> None:
     global _feeder_stop
     if _feeder_stop is not None or not context().settings.run_feeder:
         return
-    _, _feeder_stop = Feeder(context().engine, enqueue).start_thread()
-    log.info("feeder started")
+    ctx = context()
+    _, _feeder_stop = Feeder(ctx.engine, enqueue).start_thread()
+    records_stop = RecordsPoller(ctx.engine, ctx.ccc, max_qps=ctx.settings.max_qps).start_thread()
+    _stops.append(records_stop)
+    log.info("feeder and call-record poller started")
 
 
 @worker_shutting_down.connect
@@ -87,3 +92,5 @@ def stop_feeder(**_: object) -> None:
     if _feeder_stop is not None:
         _feeder_stop.set()
         _feeder_stop = None
+    while _stops:
+        _stops.pop().set()

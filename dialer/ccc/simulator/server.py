@@ -108,6 +108,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
         if auth.version != API_VERSION:
             raise GatewayError(400, "InvalidVersion", "Specified parameter Version is not valid.")
+        if auth.action in state.config.forbidden_actions:
+            raise GatewayError(
+                403, "Forbidden.RAM", "User not authorized to operate on the specified resource."
+            )
         handler = ACTIONS.get(auth.action)
         if handler is None:
             raise GatewayError(

@@ -42,6 +42,8 @@ class SimulatorConfig:
     seed: int | None = None
     calls_log: Path | None = None
     cdr_delay_ms: float = 0.0
+    # Actions the access keys may not call (a RAM policy without them): 403 Forbidden.RAM.
+    forbidden_actions: frozenset[str] = frozenset()
     faults: Faults = field(default_factory=Faults)
 
 
