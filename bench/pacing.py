@@ -20,7 +20,7 @@ from dialer.models import CampaignSettings
 from dialer.upload import upload
 
 
-def run_engine(args: argparse.Namespace) -> dict:
+def run_engine(args: argparse.Namespace, outcomes: bool = False) -> dict:
     numbers = harness.brokers(args.brokers)
     rows_per_broker = int(args.rate * args.seconds)
     with harness.environment(numbers, args.latency_ms) as ctx:
@@ -38,6 +38,16 @@ def run_engine(args: argparse.Namespace) -> dict:
         calls = harness.wait_calls(ctx["log"], rows_per_broker * args.brokers, args.seconds * 4)
         out = harness.figures(calls, args.rate, rows_per_broker)
         out["wall_s"] = max(c["ts"] for c in calls) - started if calls else 0.0
+        if outcomes:
+            # Figures above are taken; now give the last records time to land.
+            deadline = time.time() + 30
+            while True:
+                fetched = sum("outcome" in r for _, _, r in engine.store.iter_rows(cid))
+                if fetched >= len(calls) or time.time() > deadline:
+                    break
+                time.sleep(0.5)
+            counts = engine.store.counts(cid)
+            out["records"] = f"{fetched} records fetched by the end, {counts}"
         return out
 
 
@@ -70,12 +80,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--outcomes", action="store_true", help="also run with call records on")
     args = parser.parse_args()
     print(
         f"{args.brokers} brokers x {args.rate:g}/s, {args.seconds:g}s ideal, {args.workers} "
         f"workers x {args.concurrency} threads, latency {args.latency_ms:g} ms"
     )
     results = {"engine": run_engine(args)}
+    if args.outcomes:
+        results["engine+outcomes"] = run_engine(args, outcomes=True)
     if not args.skip_naive:
         results["naive rate_limit"] = run_naive(args)
     print(f"{'':18} {'calls':>6} {'utilisation':>12} {'worst 1s window':>16} {'limit':>6} "
@@ -83,6 +96,8 @@ def main() -> None:
     for name, r in results.items():
         print(f"{name:18} {r['calls']:>6} {r['utilisation']:>12.3f} {r['worst_window']:>16} "
               f"{args.rate:>6g} {r['duplicates']:>11} {r['wall_s']:>7.1f}")  # fmt: skip
+        if "records" in r:
+            print(f"{'':18} {r['records']}")
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ class Engine:
             for name in (
                 "FEED", "RESERVE", "BEGIN_DIAL", "FINISH", "SWEEP", "RETRIES_DUE",
                 "REDISTRIBUTE", "CANCEL_WAITING", "CANCEL_QUEUED", "COMPLETE_IF_DONE", "SET_STATUS",
-                "PATCH_RESULT", "RECONCILE", "TAKE_IDLE_SLOT",
+                "PATCH_RESULT", "RECONCILE", "TAKE_IDLE_SLOT", "FORGET_IF_SETTLED",
                 "ACQUIRE_LEASE",
             )
         }  # fmt: skip
@@ -256,6 +256,10 @@ class Engine:
         return bool(
             self._s["ACQUIRE_LEASE"](keys=[self.keys.records_lease(cid)], args=[owner, ttl_ms])
         )
+
+    def forget_if_settled(self, cid: str) -> bool:
+        keys = [self.keys.records(), self.keys.cdr_due(cid), self.keys.reconcile(cid)]
+        return bool(self._s["FORGET_IF_SETTLED"](keys=keys, args=[cid]))
 
     def take_idle_account_slot(self, interval_ms: float) -> bool:
         return bool(self._s["TAKE_IDLE_SLOT"](keys=[self.keys.pace_account()], args=[interval_ms]))

@@ -109,8 +109,7 @@ class RecordsPoller:
                 settled += self._records(campaign) + self._reconcile(campaign)
             except CampaignFatal as exc:
                 self._give_up(campaign, exc)
-            if not engine.r.exists(engine.keys.cdr_due(cid), engine.keys.reconcile(cid)):
-                engine.r.srem(engine.keys.records(), cid)
+            engine.forget_if_settled(cid)
         return settled
 
     def _now_ms(self) -> int:

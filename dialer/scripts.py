@@ -465,6 +465,14 @@ redis.call('SET', KEYS[1], now + interval, 'PX', math.ceil(interval) + 60000)
 return 1
 """
 
+# KEYS: records cdr_due reconcile   ARGV: campaign_id
+# Stop polling a campaign only if nothing is due: checked and removed in one step, so a row
+# FINISH adds meanwhile is never orphaned. -> 1 removed
+FORGET_IF_SETTLED = r"""
+if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then return 0 end
+return redis.call('SREM', KEYS[1], ARGV[1])
+"""
+
 # KEYS: lease   ARGV: owner ttl_ms   -> 1 if `owner` holds the lease now
 ACQUIRE_LEASE = r"""
 local holder = redis.call('GET', KEYS[1])

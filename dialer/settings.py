@@ -40,6 +40,7 @@ class Settings:
     run_feeder: bool = True  # DIALER_FEEDER=0: this worker only places calls
     cdr_margin_s: float = 15.0
     reconcile_wait_s: float = 120.0
+    records_qps: float = 10.0  # call-record lookups per second per worker process
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +69,7 @@ class Settings:
             run_feeder=env.get("DIALER_FEEDER", "1") != "0",
             cdr_margin_s=_float(env, "DIALER_CDR_MARGIN_S", 15.0) or 15.0,
             reconcile_wait_s=_float(env, "DIALER_RECONCILE_WAIT_S", 120.0) or 120.0,
+            records_qps=_float(env, "DIALER_RECORDS_QPS", 10.0) or 10.0,
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -81,7 +81,9 @@ def start_feeder(**_: object) -> None:
         return
     ctx = context()
     _, _feeder_stop = Feeder(ctx.engine, enqueue).start_thread()
-    records_stop = RecordsPoller(ctx.engine, ctx.ccc, max_qps=ctx.settings.max_qps).start_thread()
+    records_stop = RecordsPoller(
+        ctx.engine, ctx.ccc, qps=ctx.settings.records_qps, max_qps=ctx.settings.max_qps
+    ).start_thread()
     _stops.append(records_stop)
     log.info("feeder and call-record poller started")
 
