@@ -20,6 +20,7 @@ import redis
 from dialer.embedded_redis import EmbeddedRedis
 from dialer.engine import Engine
 from dialer.keys import Keys
+from dialer.pacing import worst_window
 from dialer.store import CampaignStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,16 +130,6 @@ def read_calls(log: Path) -> list[dict]:
     if not log.exists():
         return []
     return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-
-
-def worst_window(times: list[float], width_s: float = 1.0) -> int:
-    times = sorted(times)
-    worst, j = 0, 0
-    for i, t in enumerate(times):
-        while j < len(times) and times[j] < t + width_s:
-            j += 1
-        worst = max(worst, j - i)
-    return worst
 
 
 def figures(calls: list[dict], rate: float, rows_per_broker: int) -> dict[str, float]:

@@ -19,6 +19,7 @@ from dialer.errors import (
     PermanentCallError,
     TransientCallError,
 )
+from dialer.pacing import interval_ms
 from dialer.phones import mask_number
 from dialer.store import Campaign
 
@@ -36,13 +37,6 @@ def backoff_ms(attempt: int, rng: random.Random | None = None) -> int:
     """Exponential backoff with full jitter on the upper half: 2 s, 4 s, 8 s ... capped."""
     base = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
     return int(1000 * base * (0.5 + 0.5 * (rng or random).random()))
-
-
-def interval_ms(campaign: Campaign, broker: str, margin_ms: float) -> float:
-    """Spacing between a broker's calls: 1/rate, plus a margin for the send jitter after the
-    start is recorded (at most 2% of the interval, so utilisation stays >= 0.98)."""
-    base = 1000.0 / campaign.settings.rate_for(broker)
-    return base + min(margin_ms, base / 50)
 
 
 def place_one(

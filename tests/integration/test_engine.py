@@ -16,6 +16,7 @@ from dialer.ccc.simulator import Simulator
 from dialer.engine import Engine
 from dialer.keys import Keys
 from dialer.models import TERMINAL_STATES, CampaignSettings, CampaignStatus
+from dialer.pacing import worst_window
 from dialer.store import CampaignStore
 from dialer.upload import upload
 
@@ -31,17 +32,6 @@ def write_sheet(path: Path, rows: int, brokers: tuple[str, ...] = (), start: int
 
 def calls(sim: Simulator) -> list[dict]:
     return [json.loads(line) for line in sim.config.calls_log.read_text().splitlines()]
-
-
-def worst_window(times: list[float], width_s: float = 1.0) -> int:
-    """Most calls inside any window [t, t + width) that starts at a call."""
-    times = sorted(times)
-    worst, j = 0, 0
-    for i, t in enumerate(times):
-        while j < len(times) and times[j] < t + width_s:
-            j += 1
-        worst = max(worst, j - i)
-    return worst
 
 
 def wait_for(engine: Engine, cid: str, statuses: set[CampaignStatus], timeout_s: float,
