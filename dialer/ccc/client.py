@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
+import requests.utils
 
 from dialer.ccc import outcomes, signing
 from dialer.ccc.responses import CallDetailRecord, CallResult
@@ -24,11 +25,14 @@ TAGS_MAX_BYTES = 128
 log = logging.getLogger(__name__)
 
 
-def _pooled_session() -> requests.Session:
+def _pooled_session(endpoint: str) -> requests.Session:
     # One session per client, shared by a worker's threads: size the pool for them all.
     session = requests.Session()
     session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=64))
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=64))
+    # requests re-reads proxy variables and ~/.netrc on every request; read the proxies once.
+    session.proxies.update(requests.utils.get_environ_proxies(endpoint))
+    session.trust_env = False
     return session
 
 
@@ -60,7 +64,7 @@ class CccClient:
         self.endpoint = f"{parts.scheme}://{parts.netloc}"
         self._host = parts.netloc
         self._credentials = credentials
-        self._session = session or _pooled_session()
+        self._session = session or _pooled_session(endpoint)
         self.signature_version = signature_version
         self.timeouts = (connect_timeout_s, read_timeout_s)
         self._nonce = nonce
