@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import redis
 
-from dialer import scripts
+from dialer import scripts, scripts_upkeep
 from dialer.calendar import Calendar
 from dialer.errors import CampaignNotFound, DialerError
 from dialer.models import CampaignSettings, CampaignStatus, Timing
@@ -71,14 +71,11 @@ class Engine:
         self.keys = store.keys
         self.timing = timing or Timing()
         self._s = {
-            name: self.r.register_script(getattr(scripts, name))
-            for name in (
-                "FEED", "RESERVE", "BEGIN_DIAL", "FINISH", "SWEEP", "RETRIES_DUE",
-                "REDISTRIBUTE", "CANCEL_WAITING", "CANCEL_QUEUED", "COMPLETE_IF_DONE", "SET_STATUS",
-                "PATCH_RESULT", "RECONCILE", "TAKE_IDLE_SLOT", "FORGET_IF_SETTLED",
-                "ACQUIRE_LEASE",
-            )
-        }  # fmt: skip
+            name: self.r.register_script(source)
+            for module in (scripts, scripts_upkeep)
+            for name, source in vars(module).items()
+            if name.isupper() and not name.startswith("_") and name != "PRELUDE"
+        }
 
     # --- campaign control (CLI) ---------------------------------------------------------
 

@@ -4,7 +4,6 @@ shared by every `dialer` command on this machine."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import redis
@@ -15,15 +14,15 @@ from dialer.settings import Settings
 from dialer.store import CampaignStore
 
 
-def embedded_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+def embedded_dir(settings: Settings) -> Path:
+    base = settings.data_home or str(Path.home() / ".local" / "share")
     return Path(base) / "b2b-dialer" / "redis"
 
 
 def redis_url(settings: Settings) -> str:
     if settings.redis_url:
         return settings.redis_url
-    data = embedded_dir()
+    data = embedded_dir(settings)
     data.mkdir(parents=True, exist_ok=True)
     port_file = data / "port"
     if port_file.exists():

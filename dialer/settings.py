@@ -23,6 +23,7 @@ class Credentials:
 @dataclass(frozen=True)
 class Settings:
     redis_url: str | None = None
+    data_home: str | None = None  # XDG_DATA_HOME: where the embedded redis-server keeps data
     namespace: str = "dialer"
     ccc_endpoint: str = DEFAULT_ENDPOINT
     credentials: Credentials | None = None
@@ -53,6 +54,7 @@ class Settings:
             raise ConfigError(f"CCC_SIGNATURE_VERSION must be v1 or v3, not {signature!r}")
         return cls(
             redis_url=env.get("DIALER_REDIS_URL") or None,
+            data_home=env.get("XDG_DATA_HOME") or None,
             namespace=env.get("DIALER_NAMESPACE", "dialer"),
             ccc_endpoint=env.get("CCC_ENDPOINT", DEFAULT_ENDPOINT),
             credentials=credentials,
