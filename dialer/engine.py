@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -131,10 +131,19 @@ class Engine:
 
     # --- feeding (one leader per campaign) ----------------------------------------------
 
-    def acquire_feeder(self, cid: str, owner: str, ttl_ms: int) -> bool:
-        return bool(
-            self._s["ACQUIRE_LEASE"](keys=[self.keys.feeder_lease(cid)], args=[owner, ttl_ms])
-        )
+    def led_campaigns(
+        self, members: str, lease_of: Callable[[str], str], owner: str, ttl_ms: int
+    ) -> Iterator[Campaign]:
+        """The campaigns in set `members` whose lease `owner` holds (taking free leases);
+        ids of campaigns that no longer exist leave the set."""
+        for raw in self.r.smembers(members):
+            cid = raw.decode()
+            if not self._s["ACQUIRE_LEASE"](keys=[lease_of(cid)], args=[owner, ttl_ms]):
+                continue
+            try:
+                yield self.store.campaign(cid)
+            except CampaignNotFound:
+                self.r.srem(members, cid)
 
     def feed(self, cid: str, brokers: list[str], day_key: str = "") -> list[Job]:
         """Queue rows whose broker slot is near, skipping brokers down or capped today."""
@@ -248,11 +257,6 @@ class Engine:
         return bool(self._s["FINISH"](keys=keys, args=args))
 
     # --- call records (dialer.records) ---------------------------------------------------
-
-    def acquire_records(self, cid: str, owner: str, ttl_ms: int) -> bool:
-        return bool(
-            self._s["ACQUIRE_LEASE"](keys=[self.keys.records_lease(cid)], args=[owner, ttl_ms])
-        )
 
     def forget_if_settled(self, cid: str) -> bool:
         keys = [self.keys.records(), self.keys.cdr_due(cid), self.keys.reconcile(cid)]

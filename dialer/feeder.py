@@ -15,7 +15,6 @@ import redis
 
 from dialer.calendar import Calendar
 from dialer.engine import Engine, Job
-from dialer.errors import CampaignNotFound
 from dialer.models import CampaignStatus
 
 log = logging.getLogger(__name__)
@@ -48,15 +47,11 @@ class Feeder:
         """One pass over every running campaign this feeder leads; rows enqueued."""
         engine = self.engine
         fed = 0
-        for raw in engine.r.smembers(engine.keys.running()):
-            cid = raw.decode()
-            if not engine.acquire_feeder(cid, self.owner, self.lease_ms):
-                continue
-            try:
-                campaign = engine.store.campaign(cid)
-            except CampaignNotFound:
-                engine.r.srem(engine.keys.running(), cid)
-                continue
+        led = engine.led_campaigns(
+            engine.keys.running(), engine.keys.feeder_lease, self.owner, self.lease_ms
+        )
+        for campaign in led:
+            cid = campaign.id
             if campaign.status is not CampaignStatus.RUNNING:
                 continue
             now = time.monotonic()

@@ -14,7 +14,7 @@ from typing import Any
 from dialer.ccc.client import CccClient
 from dialer.ccc.responses import CallDetailRecord
 from dialer.engine import Engine
-from dialer.errors import CampaignFatal, CampaignNotFound, CccError, PermanentCallError
+from dialer.errors import CampaignFatal, CccError, PermanentCallError
 from dialer.store import SEP, Campaign, DialEntry
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ MAX_RECORD_TRIES = 8
 MAX_RECONCILE_TRIES = 5
 RECONCILE_BEFORE_MS = 60_000
 RECONCILE_AFTER_MS = 600_000
+LEASE_MS = 30_000
 
 
 def sip_code(reason: str | None) -> int | None:
@@ -96,15 +97,11 @@ class RecordsPoller:
         """One pass over every campaign with records due; returns rows settled."""
         engine = self.engine
         settled = 0
-        for raw in engine.r.smembers(engine.keys.records()):
-            cid = raw.decode()
-            if not engine.acquire_records(cid, self.owner, 30_000):
-                continue
-            try:
-                campaign = engine.store.campaign(cid)
-            except CampaignNotFound:
-                engine.r.srem(engine.keys.records(), cid)
-                continue
+        led = engine.led_campaigns(
+            engine.keys.records(), engine.keys.records_lease, self.owner, LEASE_MS
+        )
+        for campaign in led:
+            cid = campaign.id
             try:
                 settled += self._records(campaign) + self._reconcile(campaign)
             except CampaignFatal as exc:

@@ -44,6 +44,11 @@ end
 local function row_of(packed)
   return string.match(packed, '^(%d+)')
 end
+-- "broker SEP packed entry", as lease, retry and reconcile sets hold rows
+local function split_member(member)
+  local i = string.find(member, SEP, 1, true)
+  return string.sub(member, 1, i - 1), string.sub(member, i + 1)
+end
 """
 
 # Shared by reserve and begin_dial: a queued row whose campaign stopped running goes back to

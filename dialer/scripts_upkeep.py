@@ -15,9 +15,7 @@ SWEEP = (
 local now = now_ms()
 local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 for _, member in ipairs(expired) do
-  local i = string.find(member, SEP, 1, true)
-  local broker = string.sub(member, 1, i - 1)
-  local packed = string.sub(member, i + 1)
+  local broker, packed = split_member(member)
   local row = row_of(packed)
   local st = split_state(redis.call('HGET', KEYS[1], row))
   if st == 'QUEUED' then
@@ -43,9 +41,7 @@ RETRIES_DUE = (
 local now = now_ms()
 local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 for _, member in ipairs(due) do
-  local i = string.find(member, SEP, 1, true)
-  local broker = string.sub(member, 1, i - 1)
-  local packed = string.sub(member, i + 1)
+  local broker, packed = split_member(member)
   local row = row_of(packed)
   if split_state(redis.call('HGET', KEYS[1], row)) == 'RETRY_WAIT' then
     set_state(KEYS[1], KEYS[2], row, 'RETRY_WAIT', 'PENDING')
@@ -101,7 +97,7 @@ local step = ARGV[1] == 'list' and 1 or 2
 for i = 1, #items, step do
   local member = items[i]
   local packed = member
-  if ARGV[1] ~= 'list' then packed = string.sub(member, string.find(member, SEP, 1, true) + 1) end
+  if ARGV[1] ~= 'list' then packed = select(2, split_member(member)) end
   local row = row_of(packed)
   local st = split_state(redis.call('HGET', KEYS[1], row))
   if st == 'PENDING' or st == 'RETRY_WAIT' then
@@ -121,9 +117,8 @@ CANCEL_QUEUED = (
     + r"""
 local n = 0
 for _, member in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
-  local i = string.find(member, SEP, 1, true)
-  local broker = string.sub(member, 1, i - 1)
-  local row = row_of(string.sub(member, i + 1))
+  local broker, packed = split_member(member)
+  local row = row_of(packed)
   if split_state(redis.call('HGET', KEYS[1], row)) == 'QUEUED' then
     set_state(KEYS[1], KEYS[2], row, 'QUEUED', 'CANCELLED')
     redis.call('ZREM', KEYS[3], member)
