@@ -32,3 +32,5 @@ def test_demo_runs_end_to_end_in_a_fresh_directory(tmp_path) -> None:
     assert "Traceback" not in done.stderr
     leftover = subprocess.run(["pgrep", "-f", "dialer-demo-.*redis"], capture_output=True)
     assert leftover.stdout == b""
+    # The demo never falls back to the shared embedded Redis (a daemon that would outlive it).
+    assert not (tmp_path / "home" / ".local" / "share" / "b2b-dialer").exists()
