@@ -282,8 +282,9 @@ class Engine:
 
 
 def with_redis_retry(fn: Callable[[], T], *, attempts: int = 40, delay_s: float = 0.25) -> T:
-    """Run an idempotent Redis operation, riding out a short Redis restart. Every script
-    here is a compare-and-set, so running one again after a lost reply changes nothing."""
+    """Run a row script again if Redis drops out (a restart takes a second or two). The
+    scripts are compare-and-set: a second run after a lost reply finds the row moved on and
+    does nothing, or at worst wastes one pacing slot; it never lets a row dial twice."""
     for _ in range(attempts - 1):
         try:
             return fn()
