@@ -9,12 +9,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from dialer.ccc.client import CccClient
 from dialer.ccc.responses import CallDetailRecord
 from dialer.engine import Engine
-from dialer.errors import CampaignFatal, CccError, PermanentCallError
+from dialer.errors import CampaignFatal, CccError
 from dialer.store import SEP, Campaign, DialEntry
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class RecordsPoller:
         qps: float = 5.0,
         max_qps: float | None = None,
         batch: int = 20,
+        lookups: int = 8,
         owner: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -91,7 +93,9 @@ class RecordsPoller:
         self.batch = batch
         self.owner = owner or uuid.uuid4().hex
         self.sleep = sleep
-        self._last_request = 0.0
+        self._lock = threading.Lock()
+        self._next_request = 0.0
+        self._lookups = ThreadPoolExecutor(lookups, thread_name_prefix="dialer-records")
 
     def poll_once(self) -> int:
         """One pass over every campaign with records due; returns rows settled."""
@@ -117,50 +121,54 @@ class RecordsPoller:
         return self.engine.r.zrangebyscore(key, "-inf", self._now_ms(), start=0, num=self.batch)
 
     def _pace(self) -> bool:
-        """Space requests; False when the account budget has no idle slot right now."""
-        wait = self._last_request + self.interval_s - time.monotonic()
-        if wait > 0:
-            self.sleep(wait)
-        if self.account_interval_ms and not self.engine.take_idle_account_slot(
+        """Space requests (across the lookup threads); False when the account budget has
+        no idle slot right now."""
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_request)
+            self._next_request = slot + self.interval_s
+        if slot > now:
+            self.sleep(slot - now)
+        return not self.account_interval_ms or self.engine.take_idle_account_slot(
             self.account_interval_ms
-        ):
-            return False
-        self._last_request = time.monotonic()
-        return True
+        )
 
     def _records(self, campaign: Campaign) -> int:
-        engine, cid = self.engine, campaign.id
-        key = engine.keys.cdr_due(cid)
-        settled = 0
-        for raw in self._due(key):
-            row = int(raw)
-            result = engine.store.result_of(cid, row)
-            job_id = result.get("job_id")
-            if not job_id:
-                engine.r.zrem(key, raw)
-                continue
-            if not self._pace():
-                break
-            tries = int(result.get("cdr_tries") or 0) + 1
-            try:
-                cdr = self.client.get_call_detail_record(
-                    instance_id=campaign.settings.instance_id, contact_id=job_id
-                )
-            except CampaignFatal:
-                raise
-            except (PermanentCallError, CccError) as exc:
-                # Not there yet (records land a while after hang-up), or a passing error.
-                if tries >= MAX_RECORD_TRIES:
-                    engine.patch_result(cid, row, {"cdr_tries": tries, "outcome_note": exc.code})
-                    engine.r.zrem(key, raw)
-                else:
-                    engine.patch_result(cid, row, {"cdr_tries": tries})
-                    engine.r.zadd(key, {raw: self._now_ms() + 10_000 * 2 ** (tries - 1)})
-                continue
-            engine.patch_result(cid, row, {**classify(cdr), "cdr_tries": tries})
+        key = self.engine.keys.cdr_due(campaign.id)
+        # Lookups wait on the network, so a few run at once; pacing still spaces them.
+        futures = [
+            self._lookups.submit(self._settle_record, campaign, key, raw) for raw in self._due(key)
+        ]
+        return sum(f.result() for f in futures)
+
+    def _settle_record(self, campaign: Campaign, key: str, raw: bytes) -> bool:
+        engine, cid, row = self.engine, campaign.id, int(raw)
+        result = engine.store.result_of(cid, row)
+        job_id = result.get("job_id")
+        if not job_id:
             engine.r.zrem(key, raw)
-            settled += 1
-        return settled
+            return False
+        if not self._pace():
+            return False
+        tries = int(result.get("cdr_tries") or 0) + 1
+        try:
+            cdr = self.client.get_call_detail_record(
+                instance_id=campaign.settings.instance_id, contact_id=job_id
+            )
+        except CampaignFatal:
+            raise
+        except CccError as exc:
+            # Not there yet (records land a while after hang-up), or a passing error.
+            if tries >= MAX_RECORD_TRIES:
+                engine.patch_result(cid, row, {"cdr_tries": tries, "outcome_note": exc.code})
+                engine.r.zrem(key, raw)
+            else:
+                engine.patch_result(cid, row, {"cdr_tries": tries})
+                engine.r.zadd(key, {raw: self._now_ms() + 10_000 * 2 ** (tries - 1)})
+            return False
+        engine.patch_result(cid, row, {**classify(cdr), "cdr_tries": tries})
+        engine.r.zrem(key, raw)
+        return True
 
     def _reconcile(self, campaign: Campaign) -> int:
         engine, cid = self.engine, campaign.id
