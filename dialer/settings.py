@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import overload
 
 from dialer.errors import ConfigError
 from dialer.models import Timing
@@ -97,6 +98,10 @@ class Settings:
         return self.credentials
 
 
+@overload
+def _float(env: Mapping[str, str], name: str, default: float) -> float: ...
+@overload
+def _float(env: Mapping[str, str], name: str, default: None) -> float | None: ...
 def _float(env: Mapping[str, str], name: str, default: float | None) -> float | None:
     raw = env.get(name)
     if raw is None or raw == "":

@@ -80,7 +80,7 @@ def start_feeder(**_: object) -> None:
     if _feeder_stop is not None or not context().settings.run_feeder:
         return
     ctx = context()
-    _, _feeder_stop = Feeder(ctx.engine, enqueue).start_thread()
+    _thread, _feeder_stop = Feeder(ctx.engine, enqueue).start_thread()
     records_stop = RecordsPoller(
         ctx.engine, ctx.ccc, qps=ctx.settings.records_qps, max_qps=ctx.settings.max_qps
     ).start_thread()
