@@ -55,8 +55,8 @@ def place_one(
     beyond giving the row back; a call is only sent after the row is recorded DIALING."""
     timing = engine.timing
     interval = interval_ms(campaign, job.broker, timing.pace_margin_ms)
-    account = 1000.0 / max_qps if max_qps else 0.0
-    max_wait = int(interval * (timing.depth + 1) + timing.lookahead_ms + 1000)
+    account = 1000.0 / max_qps * 1.02 if max_qps else 0.0  # the same 2 % jitter margin
+    max_wait = int(max(interval, account) * (timing.depth + 1) + timing.lookahead_ms + 1000)
     wait = with_redis_retry(lambda: engine.reserve(job, interval, account, max_wait))
     if wait < 0:
         return {-1: "stale", -2: "not-running", -3: "no-slot"}.get(wait, "skipped")
@@ -65,7 +65,7 @@ def place_one(
     settings = campaign.settings
     caps = Caps.for_campaign(settings, Calendar.of(settings.windows, settings.timezone), clock())
     while True:
-        attempt, wait = with_redis_retry(lambda: engine.begin_dial(job, interval, caps))
+        attempt, wait = with_redis_retry(lambda: engine.begin_dial(job, interval, caps, account))
         if attempt != TOO_SOON:
             break
         sleep(wait / 1000.0)

@@ -221,16 +221,18 @@ class Engine:
             self.keys.pair_guard(entry.caller, entry.callee),
         ]
 
-    def begin_dial(self, job: Job, interval_ms: float, caps: Caps) -> tuple[int, int]:
+    def begin_dial(self, job: Job, interval_ms: float, caps: Caps,
+                   account_interval_ms: float = 0.0) -> tuple[int, int]:  # fmt: skip
         """QUEUED -> DIALING just before the request leaves: (attempt number, 0); or
         (negative code, ms to wait): see scripts.BEGIN_DIAL."""
         cid = job.campaign_id
         keys = [*self._row_keys(job), self.keys.result(cid), self.keys.last_dial(job.broker),
                 *self._cap_keys(job, caps), self.keys.retry(cid),
-                self.keys.broker_capped(cid)]  # fmt: skip
+                self.keys.broker_capped(cid), self.keys.last_account_dial()]  # fmt: skip
         args = [job.row, job.token, job.broker, job.packed, self.timing.dialing_lease_ms,
                 interval_ms, caps.callee_daily, caps.callee_monthly, caps.broker_daily,
-                int(caps.pair_guard_s * 1000), caps.next_day_ms, caps.day]  # fmt: skip
+                int(caps.pair_guard_s * 1000), caps.next_day_ms, caps.day,
+                account_interval_ms]  # fmt: skip
         out = self._s["BEGIN_DIAL"](keys=keys, args=args)
         return int(out[0]), int(out[1]) if len(out) > 1 else 0
 

@@ -117,6 +117,10 @@ class Keys:
         """string: next free slot of the account-wide QPS cap (DIALER_MAX_QPS)."""
         return f"{self.namespace}:pace:account"
 
+    def last_account_dial(self) -> str:
+        """string: epoch ms (Redis clock) the account's last call began (DIALER_MAX_QPS)."""
+        return f"{self.namespace}:pace:account:last"
+
     def campaign_keys(self, cid: str) -> str:
         """A SCAN pattern for every key of one campaign."""
         return f"{self.namespace}:c:{cid}:*"

@@ -137,9 +137,9 @@ return slot - now
 )
 
 # KEYS: meta state counts lease inflight queue result last_dial callee_day callee_month
-#       broker_day pair retry capped
+#       broker_day pair retry capped last_account_dial
 # ARGV: row token broker packed dialing_lease_ms interval_ms daily_cap monthly_cap broker_cap
-#       pair_guard_ms next_day_ms day_key
+#       pair_guard_ms next_day_ms day_key account_interval_ms (0 = no account cap)
 # -> {attempt} (row is now DIALING); {-1} stale; {-2} campaign not running (given back);
 #    {-4, ms} too soon after the broker's previous call really began: wait and ask again;
 #    {-5} callee's monthly cap: FAILED; {-6} callee's daily cap: waits for tomorrow;
@@ -193,6 +193,12 @@ end
 local interval = tonumber(ARGV[6])
 local last = tonumber(redis.call('GET', KEYS[8]) or '0')
 if now < last + interval then return {-4, math.ceil(last + interval - now)} end
+local account = tonumber(ARGV[13])
+if account > 0 then
+  local account_last = tonumber(redis.call('GET', KEYS[15]) or '0')
+  if now < account_last + account then return {-4, math.ceil(account_last + account - now)} end
+  redis.call('SET', KEYS[15], now, 'PX', math.ceil(account) + 60000)
+end
 redis.call('SET', KEYS[8], now, 'PX', math.ceil(interval) + 60000)
 for _, k in ipairs({KEYS[9], KEYS[11]}) do
   redis.call('INCR', k)

@@ -90,3 +90,33 @@ def test_second_call_cannot_begin_sooner_than_the_interval_after_the_first(engin
     code, wait_ms = engine.begin_dial(second, 1000.0, caps)
     assert code == -4 and 900 < wait_ms <= 1000
     assert engine.store.counts(cid) == {"DIALING": 1, "QUEUED": 1}
+
+
+def test_account_wide_qps_cap_holds_across_brokers(engine, client, simulator, tmp_path) -> None:
+    import threading
+
+    from dialer.pacing import worst_window
+
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "Caller,Callee,Broker\n"
+        + "".join(f"13800000001,139{i:08d},{NUMBERS[i % 2]}\n" for i in range(12))
+    )
+    settings = CampaignSettings("t", "ccc-test", rate_per_s=50.0, windows=ALWAYS)
+    cid = upload(engine.store, path, settings).campaign_id
+    engine.start(cid)
+    wide = Engine(engine.store, Timing(depth=6))
+    jobs = wide.feed(cid, list(NUMBERS[:2]))
+    campaign = engine.store.campaign(cid)
+    threads = [
+        threading.Thread(target=place_one, args=(wide, client, campaign, job),
+                         kwargs={"max_qps": 4.0})
+        for job in jobs
+    ]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stamps = [c.accepted_at for c in simulator.state.snapshot()]
+    assert len(stamps) == 12
+    assert worst_window(stamps) <= 4  # both brokers together, though each may do 50/s

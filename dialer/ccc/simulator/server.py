@@ -194,6 +194,8 @@ class Simulator:
         return f"http://{host}:{self.port}"
 
     def start(self) -> Simulator:
+        # See serve_forever: arrival times should not wait 5 ms for the GIL.
+        sys.setswitchinterval(0.001)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="ccc-simulator", daemon=True
         )
