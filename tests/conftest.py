@@ -7,8 +7,10 @@ import pytest
 import redis
 from support import NUMBERS, WorkerPool
 
+from dialer.ccc.client import CccClient
 from dialer.ccc.simulator import Simulator, SimulatorConfig
 from dialer.embedded_redis import EmbeddedRedis
+from dialer.settings import Credentials
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +31,12 @@ def redis_client(redis_server: EmbeddedRedis) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_server.url)
     yield client
     client.close()
+
+
+@pytest.fixture
+def client(simulator: Simulator) -> CccClient:
+    """Our CCC client, signed for the simulator's default key."""
+    return CccClient(simulator.url, Credentials("testid", "testsecret"))
 
 
 @pytest.fixture

@@ -12,13 +12,11 @@ import redis
 from support import ALWAYS, NUMBERS
 
 from dialer.ccc.client import CccClient
-from dialer.ccc.simulator import Simulator
 from dialer.dialing import place_one
 from dialer.engine import Engine
 from dialer.feeder import Feeder
 from dialer.keys import Keys
 from dialer.models import CampaignSettings, Timing
-from dialer.settings import Credentials
 from dialer.status import campaign_report, render
 from dialer.store import CampaignStore
 from dialer.upload import upload
@@ -34,11 +32,6 @@ def sh(*args: int) -> float:
 @pytest.fixture
 def engine(redis_client: redis.Redis, namespace: str) -> Engine:
     return Engine(CampaignStore(redis_client, Keys(namespace)), Timing(depth=10))
-
-
-@pytest.fixture
-def client(simulator: Simulator) -> CccClient:
-    return CccClient(simulator.url, Credentials("testid", "testsecret"))
 
 
 def campaign(engine: Engine, tmp_path, callees: list[str], caller: str = "13800000001", **kw):

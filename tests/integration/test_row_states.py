@@ -7,13 +7,10 @@ import pytest
 import redis
 from support import ALWAYS, NUMBERS
 
-from dialer.ccc.client import CccClient
-from dialer.ccc.simulator import Simulator
 from dialer.dialing import place_one
 from dialer.engine import Caps, Engine
 from dialer.keys import Keys
 from dialer.models import CampaignSettings, Timing
-from dialer.settings import Credentials
 from dialer.store import CampaignStore
 from dialer.upload import upload
 
@@ -23,11 +20,6 @@ BROKER = NUMBERS[0]
 @pytest.fixture
 def engine(redis_client: redis.Redis, namespace: str) -> Engine:
     return Engine(CampaignStore(redis_client, Keys(namespace)), Timing(queued_lease_ms=0))
-
-
-@pytest.fixture
-def client(simulator: Simulator) -> CccClient:
-    return CccClient(simulator.url, Credentials("testid", "testsecret"))
 
 
 def one_row_campaign(engine: Engine, tmp_path) -> str:
