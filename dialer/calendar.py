@@ -4,6 +4,7 @@ the per-callee and per-broker caps. Every function takes the time, so tests driv
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,6 +34,12 @@ class Calendar:
 
     @classmethod
     def of(cls, windows: tuple[str, ...], timezone: str) -> Calendar:
+        """The calendar for these settings; built once, then shared (the feeder asks every
+        tick and every call asks once)."""
+        return _calendar(tuple(windows), timezone)
+
+    @classmethod
+    def _build(cls, windows: tuple[str, ...], timezone: str) -> Calendar:
         try:
             tz = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -79,3 +86,8 @@ class Calendar:
         now = self.local(ts)
         tomorrow = dt.datetime(now.year, now.month, now.day, tzinfo=self.tz) + dt.timedelta(days=1)
         return self.next_open(tomorrow.timestamp())
+
+
+@functools.lru_cache(maxsize=256)
+def _calendar(windows: tuple[str, ...], timezone: str) -> Calendar:
+    return Calendar._build(windows, timezone)

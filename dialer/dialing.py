@@ -28,7 +28,7 @@ BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 60.0
 TOO_SOON = -4
 _REFUSED = {
-    -1: "stale", -2: "not-running", -5: "callee-monthly-cap", -6: "callee-daily-cap",
+    -1: "stale", -2: "not-running", -3: "no-slot", -5: "callee-monthly-cap", -6: "callee-daily-cap",
     -7: "pair-guard", -8: "broker-daily-cap",
 }  # fmt: skip
 
@@ -59,7 +59,7 @@ def place_one(
     max_wait = int(max(interval, account) * (timing.depth + 1) + timing.lookahead_ms + 1000)
     wait = with_redis_retry(lambda: engine.reserve(job, interval, account, max_wait))
     if wait < 0:
-        return {-1: "stale", -2: "not-running", -3: "no-slot"}.get(wait, "skipped")
+        return _REFUSED.get(wait, "skipped")
     if wait:
         sleep(wait / 1000.0)
     settings = campaign.settings
