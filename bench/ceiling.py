@@ -27,6 +27,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--no-outcomes", action="store_true", help="don't fetch each call's record afterwards"
+    )
     args = parser.parse_args()
     numbers = harness.brokers(args.brokers)
     with harness.environment(numbers, latency_ms=0.0) as ctx:
@@ -34,13 +37,19 @@ def main() -> None:
         harness.write_sheet(sheet, args.rows, numbers)
         engine = ctx["engine"]
         settings = CampaignSettings(
-            "ceiling", "ccc-test", rate_per_s=args.rate, windows=("00:00-24:00",)
+            "ceiling",
+            "ccc-test",
+            rate_per_s=args.rate,
+            windows=("00:00-24:00",),
+            outcomes=not args.no_outcomes,
         )
         cid = upload(engine.store, sheet, settings).campaign_id
         harness.start_workers(ctx, args.workers, args.concurrency)
         time.sleep(4)
+        before = harness.cpu_seconds(ctx)
         engine.start(cid)
         calls = harness.wait_calls(ctx["log"], args.rows, timeout_s=600)
+        after = harness.cpu_seconds(ctx)
     stamps = sorted(c["ts"] for c in calls)
     # Sustained rate: the middle 80% of the campaign, away from ramp-up and tail.
     lo, hi = stamps[len(stamps) // 10], stamps[len(stamps) * 9 // 10]
@@ -52,6 +61,15 @@ def main() -> None:
         f"overall={len(stamps) / (stamps[-1] - stamps[0]):.0f} calls/s, "
         f"sustained (middle 80%)={sustained:.0f} calls/s"
     )
+    # Where the machine's time went: CPU ms per call by process, over the whole campaign.
+    spent = {k: (after[k] - before[k]) * 1000 / max(1, len(calls)) for k in after}
+    print("CPU ms per call: " + ", ".join(f"{k} {v:.2f}" for k, v in spent.items())
+          + f", total {sum(spent.values()):.2f}")  # fmt: skip
+    # CCC runs elsewhere in production: what these cores could carry without the simulator.
+    own = spent["workers"] + spent["redis"]
+    cores = os.cpu_count() or 1
+    print(f"without the simulator: {cores} cores / {own:.2f} ms = at most "
+          f"{cores * 1000 / own:.0f} calls/s")  # fmt: skip
 
 
 if __name__ == "__main__":

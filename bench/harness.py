@@ -126,6 +126,23 @@ def wait_calls(log: Path, expected: int, timeout_s: float) -> list[dict]:
     return calls
 
 
+def cpu_seconds(ctx: dict) -> dict[str, float]:
+    """CPU time (user + system) spent so far by each part of the bench, in seconds."""
+    import psutil
+
+    def used(pid: int | None) -> float:
+        if pid is None:
+            return 0.0
+        times = psutil.Process(pid).cpu_times()
+        return times.user + times.system
+
+    return {
+        "workers": sum(used(p.pid) for p in ctx["procs"] if p.poll() is None),
+        "simulator": used(ctx["sim"].pid),
+        "redis": used(ctx["redis"].pid),
+    }
+
+
 def read_calls(log: Path) -> list[dict]:
     if not log.exists():
         return []

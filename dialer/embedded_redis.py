@@ -47,6 +47,10 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
     def start(self, *, daemonize: bool = False) -> EmbeddedRedis:
         """Start the server; with daemonize it outlives this process (the CLI's default)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)

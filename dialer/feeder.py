@@ -24,7 +24,7 @@ class Feeder:
     def __init__(
         self,
         engine: Engine,
-        enqueue: Callable[[Job], None],
+        enqueue: Callable[[list[Job]], None],
         *,
         tick_s: float = 0.02,
         housekeeping_s: float = 0.5,
@@ -63,9 +63,10 @@ class Feeder:
             calendar = Calendar.of(campaign.settings.windows, campaign.settings.timezone)
             if not self._window_open(cid, calendar, wall):
                 continue
-            for job in engine.feed(cid, self._brokers_of(cid, now), calendar.day_key(wall)):
-                self.enqueue(job)
-                fed += 1
+            jobs = engine.feed(cid, self._brokers_of(cid, now), calendar.day_key(wall))
+            if jobs:
+                self.enqueue(jobs)
+                fed += len(jobs)
         return fed
 
     def _window_open(self, cid: str, calendar: Calendar, wall: float) -> bool:

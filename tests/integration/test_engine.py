@@ -4,6 +4,8 @@ over HTTP. The simulator's calls log is the ground truth of what was dialled and
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -237,3 +239,30 @@ def test_campaign_fatal_error_pauses_with_reason(
     assert calls(simulator) == []
     counts = engine.store.counts(cid)
     assert counts.get("PENDING") == 10, counts
+
+
+def test_a_feeder_tick_is_published_together_without_numbers_in_headers(
+    engine, simulator, redis_server, redis_client, namespace, tmp_path
+) -> None:
+    """The tick's rows reach the Celery queue as one message each; the headers Celery logs
+    (argsrepr) name campaign and row, never the packed row's phone numbers."""
+    cid = start_campaign(engine, tmp_path, 4, pool=NUMBERS[:2], rate_per_s=5.0)
+    jobs = engine.feed(cid, list(NUMBERS[:2]))
+    assert len(jobs) == 4  # depth 2 per broker
+    script = (
+        "import json, sys\n"
+        "from dialer.engine import Job\n"
+        "from tasks.calls import enqueue\n"
+        "enqueue([Job(*j) for j in json.loads(sys.argv[1])])\n"
+    )
+    payload = json.dumps([[j.campaign_id, j.broker, j.packed, j.token] for j in jobs])
+    env = engine_env(redis_server.url, namespace, simulator.url)
+    subprocess.run([sys.executable, "-c", script, payload], env=env, check=True, timeout=60)
+    messages = [json.loads(m) for m in redis_client.lrange(f"{namespace}.calls", 0, -1)]
+    assert sorted(m["headers"]["id"] for m in messages) == sorted(
+        f"{j.campaign_id}:{j.row}:{j.token}" for j in jobs
+    )
+    for message, job in zip(reversed(messages), jobs, strict=True):
+        argsrepr = message["headers"]["argsrepr"]
+        assert argsrepr == f"(campaign {cid}, row {job.row})"
+        assert job.entry.callee not in json.dumps(message["headers"])

@@ -61,7 +61,7 @@ def test_feeder_feeds_nothing_outside_the_window_and_says_when_it_resumes(engine
     cid = campaign(engine, tmp_path, ["13900000001"], windows=("09:00-12:00", "14:00-21:00"))
     fed: list = []
     clock = {"now": sh(2026, 11, 24, 12, 30)}
-    feeder = Feeder(engine, fed.append, clock=lambda: clock["now"])
+    feeder = Feeder(engine, fed.extend, clock=lambda: clock["now"])
     assert feeder.tick() == 0 and fed == []
     report = campaign_report(engine, cid)
     assert engine.store.campaign(cid).resumes_at == sh(2026, 11, 24, 14, 0)
@@ -74,7 +74,7 @@ def test_feeder_feeds_nothing_outside_the_window_and_says_when_it_resumes(engine
 def test_status_shows_when_dialling_resumes(engine, tmp_path, monkeypatch):
     cid = campaign(engine, tmp_path, ["13900000001"], windows=("00:00-00:01",))
     later = dt.datetime.now(SH).replace(hour=12, minute=0).timestamp()
-    Feeder(engine, lambda job: None, clock=lambda: later).tick()
+    Feeder(engine, lambda jobs: None, clock=lambda: later).tick()
     text = render(campaign_report(engine, cid))
     assert "outside calling hours: dialling resumes at" in text
 
@@ -82,7 +82,7 @@ def test_status_shows_when_dialling_resumes(engine, tmp_path, monkeypatch):
 def test_window_crossing_midnight_feeds_after_midnight(engine, tmp_path):
     campaign(engine, tmp_path, ["13900000001"], windows=("22:00-02:00",))
     clock = {"now": sh(2026, 11, 25, 3, 0)}
-    feeder = Feeder(engine, lambda job: None, clock=lambda: clock["now"])
+    feeder = Feeder(engine, lambda jobs: None, clock=lambda: clock["now"])
     assert feeder.tick() == 0
     clock["now"] = sh(2026, 11, 25, 1, 30)
     assert feeder.tick() == 1

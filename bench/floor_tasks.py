@@ -1,0 +1,19 @@
+"""A task that does nothing, on an app with the dialer's own Celery settings: what carrying one
+message costs before any dialling (bench/floor.py)."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from dialer.settings import Settings
+from tasks.app import celery_config
+
+settings = Settings.from_env()
+app = Celery("floor", broker=settings.redis_url)
+app.conf.update(celery_config(settings))
+app.conf.task_default_queue = f"{settings.namespace}.floor"
+
+
+@app.task(name="floor.noop")
+def noop(campaign_id: str, broker: str, packed: str, token: str) -> None:
+    return None
