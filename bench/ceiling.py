@@ -1,8 +1,12 @@
 """The highest sustained calls/s on this machine with limits out of the way: many brokers at a
-high rate each, a zero-latency simulator, W worker processes. Everything (Redis, simulator,
+high rate each, a zero-latency simulator (by default), W worker processes. Everything (Redis, simulator,
 workers, feeder) shares this machine's cores.
 
     python bench/ceiling.py [--brokers 100] [--rate 50] [--rows 20000] [--workers 2]
+                            [--concurrency 64] [--latency-ms 0] [--no-outcomes]
+
+With --latency-ms and few threads, the pool rather than the CPU is the limit: that shows how
+throughput scales with worker processes.
 """
 
 from __future__ import annotations
@@ -27,12 +31,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="simulator answer delay")
     parser.add_argument(
         "--no-outcomes", action="store_true", help="don't fetch each call's record afterwards"
     )
     args = parser.parse_args()
     numbers = harness.brokers(args.brokers)
-    with harness.environment(numbers, latency_ms=0.0) as ctx:
+    with harness.environment(numbers, latency_ms=args.latency_ms) as ctx:
         sheet = ctx["tmp"] / "sheet.csv"
         harness.write_sheet(sheet, args.rows, numbers)
         engine = ctx["engine"]
@@ -55,7 +60,8 @@ def main() -> None:
     lo, hi = stamps[len(stamps) // 10], stamps[len(stamps) * 9 // 10]
     sustained = (len(stamps) * 8 // 10) / (hi - lo) if hi > lo else 0.0
     print(f"{args.brokers} brokers x {args.rate:g}/s limit ({args.brokers * args.rate:g}/s "
-          f"allowed), {args.workers} workers x {args.concurrency} threads")  # fmt: skip
+          f"allowed), {args.workers} workers x {args.concurrency} threads, "
+          f"latency {args.latency_ms:g} ms")  # fmt: skip
     print(f"calls={len(calls)} duplicates={len(calls) - len({c['callee'] for c in calls})}")
     print(
         f"overall={len(stamps) / (stamps[-1] - stamps[0]):.0f} calls/s, "
