@@ -1,6 +1,6 @@
 """The highest sustained calls/s on this machine with limits out of the way: many brokers at a
-high rate each, a zero-latency simulator (by default), W worker processes. Everything (Redis, simulator,
-workers, feeder) shares this machine's cores.
+high rate each, a zero-latency simulator (by default), W worker processes. Everything (Redis,
+simulator, workers, feeder) shares this machine's cores.
 
     python bench/ceiling.py [--brokers 100] [--rate 50] [--rows 20000] [--workers 2]
                             [--concurrency 64] [--latency-ms 0] [--no-outcomes]
