@@ -18,9 +18,12 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def _setup_logging(verbose: bool) -> None:
+    # On a terminal a log line first clears the line it lands on: that is where the live
+    # progress bar (`--watch`, `run`, `demo`) is drawn, and the bar redraws below it.
+    clear = "\r\x1b[K" if sys.stderr.isatty() else ""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=clear + "%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # urllib3 logs request URLs, which carry phone numbers in their query strings.
     logging.getLogger("urllib3").setLevel(logging.WARNING)
