@@ -14,7 +14,7 @@ from dialer import scripts, scripts_upkeep
 from dialer.calendar import Calendar
 from dialer.errors import CampaignNotFound, DialerError
 from dialer.models import CampaignSettings, CampaignStatus, Timing
-from dialer.store import SEP, Campaign, CampaignStore, DialEntry
+from dialer.store import SEP, Campaign, CampaignStore, DialEntry, text
 
 T = TypeVar("T")
 BATCH = 1000
@@ -137,7 +137,7 @@ class Engine:
         """The campaigns in set `members` whose lease `owner` holds (taking free leases);
         ids of campaigns that no longer exist leave the set."""
         for raw in self.r.smembers(members):
-            cid = raw.decode()
+            cid = text(raw)
             if not self._s["ACQUIRE_LEASE"](keys=[lease_of(cid)], args=[owner, ttl_ms]):
                 continue
             try:
@@ -177,9 +177,7 @@ class Engine:
             keys=[self.keys.state(cid), self.keys.counts(cid), self.keys.retry(cid)],
             args=[prefix, BATCH],
         )
-        down = {
-            k.decode(): v.decode() for k, v in self.r.hgetall(self.keys.broker_down(cid)).items()
-        }
+        down = {text(k): text(v) for k, v in self.r.hgetall(self.keys.broker_down(cid)).items()}
         live = [b for b in campaign.settings.pool if b not in down]
         for broker, code in down.items():
             reason = (
@@ -208,8 +206,10 @@ class Engine:
                 max_wait_ms: int) -> int:  # fmt: skip
         """Reserve the broker's next slot: ms to wait for it, or negative (nothing to do)."""
         keys = [*self._row_keys(job), self.keys.pace(job.broker), self.keys.pace_account()]
-        args = [job.row, job.token, job.broker, job.packed, interval_ms, account_interval_ms,
-                max_wait_ms]  # fmt: skip
+        args: list[Any] = [
+            job.row, job.token, job.broker, job.packed, interval_ms, account_interval_ms,
+            max_wait_ms,
+        ]  # fmt: skip
         return int(self._s["RESERVE"](keys=keys, args=args))
 
     def _cap_keys(self, job: Job, caps: Caps) -> list[str]:
@@ -229,10 +229,11 @@ class Engine:
         keys = [*self._row_keys(job), self.keys.result(cid), self.keys.last_dial(job.broker),
                 *self._cap_keys(job, caps), self.keys.retry(cid),
                 self.keys.broker_capped(cid), self.keys.last_account_dial()]  # fmt: skip
-        args = [job.row, job.token, job.broker, job.packed, self.timing.dialing_lease_ms,
-                interval_ms, caps.callee_daily, caps.callee_monthly, caps.broker_daily,
-                int(caps.pair_guard_s * 1000), caps.next_day_ms, caps.day,
-                account_interval_ms]  # fmt: skip
+        args: list[Any] = [
+            job.row, job.token, job.broker, job.packed, self.timing.dialing_lease_ms,
+            interval_ms, caps.callee_daily, caps.callee_monthly, caps.broker_daily,
+            int(caps.pair_guard_s * 1000), caps.next_day_ms, caps.day, account_interval_ms,
+        ]  # fmt: skip
         out = self._s["BEGIN_DIAL"](keys=keys, args=args)
         return int(out[0]), int(out[1]) if len(out) > 1 else 0
 
@@ -253,9 +254,11 @@ class Engine:
         reconcile_wait = max(0, int(t.reconcile_wait_s * 1000))
         if not records:
             cdr_wait = reconcile_wait = -1
-        args = [job.row, job.token, job.broker, job.packed, outcome,
-                json.dumps(patch, ensure_ascii=False), retry_delay_ms, reason, cid,
-                cdr_wait, reconcile_wait]  # fmt: skip
+        args: list[Any] = [
+            job.row, job.token, job.broker, job.packed, outcome,
+            json.dumps(patch, ensure_ascii=False), retry_delay_ms, reason, cid,
+            cdr_wait, reconcile_wait,
+        ]  # fmt: skip
         return bool(self._s["FINISH"](keys=keys, args=args))
 
     # --- call records (dialer.records) ---------------------------------------------------

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from dialer.ccc.client import CccClient
 from dialer.ccc.responses import CallDetailRecord
@@ -118,7 +118,8 @@ class RecordsPoller:
         return int(seconds) * 1000 + int(micros) // 1000
 
     def _due(self, key: str) -> list[bytes]:
-        return self.engine.r.zrangebyscore(key, "-inf", self._now_ms(), start=0, num=self.batch)
+        due = self.engine.r.zrangebyscore(key, "-inf", self._now_ms(), start=0, num=self.batch)
+        return cast("list[bytes]", due)  # our clients get bytes, not str
 
     def _pace(self) -> bool:
         """Space requests (across the lookup threads); False when the account budget has

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dialer.export import LOCAL_TZ
 from dialer.phones import mask_number
-from dialer.store import CampaignStore
+from dialer.store import CampaignStore, text
 
 # What the codes a results sheet can carry mean, in the vendor's words where it has them.
 MEANINGS = {
@@ -136,7 +136,8 @@ def _charts(summary: Summary) -> tuple[str, str]:
         first, last = buckets[0] // step, buckets[-1] // step
         counts = Counter(b // step for b in summary.per_bucket.elements())
         times = [dt.datetime.fromtimestamp(k * step * 10, LOCAL_TZ) for k in range(first, last + 1)]
-        ax.bar(times, [counts.get(k, 0) * 6 / step for k in range(first, last + 1)],
+        ax.bar(matplotlib.dates.date2num(times),
+               [counts.get(k, 0) * 6 / step for k in range(first, last + 1)],
                width=step * 10 / 86400 * 0.9, align="edge", color="#2b6cb0")  # fmt: skip
         ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%H:%M:%S", tz=LOCAL_TZ))
         ax.tick_params(axis="x", labelrotation=45)
@@ -195,7 +196,7 @@ def render_html(store: CampaignStore, cid: str) -> str:
         or "<tr><td colspan=3>none</td></tr>"
     )
     connected = summary.outcomes.get("CONNECTED", 0)
-    note = e((store.r.hget(store.keys.meta(cid), "outcomes_note") or b"").decode())
+    note = e(text(store.r.hget(store.keys.meta(cid), "outcomes_note") or b""))
     created = dt.datetime.fromtimestamp(campaign.created_at, LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from dialer.engine import Engine
 from dialer.models import TERMINAL_STATES, CampaignStatus, RowState
+from dialer.store import text
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,8 @@ def campaign_report(engine: Engine, cid: str, max_qps: float | None = None) -> C
     store, keys, r = engine.store, engine.keys, engine.r
     campaign = store.campaign(cid)
     counts = store.counts(cid)
-    dialed = {k.decode(): float(v) for k, v in r.hgetall(keys.dialed(cid)).items()}
-    down = {k.decode(): v.decode() for k, v in r.hgetall(keys.broker_down(cid)).items()}
+    dialed = {text(k): float(v) for k, v in r.hgetall(keys.dialed(cid)).items()}
+    down = {text(k): text(v) for k, v in r.hgetall(keys.broker_down(cid)).items()}
     brokers = []
     for b in engine.brokers(cid):
         n = int(dialed.get(f"n:{b}", 0))

@@ -27,6 +27,12 @@ SEP = "\x1f"
 ROW_FIELDS = ("row", "caller", "callee", "broker", "additional_broker", "timeout_seconds", "tags")
 
 
+def text(value: bytes | str) -> str:
+    """A Redis reply as str: redis-py types replies `bytes | str` (decode_responses decides);
+    our clients get bytes."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 @dataclass(frozen=True)
 class DialEntry:
     """What a worker needs to place one row's call; travels in queues and Celery messages."""
@@ -154,7 +160,7 @@ class CampaignStore:
     # --- reading ------------------------------------------------------------------------
 
     def campaign(self, cid: str) -> Campaign:
-        meta = {k.decode(): v.decode() for k, v in self.r.hgetall(self.keys.meta(cid)).items()}
+        meta = {text(k): text(v) for k, v in self.r.hgetall(self.keys.meta(cid)).items()}
         if not meta or meta.get("status") == "UPLOADING":
             raise CampaignNotFound(f"no campaign {cid!r}")
         raw = json.loads(meta["settings"])
@@ -176,7 +182,7 @@ class CampaignStore:
 
     def counts(self, cid: str) -> dict[str, int]:
         raw = self.r.hgetall(self.keys.counts(cid))
-        return {k.decode(): int(v) for k, v in raw.items() if int(v)}
+        return {text(k): int(v) for k, v in raw.items() if int(v)}
 
     def result_of(self, cid: str, row: int) -> dict[str, Any]:
         raw = self.r.hget(self.keys.result(cid), str(row))
@@ -187,7 +193,7 @@ class CampaignStore:
         blocks = self.r.hlen(self.keys.rows(cid))
         for block in range(blocks):
             payload = self.r.hget(self.keys.rows(cid), str(block))
-            if payload is None:
+            if not isinstance(payload, bytes):
                 continue
             records = json.loads(zlib.decompress(payload))
             rows = [str(rec[0]) for rec in records]
@@ -196,6 +202,6 @@ class CampaignStore:
             for rec, state, result in zip(records, states, results, strict=True):
                 yield (
                     rec,
-                    state.decode() if state else RowState.PENDING.value,
+                    text(state) if state else RowState.PENDING.value,
                     json.loads(result) if result else {},
                 )

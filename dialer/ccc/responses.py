@@ -141,7 +141,8 @@ class CallResult:
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> CallResult:
-        data = body.get("Data") if isinstance(body.get("Data"), Mapping) else {}
+        raw = body.get("Data")
+        data: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
         call = data.get("CallContext")
         user = data.get("UserContext")
         extra = _extra(body, _ENVELOPE)
