@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 import redis
 
 from dialer.embedded_redis import EmbeddedRedis
@@ -128,7 +129,6 @@ def wait_calls(log: Path, expected: int, timeout_s: float) -> list[dict]:
 
 def cpu_seconds(ctx: dict) -> dict[str, float]:
     """CPU time (user + system) spent so far by each part of the bench, in seconds."""
-    import psutil
 
     def used(pid: int | None) -> float:
         if pid is None:

@@ -13,7 +13,7 @@ import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import redis
@@ -193,9 +193,9 @@ class CampaignStore:
         blocks = self.r.hlen(self.keys.rows(cid))
         for block in range(blocks):
             payload = self.r.hget(self.keys.rows(cid), str(block))
-            if not isinstance(payload, bytes):
+            if payload is None:
                 continue
-            records = json.loads(zlib.decompress(payload))
+            records = json.loads(zlib.decompress(cast(bytes, payload)))
             rows = [str(rec[0]) for rec in records]
             states = self.r.hmget(self.keys.state(cid), rows)
             results = self.r.hmget(self.keys.result(cid), rows)
