@@ -34,6 +34,12 @@ local function set_state(state_key, counts_key, row, old, new, token)
     redis.call('HINCRBY', counts_key, new, 1)
   end
 end
+-- A row that must be dialled again goes back to the head of its broker's queue: a PENDING
+-- row is always in exactly one queue.
+local function requeue(state_key, counts_key, row, old, queue, packed)
+  set_state(state_key, counts_key, row, old, 'PENDING')
+  redis.call('LPUSH', queue, packed)
+end
 local function patch_result(result_key, row, patch)
   local cur = redis.call('HGET', result_key, row)
   local obj = cur and cjson.decode(cur) or {}
@@ -59,8 +65,7 @@ local function give_back(status, row, broker, packed)
   if status == 'CANCELLED' then
     set_state(KEYS[2], KEYS[3], row, 'QUEUED', 'CANCELLED')
   else
-    set_state(KEYS[2], KEYS[3], row, 'QUEUED', 'PENDING')
-    redis.call('LPUSH', KEYS[6], packed)
+    requeue(KEYS[2], KEYS[3], row, 'QUEUED', KEYS[6], packed)
   end
   redis.call('ZREM', KEYS[4], broker .. SEP .. packed)
   redis.call('HINCRBY', KEYS[5], broker, -1)
@@ -250,8 +255,7 @@ if outcome == 'RETRY_WAIT' then
   redis.call('ZADD', KEYS[8], now + tonumber(ARGV[7]), broker .. SEP .. packed)
 elseif outcome == 'BROKER_DOWN' or outcome == 'CAMPAIGN_FATAL' then
   -- the call was refused, not placed: the row waits at the head of its queue
-  set_state(KEYS[2], KEYS[3], row, 'DIALING', 'PENDING')
-  redis.call('LPUSH', KEYS[6], packed)
+  requeue(KEYS[2], KEYS[3], row, 'DIALING', KEYS[6], packed)
   if outcome == 'BROKER_DOWN' then
     redis.call('HSETNX', KEYS[10], broker, ARGV[8])
   elseif redis.call('HGET', KEYS[1], 'status') == 'RUNNING' then

@@ -19,8 +19,7 @@ for _, member in ipairs(expired) do
   local row = row_of(packed)
   local st = split_state(redis.call('HGET', KEYS[1], row))
   if st == 'QUEUED' then
-    set_state(KEYS[1], KEYS[2], row, 'QUEUED', 'PENDING')
-    redis.call('LPUSH', ARGV[1] .. broker, packed)
+    requeue(KEYS[1], KEYS[2], row, 'QUEUED', ARGV[1] .. broker, packed)
   elseif st == 'DIALING' then
     set_state(KEYS[1], KEYS[2], row, 'DIALING', 'UNKNOWN')
     patch_result(KEYS[5], row, {error_code = 'Worker.Lost',
@@ -44,8 +43,7 @@ for _, member in ipairs(due) do
   local broker, packed = split_member(member)
   local row = row_of(packed)
   if split_state(redis.call('HGET', KEYS[1], row)) == 'RETRY_WAIT' then
-    set_state(KEYS[1], KEYS[2], row, 'RETRY_WAIT', 'PENDING')
-    redis.call('LPUSH', ARGV[1] .. broker, packed)
+    requeue(KEYS[1], KEYS[2], row, 'RETRY_WAIT', ARGV[1] .. broker, packed)
   end
   redis.call('ZREM', KEYS[3], member)
 end
@@ -165,8 +163,7 @@ if ARGV[2] == '1' then
   set_state(KEYS[2], KEYS[3], row, 'UNKNOWN', 'DISPATCHED')
   if tonumber(ARGV[4]) >= 0 then redis.call('ZADD', KEYS[5], now_ms() + tonumber(ARGV[4]), row) end
 else
-  set_state(KEYS[2], KEYS[3], row, 'UNKNOWN', 'PENDING')
-  redis.call('LPUSH', KEYS[6], ARGV[6])
+  requeue(KEYS[2], KEYS[3], row, 'UNKNOWN', KEYS[6], ARGV[6])
   if redis.call('HGET', KEYS[1], 'status') == 'DONE' then
     redis.call('HSET', KEYS[1], 'status', 'RUNNING')
     redis.call('SADD', KEYS[7], ARGV[5])
