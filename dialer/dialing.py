@@ -15,7 +15,6 @@ from dialer.errors import (
     BrokerUnavailable,
     CampaignFatal,
     CccError,
-    OutcomeUnknown,
     PermanentCallError,
     TransientCallError,
 )
@@ -104,9 +103,9 @@ def place_one(
             outcome, reason = "BROKER_DOWN", exc.code
         elif isinstance(exc, CampaignFatal):
             outcome, reason = "CAMPAIGN_FATAL", f"{exc.code}: {exc.message}"[:300]
-        elif isinstance(exc, OutcomeUnknown):
-            outcome = "UNKNOWN"
         else:
+            # OutcomeUnknown, or a class this code doesn't know: the request may have left,
+            # so never retry it blindly.
             outcome = "UNKNOWN"
         log.warning(
             "row %s callee %s: %s %s -> %s",
