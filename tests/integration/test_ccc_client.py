@@ -199,27 +199,17 @@ def test_list_call_detail_records_filters_and_pages(simulator: Simulator) -> Non
     c = client(simulator)
     for callee in ("13900000001", "13900000002", "13900000001"):
         c.start_back2back_call(**{**CALL, "callee": callee})
-    body = c.call(
-        "ListCallDetailRecords",
-        {
-            "InstanceId": "ccc-test",
-            "PageNumber": "1",
-            "PageSize": "1",
-            "CalledNumber": "13900000001",
-        },
-    )
+
+    def page(number: int) -> dict:
+        params = {"InstanceId": "ccc-test", "PageNumber": str(number), "PageSize": "1",
+                  "CalledNumber": "13900000001"}  # fmt: skip
+        return c.call("ListCallDetailRecords", params)
+
+    body = page(1)
     assert body["Data"]["TotalCount"] == 2
     assert len(body["Data"]["List"]) == 1
     assert body["Data"]["List"][0]["Broker"] == "02151234567"
-    page2 = c.call(
-        "ListCallDetailRecords",
-        {
-            "InstanceId": "ccc-test",
-            "PageNumber": "2",
-            "PageSize": "1",
-            "CalledNumber": "13900000001",
-        },
-    )
+    page2 = page(2)
     assert page2["Data"]["TotalCount"] == 0
     assert len(page2["Data"]["List"]) == 1
 
