@@ -19,11 +19,9 @@ import psutil
 import redis
 
 from dialer.embedded_redis import EmbeddedRedis
-from dialer.engine import Engine
-from dialer.keys import Keys
+from dialer.engine import CampaignStore, Engine, Keys
 from dialer.models import CampaignSettings
 from dialer.pacing import worst_window
-from dialer.store import CampaignStore
 from dialer.upload import upload
 
 ROOT = Path(__file__).resolve().parent.parent
