@@ -10,7 +10,7 @@ from typing import Any
 
 from dialer.calendar import Calendar
 from dialer.ccc.client import CccClient
-from dialer.engine import Campaign, Caps, Engine, Job, Outcome, Refusal, with_redis_retry
+from dialer.engine import Backoff, Campaign, Caps, Engine, Job, Outcome, Refusal, with_redis_retry
 from dialer.errors import (
     BrokerUnavailable,
     CampaignFatal,
@@ -21,15 +21,9 @@ from dialer.errors import (
 from dialer.phones import mask_number
 
 log = logging.getLogger(__name__)
-BACKOFF_BASE_S = 2.0
-BACKOFF_CAP_S = 60.0
+BACKOFF_BASE_MS = 2_000  # a transient failure waits 2 s, 4 s, 8 s ... (the upper half, at random)
+BACKOFF_CAP_MS = 60_000
 MAX_SLOT_WAIT_S = 60.0
-
-
-def backoff_ms(attempt: int, rng: random.Random | None = None) -> int:
-    """Exponential backoff with full jitter on the upper half: 2 s, 4 s, 8 s ... capped."""
-    base = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
-    return int(1000 * base * (0.5 + 0.5 * (rng or random).random()))
 
 
 def place_one(
@@ -38,20 +32,28 @@ def place_one(
     campaign: Campaign,
     job: Job,
     *,
+    enqueue: Callable[[list[Job]], None] = lambda jobs: None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] | None = None,
 ) -> str:
-    """Wait for the row's slot, claim it, call and record it. Returns what happened, for
-    logs and tests: an Outcome value, or the Refusal's name when the row was not dialled.
+    """Wait for the row's slot, claim it, call and record it; hand the rows fed into its
+    place to `enqueue`. Returns what happened, for logs and tests: an Outcome value, or the
+    Refusal's name when the row was not dialled.
 
     A message whose row is not where it expects (stale token, paused campaign) does nothing
     beyond giving the row back; a call is only sent after the row is recorded DIALING."""
-    wait_s = (job.slot_ms - engine.now_ms()) / 1000.0
-    if wait_s > 0:
-        sleep(min(wait_s, MAX_SLOT_WAIT_S))
     settings = campaign.settings
-    caps = Caps.for_campaign(settings, Calendar.of(settings.windows, settings.timezone),
-                             (clock or engine.clock)())  # fmt: skip
+    calendar = Calendar.of(settings.windows, settings.timezone)
+    caps = Caps.for_campaign(settings, calendar, (clock or engine.clock)())
+    # Wait for the slot FEED reserved, and for the broker's previous call to be an interval
+    # old (one GET): BEGIN_DIAL would refuse sooner, and every refusal is a round trip more.
+    wait_ms = job.slot_ms - engine.now_ms()
+    if wait_ms > 0:
+        sleep(min(wait_ms / 1000.0, MAX_SLOT_WAIT_S))
+    interval = engine.store.interval_ms(settings, job.broker)
+    early_ms = engine.last_dial_ms(job.broker) + interval - engine.now_ms()
+    if 0 < early_ms < interval:
+        sleep(early_ms / 1000.0)
     while True:
         begun = with_redis_retry(lambda: engine.begin_dial(job, caps))
         if begun.refused is not Refusal.TOO_SOON:
@@ -59,13 +61,12 @@ def place_one(
         sleep(begun.wait_ms / 1000.0)
     if begun.refused is not None:
         return begun.refused.name.lower()
-    attempt = begun.attempt
 
     entry = job.entry
-    outcome, patch, delay, reason = Outcome.DISPATCHED, {}, 0, ""
+    outcome, patch, reason = Outcome.DISPATCHED, {}, ""
     try:
         result = client.start_back2back_call(
-            instance_id=campaign.settings.instance_id,
+            instance_id=settings.instance_id,
             caller=entry.caller,
             callee=entry.callee,
             broker=entry.broker,
@@ -83,10 +84,9 @@ def place_one(
     except CccError as exc:
         patch = _error_patch(exc)
         if isinstance(exc, TransientCallError):
-            if attempt < campaign.settings.max_attempts:
-                outcome, delay = Outcome.RETRY_WAIT, backoff_ms(attempt)
-            else:
-                outcome = Outcome.FAILED
+            # Waits its backoff, or FAILED once the campaign's attempts are used up.
+            outcome = Outcome.RETRY_WAIT
+            patch["retry_code"] = exc.code
         elif isinstance(exc, PermanentCallError):
             outcome = Outcome.FAILED
         elif isinstance(exc, BrokerUnavailable):
@@ -101,18 +101,24 @@ def place_one(
             "row %s callee %s: %s %s -> %s",
             job.row, mask_number(entry.callee), exc.code, exc.message[:120], outcome,
         )  # fmt: skip
-    with_redis_retry(
+    retry = Backoff(BACKOFF_BASE_MS, BACKOFF_CAP_MS, 0.5 + 0.5 * random.random())
+    window_open = calendar.is_open((clock or engine.clock)())
+    final, fed = with_redis_retry(
         lambda: engine.finish(
             job,
+            begun,
             outcome,
             patch,
             caps,
-            retry_delay_ms=delay,
+            settings=settings,
+            retry=retry,
+            window_open=window_open,
             reason=reason,
-            records=settings.outcomes,
         )
     )
-    return outcome.value
+    if fed:
+        enqueue(fed)
+    return (final or outcome).value
 
 
 def _error_patch(exc: CccError) -> dict[str, Any]:

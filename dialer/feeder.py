@@ -28,8 +28,8 @@ class Feeder:
         engine: Engine,
         enqueue: Callable[[list[Job]], None],
         *,
-        upkeep_s: float = 0.5,
-        refresh_s: float = 0.5,
+        upkeep_max_s: float = 5.0,
+        refresh_s: float = 1.0,
         max_wait_s: float = 1.0,
         lease_ms: int = 3000,
         owner: str | None = None,
@@ -37,7 +37,7 @@ class Feeder:
     ) -> None:
         self.engine = engine
         self.enqueue = enqueue
-        self.upkeep_s = upkeep_s
+        self.upkeep_max_s = upkeep_max_s
         self.refresh_s = refresh_s
         self.max_wait_s = max_wait_s
         self.lease_ms = lease_ms
@@ -53,15 +53,17 @@ class Feeder:
         engine = self.engine
         engine.wake_sleeping(int(self.clock() * 1000))
         led = engine.led_campaigns(
-            engine.keys.running(), engine.keys.feeder_lease, self.owner, self.lease_ms
-        )
+            engine.keys.running(), engine.keys.feeder_lease, self.owner, self.lease_ms,
+            known=self._led,
+        )  # fmt: skip
         self._led = {c.id: c for c in led}
-        for gone in set(self._next_upkeep) - set(self._led):
-            self._next_upkeep.pop(gone, None)
-            self._next_due_ms.pop(gone, None)
+        for cid in self._led:
+            self._next_due_ms.setdefault(cid, 0)  # a campaign just taken over: feed at once
+        for gone in (set(self._next_upkeep) | set(self._next_due_ms)) - set(self._led):
+            self._drop(gone)
 
     def tick(self) -> int:
-        """One pass over every campaign this feeder leads; rows enqueued."""
+        """Feed every campaign this feeder leads whose next broker is due; rows enqueued."""
         now = time.monotonic()
         if now >= self._next_refresh:
             self._next_refresh = now + self.refresh_s
@@ -69,10 +71,16 @@ class Feeder:
         fed = 0
         for cid, campaign in list(self._led.items()):
             if now >= self._next_upkeep.get(cid, 0.0):
-                self._next_upkeep[cid] = now + self.upkeep_s
-                if self.engine.upkeep(campaign):
+                upkept = self.engine.upkeep(campaign)
+                if upkept.finished:
                     self._drop(cid)
                     continue
+                # Again when the next lease or retry falls due, and now and then regardless
+                # (a broker may go down meanwhile; completion is checked there too).
+                wait_s = self.upkeep_max_s
+                if upkept.next_due_ms is not None:
+                    wait_s = (upkept.next_due_ms - self.engine.now_ms()) / 1000.0
+                self._next_upkeep[cid] = now + min(self.upkeep_max_s, max(0.05, wait_s))
             settings = campaign.settings
             calendar = Calendar.of(settings.windows, settings.timezone)
             wall = self.clock()
@@ -80,6 +88,9 @@ class Feeder:
                 # Nothing is fed outside the windows, so no call and no retry lands there.
                 self.engine.sleep(cid, int(calendar.next_open(wall) * 1000))
                 self._drop(cid)
+                continue
+            due = self._next_due_ms.get(cid)
+            if due is None or due > self.engine.now_ms():
                 continue
             jobs, self._next_due_ms[cid] = self.engine.feed(campaign, calendar, now=wall)
             if jobs:
@@ -93,14 +104,19 @@ class Feeder:
         self._next_due_ms.pop(cid, None)
 
     def wait(self) -> None:
-        """Until a broker is due, a script wakes one of our campaigns, or upkeep is due."""
+        """Until a broker is due, upkeep or a refresh is due, or a script says a broker of
+        one of our campaigns is due earlier than we knew."""
         now = time.monotonic()
         deadlines = [self._next_refresh, *self._next_upkeep.values()]
         due = [d for d in self._next_due_ms.values() if d is not None]
         if due:
             deadlines.append(now + (min(due) - self.engine.now_ms()) / 1000.0)
         timeout = min(self.max_wait_s, max(0.005, min(deadlines) - now))
-        self.engine.wait_for_wake(list(self._led), timeout)
+        woken = self.engine.wait_for_wake(list(self._led), timeout)
+        if woken is not None:
+            cid, at = woken
+            known = self._next_due_ms.get(cid)
+            self._next_due_ms[cid] = at if known is None else min(known, at)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

@@ -107,7 +107,8 @@ def register(app: Celery, settings: Settings) -> None:
                    slot_ms: int = 0) -> str:  # fmt: skip
         c = ctx()
         job = Job(campaign_id, broker, packed, token, slot_ms)
-        return place_one(c.engine, c.ccc, c.campaign(campaign_id), job)
+        return place_one(c.engine, c.ccc, c.campaign(campaign_id), job,
+                         enqueue=lambda jobs: enqueue(app, jobs))  # fmt: skip
 
     def started(sender: Any = None, **_: object) -> None:
         if getattr(sender, "app", None) is app:

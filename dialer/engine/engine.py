@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -12,7 +12,7 @@ import redis
 
 from dialer.calendar import Calendar
 from dialer.engine.codec import Campaign, DialEntry, row_of, split_member
-from dialer.engine.scripts import Begun, Outcome, Scripts
+from dialer.engine.scripts import Backoff, Begun, Feeding, Finished, Outcome, Scripts, Upkept
 from dialer.engine.store import CampaignStore, text
 from dialer.errors import CampaignNotFound, DialerError
 from dialer.models import CampaignSettings, CampaignStatus, Timing
@@ -128,13 +128,18 @@ class Engine:
     # --- feeding (one leader per campaign) ----------------------------------------------
 
     def led_campaigns(
-        self, members: str, lease_of: Callable[[str], str], owner: str, ttl_ms: int
-    ) -> Iterator[Campaign]:
+        self, members: str, lease_of: Callable[[str], str], owner: str, ttl_ms: int, *,
+        known: Mapping[str, Campaign] | None = None,
+    ) -> Iterator[Campaign]:  # fmt: skip
         """The campaigns in set `members` whose lease `owner` holds (taking free leases);
-        ids of campaigns that no longer exist leave the set."""
+        ids of campaigns that no longer exist leave the set. Campaigns in `known` are not
+        read again (their settings never change; their status is checked in the scripts)."""
         for raw in self.store.r.smembers(members):
             cid = text(raw)
             if not self.scripts.acquire_lease(lease_of(cid), owner=owner, ttl_ms=ttl_ms):
+                continue
+            if known and cid in known:
+                yield known[cid]
                 continue
             try:
                 yield self.store.campaign(cid)
@@ -147,30 +152,32 @@ class Engine:
         next has a broker due, or None when only a script can wake it). `now` (epoch s)
         decides the calendar day for the brokers' daily caps."""
         now = self.clock() if now is None else now
-        rows, next_due = self.scripts.feed(
-            campaign.id,
-            depth=self.timing.depth,
-            lookahead_ms=self.timing.lookahead_ms,
-            queued_lease_ms=self.timing.queued_lease_ms,
-            day_key=calendar.day_key(now),
-            next_day_ms=int(calendar.next_day_open(now) * 1000),
-            account_interval_ms=self.account_interval_ms(),
-            max_rows=max_rows,
-        )
-        jobs = [Job(campaign.id, q.broker, q.packed, q.token, q.slot_ms) for q in rows]
-        return jobs, next_due
+        feeding = self._feeding(calendar.day_key(now), int(calendar.next_day_open(now) * 1000))
+        rows, next_due = self.scripts.feed(campaign.id, feeding=feeding, max_rows=max_rows)
+        return [Job(campaign.id, q.broker, q.packed, q.token, q.slot_ms) for q in rows], next_due
+
+    def _feeding(self, day_key: str, next_day_ms: int) -> Feeding:
+        t = self.timing
+        return Feeding(t.depth, t.lookahead_ms, t.queued_lease_ms, day_key, next_day_ms,
+                       self.account_interval_ms())  # fmt: skip
 
     def account_interval_ms(self) -> float:
         """Spacing of the account-wide QPS cap, with the same 2 % jitter margin as brokers."""
         return 1000.0 / self.timing.max_qps * 1.02 if self.timing.max_qps else 0.0
 
-    def wait_for_wake(self, cids: list[str], timeout_s: float) -> None:
-        """Block until a script says one of these campaigns has a broker due now, or for
-        `timeout_s` (which must be > 0)."""
-        if cids:
-            self.store.r.blpop([self.keys.wake(c) for c in cids], timeout=timeout_s)
-        else:
+    def wait_for_wake(self, cids: list[str], timeout_s: float) -> tuple[str, int] | None:
+        """Block until a script says one of these campaigns has a broker due earlier than
+        its feeder knew: (campaign id, Redis-clock ms it is due); None after `timeout_s`
+        (which must be > 0)."""
+        if not cids:
             time.sleep(timeout_s)
+            return None
+        by_key = {self.keys.wake(c): c for c in cids}
+        popped = self.store.r.blpop(list(by_key), timeout=timeout_s)
+        if popped is None:
+            return None
+        key, at = popped
+        return by_key[text(key)], int(float(at))
 
     def running_ids(self) -> list[str]:
         return sorted(text(c) for c in self.store.r.smembers(self.keys.running()))
@@ -183,11 +190,12 @@ class Engine:
         """Campaigns whose calling window opened by `now_ms` go back to the running set."""
         return self.scripts.wake_sleeping(now_ms=now_ms)
 
-    def upkeep(self, campaign: Campaign) -> bool:
+    def upkeep(self, campaign: Campaign) -> Upkept:
         """Sweep expired leases, release due retries, move rows off down brokers, and mark
-        the campaign DONE when nothing is left. True when it just finished."""
+        the campaign DONE when nothing is left."""
         cid = campaign.id
-        upkept = self.scripts.upkeep(cid, limit=BATCH)
+        upkept = self.scripts.upkeep(cid, limit=BATCH,
+                                     dialing_lease_ms=self.timing.dialing_lease_ms)  # fmt: skip
         if upkept.brokers_down:
             down = {
                 text(k): text(v)
@@ -199,7 +207,7 @@ class Engine:
                 reason = f"{code}: broker {broker} is not usable in instance {instance}"
                 self.scripts.redistribute(cid, broker=broker, limit=BATCH, reason=reason,
                                           live=live)  # fmt: skip
-        return upkept.finished
+        return upkept
 
     # --- one row, in a worker -------------------------------------------------------------
 
@@ -225,16 +233,21 @@ class Engine:
             account_interval_ms=self.account_interval_ms(),
         )
 
-    def finish(self, job: Job, outcome: Outcome, patch: dict[str, Any], caps: Caps, *,
-               retry_delay_ms: int = 0, reason: str = "",
-               records: bool = False) -> bool:  # fmt: skip
-        """Record the call's fate. With `records`, a DISPATCHED row's call record is looked
-        up once the call can have ended, and an UNKNOWN row is reconciled later."""
+    def last_dial_ms(self, broker: str) -> int:
+        """When a call on this broker last began (Redis clock), across campaigns."""
+        return int(float(self.store.r.get(self.keys.last_dial(broker)) or 0))
+
+    def finish(self, job: Job, begun: Begun, outcome: Outcome, patch: dict[str, Any],
+               caps: Caps, *, settings: CampaignSettings, retry: Backoff, window_open: bool,
+               reason: str = "") -> tuple[Outcome | None, list[Job]]:  # fmt: skip
+        """Record the call's fate (None: the row had moved on; nothing changed) and feed the
+        broker's next rows into the place it leaves, while the campaign runs in its window.
+        With call records on, a DISPATCHED row's record is looked up once the call can have
+        ended, and an UNKNOWN row is reconciled later. A transient failure past the
+        campaign's max attempts is FAILED."""
         entry = job.entry
-        t = self.timing
-        cdr_wait = self.cdr_wait_ms(entry.timeout_seconds) if records else -1
-        reconcile_wait = max(0, int(t.reconcile_wait_s * 1000)) if records else -1
-        return self.scripts.finish(
+        records = settings.outcomes
+        finished: Finished = self.scripts.finish(
             job.campaign_id,
             row=job.row,
             token=job.token,
@@ -242,15 +255,20 @@ class Engine:
             packed=job.packed,
             caller=entry.caller,
             callee=entry.callee,
-            day_key=caps.day,
-            month_key=caps.month,
             outcome=outcome,
             patch=patch,
-            retry_delay_ms=retry_delay_ms,
             reason=reason,
-            cdr_wait_ms=cdr_wait,
-            reconcile_wait_ms=reconcile_wait,
+            cdr_wait_ms=self.cdr_wait_ms(entry.timeout_seconds) if records else -1,
+            reconcile_wait_ms=int(self.timing.reconcile_wait_s * 1000) if records else -1,
+            begun_at_ms=begun.begun_at_ms,
+            max_attempts=settings.max_attempts,
+            retry=retry,
+            feed=window_open,
+            feeding=self._feeding(caps.day, caps.next_day_ms),
+            month_key=caps.month,
         )
+        fed = [Job(job.campaign_id, q.broker, q.packed, q.token, q.slot_ms) for q in finished.fed]
+        return finished.outcome, fed
 
     def cdr_wait_ms(self, timeout_seconds: int) -> int:
         """When a dispatched call's record is first looked up: once the call can have ended."""

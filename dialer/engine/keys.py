@@ -106,13 +106,9 @@ class Keys:
         """hash: broker -> day key on which it reached its daily cap in this campaign."""
         return f"{self.namespace}:c:{cid}:capped"
 
-    def callee_day(self, day: str, callee: str) -> str:
-        """string counter: calls begun to a callee on a day (campaign zone), every campaign."""
-        return f"{self.namespace}:cap:d:{day}:{callee}"
-
-    def callee_month(self, month: str, callee: str) -> str:
-        """string counter: calls begun to a callee in a month, every campaign."""
-        return f"{self.namespace}:cap:m:{month}:{callee}"
+    def callee_caps(self, callee: str) -> str:
+        """hash: d:DAY / m:MONTH (campaign zone) -> calls begun to a callee, every campaign."""
+        return f"{self.namespace}:cap:callee:{callee}"
 
     def broker_day(self, day: str, broker: str) -> str:
         """string counter: calls begun on a broker number on a day."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from dialer.engine.codec import ENTRY_FIELDS, SEP, member, row_of
+from dialer.engine.codec import ENTRY_FIELDS, SEP, row_of
 from dialer.engine.keys import Keys
 from dialer.errors import CampaignNotFound, DialerError
 from dialer.models import ACTIVE_STATES, CampaignStatus, RowState
@@ -106,11 +106,39 @@ class Queued:
 
 @dataclass(frozen=True)
 class Begun:
-    """BEGIN_DIAL's answer: the attempt number, or why not (and for TOO_SOON, how long)."""
+    """BEGIN_DIAL's answer: when the call began (Redis clock), or why not (and for
+    TOO_SOON, how long to wait)."""
 
-    attempt: int = 0
+    begun_at_ms: int = 0
     refused: Refusal | None = None
     wait_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Finished:
+    outcome: Outcome | None  # None: the row was not DIALING with this token
+    fed: list[Queued]
+
+
+@dataclass(frozen=True)
+class Feeding:
+    """How rows are queued: shared by FEED (the feeder) and FINISH (a finishing call)."""
+
+    depth: int  # rows queued or dialling per broker at most
+    lookahead_ms: int  # queue a row this long (plus depth intervals) before its slot
+    queued_lease_ms: int
+    day_key: str  # today in the campaign's zone: broker daily caps
+    next_day_ms: int  # when today's capped brokers may be fed again (Redis clock)
+    account_interval_ms: float  # 0: no account-wide cap
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """A transient failure waits min(cap, base * 2^(attempt-1)) * jitter."""
+
+    base_ms: int
+    cap_ms: int
+    jitter: float  # 0.5..1, drawn per failure
 
 
 @dataclass(frozen=True)
@@ -119,6 +147,7 @@ class Upkept:
     retries_released: int
     finished: bool
     brokers_down: int
+    next_due_ms: int | None  # when the next lease runs out or retry falls due
 
 
 class Scripts:
@@ -133,24 +162,25 @@ class Scripts:
 
     # --- rows -----------------------------------------------------------------------------
 
-    def feed(self, cid: str, *, depth: int, lookahead_ms: int, queued_lease_ms: int,
-             day_key: str, next_day_ms: int, account_interval_ms: float,
-             max_rows: int) -> tuple[list[Queued], int | None]:  # fmt: skip
+    def _rows(self, out: list[Any], start: int) -> list[Queued]:
+        return [
+            Queued(out[i].decode(), out[i + 1].decode(), out[i + 2].decode(), int(out[i + 3]))
+            for i in range(start, len(out), 4)
+        ]
+
+    def feed(self, cid: str, *, feeding: Feeding, max_rows: int) -> tuple[list[Queued], int | None]:
         """(rows queued, epoch ms the campaign next has a broker due, None if none)."""
         k = self.keys
         out = self._run(
             "feed",
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
              k.broker_down(cid), k.broker_capped(cid), k.due(cid), k.brokers(cid),
-             k.pace_account()],
-            [depth, lookahead_ms, queued_lease_ms, day_key, next_day_ms, account_interval_ms,
-             k.queue_prefix(cid), k.pace_prefix(), max_rows],
+             k.pace_account(), k.wake(cid)],
+            [feeding.depth, feeding.lookahead_ms, feeding.queued_lease_ms, feeding.day_key,
+             feeding.next_day_ms, feeding.account_interval_ms, k.queue_prefix(cid),
+             k.pace_prefix(), max_rows],
         )  # fmt: skip
-        rows = [
-            Queued(out[i].decode(), out[i + 1].decode(), out[i + 2].decode(), int(out[i + 3]))
-            for i in range(1, len(out), 4)
-        ]
-        return rows, int(out[0]) if int(out[0]) >= 0 else None
+        return self._rows(out, 1), int(out[0]) if int(out[0]) >= 0 else None
 
     def begin_dial(self, cid: str, *, row: int, token: str, broker: str, packed: str,
                    caller: str, callee: str, dialing_lease_ms: int, callee_daily_cap: int,
@@ -161,78 +191,60 @@ class Scripts:
         out = self._run(
             "begin_dial",
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
-             k.queue(cid, broker), k.result(cid), k.last_dial(broker),
-             k.callee_day(day_key, callee), k.callee_month(month_key, callee),
+             k.queue(cid, broker), k.result(cid), k.last_dial(broker), k.callee_caps(callee),
              k.broker_day(day_key, broker), k.pair_guard(caller, callee), k.retry(cid),
              k.broker_capped(cid), k.last_account_dial(), k.due(cid), k.wake(cid),
              k.brokers(cid)],
             [row, token, broker, packed, dialing_lease_ms, callee_daily_cap, callee_monthly_cap,
-             broker_daily_cap, pair_guard_ms, next_day_ms, day_key, account_interval_ms],
+             broker_daily_cap, pair_guard_ms, next_day_ms, day_key, month_key,
+             account_interval_ms],
         )  # fmt: skip
         code = int(out[0])
         if code > 0:
-            return Begun(attempt=code)
+            return Begun(begun_at_ms=code)
         return Begun(refused=refusal(code), wait_ms=int(out[1]) if len(out) > 1 else 0)
 
     def finish(self, cid: str, *, row: int, token: str, broker: str, packed: str,
-               caller: str, callee: str, day_key: str, month_key: str, outcome: Outcome,
-               patch: dict[str, Any], retry_delay_ms: int, reason: str, cdr_wait_ms: int,
-               reconcile_wait_ms: int) -> bool:  # fmt: skip
-        """True when applied; False when the row was not DIALING with this token."""
+               caller: str, callee: str, outcome: Outcome, patch: dict[str, Any],
+               reason: str, cdr_wait_ms: int, reconcile_wait_ms: int, begun_at_ms: int,
+               max_attempts: int, retry: Backoff, feed: bool, feeding: Feeding,
+               month_key: str) -> Finished:  # fmt: skip
+        """What became of the row (None: it was not DIALING with this token, nothing
+        changed), and the rows fed into the place it left."""
         k = self.keys
-        return bool(
-            self._run(
-                "finish",
-                [
-                    k.meta(cid),
-                    k.state(cid),
-                    k.counts(cid),
-                    k.lease(cid),
-                    k.inflight(cid),
-                    k.queue(cid, broker),
-                    k.result(cid),
-                    k.retry(cid),
-                    k.dialed(cid),
-                    k.broker_down(cid),
-                    k.callee_day(day_key, callee),
-                    k.callee_month(month_key, callee),
-                    k.broker_day(day_key, broker),
-                    k.pair_guard(caller, callee),
-                    k.records(),
-                    k.cdr_due(cid),
-                    k.reconcile(cid),
-                    k.due(cid),
-                    k.wake(cid),
-                    k.running(),
-                ],
-                [
-                    row,
-                    token,
-                    broker,
-                    packed,
-                    outcome.value,
-                    json.dumps(patch, ensure_ascii=False),
-                    retry_delay_ms,
-                    reason,
-                    cid,
-                    cdr_wait_ms,
-                    reconcile_wait_ms,
-                ],
-            )
-        )
+        out = self._run(
+            "finish",
+            [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
+             k.queue(cid, broker), k.result(cid), k.retry(cid), k.dialed(cid),
+             k.broker_down(cid), k.callee_caps(callee), k.broker_day(feeding.day_key, broker),
+             k.pair_guard(caller, callee), k.records(), k.cdr_due(cid), k.reconcile(cid),
+             k.due(cid), k.wake(cid), k.running(), k.broker_capped(cid), k.brokers(cid),
+             k.pace_account()],
+            [row, token, broker, packed, outcome.value, json.dumps(patch, ensure_ascii=False),
+             reason, cid, cdr_wait_ms, reconcile_wait_ms, begun_at_ms, max_attempts,
+             retry.base_ms, retry.cap_ms, retry.jitter, feeding.day_key, month_key,
+             "1" if feed else "0", feeding.depth, feeding.lookahead_ms,
+             feeding.queued_lease_ms, feeding.next_day_ms, feeding.account_interval_ms,
+             k.queue_prefix(cid), k.pace_prefix()],
+        )  # fmt: skip
+        if not int(out[0]):
+            return Finished(None, [])
+        return Finished(Outcome(out[1].decode()), self._rows(out, 2))
 
     # --- campaign upkeep ----------------------------------------------------------------
 
-    def upkeep(self, cid: str, *, limit: int) -> Upkept:
+    def upkeep(self, cid: str, *, limit: int, dialing_lease_ms: int) -> Upkept:
         k = self.keys
         out = self._run(
             "upkeep",
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
              k.result(cid), k.retry(cid), k.due(cid), k.wake(cid), k.running(),
              k.broker_down(cid)],
-            [k.queue_prefix(cid), limit, cid],
+            [k.queue_prefix(cid), limit, cid, dialing_lease_ms],
         )  # fmt: skip
-        return Upkept(int(out[0]), int(out[1]), bool(out[2]), int(out[3]))
+        next_due = int(out[4])
+        return Upkept(int(out[0]), int(out[1]), bool(out[2]), int(out[3]),
+                      next_due if next_due >= 0 else None)  # fmt: skip
 
     def redistribute(self, cid: str, *, broker: str, limit: int, reason: str,
                      live: list[str]) -> int:  # fmt: skip
@@ -343,6 +355,3 @@ class Scripts:
         if why is Refusal.NO_CAMPAIGN:
             raise CampaignNotFound(f"no campaign {cid!r}")
         raise DialerError(f"campaign {cid}: {why.name.lower().replace('_', ' ')}")
-
-
-__all__ = ["Begun", "Outcome", "Queued", "Refusal", "Scripts", "Upkept", "member"]

@@ -63,11 +63,11 @@ class CampaignStore:
         pipe.hset(self.keys.meta(cid), mapping=encode_meta(settings, file, passthrough,
                                                             self.now_ms()))  # fmt: skip
         for broker in set(settings.pool) | set(settings.broker_rates):
-            pipe.hset(self.keys.brokers(cid), broker, self._interval(settings, broker))
+            pipe.hset(self.keys.brokers(cid), broker, self.interval_ms(settings, broker))
         pipe.execute()
         return cid
 
-    def _interval(self, settings: CampaignSettings, broker: str) -> float:
+    def interval_ms(self, settings: CampaignSettings, broker: str) -> float:
         return interval_ms(settings, broker, self.pace_margin_ms)
 
     def add_rows(self, cid: str, frame: pd.DataFrame, passthrough: tuple[str, ...],
@@ -89,7 +89,7 @@ class CampaignStore:
             values = entries.tolist()
             for start in range(0, len(values), 10_000):
                 pipe.rpush(self.keys.queue(cid, str(broker)), *values[start : start + 10_000])
-            pipe.hset(self.keys.brokers(cid), str(broker), self._interval(settings, str(broker)))
+            pipe.hset(self.keys.brokers(cid), str(broker), self.interval_ms(settings, str(broker)))
 
         rejected = frame[frame["reason"] != ""]
         if len(rejected):

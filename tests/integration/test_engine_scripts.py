@@ -13,6 +13,7 @@ from dialer.engine.scripts import lua_tables, refusal
 from dialer.errors import DialerError
 from dialer.models import CampaignStatus
 
+
 def lua_decode(redis_client, packed: str) -> list[str]:
     from importlib import resources
 
@@ -65,7 +66,7 @@ def test_start_pause_resume_move_the_campaign_in_and_out_of_the_running_set(
 
 
 def test_cancel_cut_short_is_completed_by_the_next_cancel(make_engine, tmp_path) -> None:
-    engine = make_engine(lookahead_ms=0)
+    engine = make_engine(depth=1)
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 25), pool=NUMBERS[:2])
     assert len(feed_now(engine, cid)) == 2  # one row queued per broker
     # The first batch of a cancel (10 waiting rows, and the queued ones), then the process

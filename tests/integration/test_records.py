@@ -40,7 +40,8 @@ def drive(engine: Engine, client: CccClient, cid: str) -> list[str]:
     campaign = engine.store.campaign(cid)
     placed: list[str] = []
     while jobs := feed_now(engine, cid):
-        placed += [place_one(engine, client, campaign, j) for j in jobs]
+        while jobs:  # and the rows each finishing call feeds into its place
+            placed.append(place_one(engine, client, campaign, jobs.pop(0), enqueue=jobs.extend))
     return placed
 
 

@@ -4,12 +4,13 @@ Celery message never places a second call."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from support import NUMBERS, feed_now, new_campaign, write_sheet
 
 from dialer.dialing import place_one
-from dialer.engine import Caps, Engine, Refusal
+from dialer.engine import Backoff, Begun, Caps, Engine, Outcome, Refusal
 from dialer.pacing import worst_window
 
 BROKER = NUMBERS[0]
@@ -19,6 +20,13 @@ NO_CAPS = Caps("20261124", "202611", 0, 0, 0, 0, 0)
 @pytest.fixture
 def engine(make_engine) -> Engine:
     return make_engine(queued_lease_ms=0)
+
+
+def begin(engine: Engine, job) -> Begun:
+    """BEGIN_DIAL as a worker does it: waiting out the broker's interval when told to."""
+    while (begun := engine.begin_dial(job, NO_CAPS)).refused is Refusal.TOO_SOON:
+        time.sleep(begun.wait_ms / 1000)
+    return begun
 
 
 def one_row(engine: Engine, tmp_path) -> str:
@@ -56,7 +64,7 @@ def test_row_whose_worker_vanished_mid_call_becomes_unknown(make_engine, client,
     cid = one_row(engine, tmp_path)
     [job] = feed_now(engine, cid)
     campaign = engine.store.campaign(cid)
-    assert engine.begin_dial(job, NO_CAPS).attempt == 1  # the worker dies right after this
+    assert engine.begin_dial(job, NO_CAPS).begun_at_ms  # the worker dies right after this
     engine.upkeep(campaign)
     result = engine.store.result_of(cid, 1)
     assert engine.store.counts(cid) == {"UNKNOWN": 1}
@@ -72,7 +80,7 @@ def test_second_call_cannot_begin_sooner_than_the_interval_after_the_first(make_
     cid = new_campaign(engine, sheet, pool=(BROKER,), rate_per_s=1.0)
     first, second = feed_now(engine, cid)
     assert 990 <= second.slot_ms - first.slot_ms <= 1030  # slots an interval apart
-    assert engine.begin_dial(first, NO_CAPS).attempt == 1
+    assert engine.begin_dial(first, NO_CAPS).begun_at_ms
     begun = engine.begin_dial(second, NO_CAPS)
     assert begun.refused is Refusal.TOO_SOON and 900 < begun.wait_ms <= 1010
     assert engine.store.counts(cid) == {"DIALING": 1, "QUEUED": 1}
@@ -97,12 +105,39 @@ def test_account_wide_qps_cap_holds_across_brokers(make_engine, client, simulato
     assert worst_window(stamps) <= 4  # both brokers together, though each may do 50/s
 
 
-def test_feed_reserves_slots_and_queues_only_rows_near_their_slot(make_engine, tmp_path):
-    engine = make_engine(depth=5, lookahead_ms=450)
+def test_feed_fills_each_broker_to_depth_and_a_finishing_call_feeds_its_successor(
+    make_engine, tmp_path
+) -> None:
+    engine = make_engine(depth=2)
     sheet = write_sheet(tmp_path / "s.csv", 10)
     cid = new_campaign(engine, sheet, pool=(BROKER,), rate_per_s=5.0)
-    jobs = feed_now(engine, cid)
-    # 204 ms apart (200 + a 2 % margin): now, +204, +408 are within the lookahead; +612 not.
-    assert [j.row for j in jobs] == [1, 2, 3]
-    assert feed_now(engine, cid) == []  # nothing more is due yet
-    assert engine.store.counts(cid) == {"QUEUED": 3, "PENDING": 7}
+    first, second = feed_now(engine, cid)
+    assert 200 <= second.slot_ms - first.slot_ms <= 210  # reserved an interval apart
+    assert feed_now(engine, cid) == []  # two in flight: nothing more until one finishes
+    campaign = engine.store.campaign(cid)
+    begun = engine.begin_dial(first, NO_CAPS)
+    outcome, fed = engine.finish(first, begun, Outcome.DISPATCHED, {"job_id": "j"}, NO_CAPS,
+                                 settings=campaign.settings, retry=Backoff(1, 1, 1.0),
+                                 window_open=True)  # fmt: skip
+    assert outcome is Outcome.DISPATCHED
+    assert [j.row for j in fed] == [3]
+    assert fed[0].slot_ms - second.slot_ms >= 200  # paced after the row still queued
+    assert engine.store.counts(cid) == {"DISPATCHED": 1, "QUEUED": 2, "PENDING": 7}
+    assert engine.store.result_of(cid, 1)["attempts"] == 1
+
+
+def test_transient_failure_past_max_attempts_is_failed(engine, tmp_path) -> None:
+    sheet = write_sheet(tmp_path / "s.csv", 1)
+    cid = new_campaign(engine, sheet, pool=(BROKER,), rate_per_s=50.0, max_attempts=2)
+    settings = engine.store.campaign(cid).settings
+    outcomes = []
+    for _ in range(2):
+        [job] = feed_now(engine, cid)
+        begun = begin(engine, job)
+        outcome, _ = engine.finish(job, begun, Outcome.RETRY_WAIT, {}, NO_CAPS,
+                                   settings=settings, retry=Backoff(0, 0, 1.0),
+                                   window_open=False)  # fmt: skip
+        outcomes.append(outcome)
+        engine.upkeep(engine.store.campaign(cid))  # the retry (no backoff) is due at once
+    assert outcomes == [Outcome.RETRY_WAIT, Outcome.FAILED]
+    assert engine.store.result_of(cid, 1)["attempts"] == 2

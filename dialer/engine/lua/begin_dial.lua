@@ -3,27 +3,30 @@
 -- previous call *really* began at least an interval ago: slots are reserved an interval
 -- apart by FEED, but a call that began late would otherwise land too close to the next.
 -- Caps are counted here, when the call begins; FINISH hands them back if it never left.
+-- The attempt itself (count, times) is written by FINISH, or by UPKEEP if the worker died.
 -- KEYS[1]  meta          KEYS[2]  state        KEYS[3]  counts       KEYS[4]  lease
 -- KEYS[5]  inflight      KEYS[6]  queue (this broker's)              KEYS[7]  result
 -- KEYS[8]  last_dial     epoch ms a call on this broker last began (every campaign)
--- KEYS[9]  callee_day    KEYS[10] callee_month KEYS[11] broker_day   KEYS[12] pair guard
--- KEYS[13] retry         KEYS[14] capped       KEYS[15] last_account_dial
--- KEYS[16] due           KEYS[17] wake         KEYS[18] brokers (broker -> interval ms)
+-- KEYS[9]  callee_caps   hash d:DAY / m:MONTH -> calls begun to the callee (every campaign)
+-- KEYS[10] broker_day    KEYS[11] pair guard   KEYS[12] retry        KEYS[13] capped
+-- KEYS[14] last_account_dial  KEYS[15] due      KEYS[16] wake
+-- KEYS[17] brokers       broker -> pacing interval ms
 -- ARGV[1] row  ARGV[2] token  ARGV[3] broker  ARGV[4] packed
 -- ARGV[5] dialing_lease_ms   ARGV[6] callee daily cap   ARGV[7] callee monthly cap
 -- ARGV[8] broker daily cap   ARGV[9] pair_guard_ms      ARGV[10] next_day_ms (Redis clock)
--- ARGV[11] day_key           ARGV[12] account_interval_ms (0 = no account cap)
--- Returns {attempt} (the row is DIALING), or {Refusal.X} / {Refusal.TOO_SOON, wait_ms}.
+-- ARGV[11] day_key           ARGV[12] month_key         ARGV[13] account_interval_ms (0: off)
+-- Returns {begun_at_ms} (the row is DIALING), or {Refusal.X} / {Refusal.TOO_SOON, wait_ms}.
 local meta_key, state_key, counts_key, lease_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local inflight_key, queue_key, result_key, last_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local callee_day_key, callee_month_key, broker_day_key = KEYS[9], KEYS[10], KEYS[11]
-local pair_key, retry_key, capped_key, account_last_key = KEYS[12], KEYS[13], KEYS[14], KEYS[15]
-local due_key, wake_key, brokers_key = KEYS[16], KEYS[17], KEYS[18]
+local callee_caps_key, broker_day_key, pair_key = KEYS[9], KEYS[10], KEYS[11]
+local retry_key, capped_key, account_last_key = KEYS[12], KEYS[13], KEYS[14]
+local due_key, wake_key, brokers_key = KEYS[15], KEYS[16], KEYS[17]
 local row, token, broker, packed = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local dialing_lease = tonumber(ARGV[5])
 local daily, monthly, broker_cap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local pair_guard, next_day, day_key = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11]
-local account_interval = tonumber(ARGV[12])
+local pair_guard, next_day = tonumber(ARGV[9]), tonumber(ARGV[10])
+local day_key, month_key, account_interval = ARGV[11], ARGV[12], tonumber(ARGV[13])
+local day_field, month_field = 'd:' .. day_key, 'm:' .. month_key
 local member = member_of(broker, packed)
 
 local st, tok = split_state(redis.call('HGET', state_key, row))
@@ -33,7 +36,7 @@ local now = now_ms()
 local function release()
   redis.call('ZREM', lease_key, member)
   redis.call('HINCRBY', inflight_key, broker, -1)
-  wake(due_key, wake_key, broker, now, now)
+  wake(due_key, wake_key, broker, now)
 end
 -- The row was not dialled: back to the head of its queue, or CANCELLED with its campaign.
 local function give_back(status)
@@ -56,14 +59,16 @@ if status ~= Status.RUNNING then
   give_back(status)
   return {Refusal.NOT_RUNNING}
 end
-if monthly > 0 and tonumber(redis.call('GET', callee_month_key) or '0') >= monthly then
+local callee_calls = redis.call('HMGET', callee_caps_key, day_field, month_field)
+local calls_today, calls_month = tonumber(callee_calls[1] or '0'), tonumber(callee_calls[2] or '0')
+if monthly > 0 and calls_month >= monthly then
   set_state(state_key, counts_key, row, State.QUEUED, State.FAILED)
   release()
   patch_result(result_key, row, {error_code = 'Cap.Callee',
     error_message = 'the callee has had ' .. monthly .. ' calls this month'})
   return {Refusal.MONTHLY_CAP}
 end
-if daily > 0 and tonumber(redis.call('GET', callee_day_key) or '0') >= daily then
+if daily > 0 and calls_today >= daily then
   park(next_day, 'Cap.Callee', 'the callee has had ' .. daily .. ' calls today')
   return {Refusal.DAILY_CAP}
 end
@@ -91,18 +96,13 @@ if account_interval > 0 then
 end
 redis.call('SET', last_key, now, 'PX', math.ceil(interval) + 60000)
 -- Counted whatever this campaign's caps: another campaign's caps count these calls too.
-count(callee_day_key, 2 * 86400)
-count(callee_month_key, 32 * 86400)
+redis.call('HINCRBY', callee_caps_key, day_field, 1)
+-- The first call of a month keeps the hash a month beyond it (older days go with it).
+if redis.call('HINCRBY', callee_caps_key, month_field, 1) == 1 then
+  redis.call('EXPIRE', callee_caps_key, 32 * 86400)
+end
 count(broker_day_key, 2 * 86400)
 if pair_guard > 0 then redis.call('SET', pair_key, '1', 'PX', pair_guard) end
 set_state(state_key, counts_key, row, State.QUEUED, State.DIALING, token)
 redis.call('ZADD', lease_key, 'XX', now + dialing_lease, member)
-local cur = redis.call('HGET', result_key, row)
-local obj = cur and cjson.decode(cur) or {}
-local attempts = (tonumber(obj['attempts']) or 0) + 1
-obj['attempts'] = attempts
-obj['broker'] = broker
-obj['last_attempt_at'] = now
-if not obj['first_attempt_at'] then obj['first_attempt_at'] = now end
-redis.call('HSET', result_key, row, cjson.encode(obj))
-return {attempts}
+return {now}

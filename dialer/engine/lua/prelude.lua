@@ -63,13 +63,26 @@ local function split_member(member)
   return string.sub(member, 1, i - 1), string.sub(member, i + 1)
 end
 
--- Tell the feeder a broker has work at `at` (epoch ms): its due score only moves earlier,
--- and a feeder blocked on the campaign's wake list returns at once when it is due now.
-local function wake(due_key, wake_key, broker, at, now)
-  redis.call('ZADD', due_key, 'LT', at, broker)
-  if at <= now and redis.call('LLEN', wake_key) == 0 then
-    redis.call('RPUSH', wake_key, '1')
+-- A broker's due score is when the feeder should next look at it. Setting one that is soon
+-- and earlier than anything the campaign's feeder waits for pushes the time to the wake
+-- list that feeder blocks on, so it sleeps exactly until then and never polls. (Its
+-- half-second refresh feeds every campaign anyway: later times need no push.)
+local NOTIFY_WITHIN_MS = 500
+local function set_due(due_key, wake_key, broker, at, now)
+  local first = nil
+  if at <= now + NOTIFY_WITHIN_MS then
+    first = redis.call('ZRANGE', due_key, 0, 0, 'WITHSCORES')
   end
+  redis.call('ZADD', due_key, at, broker)
+  if first and (not first[2] or at < tonumber(first[2])) then
+    redis.call('RPUSH', wake_key, at)
+    redis.call('LTRIM', wake_key, -16, -1)
+  end
+end
+
+-- The broker has work now (a row came back to its queue, or a place in flight freed up).
+local function wake(due_key, wake_key, broker, now)
+  set_due(due_key, wake_key, broker, now, now)
 end
 
 -- A row that must be dialled again goes back to the head of its broker's queue: a PENDING
@@ -79,7 +92,106 @@ local function requeue(state_key, counts_key, row, old, queue, packed)
   redis.call('LPUSH', queue, packed)
 end
 
+-- A running campaign with no row left to dial is DONE. True when it just finished.
+local function complete_if_done(meta_key, counts_key, running_key, cid, now)
+  if redis.call('HGET', meta_key, 'status') ~= Status.RUNNING then return false end
+  for _, n in ipairs(redis.call('HMGET', counts_key, unpack(ACTIVE))) do
+    if tonumber(n or '0') > 0 then return false end
+  end
+  redis.call('HSET', meta_key, 'status', Status.DONE, 'finished_at', now)
+  redis.call('SREM', running_key, cid)
+  return true
+end
+
 -- Counters that expire: set the expiry once, when the counter is created.
 local function count(key, ttl_s)
   if redis.call('INCR', key) == 1 then redis.call('EXPIRE', key, ttl_s) end
+end
+
+-- Per-campaign feeding context, built by feed_context from the caller's KEYS/ARGV:
+-- {state, counts, lease, down, capped, due, wake, brokers, account (keys); queue_prefix,
+--  pace_prefix, depth, lookahead, queued_lease, day_key, next_day, account_interval}
+-- Queue a broker's next PENDING rows (at most `limit`, and never more than `depth` in
+-- flight) whose slots are near, reserving each slot on the broker's (and the account's)
+-- pace key. "Near" is the lookahead plus depth intervals, so the finishing call can always
+-- feed its successor; BEGIN_DIAL re-checks status and real spacing before anything dials.
+-- Sets the broker's due score (`notify`: tell the feeder, see set_due); appends broker,
+-- packed, token, slot per row to `out`. Returns rows queued and the broker's due score
+-- (nil: nothing left to feed).
+local function feed_broker(c, broker, now, inflight, limit, out, notify)
+  if redis.call('HEXISTS', c.down, broker) == 1 then
+    redis.call('ZREM', c.due, broker)
+    return 0, nil
+  end
+  if c.day_key ~= '' and redis.call('HGET', c.capped, broker) == c.day_key then
+    redis.call('ZADD', c.due, c.next_day, broker)
+    return 0, c.next_day
+  end
+  local interval = tonumber(redis.call('HGET', c.brokers, broker))
+  local pace = c.pace_prefix .. broker
+  local tat = tonumber(redis.call('GET', pace) or '0')
+  local account_tat = 0
+  if c.account_interval > 0 then
+    account_tat = tonumber(redis.call('GET', c.account) or '0')
+  end
+  local horizon = now + c.lookahead + c.depth * interval
+  local fed, empty = 0, false
+  while inflight < c.depth and fed < limit do
+    local slot = math.max(now, tat, account_tat)
+    if slot > horizon then break end
+    local packed = redis.call('LPOP', c.queue_prefix .. broker)
+    if not packed then
+      empty = true
+      break
+    end
+    local row = entry_row(packed)
+    if split_state(redis.call('HGET', c.state, row)) == State.PENDING then
+      fed = fed + 1
+      -- Unique per queueing of a row: a row is never queued twice in one millisecond.
+      local token = now .. '.' .. (#out / 4 + 1)
+      set_state(c.state, c.counts, row, State.PENDING, State.QUEUED, token)
+      redis.call('ZADD', c.lease, now + c.queued_lease, member_of(broker, packed))
+      inflight = inflight + 1
+      tat = slot + interval
+      if c.account_interval > 0 then account_tat = slot + c.account_interval end
+      table.insert(out, broker)
+      table.insert(out, packed)
+      table.insert(out, token)
+      table.insert(out, slot)
+    end
+  end
+  if fed > 0 then
+    redis.call('SET', pace, tat, 'PX', math.ceil(tat - now) + 60000)
+    if c.account_interval > 0 then
+      redis.call('SET', c.account, account_tat, 'PX', math.ceil(account_tat - now) + 60000)
+    end
+  end
+  local at = nil
+  if empty then
+    redis.call('ZREM', c.due, broker)
+  else
+    if inflight >= c.depth then
+      -- FINISH feeds the successor when a place frees up; the lease sweep is the backstop.
+      at = now + c.queued_lease
+    else
+      at = math.max(tat, account_tat) - c.lookahead - c.depth * interval
+    end
+    if notify then
+      set_due(c.due, c.wake, broker, at, now)
+    else
+      redis.call('ZADD', c.due, at, broker)
+    end
+  end
+  return fed, at
+end
+
+local function feed_context(keys, args)
+  return {
+    state = keys.state, counts = keys.counts, lease = keys.lease, down = keys.down,
+    capped = keys.capped, due = keys.due, wake = keys.wake, brokers = keys.brokers,
+    account = keys.account, queue_prefix = args.queue_prefix, pace_prefix = args.pace_prefix,
+    depth = tonumber(args.depth), lookahead = tonumber(args.lookahead),
+    queued_lease = tonumber(args.queued_lease), day_key = args.day_key,
+    next_day = tonumber(args.next_day), account_interval = tonumber(args.account_interval),
+  }
 end

@@ -18,7 +18,7 @@ if found then
   if cdr_wait >= 0 then redis.call('ZADD', cdr_key, now + cdr_wait, row) end
 else
   requeue(state_key, counts_key, row, State.UNKNOWN, queue_key, packed)
-  wake(due_key, wake_key, broker, now, now)
+  wake(due_key, wake_key, broker, now)
   if redis.call('HGET', meta_key, 'status') == Status.DONE then
     redis.call('HSET', meta_key, 'status', Status.RUNNING)
     redis.call('SADD', running_key, cid)

@@ -19,7 +19,7 @@ for _ = 1, limit do
   if entry_fields(packed)[ENTRY.from_pool] == '1' and #live > 0 then
     local target = live[(n % #live) + 1]
     redis.call('RPUSH', queue_prefix .. target, packed)
-    wake(due_key, wake_key, target, now, now)
+    wake(due_key, wake_key, target, now)
   else
     set_state(state_key, counts_key, row, State.PENDING, State.FAILED)
     patch_result(result_key, row, {error_code = 'NotExists.Number', error_message = reason})

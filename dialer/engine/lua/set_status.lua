@@ -22,7 +22,7 @@ if new == Status.RUNNING then
   -- Every broker is looked at again: rows may have come back while it stood still.
   local now = now_ms()
   for _, broker in ipairs(redis.call('HKEYS', brokers_key)) do
-    wake(due_key, wake_key, broker, now, now)
+    wake(due_key, wake_key, broker, now)
   end
 else
   redis.call('SREM', running_key, cid)
