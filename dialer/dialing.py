@@ -51,11 +51,11 @@ def place_one(
     if wait_ms > 0:
         sleep(min(wait_ms / 1000.0, MAX_SLOT_WAIT_S))
     interval = engine.store.interval_ms(settings, job.broker)
-    early_ms = engine.last_dial_ms(job.broker) + interval - engine.now_ms()
-    if 0 < early_ms < interval:
+    early_ms = engine.ms_until_broker_free(job.broker, interval)
+    if 0 < early_ms <= interval:
         sleep(early_ms / 1000.0)
     while True:
-        begun = with_redis_retry(lambda: engine.begin_dial(job, caps))
+        begun = with_redis_retry(lambda: engine.begin_dial(job, caps, interval))
         if begun.refused is not Refusal.TOO_SOON:
             break
         sleep(begun.wait_ms / 1000.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -84,14 +85,18 @@ class Engine:
     def now_ms(self) -> int:
         """Epoch ms on the Redis server's clock (every stored time is on it), estimated from
         this host's clock and an offset measured every 30 s: one round trip, not one a call."""
+        return int(self.exact_now_ms())
+
+    def exact_now_ms(self) -> float:
         with self._clock_lock:
             if time.monotonic() - self._offset_at >= CLOCK_REFRESH_S:
                 before = time.time()
-                redis_ms = self.store.now_ms()
+                seconds, micros = self.store.r.time()
                 after = time.time()
+                redis_ms = int(seconds) * 1000 + int(micros) / 1000
                 self._offset_ms = redis_ms - (before + after) * 500.0
                 self._offset_at = time.monotonic()
-            return int(time.time() * 1000 + self._offset_ms)
+            return time.time() * 1000 + self._offset_ms
 
     def clock(self) -> float:
         """Epoch seconds on the Redis clock."""
@@ -211,8 +216,9 @@ class Engine:
 
     # --- one row, in a worker -------------------------------------------------------------
 
-    def begin_dial(self, job: Job, caps: Caps) -> Begun:
-        """QUEUED -> DIALING just before the request leaves (see lua/begin_dial.lua)."""
+    def begin_dial(self, job: Job, caps: Caps, interval_ms: float) -> Begun:
+        """QUEUED -> DIALING just before the request leaves (see lua/begin_dial.lua);
+        `interval_ms`: the broker's pacing interval (CampaignStore.interval_ms)."""
         entry = job.entry
         return self.scripts.begin_dial(
             job.campaign_id,
@@ -231,11 +237,15 @@ class Engine:
             day_key=caps.day,
             month_key=caps.month,
             account_interval_ms=self.account_interval_ms(),
+            interval_ms=interval_ms,
         )
 
-    def last_dial_ms(self, broker: str) -> int:
-        """When a call on this broker last began (Redis clock), across campaigns."""
-        return int(float(self.store.r.get(self.keys.last_dial(broker)) or 0))
+    def ms_until_broker_free(self, broker: str, interval_ms: float) -> float:
+        """How long until BEGIN_DIAL would let a call on this broker begin, as far as its
+        last call tells (one GET): the scripts count whole ms of the Redis clock, so the
+        next call may begin at the first whole ms an interval after the last."""
+        last = float(self.store.r.get(self.keys.last_dial(broker)) or 0)
+        return math.ceil(last + interval_ms) + 0.2 - self.exact_now_ms()
 
     def finish(self, job: Job, begun: Begun, outcome: Outcome, patch: dict[str, Any],
                caps: Caps, *, settings: CampaignSettings, retry: Backoff, window_open: bool,
@@ -266,6 +276,7 @@ class Engine:
             feed=window_open,
             feeding=self._feeding(caps.day, caps.next_day_ms),
             month_key=caps.month,
+            interval_ms=self.store.interval_ms(settings, job.broker),
         )
         fed = [Job(job.campaign_id, q.broker, q.packed, q.token, q.slot_ms) for q in finished.fed]
         return finished.outcome, fed

@@ -186,18 +186,17 @@ class Scripts:
                    caller: str, callee: str, dialing_lease_ms: int, callee_daily_cap: int,
                    callee_monthly_cap: int, broker_daily_cap: int, pair_guard_ms: int,
                    next_day_ms: int, day_key: str, month_key: str,
-                   account_interval_ms: float) -> Begun:  # fmt: skip
+                   account_interval_ms: float, interval_ms: float) -> Begun:  # fmt: skip
         k = self.keys
         out = self._run(
             "begin_dial",
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
              k.queue(cid, broker), k.result(cid), k.last_dial(broker), k.callee_caps(callee),
              k.broker_day(day_key, broker), k.pair_guard(caller, callee), k.retry(cid),
-             k.broker_capped(cid), k.last_account_dial(), k.due(cid), k.wake(cid),
-             k.brokers(cid)],
+             k.broker_capped(cid), k.last_account_dial(), k.due(cid), k.wake(cid)],
             [row, token, broker, packed, dialing_lease_ms, callee_daily_cap, callee_monthly_cap,
              broker_daily_cap, pair_guard_ms, next_day_ms, day_key, month_key,
-             account_interval_ms],
+             account_interval_ms, interval_ms],
         )  # fmt: skip
         code = int(out[0])
         if code > 0:
@@ -208,7 +207,7 @@ class Scripts:
                caller: str, callee: str, outcome: Outcome, patch: dict[str, Any],
                reason: str, cdr_wait_ms: int, reconcile_wait_ms: int, begun_at_ms: int,
                max_attempts: int, retry: Backoff, feed: bool, feeding: Feeding,
-               month_key: str) -> Finished:  # fmt: skip
+               month_key: str, interval_ms: float) -> Finished:  # fmt: skip
         """What became of the row (None: it was not DIALING with this token, nothing
         changed), and the rows fed into the place it left."""
         k = self.keys
@@ -225,7 +224,7 @@ class Scripts:
              retry.base_ms, retry.cap_ms, retry.jitter, feeding.day_key, month_key,
              "1" if feed else "0", feeding.depth, feeding.lookahead_ms,
              feeding.queued_lease_ms, feeding.next_day_ms, feeding.account_interval_ms,
-             k.queue_prefix(cid), k.pace_prefix()],
+             k.queue_prefix(cid), k.pace_prefix(), interval_ms],
         )  # fmt: skip
         if not int(out[0]):
             return Finished(None, [])

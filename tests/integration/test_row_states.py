@@ -17,6 +17,10 @@ BROKER = NUMBERS[0]
 NO_CAPS = Caps("20261124", "202611", 0, 0, 0, 0, 0)
 
 
+def interval(engine: Engine, cid: str) -> float:
+    return engine.store.interval_ms(engine.store.campaign(cid).settings, BROKER)
+
+
 @pytest.fixture
 def engine(make_engine) -> Engine:
     return make_engine(queued_lease_ms=0)
@@ -24,7 +28,9 @@ def engine(make_engine) -> Engine:
 
 def begin(engine: Engine, job) -> Begun:
     """BEGIN_DIAL as a worker does it: waiting out the broker's interval when told to."""
-    while (begun := engine.begin_dial(job, NO_CAPS)).refused is Refusal.TOO_SOON:
+    while (
+        begun := engine.begin_dial(job, NO_CAPS, interval(engine, job.campaign_id))
+    ).refused is Refusal.TOO_SOON:
         time.sleep(begun.wait_ms / 1000)
     return begun
 
@@ -64,7 +70,9 @@ def test_row_whose_worker_vanished_mid_call_becomes_unknown(make_engine, client,
     cid = one_row(engine, tmp_path)
     [job] = feed_now(engine, cid)
     campaign = engine.store.campaign(cid)
-    assert engine.begin_dial(job, NO_CAPS).begun_at_ms  # the worker dies right after this
+    assert engine.begin_dial(
+        job, NO_CAPS, interval(engine, job.campaign_id)
+    ).begun_at_ms  # the worker dies right after this
     engine.upkeep(campaign)
     result = engine.store.result_of(cid, 1)
     assert engine.store.counts(cid) == {"UNKNOWN": 1}
@@ -80,8 +88,8 @@ def test_second_call_cannot_begin_sooner_than_the_interval_after_the_first(make_
     cid = new_campaign(engine, sheet, pool=(BROKER,), rate_per_s=1.0)
     first, second = feed_now(engine, cid)
     assert 990 <= second.slot_ms - first.slot_ms <= 1030  # slots an interval apart
-    assert engine.begin_dial(first, NO_CAPS).begun_at_ms
-    begun = engine.begin_dial(second, NO_CAPS)
+    assert engine.begin_dial(first, NO_CAPS, interval(engine, cid)).begun_at_ms
+    begun = engine.begin_dial(second, NO_CAPS, interval(engine, cid))
     assert begun.refused is Refusal.TOO_SOON and 900 < begun.wait_ms <= 1010
     assert engine.store.counts(cid) == {"DIALING": 1, "QUEUED": 1}
 
@@ -115,7 +123,7 @@ def test_feed_fills_each_broker_to_depth_and_a_finishing_call_feeds_its_successo
     assert 200 <= second.slot_ms - first.slot_ms <= 210  # reserved an interval apart
     assert feed_now(engine, cid) == []  # two in flight: nothing more until one finishes
     campaign = engine.store.campaign(cid)
-    begun = engine.begin_dial(first, NO_CAPS)
+    begun = engine.begin_dial(first, NO_CAPS, interval(engine, cid))
     outcome, fed = engine.finish(first, begun, Outcome.DISPATCHED, {"job_id": "j"}, NO_CAPS,
                                  settings=campaign.settings, retry=Backoff(1, 1, 1.0),
                                  window_open=True)  # fmt: skip

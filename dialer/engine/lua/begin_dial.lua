@@ -10,22 +10,23 @@
 -- KEYS[9]  callee_caps   hash d:DAY / m:MONTH -> calls begun to the callee (every campaign)
 -- KEYS[10] broker_day    KEYS[11] pair guard   KEYS[12] retry        KEYS[13] capped
 -- KEYS[14] last_account_dial  KEYS[15] due      KEYS[16] wake
--- KEYS[17] brokers       broker -> pacing interval ms
 -- ARGV[1] row  ARGV[2] token  ARGV[3] broker  ARGV[4] packed
 -- ARGV[5] dialing_lease_ms   ARGV[6] callee daily cap   ARGV[7] callee monthly cap
 -- ARGV[8] broker daily cap   ARGV[9] pair_guard_ms      ARGV[10] next_day_ms (Redis clock)
 -- ARGV[11] day_key           ARGV[12] month_key         ARGV[13] account_interval_ms (0: off)
+-- ARGV[14] interval_ms       the broker's pacing interval
 -- Returns {begun_at_ms} (the row is DIALING), or {Refusal.X} / {Refusal.TOO_SOON, wait_ms}.
 local meta_key, state_key, counts_key, lease_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local inflight_key, queue_key, result_key, last_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local callee_caps_key, broker_day_key, pair_key = KEYS[9], KEYS[10], KEYS[11]
 local retry_key, capped_key, account_last_key = KEYS[12], KEYS[13], KEYS[14]
-local due_key, wake_key, brokers_key = KEYS[15], KEYS[16], KEYS[17]
+local due_key, wake_key = KEYS[15], KEYS[16]
 local row, token, broker, packed = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local dialing_lease = tonumber(ARGV[5])
 local daily, monthly, broker_cap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local pair_guard, next_day = tonumber(ARGV[9]), tonumber(ARGV[10])
 local day_key, month_key, account_interval = ARGV[11], ARGV[12], tonumber(ARGV[13])
+local interval = tonumber(ARGV[14])
 local day_field, month_field = 'd:' .. day_key, 'm:' .. month_key
 local member = member_of(broker, packed)
 
@@ -84,7 +85,6 @@ if broker_cap > 0 and tonumber(redis.call('GET', broker_day_key) or '0') >= brok
   redis.call('HSET', capped_key, broker, day_key)
   return {Refusal.BROKER_CAP}
 end
-local interval = tonumber(redis.call('HGET', brokers_key, broker))
 local last = tonumber(redis.call('GET', last_key) or '0')
 if now < last + interval then return {Refusal.TOO_SOON, math.ceil(last + interval - now)} end
 if account_interval > 0 then

@@ -16,7 +16,7 @@
 -- ARGV[15] retry_jitter (0.5..1: a share of the backoff)   ARGV[16] day_key  ARGV[17] month_key
 -- ARGV[18] feed (1: the calling window is open)  ARGV[19] depth  ARGV[20] lookahead_ms
 -- ARGV[21] queued_lease_ms  ARGV[22] next_day_ms  ARGV[23] account_interval_ms
--- ARGV[24] queue_prefix  ARGV[25] pace_prefix
+-- ARGV[24] queue_prefix  ARGV[25] pace_prefix  ARGV[26] interval_ms (this broker's)
 -- Returns {0} (not DIALING with this token: nothing changed), or {1, final outcome, then
 -- broker, packed, token, slot_ms of each row fed}.
 local meta_key, state_key, counts_key, lease_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -35,7 +35,7 @@ local c = feed_context(
    capped = KEYS[20], due = due_key, wake = wake_key, brokers = KEYS[21], account = KEYS[22]},
   {depth = ARGV[19], lookahead = ARGV[20], queued_lease = ARGV[21], day_key = day_key,
    next_day = ARGV[22], account_interval = ARGV[23], queue_prefix = ARGV[24],
-   pace_prefix = ARGV[25]})
+   pace_prefix = ARGV[25], interval = ARGV[26]})
 local member = member_of(broker, packed)
 
 local st, tok = split_state(redis.call('HGET', state_key, row))

@@ -127,7 +127,7 @@ local function feed_broker(c, broker, now, inflight, limit, out, notify)
     redis.call('ZADD', c.due, c.next_day, broker)
     return 0, c.next_day
   end
-  local interval = tonumber(redis.call('HGET', c.brokers, broker))
+  local interval = c.interval or tonumber(redis.call('HGET', c.brokers, broker))
   local pace = c.pace_prefix .. broker
   local tat = tonumber(redis.call('GET', pace) or '0')
   local account_tat = 0
@@ -193,5 +193,6 @@ local function feed_context(keys, args)
     depth = tonumber(args.depth), lookahead = tonumber(args.lookahead),
     queued_lease = tonumber(args.queued_lease), day_key = args.day_key,
     next_day = tonumber(args.next_day), account_interval = tonumber(args.account_interval),
+    interval = tonumber(args.interval),  -- nil: read per broker from the brokers hash
   }
 end
