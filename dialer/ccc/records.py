@@ -219,17 +219,15 @@ def _window(
         if number == 1:
             total = page.total_count
             if total is not None and total > SPLIT_ABOVE_PAGES * page_size and start_ms < end_ms:
-                # Overlapping halves: CCC does not say whether EndTime is inclusive.
-                middle = (start_ms + end_ms) // 2
-                yield from _window(client, params, start_ms, middle, page_size)
-                yield from _window(client, params, middle, end_ms, page_size)
+                for half_start, half_end in _halves(start_ms, end_ms):
+                    yield from _window(client, params, half_start, half_end, page_size)
                 return
         yield from page.records
         got += len(page.records)
-        # Only a short page ends the listing. Stopping once TotalCount records have come
-        # would lose records: one written behind the cursor while we page (records appear as
-        # calls end) pushes an older one onto the next page. A server that pages smaller
-        # than asked must not make every page look short.
+        # Only a short page ends the listing. Records are written while we page (each as
+        # its call ends) and shift the others along, so counting up to page 1's TotalCount
+        # would stop before the last of them. A server that pages smaller than asked must
+        # not make every page look short.
         if len(page.records) < min(page_size, page.page_size or page_size):
             if total is not None and got < total:
                 raise _unreadable(
@@ -239,11 +237,20 @@ def _window(
                 )
             return
     raise _unreadable(
-        f"still full at page {MAX_PAGE_NUMBER} of {page_size} records, in a window that "
-        f"cannot be split ({start_ms}..{end_ms})",
+        f"still full at page {MAX_PAGE_NUMBER} ({page_size} a page) for StartTime "
+        f"{start_ms}..{end_ms}",
         None,
         code=TOO_MANY,
     )
+
+
+def _halves(start_ms: int, end_ms: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Two windows, each smaller, covering [start_ms, end_ms]. They share their middle
+    millisecond because CCC does not say whether EndTime is inclusive."""
+    if end_ms - start_ms < 2:
+        return (start_ms, start_ms), (end_ms, end_ms)
+    middle = (start_ms + end_ms) // 2
+    return (start_ms, middle), (middle, end_ms)
 
 
 def _page(client: CccClient, window: dict[str, str], number: int) -> RecordPage:
