@@ -10,8 +10,11 @@ DialerError
     ├── BrokerUnavailable   NotExists.Number: stop using this broker number
     ├── CampaignFatal       NotExists.InstanceId, bad credentials, clock skew: pause the campaign
     ├── TransientCallError  InternalService.CTI, 5xx, Throttling*, refused connection: retry later
-    └── OutcomeUnknown      the request may have reached CCC (read timeout, torn answer):
-                            never retry blindly
+    ├── OutcomeUnknown      the request may have reached CCC (read timeout, torn answer):
+    │                       never retry blindly
+    └── RecordsUnreadable   a call-record lookup answered (200) with something that is not
+                            a call record: a failed lookup to retry with backoff, never
+                            "no such call" and never an outcome
 
 Which CCC answer becomes which class is decided in exactly one place:
 `dialer.ccc.outcomes.classify`.
@@ -87,3 +90,9 @@ class TransientCallError(CccError):
 
 class OutcomeUnknown(CccError):
     """The request may have reached CCC and placed the call."""
+
+
+class RecordsUnreadable(CccError):
+    """A call-record answer that does not read as call records (no Data, no List, a record
+    without ContactId or StartTime, a time that is not a number). The lookup failed: it says
+    nothing about whether the call exists or how it ended."""
