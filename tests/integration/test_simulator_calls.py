@@ -216,6 +216,8 @@ def test_records_write_numbers_in_the_configured_format(make_sim, number_format,
     assert (listed["Broker"], listed["CallingNumber"], listed["CalledNumber"]) == (
         calling, calling, called,
     )  # fmt: skip
+    # And a query with the number as the record writes it finds the same record.
+    assert [r["ContactId"] for r in list_page(client, CalledNumber=called)["List"]] == [job_id]
     assert list_page(client, CalledNumber="13900000009")["List"] == []
 
 
