@@ -203,17 +203,9 @@ def _id_list(raw: str) -> set[str]:
     try:
         parsed = json.loads(raw)
     except ValueError:
-        parsed = raw.split(",")
-    if isinstance(parsed, str):
-        parsed = [parsed]
-    if not isinstance(parsed, list):
-        raise ApiError(
-            400,
-            "Parameter.Invalid",
-            "The parameter ContactIdList is not a list.",
-            ["ContactIdList"],
-        )
-    return {str(item).strip() for item in parsed if str(item).strip()}
+        parsed = None
+    items = parsed if isinstance(parsed, list) else raw.split(",")
+    return {str(item).strip() for item in items if str(item).strip()}
 
 
 def _record_filter(params: dict[str, str], *, v2: bool) -> Callable[[PlacedCall], bool]:
