@@ -81,29 +81,40 @@ def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_simulator(args: argparse.Namespace, settings: Settings) -> int:
-    from dialer.ccc.simulator import Faults, Simulator, SimulatorConfig
+    from dialer.ccc.simulator import Faults, Simulator, SimulatorConfig, Span
 
     if bool(args.access_key_id) != bool(args.access_key_secret):
         raise DialerError("--access-key-id and --access-key-secret go together")
     keys = {args.access_key_id: args.access_key_secret} if args.access_key_id else None
     if keys is None and settings.credentials is not None:
         keys = {settings.credentials.access_key_id: settings.credentials.access_key_secret}
-    config = SimulatorConfig(
-        instance_ids=tuple(args.instance_id or ["ccc-test"]),
-        numbers=tuple(args.number or ["02151234567"]),
-        access_keys=keys or {"testid": "testsecret"},
-        seed=args.seed,
-        calls_log=args.calls_log,
-        cdr_delay_ms=args.cdr_delay_ms,
-        forbidden_actions=frozenset(args.forbid or ()),
-        faults=Faults(
+    try:
+        faults = Faults(
             latency_ms=args.latency_ms,
             fail_rate=args.fail_rate,
             hang_rate=args.hang_rate,
             drop_rate=args.drop_rate,
             hang_s=args.hang_s,
             max_qps=args.max_qps,
-        ),
+            caller_answer=args.caller_answer,
+            callee_answer=args.callee_answer,
+            ring_s=Span.parse(args.ring_s) if args.ring_s else None,
+            talk_s=Span.parse(args.talk_s) if args.talk_s else None,
+            time_scale=args.time_scale,
+            cdr_delay_ms=args.cdr_delay_ms,
+            cdr_number_format=args.cdr_number_format,
+            cdr_odd_rate=args.cdr_odd_rate,
+        )
+    except ValueError as exc:
+        raise DialerError(f"simulator: {exc}") from None
+    config = SimulatorConfig(
+        instance_ids=tuple(args.instance_id or ["ccc-test"]),
+        numbers=tuple(args.number or ["02151234567"]),
+        access_keys=keys or {"testid": "testsecret"},
+        seed=args.seed,
+        calls_log=args.calls_log,
+        forbidden_actions=frozenset(args.forbid or ()),
+        faults=faults,
     )
     sim = Simulator(config, host=args.host, port=args.port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -151,7 +162,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hang-s", type=float, default=30.0)
     p.add_argument("--drop-rate", type=float, default=0.0, help="share placed, then cut off")
     p.add_argument("--max-qps", type=float, default=0.0, help="throttle above this (0 = off)")
-    p.add_argument("--cdr-delay-ms", type=float, default=0.0)
+    p.add_argument("--caller-answer", type=float, metavar="P",
+                   help="calls take time; the caller's leg answers with probability P")  # fmt: skip
+    p.add_argument("--callee-answer", type=float, metavar="P",
+                   help="calls take time; the callee's leg answers with probability P")  # fmt: skip
+    p.add_argument("--ring-s", metavar="A-B", help="calls take time; each leg rings A-B s")
+    p.add_argument("--talk-s", metavar="A-B", help="calls take time; talk lasts A-B s")
+    p.add_argument("--time-scale", type=float, default=1.0, metavar="K",
+                   help="call time runs K times faster than the clock")  # fmt: skip
+    p.add_argument("--cdr-delay-ms", type=float, default=0.0,
+                   help="a record is visible this long after its call is released")  # fmt: skip
+    p.add_argument("--cdr-number-format", choices=("plain", "plus86", "86"), default="plain",
+                   help="how records write phone numbers")  # fmt: skip
+    p.add_argument("--cdr-odd-rate", type=float, default=0.0, metavar="P",
+                   help="share of record lookups answered 200 with no record in them")  # fmt: skip
     p.add_argument("--forbid", action="append", metavar="ACTION",
                    help="answer this action 403 Forbidden.RAM (repeatable)")  # fmt: skip
     p.add_argument("--seed", type=int)

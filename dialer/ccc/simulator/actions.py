@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from dialer.ccc.client import TAGS_MAX_BYTES
-from dialer.ccc.simulator.state import SimulatorState
+from dialer.ccc.simulator.calls import NUMBER_FIELDS, format_number, national_number
+from dialer.ccc.simulator.state import PlacedCall, SimulatorState
 
 
 class ApiError(Exception):
@@ -149,13 +151,31 @@ def start_back2back_call(state: SimulatorState, params: dict[str, str], request_
     return Reply(data)
 
 
-def _cdr_public(cdr: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in cdr.items() if k not in ("Caller",)}
+# A lookup answered 200 "OK" whose Data is not a record: CCC still writing it, say.
+_NOT_A_RECORD = {"Status": "PROCESSING"}
+_MAX_PAGE = 100
+
+
+def _public_record(call: PlacedCall, *, in_list: bool) -> dict[str, Any]:
+    """The record as CCC answers it: GetCallDetailRecord has no Broker fields and an int
+    CallDuration; list items carry Broker and a string CallDuration."""
+    record = {k: v for k, v in call.cdr.items() if k != "Caller"}
+    for name in NUMBER_FIELDS:
+        if record.get(name):
+            record[name] = format_number(record[name], call.number_format)
+    if in_list:
+        record["CallDuration"] = str(record["CallDuration"])
+    else:
+        record.pop("Broker")
+        record.pop("AdditionalBroker")
+    return record
 
 
 def get_call_detail_record(state: SimulatorState, params: dict[str, str], request_id: str) -> Reply:
     instance_id = _instance(state, params)
     contact_id = _required(params, "ContactId")
+    if state.roll(state.faults.cdr_odd_rate):
+        return Reply(dict(_NOT_A_RECORD))
     call = state.call_by_job(contact_id)
     if call is None or call.instance_id != instance_id or not state.cdr_ready(call, time.time()):
         raise ApiError(
@@ -164,44 +184,66 @@ def get_call_detail_record(state: SimulatorState, params: dict[str, str], reques
             f"The specified contact {contact_id} does not exist.",
             [contact_id],
         )
-    cdr = _cdr_public(call.cdr)
-    cdr.pop("Broker")
-    cdr.pop("AdditionalBroker")
-    return Reply(cdr)
+    return Reply(_public_record(call, in_list=False))
 
 
-def list_call_detail_records(
-    state: SimulatorState, params: dict[str, str], request_id: str
-) -> Reply:
-    instance_id = _instance(state, params)
-    page_number = _int_param(params, "PageNumber", 0, 1)
-    page_size = _int_param(params, "PageSize", 0, 1)
-    if page_number == 0:
-        raise _blank("PageNumber")
-    if page_size == 0:
-        raise _blank("PageSize")
-    if page_size > 100:
+def _page_param(params: dict[str, str], name: str) -> int:
+    value = _int_param(params, name, 0, 1)
+    if value == 0:
+        raise _blank(name)
+    if value > _MAX_PAGE:
         raise ApiError(
-            400, "Parameter.Maximum", "The parameter PageSize must be at most 100.", ["PageSize"]
+            400, "Parameter.Maximum", f"The parameter {name} must be at most {_MAX_PAGE}.", [name]
         )
+    return value
+
+
+def _id_list(raw: str) -> set[str]:
+    """ContactIdList as a JSON array or comma-separated (the docs show neither; accept both)."""
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        parsed = None
+    items = parsed if isinstance(parsed, list) else raw.split(",")
+    return {str(item).strip() for item in items if str(item).strip()}
+
+
+def _record_filter(params: dict[str, str], *, v2: bool) -> Callable[[PlacedCall], bool]:
+    names = ("CalledNumber", "CallingNumber", "Broker") if v2 else ("CalledNumber", "CallingNumber")
+    # Numbers match as national numbers, however the records happen to write them.
+    numbers = {name: national_number(params[name]) for name in names if params.get(name)}
+    ids: set[str] | None = None
+    if v2 and params.get("ContactIdList"):
+        ids = _id_list(params["ContactIdList"])
+    elif not v2 and params.get("ContactId"):
+        ids = {params["ContactId"]}
+
+    def wanted(call: PlacedCall) -> bool:
+        return (ids is None or call.job_id in ids) and all(
+            national_number(call.cdr[name]) == number for name, number in numbers.items()
+        )
+
+    return wanted
+
+
+def _list_records(state: SimulatorState, params: dict[str, str], *, v2: bool) -> Reply:
+    instance_id = _instance(state, params)
+    page_number = _page_param(params, "PageNumber")
+    page_size = _page_param(params, "PageSize")
+    if state.roll(state.faults.cdr_odd_rate):
+        return Reply(dict(_NOT_A_RECORD))
     now = time.time()
     start = _int_param(params, "StartTime", 0, 0)
     end = _int_param(params, "EndTime", 2**62, 0)
-    filters = {
-        "ContactId": params.get("ContactId"),
-        "CalledNumber": params.get("CalledNumber"),
-        "CallingNumber": params.get("CallingNumber"),
-    }
+    wanted = _record_filter(params, v2=v2)
     matches = [
-        _cdr_public(c.cdr)
+        c
         for c in state.snapshot()
         if c.instance_id == instance_id
         and state.cdr_ready(c, now)
         and start <= c.cdr["StartTime"] <= end
-        and all(not v or c.cdr.get(k) == v for k, v in filters.items())
+        and wanted(c)
     ]
-    for m in matches:
-        m["CallDuration"] = str(m["CallDuration"])
     first = (page_number - 1) * page_size
     return Reply(
         {
@@ -209,9 +251,23 @@ def list_call_detail_records(
             "PageSize": page_size,
             # CCC reports the real total only on the first page.
             "TotalCount": len(matches) if page_number == 1 else 0,
-            "List": matches[first : first + page_size],
+            "List": [_public_record(c, in_list=True) for c in matches[first : first + page_size]],
         }
     )
+
+
+def list_call_detail_records(
+    state: SimulatorState, params: dict[str, str], request_id: str
+) -> Reply:
+    return _list_records(state, params, v2=False)
+
+
+def list_call_detail_records_v2(
+    state: SimulatorState, params: dict[str, str], request_id: str
+) -> Reply:
+    """ListCallDetailRecordsV2: adds the Broker and ContactIdList filters (many known calls
+    looked up in one request)."""
+    return _list_records(state, params, v2=True)
 
 
 def release_call(state: SimulatorState, params: dict[str, str], request_id: str) -> Reply:
@@ -245,5 +301,6 @@ ACTIONS: dict[str, Callable[[SimulatorState, dict[str, str], str], Reply]] = {
     "StartBack2BackCall": start_back2back_call,
     "GetCallDetailRecord": get_call_detail_record,
     "ListCallDetailRecords": list_call_detail_records,
+    "ListCallDetailRecordsV2": list_call_detail_records_v2,
     "ReleaseCall": release_call,
 }

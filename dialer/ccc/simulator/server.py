@@ -15,7 +15,8 @@ from urllib.parse import parse_qsl, urlsplit
 from dialer.ccc.client import API_VERSION
 from dialer.ccc.simulator.actions import ACTIONS, ApiError, Reply
 from dialer.ccc.simulator.auth import GatewayError, NonceRegistry, authenticate
-from dialer.ccc.simulator.state import Faults, SimulatorConfig, SimulatorState
+from dialer.ccc.simulator.faults import Faults
+from dialer.ccc.simulator.state import SimulatorConfig, SimulatorState
 
 log = logging.getLogger(__name__)
 ADMIN_PREFIX = "/_simulator/"
@@ -124,17 +125,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _admin(self, what: str, body: bytes) -> None:
         state = self.server.state
         if what == "faults" and self.command == "POST":
-            changes = json.loads(body or b"{}")
-            for key, value in changes.items():
-                if not hasattr(state.faults, key):
-                    self._send_json(400, {"error": f"unknown fault {key}"})
-                    return
-                setattr(state.faults, key, float(value))
+            try:
+                changes = json.loads(body or b"{}")
+                if not isinstance(changes, dict):
+                    raise ValueError("expected a JSON object of fault: value")
+                state.faults.update(changes)
+            except ValueError as exc:
+                self._send_json(400, {"error": str(exc)})
+                return
             self._send_json(200, state.faults_dict())
         elif what == "faults":
             self._send_json(200, state.faults_dict())
         elif what == "calls":
-            self._send_json(200, [json.loads(c.log_line()) for c in state.snapshot()])
+            self._send_json(200, state.log_entries())
         else:
             self._send_json(404, {"error": "no such admin path"})
 
@@ -183,6 +186,11 @@ class Simulator:
     @property
     def faults(self) -> Faults:
         return self.state.faults
+
+    def calls(self) -> list[dict[str, Any]]:
+        """Every accepted call as its calls-log line says, timeline included (see
+        `caller_overlaps` for the check that no caller was in two calls at once)."""
+        return self.state.log_entries()
 
     @property
     def port(self) -> int:

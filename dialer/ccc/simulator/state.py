@@ -1,4 +1,4 @@
-"""What the simulated contact centre knows: instances, numbers, keys, placed calls, CDRs."""
+"""What the simulated contact centre knows: instances, numbers, keys, placed calls, records."""
 
 from __future__ import annotations
 
@@ -8,30 +8,19 @@ import threading
 import time
 import uuid
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dialer.ccc.client import utc_timestamp
-
-
-@dataclass
-class Faults:
-    """Fault injection; mutable at run time (also over HTTP at /_simulator/faults).
-
-    fail_rate:   share of StartBack2BackCall answered 500 InternalService.CTI, no call placed.
-    hang_rate:   share of calls placed and then answered only after hang_s (client read timeout).
-    drop_rate:   share of calls placed and then the connection closed with no answer.
-    latency_ms:  added to every answer.
-    max_qps:     account-wide throttle; over it the gateway answers Throttling.User.
-    """
-
-    latency_ms: float = 0.0
-    fail_rate: float = 0.0
-    hang_rate: float = 0.0
-    drop_rate: float = 0.0
-    hang_s: float = 30.0
-    max_qps: float = 0.0
+from dialer.ccc.simulator.calls import (
+    Timeline,
+    busy_timeline,
+    call_record,
+    instant_timeline,
+    timed_timeline,
+)
+from dialer.ccc.simulator.faults import Faults
 
 
 @dataclass
@@ -41,10 +30,15 @@ class SimulatorConfig:
     access_keys: dict[str, str] = field(default_factory=lambda: {"testid": "testsecret"})
     seed: int | None = None
     calls_log: Path | None = None
-    cdr_delay_ms: float = 0.0
+    # Shorthand for faults.cdr_delay_ms (which is what the simulator reads, and can change).
+    cdr_delay_ms: float | None = None
     # Actions the access keys may not call (a RAM policy without them): 403 Forbidden.RAM.
     forbidden_actions: frozenset[str] = frozenset()
     faults: Faults = field(default_factory=Faults)
+
+    def __post_init__(self) -> None:
+        if self.cdr_delay_ms is not None:
+            self.faults.update({"cdr_delay_ms": self.cdr_delay_ms})
 
 
 @dataclass(frozen=True)
@@ -60,32 +54,26 @@ class PlacedCall:
     tags: str | None
     accepted_at: float
     cdr: dict[str, Any]
+    timeline: Timeline
+    # How this call's record writes phone numbers (the fault in force when it was placed).
+    number_format: str = "plain"
+
+    def log_entry(self) -> dict[str, Any]:
+        return {
+            "time": utc_timestamp(self.accepted_at),
+            "ts": round(self.accepted_at, 6),
+            "instance": self.instance_id,
+            "caller": self.caller,
+            "callee": self.callee,
+            "broker": self.broker,
+            "additional_broker": self.additional_broker,
+            "job_id": self.job_id,
+            "request_id": self.request_id,
+            **self.timeline.as_log(),
+        }
 
     def log_line(self) -> str:
-        return json.dumps(
-            {
-                "time": utc_timestamp(self.accepted_at),
-                "ts": round(self.accepted_at, 6),
-                "instance": self.instance_id,
-                "caller": self.caller,
-                "callee": self.callee,
-                "broker": self.broker,
-                "additional_broker": self.additional_broker,
-                "job_id": self.job_id,
-                "request_id": self.request_id,
-            },
-            ensure_ascii=False,
-        )
-
-
-# (weight, ContactDisposition, ReleaseReason, established?, initiator)
-_OUTCOMES = (
-    (60, "Success", "200 OK", True, "customer"),
-    (10, "NoAnswer", "480 Temporarily Unavailable", False, "caller"),
-    (15, "NoAnswer", "408 Request Timeout", False, "callee"),
-    (10, "Reject", "486 Busy Here", False, "callee"),
-    (5, "Reject", "473 CALLED_FREQUENCY_LIMIT", False, "carrier"),
-)
+        return json.dumps(self.log_entry(), ensure_ascii=False)
 
 
 class SimulatorState:
@@ -93,8 +81,13 @@ class SimulatorState:
         self.config = config
         self.faults = config.faults
         self.rng = random.Random(config.seed)
+        # Call timelines draw from their own stream, so they depend only on the order calls
+        # are placed, not on how many other requests (lookups, errors) came in between.
+        self.call_rng = random.Random(None if config.seed is None else f"calls:{config.seed}")
         self.calls: list[PlacedCall] = []
         self._by_job: dict[str, PlacedCall] = {}
+        # Caller number -> epoch ms its current timed call is released.
+        self._busy_until_ms: dict[str, int] = {}
         self._lock = threading.Lock()
         self._recent: deque[float] = deque()
         self._job_counter = self.rng.randrange(10**17, 9 * 10**17)
@@ -143,10 +136,11 @@ class SimulatorState:
         tags: str | None,
     ) -> PlacedCall:
         now = time.time()
+        start_ms = int(now * 1000)
         with self._lock:
             self._job_counter += 1
             job_id = f"job-{self._job_counter}"
-            cdr = self._simulate_cdr(job_id, caller, callee, broker, additional_broker, now)
+            timeline = self._timeline(caller, start_ms, timeout_seconds)
             call = PlacedCall(
                 job_id,
                 request_id,
@@ -158,7 +152,9 @@ class SimulatorState:
                 timeout_seconds,
                 tags,
                 now,
-                cdr,
+                call_record(job_id, caller, callee, broker, additional_broker, timeline),
+                timeline,
+                self.faults.cdr_number_format,
             )
             self.calls.append(call)
             self._by_job[job_id] = call
@@ -167,49 +163,34 @@ class SimulatorState:
                 self._log_file.flush()
         return call
 
+    def _timeline(self, caller: str, start_ms: int, timeout_seconds: int) -> Timeline:
+        if not self.faults.timed:
+            return instant_timeline(self.rng, start_ms)
+        if self._busy_until_ms.get(caller, 0) > start_ms:
+            return busy_timeline(start_ms)
+        timeline = timed_timeline(self.call_rng, self.faults, start_ms, timeout_seconds)
+        self._busy_until_ms[caller] = timeline.release_ms
+        return timeline
+
     def call_by_job(self, job_id: str) -> PlacedCall | None:
         with self._lock:
             return self._by_job.get(job_id)
 
     def cdr_ready(self, call: PlacedCall, now: float) -> bool:
-        return now - call.accepted_at >= self.config.cdr_delay_ms / 1000.0
+        """A timed call's record is visible cdr_delay_ms after the call is released; an
+        instant call's, cdr_delay_ms after it was placed."""
+        delay_ms = self.faults.cdr_delay_ms
+        if call.timeline.timed:
+            return now * 1000 >= call.timeline.release_ms + delay_ms
+        return now - call.accepted_at >= delay_ms / 1000.0
 
     def snapshot(self) -> list[PlacedCall]:
         with self._lock:
             return list(self.calls)
 
-    def faults_dict(self) -> dict[str, float]:
-        return asdict(self.faults)
+    def log_entries(self) -> list[dict[str, Any]]:
+        """Every accepted call as its calls-log line says, timeline included."""
+        return [call.log_entry() for call in self.snapshot()]
 
-    def _simulate_cdr(
-        self,
-        job_id: str,
-        caller: str,
-        callee: str,
-        broker: str,
-        additional_broker: str | None,
-        now: float,
-    ) -> dict[str, Any]:
-        weights = [o[0] for o in _OUTCOMES]
-        _, disposition, reason, established, initiator = self.rng.choices(_OUTCOMES, weights)[0]
-        start_ms = int(now * 1000)
-        ring_ms = self.rng.randint(3_000, 20_000)
-        talk_s = self.rng.randint(10, 300) if established else 0
-        established_ms = start_ms + ring_ms if established else None
-        release_ms = start_ms + ring_ms + talk_s * 1000
-        return {
-            "ContactId": job_id,
-            "ContactType": "BACK2BACK",
-            "CallingNumber": broker,
-            "CalledNumber": callee,
-            "Caller": caller,
-            "Broker": broker,
-            "AdditionalBroker": additional_broker or "",
-            "StartTime": start_ms,
-            "EstablishedTime": established_ms,
-            "ReleaseTime": release_ms,
-            "CallDuration": (release_ms - start_ms) // 1000,
-            "ReleaseInitiator": initiator,
-            "ReleaseReason": reason,
-            "ContactDisposition": disposition,
-        }
+    def faults_dict(self) -> dict[str, Any]:
+        return self.faults.to_dict()
