@@ -10,7 +10,12 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dialer.store import CampaignStore
 
 DEMO_BROKERS = ("02151234567", "02151234568", "02151234569", "02151234570")
 SAMPLE = Path(__file__).resolve().parent.parent / "campaigns" / "sample.csv"
@@ -50,6 +55,10 @@ def run_demo(output: Path, sheet: Path | None = None, rate: str = "2/s") -> int:
             CCC_INSTANCE_ID="ccc-demo",
             ALIBABA_CLOUD_ACCESS_KEY_ID="demo",
             ALIBABA_CLOUD_ACCESS_KEY_SECRET="demo-secret",
+            # A call's record is looked up once the call can have ended (its timeout plus
+            # this margin); the simulator has it at once, so the report can show outcomes.
+            DIALER_CDR_MARGIN_S="1",
+            DIALER_RECORDS_QPS="50",
         )
         return _campaign(sheet, output, rate)
     except KeyboardInterrupt:
@@ -81,6 +90,7 @@ def _campaign(sheet: Path, output: Path, rate: str) -> int:
         pool=DEMO_BROKERS,
         rate_per_s=parse_rate(rate),
         windows=("00:00-24:00",),
+        timeout_seconds=10,  # records due 11 s after each call, not 45 s
     )
     report = upload(store, sheet, campaign)
     print_upload(report, campaign, as_json=False)
@@ -88,6 +98,7 @@ def _campaign(sheet: Path, output: Path, rate: str) -> int:
     engine.start(report.campaign_id)
     with in_process_workers(concurrency=16):
         final = watch(engine, report.campaign_id, settings)
+        _wait_for_records(store, report.campaign_id)
     files = {
         "results.csv": lambda p: export(store, report.campaign_id, p),
         "results.xlsx": lambda p: export(store, report.campaign_id, p),
@@ -99,3 +110,20 @@ def _campaign(sheet: Path, output: Path, rate: str) -> int:
     for name in files:
         print(f"  {(output / name).resolve()}")
     return 0 if final.status is CampaignStatus.DONE else 1
+
+
+def _wait_for_records(store: CampaignStore, cid: str, timeout_s: float = 60.0) -> None:
+    """Wait, a bounded time, until every placed call has its call record (or gave up on it),
+    so the report shows how the calls ended."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        placed = waiting = 0
+        for _record, state, result in store.iter_rows(cid):
+            if state.startswith("DISPATCHED"):
+                placed += 1
+                waiting += not (result.get("outcome") or result.get("outcome_note"))
+        print(f"\rcall records: {placed - waiting}/{placed}", end="", flush=True)
+        if not waiting or time.monotonic() > deadline:
+            print()
+            return
+        time.sleep(1.0)
