@@ -149,16 +149,16 @@ def csv_encoding(encoding: str | None) -> str:
 
 def check_output(path: Path, suffixes: tuple[str, ...], what: str) -> None:
     """Refuse an output path that cannot work before any data is read."""
-    if path.suffix.lower() not in suffixes:
-        raise DialerError(f"{path}: {what} must end in {' or '.join(suffixes)}")
     if path.is_dir():
         raise DialerError(f"{path} is a folder; name a file inside it")
+    if path.suffix.lower() not in suffixes:
+        raise DialerError(f"{path}: {what} must end in {' or '.join(suffixes)}")
     folder = path.parent
     if not folder.is_dir():
-        what_is = "is not a folder" if folder.exists() else "does not exist"
-        raise DialerError(f"cannot write {path}: {folder} {what_is}; create it or pick another -o")
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise DialerError(f"{folder} {problem} (for {path.name}); create it or pick another -o")
     if not os.access(folder, os.W_OK):
-        raise DialerError(f"cannot write {path}: no permission to write in {folder}")
+        raise DialerError(f"no permission to write in {folder} (for {path.name})")
 
 
 def check_export(path: Path, encoding: str | None) -> None:
@@ -178,9 +178,9 @@ def replacing(path: Path) -> Iterator[IO[bytes]]:
         # 0o666 less the umask: the file gets the permissions a plain open() would give it.
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except FileNotFoundError:
-        raise DialerError(f"cannot write {path}: {path.parent} does not exist") from None
+        raise DialerError(f"{path.parent} does not exist (for {path.name})") from None
     except PermissionError:
-        raise DialerError(f"cannot write {path}: no permission to write in {path.parent}") from None
+        raise DialerError(f"no permission to write in {path.parent} (for {path.name})") from None
     try:
         with os.fdopen(fd, "wb") as out:
             yield out

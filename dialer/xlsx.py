@@ -15,6 +15,8 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from typing import IO
 
+from dialer.errors import DialerError
+
 Cell = str | int | float | dt.datetime | None
 
 # Excel counts days from 1899-12-30 (the 1900 leap-year bug included).
@@ -22,6 +24,8 @@ _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 _SAMPLE_ROWS = 500
 _BLOCK_ROWS = 1000
+MAX_ROWS = 1_048_576  # Excel's limit, the header included
+MAX_CELL_CHARS = 32_767
 # Style indexes into styles.xml below.
 _HEADER, _DATETIME, _QUOTED = 1, 2, 3
 
@@ -105,6 +109,8 @@ def _escape(text: str) -> str:
 
 
 def _text_cell(ref: str, text: str) -> str:
+    if len(text) > MAX_CELL_CHARS:
+        text = text[: MAX_CELL_CHARS - 1] + "…"
     space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
     style = f' s="{_QUOTED}"' if text.startswith(_DANGEROUS_START) else ""
     return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{_escape(text)}</t></is></c>'
@@ -173,6 +179,11 @@ def write_table(
             block: list[str] = []
             for row in itertools.chain(sample, rows):
                 written += 1
+                if written >= MAX_ROWS:
+                    raise DialerError(
+                        f"more than {MAX_ROWS - 1:,} rows do not fit in an Excel sheet; "
+                        "export to .csv"
+                    )
                 number = str(written + 1)
                 cells = "".join(
                     _cell(letter + number, value)

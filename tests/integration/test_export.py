@@ -148,7 +148,8 @@ def test_xlsx_has_frozen_filtered_header_numbers_and_zoned_datetimes(driven, tmp
     assert f"dispatched_at ({ZONE})" in header and f"first_attempt_at ({ZONE})" in header
     assert header[len(RESULT_COLUMNS) :] == ["客户", "Formula"]
     assert all(c.font.b for c in sheet[1])
-    assert sheet.freeze_panes == "A2"
+    pane = sheet.sheet_view.pane
+    assert (pane.state, pane.ySplit, pane.topLeftCell) == ("frozen", 1, "A2")
     assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(header)).column_letter}7"
     col = {name.split(" (")[0]: i + 1 for i, name in enumerate(header)}
     assert sheet.column_dimensions["C"].width >= 11  # an 11-digit callee fits
