@@ -214,6 +214,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     campaign = settings_from_args(args, settings)
+    if args.export:
+        check_export(args.export, None)  # not after the whole campaign has run
     cid, report = do_upload(args, settings)
     print_upload(report, campaign, as_json=False)
     engine = _engine(settings)
