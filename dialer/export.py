@@ -210,7 +210,13 @@ def export(
 def _write_csv(sheet: ResultSheet, out: IO[bytes], codec: str) -> int:
     text = io.TextIOWrapper(out, encoding=codec, newline="", write_through=False)
     writer = csv.writer(text)
-    writer.writerow(sheet.header)
+    try:
+        writer.writerow(sheet.header)
+    except UnicodeEncodeError:
+        bad = next(name for name in sheet.header if _first_unencodable(name, codec))
+        raise DialerError(
+            f"column name {bad!r} cannot be written in {codec}; use --encoding utf-8 (or gb18030)"
+        ) from None
     written = 0
     for cells in sheet.rows:
         line = [
@@ -228,13 +234,19 @@ def _write_csv(sheet: ResultSheet, out: IO[bytes], codec: str) -> int:
     return written
 
 
+def _first_unencodable(text: str, codec: str) -> str:
+    """The first character of `text` that `codec` cannot write, or ""."""
+    try:
+        text.encode(codec)
+    except UnicodeEncodeError as exc:
+        return text[exc.start]
+    return ""
+
+
 def _unencodable(header: list[str], cells: list[Cell], codec: str) -> DialerError:
     for name, value in zip(header, cells, strict=False):
-        text = str(value or "")
-        try:
-            text.encode(codec)
-        except UnicodeEncodeError as exc:
-            char = text[exc.start]
+        char = _first_unencodable(str(value or ""), codec)
+        if char:
             return DialerError(
                 f"row {cells[0]}, column {name}: {char!r} cannot be written in {codec}; "
                 "use --encoding utf-8 (or gb18030)"

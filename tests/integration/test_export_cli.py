@@ -133,3 +133,14 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_a_column_name_gbk_cannot_write_is_named(campaign, redis_client, namespace) -> None:
+    _, env, out = campaign
+    sheet = out.parent / "h.csv"
+    sheet.write_text("Caller,Callee,满意度 👍\n13800000001,13900000001,5\n", encoding="utf-8")
+    settings = CampaignSettings("h", "ccc-test", pool=("02151234567",), windows=ALWAYS)
+    cid = upload(CampaignStore(redis_client, Keys(namespace)), sheet, settings).campaign_id
+    done = dialer(env, "export", cid, "-o", str(out / "r.csv"), "--encoding", "gbk")
+    assert_one_line_mistake(done, "满意度 👍", "gbk")
+    assert files_in(out) == []
