@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from dialer.engine import Campaign, CampaignStore
 from dialer.errors import DialerError
 from dialer.phones import mask_number
-from dialer.store import Campaign, CampaignStore
 from dialer.xlsx import Cell, write_table
 
 RESULT_COLUMNS = (

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from dialer.engine import Campaign, CampaignStore
 from dialer.export import local_time, mask_text, replacing, zone_of
 from dialer.meanings import MEANINGS, OUTCOME_MEANINGS, STATUS_MEANINGS
 from dialer.models import format_rate
@@ -26,7 +27,6 @@ from dialer.report_charts import (
     Timeline,
     render_timeline,
 )
-from dialer.store import Campaign, CampaignStore
 
 REPORT_SUFFIXES = (".html", ".htm")
 _NUMERIC = re.compile(r"[\d.,]+%?|–")
@@ -216,8 +216,10 @@ def _settings_rows(campaign: Campaign, page: _Page) -> list[list[object]]:
     )
     return [
         ["file", e(campaign.file)],
-        ["uploaded", f"{page.time(campaign.created_at * 1000, '%Y-%m-%d %H:%M')} "
+        ["uploaded", f"{page.time(campaign.created_at_ms, '%Y-%m-%d %H:%M:%S')} "
                      f"({e(s.timezone)})"],
+        ["finished", f"{page.time(campaign.finished_at_ms)} ({e(s.timezone)})"
+                     if campaign.finished_at_ms else "–"],
         ["rows", f"{campaign.total} ({campaign.accepted} accepted, "
                  f"{campaign.rejected} rejected)"],
         ["CCC instance", e(s.instance_id)],
@@ -255,7 +257,7 @@ def render_html(store: CampaignStore, cid: str) -> str:
         label = f"no record ({_code(why)})" if why else "no call record yet"
         outcome_rows.append([label, n, "", "placed; its call record was not fetched"
                              if why else "placed; the record was not fetched (yet)"])  # fmt: skip
-    note = e(getattr(campaign, "outcomes_note", "") or "")
+    note = e(campaign.outcomes_note)
     if not campaign.settings.outcomes:
         note = "Call records are not fetched for this campaign (--no-outcomes)."
 

@@ -12,9 +12,8 @@ import pytest
 import redis
 from support import ALWAYS
 
-from dialer.keys import Keys
+from dialer.engine import CampaignStore, Keys
 from dialer.models import CampaignSettings
-from dialer.store import CampaignStore
 from dialer.upload import upload
 
 
