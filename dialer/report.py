@@ -280,16 +280,28 @@ def render_html(store: CampaignStore, cid: str) -> str:
          e(p.message), page.time(p.at_ms, "%m-%d %H:%M:%S")]
         for p in summary.problems
     ]  # fmt: skip
+    retries_html = "<p>No row was dialled more than once.</p>"
+    if retried:
+        retries_html = f"""<p>{retried} rows were dialled more than once \
+({summary.extra_attempts} extra attempts); they ended {retried_ends}. A row is dialled again only
+when the call was certainly not placed (a transient CCC error, a broker taken out of service, a
+paused campaign) or the call records showed it was not.</p>
+<table id="retries"><tr><th>reason of the last retry</th><th>rows</th>
+<th>then placed</th><th>meaning</th></tr>{_rows(retry_rows, "", 4)}</table>"""
     more = summary.problems_total - len(summary.problems)
-    problems_intro = "No row FAILED or is UNKNOWN."
+    problems_html = "<p>No row FAILED or is UNKNOWN.</p>"
     if summary.problems_total:
-        problems_intro = (
+        intro = (
             f"{f'The first {len(summary.problems)} of ' if more else ''}{summary.problems_total} "
             "rows, numbers masked. UNKNOWN rows may have been placed: they are never retried "
             "blindly."
             + (f" The other {more} are in the results sheet (<code>dialer export</code>)."
                if more else "")
         )  # fmt: skip
+        problems_html = f"""<p>{intro}</p>
+<table id="problems"><tr><th>row</th><th>caller</th><th>callee</th><th>broker</th>
+<th>status</th><th>attempts</th><th>code</th><th>message</th>
+<th>last attempt ({e(zone.key)})</th></tr>{_rows(problem_rows, "", 9)}</table>"""
     chart = render_timeline(summary.timeline, zone)
     now_ms = dt.datetime.now(dt.UTC).timestamp() * 1000
     zone_name = f"{e(zone.key)}, {page.offset(now_ms)}"
@@ -347,13 +359,7 @@ record was fetched ({placed} placed in all). {note}</p>
 {_rows(outcome_rows, "no call placed yet", 4)}</table>
 <div id="timeline">{chart or "<p><i>Nothing dialled yet: no chart.</i></p>"}</div>
 <h2>Retries</h2>
-<p>{retried} rows were dialled more than once ({summary.extra_attempts} extra attempts){
-        f"; they ended {retried_ends}" if retried else ""
-    }. A row is dialled again only when
-the call was certainly not placed (a transient CCC error, a broker taken out of service, a
-paused campaign) or the call records showed it was not.</p>
-<table id="retries"><tr><th>reason of the last retry</th><th>rows</th>
-<th>then placed</th><th>meaning</th></tr>{_rows(retry_rows, "no retries", 4)}</table>
+{retries_html}
 <h2>Failures and rejections by code</h2>
 <table id="failures"><tr><th>code</th><th>rows</th><th>meaning</th></tr>
 {_rows(error_rows, "none", 3)}</table>
@@ -364,10 +370,7 @@ paused campaign) or the call records showed it was not.</p>
         _rows(broker_rows, "no calls yet", 9)
     }</table>
 <h2>FAILED and UNKNOWN rows</h2>
-<p>{problems_intro}</p>
-<table id="problems"><tr><th>row</th><th>caller</th><th>callee</th><th>broker</th>
-<th>status</th><th>attempts</th><th>code</th><th>message</th>
-<th>last attempt ({e(zone.key)})</th></tr>{_rows(problem_rows, "none", 9)}</table>
+{problems_html}
 </body></html>
 """
 
