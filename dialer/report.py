@@ -93,6 +93,12 @@ def _retry_reason(status: str, result: dict) -> str:
     return "(not recorded)"
 
 
+def _message(result: dict) -> str:
+    """The row's error message, and what reconciling it against the call records found."""
+    parts = [str(result.get(k) or "") for k in ("error_message", "reconcile")]
+    return " — ".join(p for p in parts if p)
+
+
 def summarise(store: CampaignStore, cid: str) -> Summary:
     campaign = store.campaign(cid)
     summary = Summary()
@@ -120,7 +126,7 @@ def summarise(store: CampaignStore, cid: str) -> Summary:
                     Problem(int(record[0]), mask_number(str(record[1])),
                             mask_number(str(record[2])), str(result.get("broker") or record[3]),
                             status, attempts, code,
-                            mask_text(str(result.get("error_message") or ""))[:160], last_ms)
+                            mask_text(_message(result))[:200], last_ms)
                 )  # fmt: skip
             if last_ms:
                 summary.timeline.add(last_ms, REQUEST_FAILED if status == "FAILED" else UNKNOWN)

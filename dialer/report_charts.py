@@ -32,7 +32,7 @@ OUTCOME_CATEGORY = {
 NO_RECORD, REQUEST_FAILED, UNKNOWN = 6, 7, 8
 _STEPS_S = (10, 30, 60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 _MAX_BARS = 72
-_MAX_LABELS = 9
+_MAX_LABELS = 11
 _MIN_FOR_RATE = 5
 
 
@@ -70,6 +70,41 @@ def _local_s(at_ms: int, zone: ZoneInfo) -> int:
     return at_ms // 1000 + int(offset.total_seconds())
 
 
+@dataclass
+class Axis:
+    """Where the bars go: bucket `i` (bar at x = i) covers local seconds
+    [(start + i) * step_s, (start + i + 1) * step_s); ticks are bar positions."""
+
+    step_s: int
+    start: int
+    count: int
+    ticks: list[int]
+    labels: list[str]
+    title: str
+
+
+def time_axis(local: list[int], zone_name: str) -> Axis:
+    """Round buckets (at most _MAX_BARS) over wall-clock seconds, labelled at round times."""
+    first, last = min(local), max(local)
+    step = next((s for s in _STEPS_S if (last - first) / s < _MAX_BARS), _STEPS_S[-1])
+    start = first // step
+    count = last // step - start + 1
+    every = next(
+        (s for s in _STEPS_S if s >= step and count * step / s <= _MAX_LABELS),
+        step * math.ceil(count / _MAX_LABELS),
+    )
+    ticks = [i for i in range(count) if ((start + i) * step) % every == 0] or [0]
+    same_day = first // 86400 == last // 86400
+    fmt = "%H:%M:%S" if step < 60 else "%H:%M" if same_day else "%m-%d %H:%M"
+    if step >= 86400:
+        fmt = "%Y-%m-%d"
+    labels = [dt.datetime.fromtimestamp((start + i) * step, dt.UTC).strftime(fmt) for i in ticks]
+    day = dt.datetime.fromtimestamp(first, dt.UTC).strftime("%Y-%m-%d")
+    where = f"{day}, " if same_day and step < 86400 else ""
+    return Axis(step, start, count, ticks, labels,
+                f"start of each {_step_name(step)} ({where}{zone_name})")  # fmt: skip
+
+
 def render_timeline(timeline: Timeline, zone: ZoneInfo) -> str:
     """An SVG chart, or "" when nothing has been dialled yet."""
     if not timeline.at_ms:
@@ -80,13 +115,11 @@ def render_timeline(timeline: Timeline, zone: ZoneInfo) -> str:
     from matplotlib import pyplot as plt
 
     local = [_local_s(ms, zone) for ms in timeline.at_ms]
-    first, last = min(local), max(local)
-    step = next((s for s in _STEPS_S if (last - first) / s < _MAX_BARS), _STEPS_S[-1])
-    start, end = first // step, last // step
-    count = end - start + 1
+    axis = time_axis(local, zone.key)
+    count = axis.count
     per: list[Counter[int]] = [Counter() for _ in range(count)]
     for seconds, category in zip(local, timeline.category, strict=True):
-        per[seconds // step - start][category] += 1
+        per[seconds // axis.step_s - axis.start][category] += 1
 
     fig, ax = plt.subplots(figsize=(9, 3.6))
     xs = range(count)
@@ -97,7 +130,7 @@ def render_timeline(timeline: Timeline, zone: ZoneInfo) -> str:
             ax.bar(xs, heights, bottom=bottoms, width=0.8, color=colour, label=label)
             bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
     ax.set_xlim(-0.6, count - 0.4)
-    ax.set_ylabel(f"calls per {_step_name(step)}")
+    ax.set_ylabel(f"calls per {_step_name(axis.step_s)}")
     ax.spines[["top"]].set_visible(False)
 
     rates = []
@@ -120,21 +153,8 @@ def render_timeline(timeline: Timeline, zone: ZoneInfo) -> str:
     ax.legend(handles, labels, loc="lower left", bbox_to_anchor=(0, 1.02), ncol=5,
               frameon=False, fontsize=8)  # fmt: skip
 
-    # Label buckets that start on a round time, few enough to read.
-    every = next(
-        (s for s in _STEPS_S if s >= step and count * step / s <= _MAX_LABELS),
-        step * math.ceil(count / _MAX_LABELS),
-    )
-    ticks = [i for i in xs if ((start + i) * step) % every == 0] or [0]
-    same_day = first // 86400 == last // 86400
-    fmt = "%H:%M:%S" if step < 60 else "%H:%M" if same_day else "%m-%d %H:%M"
-    if step >= 86400:
-        fmt = "%Y-%m-%d"
-    labels_at = [dt.datetime.fromtimestamp((start + i) * step, dt.UTC).strftime(fmt) for i in ticks]
-    ax.set_xticks(ticks, labels_at)
-    day = dt.datetime.fromtimestamp(first, dt.UTC).strftime("%Y-%m-%d")
-    where = f"{day}, " if same_day and step < 86400 else ""
-    ax.set_xlabel(f"start of each {_step_name(step)} ({where}{zone.key})")
+    ax.set_xticks(axis.ticks, axis.labels)
+    ax.set_xlabel(axis.title)
 
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight")
