@@ -40,6 +40,11 @@ def dialing(engine: Engine, cid: str) -> bool:
     return engine.store.counts(cid).get("DIALING", 0) > 0
 
 
+def in_flight(engine: Engine, cid: str) -> bool:
+    counts = engine.store.counts(cid)
+    return counts.get("QUEUED", 0) + counts.get("DIALING", 0) > 0
+
+
 def assert_each_row_once(engine: Engine, cid: str, sim: Simulator) -> list:
     placed = calls(sim)
     callees = [c["callee"] for c in placed]
@@ -161,7 +166,7 @@ def test_pause_resume_and_cancel(engine, simulator, redis_server, namespace, wor
     paused_at = time.time()
     # Nothing queued before the pause may dial after it: wait until no row is in flight,
     # then long enough for any straggler to show.
-    wait_until(lambda: not dialing(engine, cid), 10, "rows in flight to finish")
+    wait_until(lambda: not in_flight(engine, cid), 10, "rows in flight to settle")
     time.sleep(1.5)
     before_resume = calls(simulator)
     assert max(c["ts"] for c in before_resume) < paused_at + 1.0
@@ -171,7 +176,7 @@ def test_pause_resume_and_cancel(engine, simulator, redis_server, namespace, wor
     engine.cancel(cid)
     cancelled_at = time.time()
     wait_for(engine, cid, {CampaignStatus.CANCELLED}, 5)
-    wait_until(lambda: not dialing(engine, cid), 10, "rows in flight to finish")
+    wait_until(lambda: not in_flight(engine, cid), 10, "rows in flight to settle")
     time.sleep(1.0)
     after = calls(simulator)
     assert max(c["ts"] for c in after) < cancelled_at + 1.0
@@ -214,7 +219,7 @@ def test_campaign_fatal_error_pauses_with_reason(
     w.start()
     campaign = wait_for(engine, cid, {CampaignStatus.PAUSED}, 30)
     assert campaign.pause_reason.startswith("NotExists.InstanceId")
-    wait_until(lambda: not dialing(engine, cid), 10, "rows in flight to finish")
+    wait_until(lambda: not in_flight(engine, cid), 10, "rows in flight to settle")
     assert calls(simulator) == []
     counts = engine.store.counts(cid)
     assert counts.get("PENDING") == 10, counts
