@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from dialer.calendar import Calendar
 from dialer.console import print_upload, watch
 from dialer.engine import open_engine, open_store
 from dialer.errors import DialerError
-from dialer.export import export
+from dialer.export import check_export, check_output, export
 from dialer.ingest import load_dnc
 from dialer.models import CampaignSettings, CampaignStatus, parse_rate
 from dialer.settings import Settings
@@ -131,14 +132,21 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    store = open_store(settings)
-    n = export(store, args.id, args.output, masked=args.masked, encoding=args.encoding)
+    check_export(args.output, args.encoding)  # option mistakes before Redis is asked
+    try:
+        n = export(open_store(settings), args.id, args.output, masked=args.masked,
+                   encoding=args.encoding)  # fmt: skip
+    except OSError as exc:
+        print(f"dialer: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     print(f"{n} rows written to {args.output}")
     return 0
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     campaign = settings_from_args(args, settings)
+    if args.export:
+        check_export(args.export, None)  # not after the whole campaign has run
     cid, report = do_upload(args, settings)
     print_upload(report, campaign, as_json=False)
     engine = open_engine(settings)
@@ -157,9 +165,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from dialer.report import write_report
+    from dialer.report import REPORT_SUFFIXES, write_report
 
-    write_report(open_store(settings), args.id, args.output)
+    check_output(args.output, REPORT_SUFFIXES, "the report")
+    try:
+        write_report(open_store(settings), args.id, args.output)
+    except OSError as exc:
+        print(f"dialer: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     print(f"report written to {args.output}")
     return 0
 
@@ -192,7 +205,7 @@ def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("id")
     p.add_argument("-o", "--output", type=Path, required=True)
     p.add_argument("--masked", action="store_true", help="mask phone numbers (1391814****)")
-    p.add_argument("--encoding", default="utf-8", help="CSV encoding: utf-8 (with BOM) or gbk")
+    p.add_argument("--encoding", help="CSV encoding: utf-8 (with BOM, the default), gbk or gb18030")
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("report", help="write a self-contained HTML report")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 from dialer.ccc.simulator import Simulator, SimulatorConfig
 from dialer.console import print_upload, watch
 from dialer.embedded_redis import EmbeddedRedis
-from dialer.engine import open_engine
+from dialer.engine import CampaignStore, open_engine
 from dialer.export import export
 from dialer.models import CampaignSettings, CampaignStatus, parse_rate
 from dialer.report import write_report
@@ -59,6 +60,10 @@ def run_demo(workers: Workers, output: Path, sheet: Path | None = None, rate: st
             ccc_endpoint=sim.url,
             instance_id="ccc-demo",
             credentials=Credentials("demo", "demo-secret"),
+            # A call's record is looked up once the call can have ended (its timeout plus
+            # this margin); the simulator has it at once, so the report can show outcomes.
+            cdr_margin_s=1.0,
+            records_qps=50.0,
         )
         return _campaign(settings, workers, sheet, output, rate)
     except KeyboardInterrupt:
@@ -81,12 +86,14 @@ def _campaign(settings: Settings, workers: Workers, sheet: Path, output: Path,
         pool=DEMO_BROKERS,
         rate_per_s=parse_rate(rate),
         windows=("00:00-24:00",),
+        timeout_seconds=10,  # records due 11 s after each call, not 45 s
     )
     report = upload(store, sheet, campaign)
     print_upload(report, campaign, as_json=False)
     engine.start(report.campaign_id)
     with workers(settings):
         final = watch(engine, report.campaign_id)
+        _wait_for_records(store, report.campaign_id)
     files = {
         "results.csv": lambda p: export(store, report.campaign_id, p),
         "results.xlsx": lambda p: export(store, report.campaign_id, p),
@@ -98,3 +105,20 @@ def _campaign(settings: Settings, workers: Workers, sheet: Path, output: Path,
     for name in files:
         print(f"  {(output / name).resolve()}")
     return 0 if final.status is CampaignStatus.DONE else 1
+
+
+def _wait_for_records(store: CampaignStore, cid: str, timeout_s: float = 60.0) -> None:
+    """Wait, a bounded time, until every placed call has its call record (or gave up on it),
+    so the report shows how the calls ended."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        placed = waiting = 0
+        for _record, state, result in store.iter_rows(cid):
+            if state.startswith("DISPATCHED"):
+                placed += 1
+                waiting += not (result.get("outcome") or result.get("outcome_note"))
+        print(f"\rcall records: {placed - waiting}/{placed}", end="", flush=True)
+        if not waiting or time.monotonic() > deadline:
+            print()
+            return
+        time.sleep(1.0)

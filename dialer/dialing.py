@@ -97,6 +97,9 @@ def place_one(
             # OutcomeUnknown, or a class this code doesn't know: the request may have left,
             # so never retry it blindly.
             outcome = Outcome.UNKNOWN
+        if outcome in (Outcome.RETRY_WAIT, Outcome.BROKER_DOWN, Outcome.CAMPAIGN_FATAL):
+            # Kept after a later success, so the report can count retries by their reason.
+            patch["retry_code"] = exc.code
         log.warning(
             "row %s callee %s: %s %s -> %s",
             job.row, mask_number(entry.callee), exc.code, exc.message[:120], outcome,

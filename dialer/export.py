@@ -1,16 +1,28 @@
-"""The results sheet: one row per source row, in source order, streamed to CSV or XLSX."""
+"""The results sheet: one row per source row, in source order, streamed to CSV or XLSX.
+
+Times are in the campaign's zone: ISO 8601 with the zone's offset in CSV, real date-times in
+XLSX with the zone named in the header. The file appears whole or not at all: it is written
+to a temporary file beside the target and renamed."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import os
+import re
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+from zoneinfo import ZoneInfo
 
-from dialer.engine import CampaignStore
+from dialer.engine import Campaign, CampaignStore
 from dialer.errors import DialerError
 from dialer.phones import mask_number
+from dialer.xlsx import Cell, write_table
 
 RESULT_COLUMNS = (
     "row", "caller", "callee", "broker", "additional_broker", "status", "job_id", "request_id",
@@ -18,11 +30,20 @@ RESULT_COLUMNS = (
     "dispatched_at", "outcome", "talk_seconds", "release_initiator", "release_reason",
     "established_at", "released_at",
 )  # fmt: skip
+TIME_COLUMNS = frozenset({"first_attempt_at", "dispatched_at", "established_at", "released_at"})
 PHONE_COLUMNS = ("caller", "callee")
+# CSV encodings an operator can ask for; utf-8 is written with a BOM so Excel shows Chinese.
+ENCODINGS = {"utf-8": "utf-8-sig", "gbk": "gbk", "gb18030": "gb18030"}
 _DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 # Rows in flight show as what an operator would call them.
 _SHOWN_STATE = {"QUEUED": "PENDING"}
-LOCAL_TZ = dt.timezone(dt.timedelta(hours=8))
+# Identifiers that may hold long digit runs but never a phone number.
+_NOT_MASKED = frozenset({"job_id", "request_id"})
+# A mobile (1 + 10 digits) or landline (0 + 9-11 digits) number, maybe with a +86/0086/86
+# prefix and spaces or dashes between digit groups, not inside a longer run of digits.
+_PHONE = re.compile(
+    r"(?<![\d])(?:\+?86[ -]?|0086[ -]?)?(?:1(?:[ -]?\d){10}|0(?:[ -]?\d){9,11})(?!\d)"
+)
 
 
 def neutralise(value: str) -> str:
@@ -31,69 +52,212 @@ def neutralise(value: str) -> str:
     return "'" + value if value.startswith(_DANGEROUS_START) else value
 
 
-def _iso(ms: Any) -> str:
+def _mask_match(match: re.Match[str]) -> str:
+    chars = list(match[0])
+    hidden = 0
+    for i in range(len(chars) - 1, -1, -1):
+        if chars[i].isdigit():
+            chars[i] = "*"
+            hidden += 1
+            if hidden == 4:
+                break
+    return "".join(chars)
+
+
+def mask_text(text: str) -> str:
+    """Every phone number in free text with its last four digits masked, as mask_number does."""
+    return _PHONE.sub(_mask_match, text) if any(c.isdigit() for c in text) else text
+
+
+@dataclass
+class ResultSheet:
+    """The results of one campaign: header, then typed rows (int, str, aware datetime or
+    None), read from Redis as they are iterated."""
+
+    campaign: Campaign
+    zone: ZoneInfo
+    header: list[str]
+    rows: Iterator[list[Cell]]
+
+
+def zone_of(campaign: Campaign) -> ZoneInfo:
+    return ZoneInfo(campaign.settings.timezone)
+
+
+def local_time(ms: Any, zone: ZoneInfo) -> dt.datetime | None:
+    """A stored epoch-milliseconds value as an aware datetime in `zone`."""
     if ms in (None, ""):
-        return ""
-    return dt.datetime.fromtimestamp(int(ms) / 1000, LOCAL_TZ).isoformat(timespec="milliseconds")
+        return None
+    return dt.datetime.fromtimestamp(int(ms) / 1000, zone)
 
 
-def result_rows(store: CampaignStore, cid: str, *, masked: bool = False) -> Iterator[list[str]]:
-    """The header, then one list of cell strings per source row."""
+def _int(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def result_sheet(store: CampaignStore, cid: str, *, masked: bool = False) -> ResultSheet:
+    """The campaign is looked up now (CampaignNotFound before any file is touched)."""
     campaign = store.campaign(cid)
-    yield [*RESULT_COLUMNS, *campaign.passthrough]
+    zone = zone_of(campaign)
+    header = [*RESULT_COLUMNS, *campaign.passthrough]
+    return ResultSheet(campaign, zone, header, _rows(store, cid, zone, masked))
+
+
+def _rows(store: CampaignStore, cid: str, zone: ZoneInfo, masked: bool) -> Iterator[list[Cell]]:
+    masked_columns = [name not in _NOT_MASKED for name in RESULT_COLUMNS]
     for record, state, result in store.iter_rows(cid):
         row, caller, callee, broker, extra, _timeout, _tags, *passthrough = record
-        if masked:
-            caller, callee = mask_number(str(caller)), mask_number(str(callee))
         status = state.split("|", 1)[0]
-        cells = [
-            str(row), str(caller), str(callee), str(result.get("broker") or broker), str(extra),
+        cells: list[Cell] = [
+            int(row), str(caller), str(callee), str(result.get("broker") or broker), str(extra),
             _SHOWN_STATE.get(status, status), result.get("job_id") or "",
             result.get("request_id") or "", result.get("error_code") or "",
-            result.get("error_message") or "", str(result.get("http_status") or ""),
-            str(result.get("attempts") or 0), _iso(result.get("first_attempt_at")),
-            _iso(result.get("dispatched_at")), result.get("outcome") or "",
-            str(result["talk_seconds"]) if "talk_seconds" in result else "",
-            result.get("release_initiator") or "", result.get("release_reason") or "",
-            _iso(result.get("established_at")), _iso(result.get("released_at")),
-            *(str(v) for v in passthrough),
+            result.get("error_message") or "", _int(result.get("http_status")),
+            _int(result.get("attempts")) or 0, local_time(result.get("first_attempt_at"), zone),
+            local_time(result.get("dispatched_at"), zone), result.get("outcome") or "",
+            _int(result.get("talk_seconds")), result.get("release_initiator") or "",
+            result.get("release_reason") or "", local_time(result.get("established_at"), zone),
+            local_time(result.get("released_at"), zone),
+            *("" if v is None else str(v) for v in passthrough),
         ]  # fmt: skip
-        yield [neutralise(c) for c in cells]
+        if masked:
+            cells[1], cells[2] = mask_number(str(caller)), mask_number(str(callee))
+            for i, value in enumerate(cells):
+                if isinstance(value, str) and (i >= len(masked_columns) or masked_columns[i]):
+                    cells[i] = mask_text(value)
+        yield cells
+
+
+# --- output files ----------------------------------------------------------------------
+
+
+def csv_encoding(encoding: str | None) -> str:
+    """The codec for an --encoding value; DialerError naming the choices otherwise."""
+    name = (encoding or "utf-8").strip().lower().replace("_", "-")
+    name = {"utf8": "utf-8", "utf-8-sig": "utf-8"}.get(name, name)
+    if name not in ENCODINGS:
+        raise DialerError(
+            f"--encoding {encoding}: not a results-sheet encoding; use utf-8, gbk or gb18030"
+        )
+    return ENCODINGS[name]
+
+
+def check_output(path: Path, suffixes: tuple[str, ...], what: str) -> None:
+    """Refuse an output path that cannot work before any data is read."""
+    if path.is_dir():
+        raise DialerError(f"{path} is a folder; name a file inside it")
+    if path.suffix.lower() not in suffixes:
+        raise DialerError(f"{path}: {what} must end in {' or '.join(suffixes)}")
+    folder = path.parent
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise DialerError(f"{folder} {problem} (for {path.name}); create it or pick another -o")
+    if not os.access(folder, os.W_OK):
+        raise DialerError(f"no permission to write in {folder} (for {path.name})")
+
+
+def check_export(path: Path, encoding: str | None) -> None:
+    """Every mistake in an export's options, before Redis is asked anything."""
+    check_output(path, (".csv", ".xlsx"), "the results sheet")
+    if path.suffix.lower() == ".xlsx" and encoding is not None:
+        raise DialerError("--encoding is for .csv files; an .xlsx file is always Unicode")
+    csv_encoding(encoding)
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[IO[bytes]]:
+    """A binary file that becomes `path` only if the block finishes: written beside it under
+    a temporary name and renamed, removed on any error. Never a half-written file."""
+    temp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        # 0o666 less the umask: the file gets the permissions a plain open() would give it.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileNotFoundError:
+        raise DialerError(f"{path.parent} does not exist (for {path.name})") from None
+    except PermissionError:
+        raise DialerError(f"no permission to write in {path.parent} (for {path.name})") from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 def export(
-    store: CampaignStore, cid: str, path: Path, *, masked: bool = False, encoding: str = "utf-8"
+    store: CampaignStore,
+    cid: str,
+    path: Path,
+    *,
+    masked: bool = False,
+    encoding: str | None = None,
 ) -> int:
     """Write the results sheet; the format follows the extension. Returns data rows written."""
-    rows = result_rows(store, cid, masked=masked)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return _write_csv(rows, path, encoding)
-    if suffix == ".xlsx":
-        return _write_xlsx(rows, path)
-    raise DialerError(f"{path}: the results sheet must end in .csv or .xlsx")
+    check_export(path, encoding)
+    sheet = result_sheet(store, cid, masked=masked)
+    with replacing(path) as out:
+        if path.suffix.lower() == ".xlsx":
+            return _write_xlsx(sheet, out)
+        return _write_csv(sheet, out, csv_encoding(encoding))
 
 
-def _write_csv(rows: Iterator[list[str]], path: Path, encoding: str) -> int:
-    # UTF-8 with BOM so Excel shows Chinese text; gbk on request for older Excel setups.
-    enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+def _write_csv(sheet: ResultSheet, out: IO[bytes], codec: str) -> int:
+    text = io.TextIOWrapper(out, encoding=codec, newline="", write_through=False)
+    writer = csv.writer(text)
+    try:
+        writer.writerow(sheet.header)
+    except UnicodeEncodeError:
+        bad = next(name for name in sheet.header if _first_unencodable(name, codec))
+        raise DialerError(
+            f"column name {bad!r} cannot be written in {codec}; use --encoding utf-8 (or gb18030)"
+        ) from None
     written = 0
-    with open(path, "w", newline="", encoding=enc, errors="replace") as f:
-        writer = csv.writer(f)
-        for row in rows:
-            writer.writerow(row)
-            written += 1
-    return written - 1
-
-
-def _write_xlsx(rows: Iterator[list[str]], path: Path) -> int:
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("results")
-    written = 0
-    for row in rows:
-        sheet.append(row)
+    for cells in sheet.rows:
+        line = [
+            "" if v is None else v.isoformat(timespec="milliseconds")
+            if isinstance(v, dt.datetime) else neutralise(v) if isinstance(v, str) else v
+            for v in cells
+        ]  # fmt: skip
+        try:
+            writer.writerow(line)
+        except UnicodeEncodeError:
+            raise _unencodable(sheet.header, cells, codec) from None
         written += 1
-    book.save(path)
-    return written - 1
+    text.flush()
+    text.detach()
+    return written
+
+
+def _first_unencodable(text: str, codec: str) -> str:
+    """The first character of `text` that `codec` cannot write, or ""."""
+    try:
+        text.encode(codec)
+    except UnicodeEncodeError as exc:
+        return text[exc.start]
+    return ""
+
+
+def _unencodable(header: list[str], cells: list[Cell], codec: str) -> DialerError:
+    for name, value in zip(header, cells, strict=False):
+        char = _first_unencodable(str(value or ""), codec)
+        if char:
+            return DialerError(
+                f"row {cells[0]}, column {name}: {char!r} cannot be written in {codec}; "
+                "use --encoding utf-8 (or gb18030)"
+            )
+    return DialerError(f"row {cells[0]} cannot be written in {codec}; use --encoding utf-8")
+
+
+def _write_xlsx(sheet: ResultSheet, out: IO[bytes]) -> int:
+    zone = sheet.campaign.settings.timezone
+    header = [
+        f"{name} ({zone})" if i < len(RESULT_COLUMNS) and name in TIME_COLUMNS else name
+        for i, name in enumerate(sheet.header)
+    ]
+    return write_table(out, header, sheet.rows, sheet="results")

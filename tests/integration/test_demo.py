@@ -29,6 +29,13 @@ def test_demo_runs_end_to_end_in_a_fresh_directory(tmp_path) -> None:
     assert len(rows) == 300
     assert {r["status"] for r in rows} <= {"DISPATCHED", "FAILED", "REJECTED"}
     assert sum(r["status"] == "REJECTED" for r in rows) == 8
+    # The demo waits for its call records, so every placed call has an outcome and the
+    # report shows them.
+    placed = [r for r in rows if r["status"] == "DISPATCHED"]
+    assert placed and all(r["outcome"] for r in placed)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    outcomes = page[page.index('<table id="outcomes">') :]
+    assert "CONNECTED" in outcomes[: outcomes.index("</table>")]
     assert "Traceback" not in done.stderr
     leftover = subprocess.run(["pgrep", "-f", "dialer-demo-.*redis"], capture_output=True)
     assert leftover.stdout == b""

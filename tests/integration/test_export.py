@@ -1,11 +1,17 @@
 """Results sheet and report from a campaign driven through every row state with the real
-engine scripts, a real Redis and the simulator (rows placed in-process, one by one)."""
+engine scripts, a real Redis and the simulator (rows placed in-process, one by one).
+
+The campaign's zone is America/Sao_Paulo (UTC-03:00), so nothing can pass by assuming the
+dialer's home zone, UTC+08:00."""
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import re
+import time
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -22,6 +28,7 @@ from dialer.report import render_html
 from dialer.settings import Credentials
 from dialer.upload import upload
 
+ZONE = "America/Sao_Paulo"
 SHEET = (
     "Caller,Callee,Tags,客户,Formula\n"
     '13800000001,13900000001,,张三,=HYPERLINK("http://x")\n'  # DISPATCHED
@@ -40,7 +47,7 @@ def driven(redis_client: redis.Redis, namespace: str, simulator: Simulator, tmp_
     path = tmp_path / "s.csv"
     path.write_text(SHEET, encoding="utf-8")
     settings = CampaignSettings(
-        "t", "ccc-test", pool=("02151234567",), rate_per_s=100.0, windows=ALWAYS
+        "t", "ccc-test", pool=("02151234567",), rate_per_s=100.0, windows=ALWAYS, timezone=ZONE
     )
     cid = upload(store, path, settings).campaign_id
     engine.start(cid)
@@ -83,8 +90,12 @@ def test_csv_export_has_every_status_in_source_order(driven, tmp_path) -> None:
         "DISPATCHED", "FAILED", "UNKNOWN", "RETRY_WAIT", "PENDING", "REJECTED"]  # fmt: skip
     dispatched, failed, unknown, retry, pending, rejected = rows
     assert dispatched["job_id"].startswith("job-") and dispatched["http_status"] == "200"
-    iso = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+08:00"
+    iso = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}-03:00"
     assert re.fullmatch(iso, dispatched["dispatched_at"])
+    assert re.fullmatch(iso, dispatched["first_attempt_at"])
+    stored = store.result_of(cid, 1)["dispatched_at"]
+    parsed = dt.datetime.fromisoformat(dispatched["dispatched_at"])
+    assert parsed.timestamp() == pytest.approx(stored / 1000, abs=0.001)
     assert failed["error_code"] == "InternalService.CTI" and failed["http_status"] == "500"
     assert unknown["error_code"] == "Client.ReadTimeout" and unknown["attempts"] == "1"
     assert retry["attempts"] == "1" and retry["error_code"] == "InternalService.CTI"
@@ -123,22 +134,123 @@ def test_gbk_export(driven, tmp_path) -> None:
     assert "张三" in out.read_bytes().decode("gbk")
 
 
-def test_xlsx_round_trip_with_pandas(driven, tmp_path) -> None:
+def test_xlsx_has_frozen_filtered_header_numbers_and_zoned_datetimes(driven, tmp_path) -> None:
+    from openpyxl import load_workbook
+
+    store, _, cid = driven
+    out = tmp_path / "r.xlsx"
+    assert export(store, cid, out) == 6
+    sheet = load_workbook(out).active
+    header = [c.value for c in sheet[1]]
+    assert header[:3] == ["row", "caller", "callee"]
+    assert f"dispatched_at ({ZONE})" in header and f"first_attempt_at ({ZONE})" in header
+    assert header[len(RESULT_COLUMNS) :] == ["客户", "Formula"]
+    assert all(c.font.b for c in sheet[1])
+    pane = sheet.sheet_view.pane
+    assert (pane.state, pane.ySplit, pane.topLeftCell) == ("frozen", 1, "A2")
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(header)).column_letter}7"
+    col = {name.split(" (")[0]: i + 1 for i, name in enumerate(header)}
+    assert sheet.column_dimensions["C"].width >= 11  # an 11-digit callee fits
+
+    dispatched = {name: sheet.cell(2, i).value for name, i in col.items()}
+    assert dispatched["row"] == 1 and dispatched["attempts"] == 1
+    assert dispatched["http_status"] == 200 and isinstance(dispatched["http_status"], int)
+    assert dispatched["callee"] == "13900000001"  # text: a landline's leading 0 survives
+    when = sheet.cell(2, col["dispatched_at"])
+    assert when.is_date and when.number_format == "yyyy-mm-dd hh:mm:ss"
+    stored_ms = store.result_of(cid, 1)["dispatched_at"]
+    local = dt.datetime.fromtimestamp(stored_ms / 1000, ZoneInfo(ZONE)).replace(tzinfo=None)
+    assert abs(when.value - local) < dt.timedelta(milliseconds=2)
+    assert sheet.cell(3, col["http_status"]).value == 500
+    assert sheet.cell(6, col["attempts"]).value == 0
+    assert sheet.cell(6, col["dispatched_at"]).value is None  # PENDING: empty, not ""
+    assert sheet.cell(7, col["status"]).value == "REJECTED"
+
+
+def test_xlsx_text_is_never_a_formula(driven, tmp_path) -> None:
+    from openpyxl import load_workbook
+
     store, _, cid = driven
     out = tmp_path / "r.xlsx"
     export(store, cid, out)
+    sheet = load_workbook(out).active
+    formula = [c.value for c in sheet["V"][1:]]
+    assert formula == ['=HYPERLINK("http://x")', "-2+3", "@SUM(A1)", "+1", "\tx", "\rcr"]
+    assert all(c.data_type == "s" and c.quotePrefix for c in sheet["V"][1:])
     frame = pd.read_excel(out, dtype=str, keep_default_na=False)
     assert list(frame["status"]) == ["DISPATCHED", "FAILED", "UNKNOWN", "RETRY_WAIT", "PENDING",
                                      "REJECTED"]  # fmt: skip
-    assert frame["callee"][0] == "13900000001"
-    assert frame["Formula"][0] == '\'=HYPERLINK("http://x")'
+    assert list(frame["客户"]) == ["张三", "李四", "王五", "赵六", "钱七", "孙八"]
 
 
-def test_report_has_broker_table_and_both_charts(driven) -> None:
+def test_masked_xlsx_hides_every_full_number(driven, tmp_path) -> None:
+    store, _, cid = driven
+    out = tmp_path / "r.xlsx"
+    export(store, cid, out, masked=True)
+    frame = pd.read_excel(out, dtype=str, keep_default_na=False)
+    cells = " ".join(" ".join(row) for row in frame.astype(str).itertuples(index=False))
+    assert not re.search(r"1[3-9]\d{9}", cells), "a full mobile number is left"
+    assert frame["callee"][0] == "1390000****"
+    assert frame["broker"][0] == "0215123****"
+
+
+def _redial_row_4(store, engine, cid, simulator) -> None:
+    """Row 4 waited after a CTI error; let its retry come due and place it successfully."""
+    for name in ("fail_rate", "hang_rate"):
+        setattr(simulator.faults, name, 0.0)
+    campaign = store.campaign(cid)
+    client = CccClient(simulator.url, Credentials("testid", "testsecret"))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        engine.upkeep(campaign)
+        jobs = [j for j in feed_now(engine, cid) if j.row == 4]
+        if jobs:
+            assert place_one(engine, client, campaign, jobs[0]) == "DISPATCHED"
+            return
+        time.sleep(0.2)
+    raise AssertionError("row 4 never came due again")
+
+
+def test_report_counts_retries_with_reasons_and_lists_failed_rows(
+    driven, simulator, tmp_path
+) -> None:
+    store, engine, cid = driven
+    _redial_row_4(store, engine, cid, simulator)
+    placed_at = store.result_of(cid, 1)["dispatched_at"]
+    engine.patch_result(cid, 1, {"outcome": "CONNECTED", "talk_seconds": 42,
+                                 "established_at": placed_at + 5000,
+                                 "released_at": placed_at + 47000})  # fmt: skip
+    page = render_html(store, cid)
+
+    retries = _table(page, "retries")
+    assert "InternalService.CTI" in retries
+    assert re.search(r"InternalService\.CTI</code></td><td class=\"num\">1</td>"
+                     r"<td class=\"num\">1</td>", retries), retries  # fmt: skip
+    outcomes = _table(page, "outcomes")
+    assert "CONNECTED" in outcomes and "no call record yet" in outcomes
+    settings = _table(page, "settings")
+    assert "00:00-24:00 (America/Sao_Paulo)" in settings and "100/s" in settings
+
+    problems = _table(page, "problems")
+    assert problems.count("<tr>") == 1 + 2  # header, row 2 FAILED, row 3 UNKNOWN
+    assert "1390000****" in problems and "13900000002" not in problems
+    assert "Client.ReadTimeout" in problems
+    assert "last attempt (America/Sao_Paulo)" in problems
+    assert "all times America/Sao_Paulo, UTC-03:00" in page
+    assert not re.search(r"1[3-9]\d{9}", page), "the report shows a full phone number"
+
+
+def test_report_has_one_chart_and_loads_nothing(driven) -> None:
     store, _, cid = driven
     page = render_html(store, cid)
     assert '<table id="brokers">' in page and "02151234567" in page
-    assert page.count("<svg") == 2
-    assert 'id="timeline"' in page and 'id="breakdown"' in page
+    assert page.count("<svg") == 1 and 'id="timeline"' in page
+    assert "Rows by status" not in page.split('id="timeline"')[1]  # no chart repeating a table
     assert "InternalService.CTI" in page and "内部CTI服务错误" in page
     assert not re.search(r'(src|href)="https?://', page), "the report must load nothing"
+    assert "America/Sao_Paulo" in page.split("<svg", 1)[1]  # the chart's axis names the zone
+
+
+def _table(page: str, table_id: str) -> str:
+    start = page.index(f'<table id="{table_id}">')
+    return page[start : page.index("</table>", start)]
