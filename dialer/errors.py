@@ -3,7 +3,9 @@
 DialerError
 ├── SheetError              a campaign file that cannot be used at all (file, row, column, reason)
 ├── ConfigError             missing or malformed settings
+│   └── OptionError         a command-line option value that cannot be used (names the option)
 ├── CampaignNotFound        no campaign with that id
+├── RedisUnavailable        Redis cannot be reached: a runtime failure, not the operator's input
 └── CccError                an answer (or non-answer) from CCC; carries code, http_status,
     │                       request_id, message
     ├── PermanentCallError  this row can never succeed (Parameter.*, unknown 4xx)
@@ -19,6 +21,17 @@ Which CCC answer becomes which class is decided in exactly one place:
 
 from __future__ import annotations
 
+import re
+
+MESSAGE_MAX_CHARS = 300
+
+
+def clip(text: str, limit: int = MESSAGE_MAX_CHARS) -> str:
+    """`text` on one line and at most `limit` characters: a message may quote what the operator
+    gave us (a header, a cell), and a 1 MB garbage file must not become a 1 MB line."""
+    flat = re.sub(r"[\x00-\x1f\x7f]+", " ", text)
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
 
 class DialerError(Exception):
     """Base of every error the dialer raises on purpose."""
@@ -26,6 +39,19 @@ class DialerError(Exception):
 
 class ConfigError(DialerError):
     """Settings are missing or malformed."""
+
+
+class OptionError(ConfigError):
+    """A command-line option value that cannot be used."""
+
+    def __init__(self, option: str, reason: str) -> None:
+        self.option = option
+        self.reason = reason
+        super().__init__(f"{option}: {reason}")
+
+
+class RedisUnavailable(DialerError):
+    """Redis cannot be reached (or is not Redis). The URL in the message has no password."""
 
 
 class CampaignNotFound(DialerError):
@@ -39,7 +65,7 @@ class SheetError(DialerError):
         self, file: str, reason: str, *, row: int | None = None, column: str | None = None
     ) -> None:
         self.file = file
-        self.reason = reason
+        self.reason = clip(reason)
         self.row = row
         self.column = column
         where = file

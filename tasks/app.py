@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import Celery
 
+from dialer.errors import ConfigError
 from dialer.runtime import redis_url
 from dialer.settings import Settings
 
@@ -43,4 +44,7 @@ def make_app(settings: Settings) -> Celery:
     return app
 
 
-app = make_app(Settings.from_env())
+try:
+    app = make_app(Settings.from_env())
+except ConfigError as exc:  # one line from a worker, not Celery's import traceback
+    raise SystemExit(f"dialer worker: {exc}") from None
