@@ -269,7 +269,10 @@ def _open_book(stack: ExitStack, path: Path, *, data_only: bool) -> Any:
     # A file object, not the path: openpyxl refuses a name that does not end in .xlsx.
     f = stack.enter_context(open(path, "rb"))  # noqa: SIM115 (closed by the stack)
     try:
-        book = load_workbook(f, read_only=True, data_only=data_only)
+        with warnings.catch_warnings():
+            # "Workbook contains no default style" and the like: nothing the operator can act on.
+            warnings.simplefilter("ignore", UserWarning)
+            book = load_workbook(f, read_only=True, data_only=data_only)
     except (zipfile.BadZipFile, InvalidFileException, OSError, KeyError, ValueError) as exc:
         raise SheetError(
             str(path),
