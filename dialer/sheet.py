@@ -197,7 +197,9 @@ def _csv_chunks(source: SheetSource, chunk_rows: int) -> Iterator[pd.DataFrame]:
     except UnicodeDecodeError:
         encoding = _ENCODING_NAMES.get(str(source.encoding), source.encoding)
         raise SheetError(
-            name, f"the file is not valid {encoding} text (undecodable bytes past the start)"
+            name,
+            f"the file is not {encoding} text throughout (undecodable bytes after the first "
+            f"{SAMPLE_BYTES // 1024} KB); save it again as CSV UTF-8",
         ) from None
     except pd.errors.EmptyDataError:
         raise SheetError(name, "the file has no header row") from None

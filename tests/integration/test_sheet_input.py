@@ -134,6 +134,18 @@ def test_binary_file_with_zero_bytes_is_still_binary(store, tmp_path) -> None:
         upload(store, path, settings())
 
 
+def test_gbk_text_after_an_ascii_start_is_refused_whole(store, tmp_path) -> None:
+    path = tmp_path / "late.csv"
+    ascii_rows = "".join(f"13800000001,139{i:08d},x\n" for i in range(12_000))
+    path.write_bytes(
+        ("Caller,Callee,Name\n" + ascii_rows).encode()
+        + "13800000001,13912345678,张三\n".encode("gbk")
+    )
+    with pytest.raises(SheetError, match="save it again as CSV UTF-8"):
+        upload(store, path, settings(), chunk_rows=1000)
+    assert stored_nothing(store)
+
+
 # --- Unicode digits ---------------------------------------------------------------------
 
 
