@@ -19,7 +19,8 @@ import redis
 
 from dialer import cli_options as opt
 from dialer.ccc.client import CccClient
-from dialer.errors import CccError, DialerError, RedisUnavailable, clip
+from dialer.errors import CccError, DialerError, clip
+from dialer.runtime import shown_redis
 from dialer.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -187,6 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
+    settings: Settings | None = None
     try:
         settings = Settings.from_env()
         handler: Handler = args.handler
@@ -195,21 +197,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("dialer: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the one place every error becomes a line and an exit status
-        status, message = explain(exc)
+        status, message = explain(exc, settings)
         if args.verbose:
             traceback.print_exc()
         print(f"dialer: {clip(message, 500)}", file=sys.stderr)
         return status
 
 
-def explain(exc: Exception) -> tuple[int, str]:
+def explain(exc: Exception, settings: Settings | None) -> tuple[int, str]:
     """(exit status, one-line message) for an error that ends a command."""
-    if isinstance(exc, CccError | RedisUnavailable):
+    if isinstance(exc, CccError):
         return 1, str(exc)
     if isinstance(exc, DialerError):
         return 2, str(exc)
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError) and settings is not None:
+        return 1, (
+            f"cannot reach Redis at {shown_redis(settings)}: {clip(str(exc), 120)} "
+            "(start it, or fix DIALER_REDIS_URL)"
+        )
     if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
-        return 1, f"lost the connection to Redis ({exc}); check that it is running"
+        return 1, f"cannot reach Redis: {exc}"
     if isinstance(exc, redis.RedisError):
         return 1, f"Redis answered an error: {exc}"
     if isinstance(exc, OSError) and exc.filename is not None:

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-import time
 from pathlib import Path
-from typing import TextIO
 
 from dialer import cli_options as opt
 from dialer.calendar import Calendar
-from dialer.engine import PAUSED_BY_USER, Engine
+from dialer.console import print_upload, watch
+from dialer.engine import open_engine, open_store
 from dialer.errors import DialerError
 from dialer.export import export
 from dialer.ingest import load_dnc
-from dialer.models import CampaignSettings, CampaignStatus, format_rate
-from dialer.runtime import open_store
+from dialer.models import CampaignSettings, CampaignStatus
 from dialer.settings import Settings
-from dialer.status import CampaignReport, campaign_report, render
+from dialer.status import campaign_report, render
 from dialer.upload import UploadReport, upload
 
 
@@ -87,35 +84,6 @@ def do_upload(args: argparse.Namespace, settings: Settings) -> tuple[str, Upload
     return report.campaign_id, report
 
 
-def print_upload(report: UploadReport, campaign: CampaignSettings, as_json: bool) -> None:
-    rates = {b: campaign.rate_for(b) for b in sorted(report.per_broker)}
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "id": report.campaign_id,
-                    "total": report.total,
-                    "accepted": report.accepted,
-                    "rejected": sum(report.rejected.values()),
-                    "rejected_by_reason": dict(report.rejected),
-                    "brokers": {b: {"rows": report.per_broker[b], "rate_per_s": r}
-                                for b, r in rates.items()},
-                },
-                ensure_ascii=False,
-            )
-        )  # fmt: skip
-        return
-    print(f"rows: {report.total}  accepted: {report.accepted}  "
-          f"rejected: {sum(report.rejected.values())}")  # fmt: skip
-    for code, n in report.rejected.most_common():
-        print(f"  {code}: {n}")
-        for example in report.examples.get(code, []):
-            print(f"    {example}")
-    for broker, rate in rates.items():
-        print(f"broker {broker}: {report.per_broker[broker]} rows at {format_rate(rate)}")
-    print(report.campaign_id)
-
-
 def cmd_upload(args: argparse.Namespace, settings: Settings) -> int:
     campaign = settings_from_args(args, settings)
     _, report = do_upload(args, settings)
@@ -131,12 +99,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     register_engine(sub)
 
 
-def _engine(settings: Settings) -> Engine:
-    return Engine(open_store(settings), settings.timing())
-
-
 def cmd_control(args: argparse.Namespace, settings: Settings) -> int:
-    engine = _engine(settings)
+    engine = open_engine(settings)
     if args.command == "start":
         engine.start(args.id)
     elif args.command == "pause":
@@ -150,46 +114,12 @@ def cmd_control(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _progress_line(report: CampaignReport) -> str:
-    width = 30
-    done = report.done_rows
-    filled = int(width * done / report.total) if report.total else width
-    rate = sum(b.achieved_per_s for b in report.brokers)
-    eta = f" ETA {int(report.eta_s)}s" if report.eta_s else ""
-    counts = " ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
-    return (
-        f"[{'#' * filled}{'.' * (width - filled)}] {done}/{report.total} "
-        f"{report.status.value} {rate:.1f} calls/s{eta} | {counts}"
-    )
-
-
-def watch(engine: Engine, cid: str, settings: Settings, *, interval_s: float = 0.5,
-          stream: TextIO = sys.stdout, until_done: bool = True) -> CampaignReport:  # fmt: skip
-    """Show a live progress line until the campaign is DONE or CANCELLED (or PAUSED by a
-    fatal error: the operator must act)."""
-    last_len = 0
-    while True:
-        report = campaign_report(engine, cid, settings.max_qps)
-        line = _progress_line(report)
-        stream.write("\r" + line + " " * max(0, last_len - len(line)))
-        stream.flush()
-        last_len = len(line)
-        stopped = report.status in (CampaignStatus.DONE, CampaignStatus.CANCELLED)
-        fatal = report.status is CampaignStatus.PAUSED and report.pause_reason != PAUSED_BY_USER
-        if stopped or fatal or not until_done:
-            stream.write("\n")
-            if fatal:
-                stream.write(f"campaign paused: {report.pause_reason}\n")
-            return report
-        time.sleep(interval_s)
-
-
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    engine = _engine(settings)
+    engine = open_engine(settings)
     if args.watch:
-        watch(engine, args.id, settings)
+        watch(engine, args.id)
         return 0
-    report = campaign_report(engine, args.id, settings.max_qps)
+    report = campaign_report(engine, args.id)
     print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else render(report))
     return 0
 
@@ -205,15 +135,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     campaign = settings_from_args(args, settings)
     cid, report = do_upload(args, settings)
     print_upload(report, campaign, as_json=False)
-    engine = _engine(settings)
+    engine = open_engine(settings)
     engine.start(cid)
     if args.workers:
         from tasks.embedded import in_process_workers
 
-        with in_process_workers(args.workers):
-            final = watch(engine, cid, settings)
+        with in_process_workers(settings, args.workers):
+            final = watch(engine, cid)
     else:
-        final = watch(engine, cid, settings)
+        final = watch(engine, cid)
     if args.export:
         n = export(engine.store, cid, args.export)
         print(f"{n} rows written to {args.export}")
@@ -230,8 +160,9 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from dialer.demo import run_demo
+    from tasks.embedded import in_process_workers
 
-    return run_demo(args.output, args.sheet, args.rate)
+    return run_demo(in_process_workers, args.output, args.sheet, args.rate)
 
 
 def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -5,7 +5,6 @@ DialerError
 ├── ConfigError             missing or malformed settings
 │   └── OptionError         a command-line option value that cannot be used (names the option)
 ├── CampaignNotFound        no campaign with that id
-├── RedisUnavailable        Redis cannot be reached: a runtime failure, not the operator's input
 └── CccError                an answer (or non-answer) from CCC; carries code, http_status,
     │                       request_id, message
     ├── PermanentCallError  this row can never succeed (Parameter.*, unknown 4xx)
@@ -48,10 +47,6 @@ class OptionError(ConfigError):
         self.option = option
         self.reason = reason
         super().__init__(f"{option}: {reason}")
-
-
-class RedisUnavailable(DialerError):
-    """Redis cannot be reached (or is not Redis). The URL in the message has no password."""
 
 
 class CampaignNotFound(DialerError):

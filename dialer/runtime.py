@@ -13,19 +13,15 @@ from urllib.parse import urlsplit
 import redis
 
 from dialer.embedded_redis import EmbeddedRedis, free_port
-from dialer.errors import ConfigError, RedisUnavailable, clip
-from dialer.keys import Keys
+from dialer.errors import ConfigError, clip
 from dialer.settings import Settings
-from dialer.store import CampaignStore
+
+REDIS_SCHEMES = ("redis", "rediss")
 
 
 def embedded_dir(settings: Settings) -> Path:
     base = settings.data_home or str(Path.home() / ".local" / "share")
     return Path(base) / "b2b-dialer" / "redis"
-
-
-REDIS_SCHEMES = ("redis", "rediss")
-CONNECT_TIMEOUT_S = 5.0
 
 
 def check_redis_url(url: str) -> str:
@@ -52,9 +48,15 @@ def without_password(url: str) -> str:
             return url
     except ValueError:
         return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = parts.username or ""
-    return parts._replace(netloc=f"{user}:***@{netloc[-1]}").geturl()
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
+
+
+def shown_redis(settings: Settings) -> str:
+    """Which Redis the settings point at, fit for a message."""
+    if settings.redis_url:
+        return without_password(settings.redis_url)
+    return f"the embedded redis-server (data in {embedded_dir(settings)})"
 
 
 def redis_url(settings: Settings) -> str:
@@ -74,18 +76,3 @@ def redis_url(settings: Settings) -> str:
     server.start(daemonize=True)
     port_file.write_text(str(server.port))
     return server.url
-
-
-def open_store(settings: Settings) -> CampaignStore:
-    """A store on a Redis that answered a PING; RedisUnavailable, naming the URL, if none."""
-    url = redis_url(settings)
-    client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        client.close()
-        raise RedisUnavailable(
-            f"cannot reach Redis at {without_password(url)}: {clip(str(exc), 120)} "
-            "(start it, or fix DIALER_REDIS_URL)"
-        ) from exc
-    return CampaignStore(client, Keys(settings.namespace))

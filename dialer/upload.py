@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dialer import ingest, sheet
+from dialer.engine.store import ROWS_PER_BLOCK, CampaignStore
 from dialer.errors import SheetError
 from dialer.models import CampaignSettings
-from dialer.store import ROWS_PER_BLOCK, CampaignStore
 
 EXAMPLES_PER_REASON = 3
 
@@ -51,7 +51,7 @@ def upload(
                 report = UploadReport(cid)
             assert report is not None
             validated = ingest.validate_chunk(frame, columns, defaults, state)
-            store.add_rows(cid, validated, columns.passthrough)
+            store.add_rows(cid, validated, columns.passthrough, settings)
             _tally(report, validated)
         if report is None:
             raise SheetError(file, "the file has no header row")

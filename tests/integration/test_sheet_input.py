@@ -13,11 +13,10 @@ import pytest
 import redis
 from openpyxl import Workbook
 
+from dialer.engine import CampaignStore, Keys
 from dialer.errors import SheetError
 from dialer.ingest import load_dnc
-from dialer.keys import Keys
 from dialer.models import CampaignSettings
-from dialer.store import CampaignStore
 from dialer.upload import upload
 
 POOL = ("02151234567",)
