@@ -1,4 +1,8 @@
-"""The `dialer` command: parse arguments, build objects from Settings, call the library."""
+"""The `dialer` command: parse arguments, build objects from Settings, call the library.
+
+Every mistake is one line on stderr, never a traceback (`-v` adds it, for bug reports): exit
+status 2 for the operator's input (options, files, settings), 1 for failures at run time
+(Redis, CCC, the file system, a bug)."""
 
 from __future__ import annotations
 
@@ -7,11 +11,16 @@ import json
 import logging
 import signal
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import redis
+
+from dialer import cli_options as opt
 from dialer.ccc.client import CccClient
-from dialer.errors import CccError, DialerError
+from dialer.errors import CccError, DialerError, clip
+from dialer.runtime import shown_redis
 from dialer.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -39,12 +48,15 @@ def _instance_id(args: argparse.Namespace, settings: Settings) -> str:
 def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
     client = CccClient.from_settings(settings)
     try:
+        extra = args.additional_broker
+        if extra is not None:
+            extra = opt.checked("--additional-broker", extra, opt.broker_number)
         result = client.start_back2back_call(
             instance_id=_instance_id(args, settings),
-            caller=args.caller,
-            callee=args.callee,
-            broker=args.broker,
-            additional_broker=args.additional_broker,
+            caller=opt.checked("CALLER", args.caller, opt.phone_number),
+            callee=opt.checked("CALLEE", args.callee, opt.phone_number),
+            broker=opt.checked("--broker", args.broker, opt.broker_number),
+            additional_broker=extra,
             timeout_seconds=args.timeout_seconds,
             tags=args.tags,
         )
@@ -133,9 +145,12 @@ def cmd_simulator(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+VERBOSE_HELP = "debug logging, and the traceback of an error"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dialer", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser = opt.Parser(prog="dialer", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("call", help="place one back-to-back call now")
@@ -143,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("callee")
     p.add_argument("--broker", required=True)
     p.add_argument("--additional-broker")
-    p.add_argument("--timeout-seconds", type=int, default=30)
+    p.add_argument("--timeout-seconds", type=opt.timeout_seconds, default=30)
     p.add_argument("--tags")
     p.add_argument("--instance-id")
     p.add_argument("--json", action="store_true")
@@ -185,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     from dialer import cli_campaign
 
     cli_campaign.register(sub)
+    for command in sub.choices.values():
+        # -v after the command as well as before it; SUPPRESS keeps `dialer -v CMD` working.
+        command.add_argument(
+            "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP
+        )
     return parser
 
 
@@ -192,16 +212,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
+    settings: Settings | None = None
     try:
         settings = Settings.from_env()
         handler: Handler = args.handler
         return handler(args, settings)
-    except DialerError as exc:
-        print(f"dialer: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("dialer: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # the one place every error becomes a line and an exit status
+        status, message = explain(exc, settings)
+        if args.verbose:
+            traceback.print_exc()
+        print(f"dialer: {clip(message, 500)}", file=sys.stderr)
+        return status
+
+
+def explain(exc: Exception, settings: Settings | None) -> tuple[int, str]:
+    """(exit status, one-line message) for an error that ends a command."""
+    if isinstance(exc, CccError):
+        return 1, str(exc)
+    if isinstance(exc, DialerError):
+        return 2, str(exc)
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError) and settings is not None:
+        return 1, (
+            f"cannot reach Redis at {shown_redis(settings)}: {clip(str(exc), 120)} "
+            "(start it, or fix DIALER_REDIS_URL)"
+        )
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+        return 1, f"cannot reach Redis: {exc}"
+    if isinstance(exc, redis.RedisError):
+        return 1, f"Redis answered an error: {exc}"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return 1, f"{exc.filename}: {exc.strerror}"
+    if isinstance(exc, OSError):
+        return 1, str(exc)
+    return 1, (
+        f"unexpected error {type(exc).__name__}: {exc} "
+        "(this is a bug: run again with -v and report the traceback)"
+    )
 
 
 if __name__ == "__main__":

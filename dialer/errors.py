@@ -3,6 +3,7 @@
 DialerError
 ├── SheetError              a campaign file that cannot be used at all (file, row, column, reason)
 ├── ConfigError             missing or malformed settings
+│   └── OptionError         a command-line option value that cannot be used (names the option)
 ├── CampaignNotFound        no campaign with that id
 └── CccError                an answer (or non-answer) from CCC; carries code, http_status,
     │                       request_id, message
@@ -22,6 +23,17 @@ Which CCC answer becomes which class is decided in exactly one place:
 
 from __future__ import annotations
 
+import re
+
+MESSAGE_MAX_CHARS = 300
+
+
+def clip(text: str, limit: int = MESSAGE_MAX_CHARS) -> str:
+    """`text` on one line and at most `limit` characters: a message may quote what the operator
+    gave us (a header, a cell), and a 1 MB garbage file must not become a 1 MB line."""
+    flat = re.sub(r"[\x00-\x1f\x7f]+", " ", text)
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
 
 class DialerError(Exception):
     """Base of every error the dialer raises on purpose."""
@@ -29,6 +41,15 @@ class DialerError(Exception):
 
 class ConfigError(DialerError):
     """Settings are missing or malformed."""
+
+
+class OptionError(ConfigError):
+    """A command-line option value that cannot be used."""
+
+    def __init__(self, option: str, reason: str) -> None:
+        self.option = option
+        self.reason = reason
+        super().__init__(f"{option}: {reason}")
 
 
 class CampaignNotFound(DialerError):
@@ -42,7 +63,7 @@ class SheetError(DialerError):
         self, file: str, reason: str, *, row: int | None = None, column: str | None = None
     ) -> None:
         self.file = file
-        self.reason = reason
+        self.reason = clip(reason)
         self.row = row
         self.column = column
         where = file

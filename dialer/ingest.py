@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from dialer import sheet
 from dialer.ccc.client import TAGS_MAX_BYTES
-from dialer.errors import SheetError
+from dialer.errors import SheetError, clip
+from dialer.phones import BROKER, PHONE, SCIENTIFIC, normalise_numbers
 
 FIELDS = ("caller", "callee", "broker", "additional_broker", "timeout_seconds", "tags")
 ALIASES = {
@@ -34,11 +37,15 @@ TAGS_TOO_LONG = "Sheet.TagsTooLong"
 INVALID_TIMEOUT = "Sheet.InvalidTimeout"
 DO_NOT_CALL = "Sheet.DoNotCall"
 DUPLICATE = "Sheet.Duplicate"
-REASONS = (MISSING, INVALID_NUMBER, TAGS_TOO_LONG, INVALID_TIMEOUT, DO_NOT_CALL, DUPLICATE)
+UNSAVED_FORMULA = "Sheet.UnsavedFormula"
+REASONS = (
+    MISSING, INVALID_NUMBER, TAGS_TOO_LONG, INVALID_TIMEOUT, DO_NOT_CALL, DUPLICATE,
+    UNSAVED_FORMULA,
+)  # fmt: skip
 
-_SCIENTIFIC = r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$"
-_PHONE = r"1\d{10}|0\d{9,11}"
-_BROKER = r"\d{5,15}"
+# Columns of the validated frame besides the fields: a pass-through column is never stored
+# under one of these names.
+_OWN_COLUMNS = frozenset({"row", "pool", "reason", "detail", *FIELDS})
 
 
 def _header_key(name: str) -> str:
@@ -47,56 +54,63 @@ def _header_key(name: str) -> str:
 
 @dataclass(frozen=True)
 class ColumnMap:
-    """Which source column feeds each dialing field; the rest pass through in order."""
+    """Which source column (by position) feeds each dialing field; the rest pass through in
+    order, each under a distinct name."""
 
-    fields: dict[str, str]
-    passthrough: tuple[str, ...]
+    fields: dict[str, str]  # field -> its header as written
+    positions: dict[str, int]  # field -> position of its column
+    passthrough: tuple[str, ...]  # the names pass-through columns are stored under
+    passthrough_positions: tuple[int, ...]
 
     @classmethod
-    def from_header(cls, file: str, columns: Iterable[str]) -> ColumnMap:
-        mapped: dict[str, str] = {}
-        passthrough: list[str] = []
-        for column in columns:
-            target = _ALIAS_TO_FIELD.get(_header_key(str(column)))
+    def from_header(cls, file: str, columns: Iterable[object]) -> ColumnMap:
+        """Refuses two columns that mean the same field, naming both; a repeated pass-through
+        header is kept, the later copies as "Note (2)", "Note (3)"."""
+        names = [str(c) for c in columns]
+        fields: dict[str, str] = {}
+        positions: dict[str, int] = {}
+        passthrough: list[int] = []
+        for i, name in enumerate(names):
+            target = _ALIAS_TO_FIELD.get(_header_key(name))
             if target is None:
-                passthrough.append(str(column))
-            elif target in mapped:
+                passthrough.append(i)
+            elif target in positions:
+                first = positions[target]
                 raise SheetError(
-                    file, f"columns {mapped[target]!r} and {column!r} both mean {target}"
+                    file,
+                    f"columns {_shown(names[first])} (column {first + 1}) and {_shown(name)} "
+                    f"(column {i + 1}) both hold the {target}; delete or rename one of them",
                 )
             else:
-                mapped[target] = str(column)
-        if "callee" not in mapped:
-            found = ", ".join(repr(str(c)) for c in columns) or "none"
+                fields[target], positions[target] = name, i
+        if "callee" not in fields:
+            found = ", ".join(_shown(n, 30) for n in names[:20]) or "none"
+            more = f" and {len(names) - 20} more" if len(names) > 20 else ""
             raise SheetError(
                 file,
                 "no callee column (expected one of: Callee, 被叫, 被叫号码); columns found: "
-                + found,
+                + found
+                + more,
             )
-        return cls(mapped, tuple(passthrough))
+        shown = _distinct([names[i] for i in passthrough], names)
+        return cls(fields, positions, tuple(shown), tuple(passthrough))
 
 
-def normalise_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(normalised numbers, scientific-notation mask) of stripped strings. Scientific notation
-    has lost digits: it is flagged, never repaired."""
-    clean = raw.str.fullmatch(_PHONE) | (raw == "")
-    scientific = pd.Series(False, index=raw.index)
-    if clean.all():
-        return raw, scientific
-    # Only the messy minority goes through the rewrite pipeline: most sheets are clean.
-    s = raw[~clean]
-    scientific[~clean] = s.str.match(_SCIENTIFIC)
-    s = s.str.replace(r"\.0+$", "", regex=True)
-    s = s.str.replace(r"[\s\-.()（）]", "", regex=True)
-    international = s.str.match(r"^(?:\+86|0086)")
-    s = s.str.replace(r"^(?:\+86|0086)", "", regex=True)
-    s = s.mask(s.str.fullmatch(r"861\d{10}"), s.str[2:])
-    # "+86 21 5123 4567" is the landline 021-5123-4567: the trunk 0 goes back on.
-    lost_trunk_zero = international & s.str.match(r"^[2-9]\d{8,10}$")
-    s = s.mask(lost_trunk_zero, "0" + s)
-    out = raw.copy()
-    out[~clean] = s
-    return out, scientific
+def _shown(name: str, limit: int = 60) -> str:
+    return repr(clip(name, limit))
+
+
+def _distinct(names: list[str], header: list[str]) -> list[str]:
+    written = set(header)
+    used: set[str] = set()
+    out = []
+    for name in names:
+        new, k = name, 2
+        while new in used or new in _OWN_COLUMNS or (new != name and new in written):
+            new, k = f"{name} ({k})", k + 1
+        used.add(new)
+        out.append(new)
+    return out
 
 
 @dataclass
@@ -124,7 +138,7 @@ def validate_chunk(
     n = len(frame)
     out = pd.DataFrame({"row": np.arange(state.next_row, state.next_row + n)})
     state.next_row += n
-    raw = {f: _column(frame, columns.fields.get(f), n) for f in FIELDS}
+    raw = {f: _column(frame, columns.positions.get(f), n) for f in FIELDS}
     if defaults.additional_broker:
         raw["additional_broker"] = raw["additional_broker"].mask(
             raw["additional_broker"] == "", defaults.additional_broker
@@ -143,21 +157,25 @@ def validate_chunk(
         reason[hit] = code
         bad_column[hit] = field_name
 
+    for row, position in frame.attrs.get(sheet.UNSAVED_FORMULAS, ()):
+        field_name = next((f for f, p in columns.positions.items() if p == position), None)
+        if field_name is not None and reason[row] == "":
+            reason[row], bad_column[row] = UNSAVED_FORMULA, field_name
     flag(raw["caller"] == "", MISSING, "caller")
     flag(raw["callee"] == "", MISSING, "callee")
-    flag(caller_sci | ~caller.str.fullmatch(_PHONE), INVALID_NUMBER, "caller")
-    flag(callee_sci | ~callee.str.fullmatch(_PHONE), INVALID_NUMBER, "callee")
-    flag((broker != "") & ~broker.str.fullmatch(_BROKER), INVALID_NUMBER, "broker")
-    flag((extra != "") & ~extra.str.fullmatch(_BROKER), INVALID_NUMBER, "additional_broker")
+    flag(caller_sci | ~caller.str.fullmatch(PHONE), INVALID_NUMBER, "caller")
+    flag(callee_sci | ~callee.str.fullmatch(PHONE), INVALID_NUMBER, "callee")
+    flag((broker != "") & ~broker.str.fullmatch(BROKER), INVALID_NUMBER, "broker")
+    flag((extra != "") & ~extra.str.fullmatch(BROKER), INVALID_NUMBER, "additional_broker")
     # A UTF-8 character is at most 4 bytes: only tags longer than 32 characters can be too long.
     long_tags = raw["tags"][raw["tags"].str.len() > TAGS_MAX_BYTES // 4]
     too_long = long_tags.str.encode("utf-8").str.len() > TAGS_MAX_BYTES
     flag(too_long.reindex(raw["tags"].index, fill_value=False), TAGS_TOO_LONG, "tags")
 
-    timeout = pd.to_numeric(
-        raw["timeout_seconds"].mask(raw["timeout_seconds"] == ""), errors="coerce"
-    )
     timeout_given = raw["timeout_seconds"] != ""
+    timeout = pd.to_numeric(
+        raw["timeout_seconds"].where(timeout_given).str.normalize("NFKC"), errors="coerce"
+    )
     timeout_ok = timeout.notna() & (timeout % 1 == 0) & timeout.between(1, MAX_TIMEOUT_S)
     flag(timeout_given & ~timeout_ok, INVALID_TIMEOUT, "timeout_seconds")
     timeout = timeout.where(timeout_given & timeout_ok, defaults.timeout_seconds)
@@ -192,15 +210,15 @@ def validate_chunk(
     out["pool"] = from_pool & accepted
     out["reason"] = reason
     out["detail"] = _details(reason, bad_column, raw, columns)
-    for name in columns.passthrough:
-        out[name] = frame[name].to_numpy()
+    for name, position in zip(columns.passthrough, columns.passthrough_positions, strict=True):
+        out[name] = frame.iloc[:, position].to_numpy()
     return out
 
 
-def _column(frame: pd.DataFrame, name: str | None, n: int) -> pd.Series:
-    if name is None:
+def _column(frame: pd.DataFrame, position: int | None, n: int) -> pd.Series:
+    if position is None:
         return pd.Series([""] * n, dtype=object)
-    return frame[name].reset_index(drop=True).fillna("").astype(str).str.strip()
+    return frame.iloc[:, position].reset_index(drop=True).fillna("").astype(str).str.strip()
 
 
 _EXPLAIN = {
@@ -210,6 +228,8 @@ _EXPLAIN = {
     INVALID_TIMEOUT: f"must be a whole number of seconds from 1 to {MAX_TIMEOUT_S}",
     DO_NOT_CALL: "number is on the do-not-call list",
     DUPLICATE: "this callee is already in the campaign",
+    UNSAVED_FORMULA: "a formula with no saved result (the file was written by a program, "
+    "not saved by Excel); open it in Excel, save it and upload again",
 }
 
 
@@ -222,18 +242,19 @@ def _details(
         value = raw[field_name][i]
         header = columns.fields.get(field_name, field_name)
         why = _EXPLAIN[reason[i]]
-        if reason[i] == INVALID_NUMBER and re.match(_SCIENTIFIC, value.strip()):
+        if reason[i] == INVALID_NUMBER and re.match(SCIENTIFIC, value.strip()):
             why = "scientific notation has lost digits; format the column as text and export again"
-        details[i] = f"column {header!r} value {value!r}: {why}"
+        details[i] = f"column {_shown(header)} value {_shown(value)}: {why}"
     return details
 
 
 def load_dnc(path: str) -> frozenset[str]:
+    """The numbers of a do-not-call file (one a line, or the first column of a sheet; text in
+    any encoding a sheet may have, or XLSX), normalised as sheet numbers are."""
     try:
-        with open(path, encoding="utf-8-sig", errors="replace") as f:
-            lines = [line.strip() for line in f if line.strip()]
-    except OSError as exc:
-        raise SheetError(path, f"cannot read the do-not-call file ({exc.strerror})") from None
+        lines = list(sheet.read_first_column(Path(path)))
+    except SheetError as exc:
+        raise SheetError(path, f"do-not-call file: {exc.reason}") from None
     numbers, _ = normalise_numbers(pd.Series(lines, dtype=object))
     return frozenset(numbers.tolist())
 

@@ -1,12 +1,64 @@
-"""Phone number helpers shared by logging, ingest, export and call-record matching."""
+"""Phone numbers: normalising them as operators type them (sheet cells, --broker, the
+do-not-call list), checking them, masking them for logs and exports, and matching them as
+call records write them."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
+import pandas as pd
+
+# ASCII digits only: Python's \d also matches full-width and other Unicode digits, and a
+# number must be dialled as digits CCC knows, never "as typed".
+PHONE = r"1[0-9]{10}|0[0-9]{9,11}"  # mobile, or landline with its trunk 0
+BROKER = r"[0-9]{5,15}"
+SCIENTIFIC = r"^[+-]?[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+$"
+# Spaces, dots, brackets and every dash a keyboard or a word processor makes.
+_SEPARATORS = r"[\s\-.()（）\u2010-\u2015\u2212\u30fc\uff70]"
+
+
+def normalise_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(normalised numbers, scientific-notation mask) of stripped strings. Full-width and other
+    compatibility digits become ASCII (NFKC); a value with any digit that does not stays
+    invalid. Scientific notation has lost digits: it is flagged, never repaired."""
+    clean = raw.str.fullmatch(PHONE) | (raw == "")
+    scientific = pd.Series(False, index=raw.index)
+    if clean.all():
+        return raw, scientific
+    # Only the messy minority goes through the rewrite pipeline: most sheets are clean.
+    s = raw[~clean].str.normalize("NFKC")
+    scientific[~clean] = s.str.match(SCIENTIFIC)
+    s = s.str.replace(r"\.0+$", "", regex=True)
+    s = s.str.replace(_SEPARATORS, "", regex=True)
+    international = s.str.match(r"^(?:\+86|0086)")
+    s = s.str.replace(r"^(?:\+86|0086)", "", regex=True)
+    s = s.mask(s.str.fullmatch(r"861[0-9]{10}"), s.str[2:])
+    # "+86 21 5123 4567" is the landline 021-5123-4567: the trunk 0 goes back on.
+    lost_trunk_zero = international & s.str.match(r"^[2-9][0-9]{8,10}$")
+    s = s.mask(lost_trunk_zero, "0" + s)
+    out = raw.copy()
+    out[~clean] = s
+    return out, scientific
+
+
+def normalise_number(text: str) -> str:
+    """One number (a command-line option) normalised as a sheet cell is; "" when it is in
+    scientific notation."""
+    numbers, scientific = normalise_numbers(pd.Series([text.strip()], dtype=object))
+    return "" if bool(scientific.iloc[0]) else str(numbers.iloc[0])
+
+
+def is_phone(number: str) -> bool:
+    return re.fullmatch(PHONE, number) is not None
+
+
+def is_broker(number: str) -> bool:
+    return re.fullmatch(BROKER, number) is not None
+
+
 # After NFKC folding, so full-width spaces, dashes and brackets are caught too.
-_SEPARATORS = re.compile(r"[\s\-.()/]")
+_MATCH_SEPARATORS = re.compile(r"[\s\-.()/]")
 _EXCEL_FLOAT = re.compile(r"(\+?\d+)\.0+")
 _COUNTRY_CODE = re.compile(r"(?:\+|00)86")
 # "86" without + or 00 is read as the country code only in front of a whole Chinese number
@@ -36,7 +88,7 @@ def normalise_for_match(number: str | None) -> str:
     excel = _EXCEL_FLOAT.fullmatch(s)
     if excel:
         s = excel[1]
-    s = _SEPARATORS.sub("", s)
+    s = _MATCH_SEPARATORS.sub("", s)
     country = _COUNTRY_CODE.match(s) or _BARE_COUNTRY_CODE.match(s)
     if country:
         s = s[country.end() :]

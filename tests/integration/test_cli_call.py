@@ -86,3 +86,32 @@ def test_dialer_call_without_credentials_is_a_clear_error(simulator_process) -> 
     assert done.returncode == 2
     assert "ALIBABA_CLOUD_ACCESS_KEY_ID" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_dialer_call_normalises_full_width_numbers(simulator_process) -> None:
+    url, log = simulator_process
+    done = run_call(
+        url, "１３８ ０００００ ０００", "+86 139-0000-0000", "--broker", "０２１５１２３４５６７"
+    )
+    assert done.returncode == 0, done.stderr
+    [entry] = [json.loads(line) for line in log.read_text().splitlines()]
+    assert (entry["caller"], entry["callee"]) == ("13800000000", "13900000000")
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["1３8000000٠0", "13900000000", "--broker", "02151234567"], "CALLER"),
+        (["13800000000", "abc", "--broker", "02151234567"], "CALLEE"),
+        (["13800000000", "13900000000", "--broker", "abc"], "--broker"),
+        (["13800000000", "13900000000", "--broker", "02151234567", "--timeout-seconds", "601"],
+         "--timeout-seconds"),
+    ],
+)  # fmt: skip
+def test_dialer_call_refuses_a_bad_value_before_dialling(simulator_process, args, named) -> None:
+    url, log = simulator_process
+    done = run_call(url, *args)
+    assert done.returncode == 2
+    assert named in done.stderr and len(done.stderr.splitlines()) == 1
+    assert "Traceback" not in done.stderr
+    assert not log.exists() or log.read_text() == ""

@@ -246,7 +246,7 @@ def test_cli_upload_json(redis_server, namespace) -> None:
 def test_cli_upload_bad_file_is_one_clear_line(redis_server, namespace, tmp_path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"")
-    done = run_cli("upload", str(bad), "--broker", "1", "--instance-id", "i",
+    done = run_cli("upload", str(bad), "--broker", "02151234567", "--instance-id", "i",
                    redis_url=redis_server.url, namespace=namespace)  # fmt: skip
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
