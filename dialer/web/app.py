@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -43,6 +42,10 @@ class LoginRequired(Exception):
         self.next_path = next_path
 
 
+class _BodyTooLarge(Exception):
+    pass
+
+
 class BodyLimit:
     """Refuses request bodies over the upload limit: at once when Content-Length says so,
     else as soon as the streamed body passes it (Starlette spools the rest to disk)."""
@@ -56,7 +59,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         error = TooLarge(
-            f"the upload is over the {self.max_bytes // (1024 * 1024)} MB limit "
+            f"the upload is over the {self.max_bytes / (1024 * 1024):g} MB limit "
             "(DIALER_WEB_MAX_UPLOAD_MB)"
         )
         length = dict(scope["headers"]).get(b"content-length", b"")
@@ -64,17 +67,53 @@ class BodyLimit:
             await JSONResponse(error.as_dict(), error.status)(scope, receive, send)
             return
         seen = 0
+        started = False
 
         async def limited() -> Message:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                # An HTTPException passes FastAPI's body parsing untranslated.
-                raise StarletteHTTPException(413, error.message)
+                raise _BodyTooLarge
             return message
 
-        await self.app(scope, limited, send)
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, watched)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await JSONResponse(error.as_dict(), error.status)(scope, receive, send)
+
+
+class AccessLog:
+    """One line per request: method, path (never the query string), status, time taken."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.monotonic()
+        status = 500
+
+        async def watched(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        finally:
+            access_log.info("%s %s %d %.0fms", scope["method"], scope["path"], status,
+                            (time.monotonic() - started) * 1000)  # fmt: skip
 
 
 def create_app(settings: Settings, web: WebSettings, backend: Backend | None = None) -> FastAPI:
@@ -92,19 +131,6 @@ def create_app(settings: Settings, web: WebSettings, backend: Backend | None = N
     app.state.backend = backend
     app.state.auth = auth
     app.state.web = web
-
-    @app.middleware("http")
-    async def log_access(request: Request, call_next: Any) -> Response:
-        started = time.monotonic()
-        response: Response = await call_next(request)
-        access_log.info(
-            "%s %s %d %.0fms",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.monotonic() - started) * 1000,
-        )
-        return response
 
     @app.exception_handler(WebError)
     async def web_error(request: Request, exc: WebError) -> Response:
@@ -160,6 +186,7 @@ def create_app(settings: Settings, web: WebSettings, backend: Backend | None = N
         await auth.require(request)
         return JSONResponse(app.openapi())
 
-    # Outermost, so an oversized body is refused before anything reads it.
+    # Last added is outermost: the access log sees every answer, the 413s included.
     app.add_middleware(BodyLimit, max_bytes=web.max_upload_bytes)
+    app.add_middleware(AccessLog)
     return app
