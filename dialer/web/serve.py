@@ -22,6 +22,8 @@ class ConsoleServer:
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
+        # Listening before uvicorn starts: a link printed now already answers.
+        self.sock.listen(2048)
         self.host, self.port = host, int(self.sock.getsockname()[1])
         # uvicorn's own access log would record query strings (a sign-in link's token):
         # the app logs requests itself, path only.
