@@ -33,6 +33,7 @@ def _env(locale: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.filters["when"] = lambda ts: (
         dt.datetime.fromtimestamp(float(ts), LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if ts else ""
