@@ -58,6 +58,8 @@ REASONS = {
     "Sheet.DoNotCall": N_("On the do-not-call list"),
     "Sheet.Duplicate": N_("Duplicate callee"),
 }
+# The engine's own words for a pause the operator asked for; other reasons are CCC's codes.
+PAUSE_REASONS = {"paused by operator": N_("paused by operator")}
 COLUMNS = {
     "row": N_("Row"),
     "caller": N_("Caller"),
@@ -120,4 +122,5 @@ def words(locale: str) -> dict[str, dict[str, str]]:
         "states": {k: t(v) for k, v in ROW_STATES.items()},
         "reasons": {k: t(v) for k, v in REASONS.items()},
         "columns": {k: t(v) for k, v in COLUMNS.items()},
+        "pause_reasons": {k: t(v) for k, v in PAUSE_REASONS.items()},
     }

@@ -98,3 +98,10 @@ def test_every_asset_ships_in_the_package() -> None:
         assert "@import" not in text and "url(http" not in text, path
     for asset in ("app.css", "common.js", "new.js", "campaign.js", "campaigns.js"):
         assert (WEB / "static" / asset).exists()
+
+
+def test_the_operators_pause_reason_is_in_the_catalogue() -> None:
+    from dialer.engine import PAUSED_BY_USER
+
+    assert PAUSED_BY_USER in i18n.PAUSE_REASONS
+    assert i18n.words("zh_CN")["pause_reasons"][PAUSED_BY_USER] == "操作员手动暂停"

@@ -31,10 +31,14 @@
     const rate = s.brokers.reduce((sum, b) => sum + b.achieved_per_s, 0);
     document.getElementById("rate").textContent = s.status === "RUNNING" ? rate.toFixed(1) : "0.0";
     document.getElementById("eta").textContent = s.status === "RUNNING" ? duration(s.eta_s) : "–";
-    show(document.getElementById("pause-reason"), s.status === "PAUSED" && s.pause_reason ? `${ui.paused} ${s.pause_reason}` : "");
-    show(document.getElementById("resumes-at"), s.status === "RUNNING" && s.resumes_at ? `${ui.resumes} ${new Date(s.resumes_at * 1000).toLocaleString()}` : "");
+    const reason = words.pause_reasons[s.pause_reason] || s.pause_reason;
+    show(document.getElementById("pause-reason"),
+      s.status === "PAUSED" && s.pause_reason ? ui.paused.replace("{reason}", reason) : "");
+    show(document.getElementById("resumes-at"), s.status === "RUNNING" && s.resumes_at
+      ? ui.resumes.replace("{time}", new Date(s.resumes_at * 1000).toLocaleString()) : "");
     for (const button of document.querySelectorAll("#controls button")) {
       button.hidden = !(allowed[s.status] || []).includes(button.dataset.action);
+      button.disabled = false;
     }
     rows(document.querySelector("#counts tbody"), order.filter((k) => s.counts[k]), (k) =>
       [el("th", { scope: "row" }, el("span", { class: "dot st-" + k }), words.states[k] || k),

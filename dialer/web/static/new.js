@@ -35,7 +35,7 @@
     document.getElementById("pv-delimiter").textContent = p.kind === "xlsx" ? "–" : (delimiters[p.delimiter] || p.delimiter);
     document.getElementById("pv-total").textContent = p.total;
     document.getElementById("pv-accepted").textContent = p.accepted;
-    document.getElementById("pv-rejected").textContent = p.rejected;
+    document.getElementById("pv-rejected-count").textContent = p.rejected;
     rows(document.querySelector("#pv-columns tbody"), Object.entries(p.columns), ([field, column]) =>
       [el("td", {}, words.columns[field] || field), el("td", {}, column)]);
     rows(document.querySelector("#pv-brokers tbody"), Object.entries(p.brokers), ([broker, b]) =>
@@ -77,13 +77,23 @@
 
   fileInput.addEventListener("change", check);
   document.getElementById("preview-button").addEventListener("click", check);
-  // Any option change can change what is rejected: check again before creating.
+  // Any option can change what is rejected: the check runs again, and a campaign is created
+  // only from options whose check the operator has seen.
+  let timer = null;
   form.addEventListener("change", (event) => {
-    if (event.target !== fileInput) { checked = false; createButton.disabled = true; }
+    if (event.target === fileInput) return;
+    checked = false;
+    clearTimeout(timer);
+    if (fileInput.files.length) timer = setTimeout(check, 300);
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (!checked) { await check(); return; }
+    if (!checked) {
+      clearTimeout(timer);
+      await check();
+      if (checked) busy.textContent = ui.checked_again;
+      return;
+    }
     createButton.disabled = true;
     busy.textContent = ui.creating;
     try {
@@ -96,4 +106,6 @@
       busy.textContent = "";
     }
   });
+  // A sheet chosen before this script ran (a fast hand, a restored form) is checked now.
+  if (fileInput.files.length) check();
 })();
