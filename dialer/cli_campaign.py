@@ -237,7 +237,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from dialer.demo import run_demo
 
-    return run_demo(args.output, args.sheet, args.rate)
+    return run_demo(args.output, args.sheet, args.rate, web=args.web)
 
 
 def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -273,6 +273,8 @@ def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--output", type=Path, default=Path("demo-output"))
     p.add_argument("--sheet", type=Path, help="campaign sheet (default: campaigns/sample.csv)")
     p.add_argument("--rate", default="2/s", help="per-broker rate (4 brokers)")
+    p.add_argument("--web", action="store_true", help="open the web console on the demo "
+                   "campaign; it stays open until Ctrl-C")  # fmt: skip
     p.set_defaults(handler=cmd_demo)
 
     p = sub.add_parser("run", help="upload, start, watch until done, export")

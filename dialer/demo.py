@@ -16,7 +16,7 @@ DEMO_BROKERS = ("02151234567", "02151234568", "02151234569", "02151234570")
 SAMPLE = Path(__file__).resolve().parent.parent / "campaigns" / "sample.csv"
 
 
-def run_demo(output: Path, sheet: Path | None = None, rate: str = "2/s") -> int:
+def run_demo(output: Path, sheet: Path | None = None, rate: str = "2/s", web: bool = False) -> int:
     # Imports that read settings wait until the environment below is in place.
     from dialer.ccc.simulator import Simulator, SimulatorConfig
     from dialer.embedded_redis import EmbeddedRedis
@@ -51,7 +51,7 @@ def run_demo(output: Path, sheet: Path | None = None, rate: str = "2/s") -> int:
             ALIBABA_CLOUD_ACCESS_KEY_ID="demo",
             ALIBABA_CLOUD_ACCESS_KEY_SECRET="demo-secret",
         )
-        return _campaign(sheet, output, rate)
+        return _campaign(sheet, output, rate, web)
     except KeyboardInterrupt:
         print("\ndialer demo: interrupted; shutting down", file=sys.stderr)
         return 130
@@ -61,7 +61,7 @@ def run_demo(output: Path, sheet: Path | None = None, rate: str = "2/s") -> int:
         shutil.rmtree(data, ignore_errors=True)
 
 
-def _campaign(sheet: Path, output: Path, rate: str) -> int:
+def _campaign(sheet: Path, output: Path, rate: str, web: bool) -> int:
     from dialer.cli_campaign import print_upload, watch
     from dialer.engine import Engine
     from dialer.export import export
@@ -86,6 +86,10 @@ def _campaign(sheet: Path, output: Path, rate: str) -> int:
     print_upload(report, campaign, as_json=False)
     engine = Engine(store, settings.timing())
     engine.start(report.campaign_id)
+    if web:  # a daemon thread: Ctrl-C during the campaign ends it with the demo
+        from dialer.web.serve import open_console, wait_until_interrupted
+
+        console = open_console(settings, f"/campaigns/{report.campaign_id}")
     with in_process_workers(concurrency=16):
         final = watch(engine, report.campaign_id, settings)
     files = {
@@ -98,4 +102,6 @@ def _campaign(sheet: Path, output: Path, rate: str) -> int:
     print("demo output:")
     for name in files:
         print(f"  {(output / name).resolve()}")
+    if web:
+        wait_until_interrupted(console)
     return 0 if final.status is CampaignStatus.DONE else 1

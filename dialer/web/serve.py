@@ -13,6 +13,7 @@ from urllib.parse import quote
 import uvicorn
 from fastapi import FastAPI
 
+from dialer.settings import Settings
 from dialer.web.settings import WebSettings
 
 
@@ -71,3 +72,31 @@ def log_requests() -> None:
     """The console's access log (method, path, status, time) on stderr."""
     access = logging.getLogger("dialer.web")
     access.setLevel(logging.INFO)
+
+
+def open_console(settings: Settings, next_path: str = "", port: int = 8000) -> ConsoleServer:
+    """Start the console in a thread (for `dialer demo --web`) and print how to sign in."""
+    from dialer.web.app import create_app
+
+    web = WebSettings.from_env()
+    app = create_app(settings, web)
+    try:
+        server = ConsoleServer(app, "127.0.0.1", port)
+    except OSError:  # the port is taken: any free one will do
+        server = ConsoleServer(app, "127.0.0.1", 0)
+    server.start()
+    log_requests()
+    print(f"web console: {server.sign_in_url(web, next_path)}", flush=True)
+    return server
+
+
+def wait_until_interrupted(server: ConsoleServer) -> None:
+    """Keep the console open until Ctrl-C, then stop it."""
+    print(f"the console stays open at {server.url}/ — Ctrl-C to stop", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
