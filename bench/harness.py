@@ -19,10 +19,10 @@ import psutil
 import redis
 
 from dialer.embedded_redis import EmbeddedRedis
-from dialer.engine import Engine
-from dialer.keys import Keys
+from dialer.engine import CampaignStore, Engine, Keys
+from dialer.models import CampaignSettings
 from dialer.pacing import worst_window
-from dialer.store import CampaignStore
+from dialer.upload import upload
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,6 +81,10 @@ def environment(numbers: tuple[str, ...], latency_ms: float) -> Iterator[dict]:
             sim.terminate()
             sim.wait(timeout=10)
             server.cleanup()
+
+
+def upload_sheet(engine: Engine, sheet: Path, settings: CampaignSettings) -> str:
+    return upload(engine.store, sheet, settings).campaign_id
 
 
 def start_workers(ctx: dict, count: int, concurrency: int, app: str = "tasks",

@@ -19,9 +19,8 @@ from pathlib import Path
 import redis
 
 from dialer.embedded_redis import EmbeddedRedis
-from dialer.keys import Keys
+from dialer.engine import CampaignStore, Keys
 from dialer.models import CampaignSettings
-from dialer.store import CampaignStore
 from dialer.upload import upload
 
 

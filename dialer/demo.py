@@ -1,26 +1,37 @@
 """`dialer demo`: a whole sample campaign on the embedded default — a private redis-server,
-the CCC simulator and in-process workers — with nothing installed beyond the package.
-
-The Celery layer (`tasks`) reads its settings when first imported, so it is imported only
-after the demo's environment is in place."""
+the CCC simulator and in-process workers — with nothing installed beyond the package. The
+demo builds its own Settings; the process environment is left alone."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
+
+from dialer.ccc.simulator import Simulator, SimulatorConfig
+from dialer.console import print_upload, watch
+from dialer.embedded_redis import EmbeddedRedis
+from dialer.engine import open_engine
+from dialer.export import export
+from dialer.models import CampaignSettings, CampaignStatus, parse_rate
+from dialer.report import write_report
+from dialer.settings import Credentials, Settings
+from dialer.upload import upload
 
 DEMO_BROKERS = ("02151234567", "02151234568", "02151234569", "02151234570")
 SAMPLE = Path(__file__).resolve().parent.parent / "campaigns" / "sample.csv"
 
 
-def run_demo(output: Path, sheet: Path | None = None, rate: str = "2/s", web: bool = False) -> int:
-    # Imports that read settings wait until the environment below is in place.
-    from dialer.ccc.simulator import Simulator, SimulatorConfig
-    from dialer.embedded_redis import EmbeddedRedis
+# Runs workers for the settings while the block lasts (tasks.embedded.in_process_workers: the
+# Celery layer sits above this library, so the CLI hands it in).
+Workers = Callable[[Settings], AbstractContextManager[object]]
 
+
+def run_demo(workers: Workers, output: Path, sheet: Path | None = None, rate: str = "2/s",
+             web: bool = False) -> int:  # fmt: skip
     sheet = sheet or SAMPLE
     if not sheet.exists():
         print(f"dialer demo: sample sheet {sheet} not found; pass --sheet", file=sys.stderr)
@@ -43,15 +54,14 @@ def run_demo(output: Path, sheet: Path | None = None, rate: str = "2/s", web: bo
         server.start()
         sim.start()
         print(f"redis-server (private, {data}) at {server.url}; CCC simulator at {sim.url}")
-        os.environ.update(
-            DIALER_REDIS_URL=server.url,
-            DIALER_NAMESPACE="demo",
-            CCC_ENDPOINT=sim.url,
-            CCC_INSTANCE_ID="ccc-demo",
-            ALIBABA_CLOUD_ACCESS_KEY_ID="demo",
-            ALIBABA_CLOUD_ACCESS_KEY_SECRET="demo-secret",
+        settings = Settings(
+            redis_url=server.url,
+            namespace="demo",
+            ccc_endpoint=sim.url,
+            instance_id="ccc-demo",
+            credentials=Credentials("demo", "demo-secret"),
         )
-        return _campaign(sheet, output, rate, web)
+        return _campaign(settings, workers, sheet, output, rate, web)
     except KeyboardInterrupt:
         print("\ndialer demo: interrupted; shutting down", file=sys.stderr)
         return 130
@@ -61,19 +71,10 @@ def run_demo(output: Path, sheet: Path | None = None, rate: str = "2/s", web: bo
         shutil.rmtree(data, ignore_errors=True)
 
 
-def _campaign(sheet: Path, output: Path, rate: str, web: bool) -> int:
-    from dialer.cli_campaign import print_upload, watch
-    from dialer.engine import Engine
-    from dialer.export import export
-    from dialer.models import CampaignSettings, CampaignStatus, parse_rate
-    from dialer.report import write_report
-    from dialer.runtime import open_store
-    from dialer.settings import Settings
-    from dialer.upload import upload
-    from tasks.embedded import in_process_workers
-
-    settings = Settings.from_env()
-    store = open_store(settings)
+def _campaign(settings: Settings, workers: Workers, sheet: Path, output: Path,
+              rate: str, web: bool) -> int:  # fmt: skip
+    engine = open_engine(settings)
+    store = engine.store
     # The simulator keeps no office hours, so the demo runs whatever the time of day.
     campaign = CampaignSettings(
         name="demo",
@@ -84,14 +85,13 @@ def _campaign(sheet: Path, output: Path, rate: str, web: bool) -> int:
     )
     report = upload(store, sheet, campaign)
     print_upload(report, campaign, as_json=False)
-    engine = Engine(store, settings.timing())
     engine.start(report.campaign_id)
     if web:  # a daemon thread: Ctrl-C during the campaign ends it with the demo
         from dialer.web.serve import open_console, wait_until_interrupted
 
         console = open_console(settings, f"/campaigns/{report.campaign_id}")
-    with in_process_workers(concurrency=16):
-        final = watch(engine, report.campaign_id, settings)
+    with workers(settings):
+        final = watch(engine, report.campaign_id)
     files = {
         "results.csv": lambda p: export(store, report.campaign_id, p),
         "results.xlsx": lambda p: export(store, report.campaign_id, p),

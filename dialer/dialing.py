@@ -10,7 +10,7 @@ from typing import Any
 
 from dialer.calendar import Calendar
 from dialer.ccc.client import CccClient
-from dialer.engine import Caps, Engine, Job, with_redis_retry
+from dialer.engine import Campaign, Caps, Engine, Job, Outcome, Refusal, with_redis_retry
 from dialer.errors import (
     BrokerUnavailable,
     CampaignFatal,
@@ -18,18 +18,12 @@ from dialer.errors import (
     PermanentCallError,
     TransientCallError,
 )
-from dialer.pacing import interval_ms
 from dialer.phones import mask_number
-from dialer.store import Campaign
 
 log = logging.getLogger(__name__)
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 60.0
-TOO_SOON = -4
-_REFUSED = {
-    -1: "stale", -2: "not-running", -3: "no-slot", -5: "callee-monthly-cap", -6: "callee-daily-cap",
-    -7: "pair-guard", -8: "broker-daily-cap",
-}  # fmt: skip
+MAX_SLOT_WAIT_S = 60.0
 
 
 def backoff_ms(attempt: int, rng: random.Random | None = None) -> int:
@@ -44,35 +38,31 @@ def place_one(
     campaign: Campaign,
     job: Job,
     *,
-    max_qps: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] | None = None,
 ) -> str:
-    """Pace, claim, call and record one row. Returns what happened, for logs and tests.
+    """Wait for the row's slot, claim it, call and record it. Returns what happened, for
+    logs and tests: an Outcome value, or the Refusal's name when the row was not dialled.
 
     A message whose row is not where it expects (stale token, paused campaign) does nothing
     beyond giving the row back; a call is only sent after the row is recorded DIALING."""
-    timing = engine.timing
-    interval = interval_ms(campaign, job.broker, timing.pace_margin_ms)
-    account = 1000.0 / max_qps * 1.02 if max_qps else 0.0  # the same 2 % jitter margin
-    max_wait = int(max(interval, account) * (timing.depth + 1) + timing.lookahead_ms + 1000)
-    wait = with_redis_retry(lambda: engine.reserve(job, interval, account, max_wait))
-    if wait < 0:
-        return _REFUSED.get(wait, "skipped")
-    if wait:
-        sleep(wait / 1000.0)
+    wait_s = (job.slot_ms - engine.now_ms()) / 1000.0
+    if wait_s > 0:
+        sleep(min(wait_s, MAX_SLOT_WAIT_S))
     settings = campaign.settings
-    caps = Caps.for_campaign(settings, Calendar.of(settings.windows, settings.timezone), clock())
+    caps = Caps.for_campaign(settings, Calendar.of(settings.windows, settings.timezone),
+                             (clock or engine.clock)())  # fmt: skip
     while True:
-        attempt, wait = with_redis_retry(lambda: engine.begin_dial(job, interval, caps, account))
-        if attempt != TOO_SOON:
+        begun = with_redis_retry(lambda: engine.begin_dial(job, caps))
+        if begun.refused is not Refusal.TOO_SOON:
             break
-        sleep(wait / 1000.0)
-    if attempt < 0:
-        return _REFUSED.get(attempt, "skipped")
+        sleep(begun.wait_ms / 1000.0)
+    if begun.refused is not None:
+        return begun.refused.name.lower()
+    attempt = begun.attempt
 
     entry = job.entry
-    outcome, patch, delay, reason = "DISPATCHED", {}, 0, ""
+    outcome, patch, delay, reason = Outcome.DISPATCHED, {}, 0, ""
     try:
         result = client.start_back2back_call(
             instance_id=campaign.settings.instance_id,
@@ -94,19 +84,19 @@ def place_one(
         patch = _error_patch(exc)
         if isinstance(exc, TransientCallError):
             if attempt < campaign.settings.max_attempts:
-                outcome, delay = "RETRY_WAIT", backoff_ms(attempt)
+                outcome, delay = Outcome.RETRY_WAIT, backoff_ms(attempt)
             else:
-                outcome = "FAILED"
+                outcome = Outcome.FAILED
         elif isinstance(exc, PermanentCallError):
-            outcome = "FAILED"
+            outcome = Outcome.FAILED
         elif isinstance(exc, BrokerUnavailable):
-            outcome, reason = "BROKER_DOWN", exc.code
+            outcome, reason = Outcome.BROKER_DOWN, exc.code
         elif isinstance(exc, CampaignFatal):
-            outcome, reason = "CAMPAIGN_FATAL", f"{exc.code}: {exc.message}"[:300]
+            outcome, reason = Outcome.CAMPAIGN_FATAL, f"{exc.code}: {exc.message}"[:300]
         else:
             # OutcomeUnknown, or a class this code doesn't know: the request may have left,
             # so never retry it blindly.
-            outcome = "UNKNOWN"
+            outcome = Outcome.UNKNOWN
         log.warning(
             "row %s callee %s: %s %s -> %s",
             job.row, mask_number(entry.callee), exc.code, exc.message[:120], outcome,
@@ -122,7 +112,7 @@ def place_one(
             records=settings.outcomes,
         )
     )
-    return outcome
+    return outcome.value
 
 
 def _error_patch(exc: CccError) -> dict[str, Any]:

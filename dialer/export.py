@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from dialer.engine import CampaignStore
 from dialer.errors import DialerError
 from dialer.phones import mask_number
-from dialer.store import CampaignStore
 
 RESULT_COLUMNS = (
     "row", "caller", "callee", "broker", "additional_broker", "status", "job_id", "request_id",

@@ -1,7 +1,10 @@
 """The feeder: moves rows into the worker queue only as their broker's slots come due.
 
 Every worker process runs one feeder thread; per campaign, whichever holds the lease leads
-and the others stand by, so a dead leader is replaced within a lease period."""
+and the others stand by, so a dead leader is replaced within a lease period. Between ticks
+the leader blocks on its campaigns' wake lists until the earliest broker slot, so a campaign
+waiting on slots, calls in flight or retries costs Redis nothing; campaigns outside their
+calling windows and paused ones are not in the running set at all."""
 
 from __future__ import annotations
 
@@ -14,8 +17,7 @@ from collections.abc import Callable
 import redis
 
 from dialer.calendar import Calendar
-from dialer.engine import Engine, Job
-from dialer.models import CampaignStatus
+from dialer.engine import Campaign, Engine, Job
 
 log = logging.getLogger(__name__)
 
@@ -26,85 +28,91 @@ class Feeder:
         engine: Engine,
         enqueue: Callable[[list[Job]], None],
         *,
-        tick_s: float = 0.02,
-        housekeeping_s: float = 0.5,
+        upkeep_s: float = 0.5,
+        refresh_s: float = 0.5,
+        max_wait_s: float = 1.0,
         lease_ms: int = 3000,
         owner: str | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.engine = engine
         self.enqueue = enqueue
-        self.tick_s = tick_s
-        self.housekeeping_s = housekeeping_s
+        self.upkeep_s = upkeep_s
+        self.refresh_s = refresh_s
+        self.max_wait_s = max_wait_s
         self.lease_ms = lease_ms
         self.owner = owner or uuid.uuid4().hex
-        self._next_housekeeping: dict[str, float] = {}
-        self._brokers: dict[str, tuple[float, list[str]]] = {}
-        self._closed: dict[str, float] = {}  # campaign -> when its calling window reopens
-        self.clock = clock
+        self.clock = clock or engine.clock  # epoch s on the Redis clock; tests inject one
+        self._led: dict[str, Campaign] = {}
+        self._next_refresh = 0.0
+        self._next_upkeep: dict[str, float] = {}
+        self._next_due_ms: dict[str, int | None] = {}
 
-    def tick(self) -> int:
-        """One pass over every running campaign this feeder leads; rows enqueued."""
+    def refresh(self) -> None:
+        """Wake campaigns whose window opened; take or renew the leases of running ones."""
         engine = self.engine
-        fed = 0
+        engine.wake_sleeping(int(self.clock() * 1000))
         led = engine.led_campaigns(
             engine.keys.running(), engine.keys.feeder_lease, self.owner, self.lease_ms
         )
-        for campaign in led:
-            cid = campaign.id
-            if campaign.status is not CampaignStatus.RUNNING:
-                continue
-            now = time.monotonic()
-            if now >= self._next_housekeeping.get(cid, 0.0):
-                self._next_housekeeping[cid] = now + self.housekeeping_s
-                if engine.housekeeping(campaign):
+        self._led = {c.id: c for c in led}
+        for gone in set(self._next_upkeep) - set(self._led):
+            self._next_upkeep.pop(gone, None)
+            self._next_due_ms.pop(gone, None)
+
+    def tick(self) -> int:
+        """One pass over every campaign this feeder leads; rows enqueued."""
+        now = time.monotonic()
+        if now >= self._next_refresh:
+            self._next_refresh = now + self.refresh_s
+            self.refresh()
+        fed = 0
+        for cid, campaign in list(self._led.items()):
+            if now >= self._next_upkeep.get(cid, 0.0):
+                self._next_upkeep[cid] = now + self.upkeep_s
+                if self.engine.upkeep(campaign):
+                    self._drop(cid)
                     continue
+            settings = campaign.settings
+            calendar = Calendar.of(settings.windows, settings.timezone)
             wall = self.clock()
-            calendar = Calendar.of(campaign.settings.windows, campaign.settings.timezone)
-            if not self._window_open(cid, calendar, wall):
+            if not calendar.is_open(wall):
+                # Nothing is fed outside the windows, so no call and no retry lands there.
+                self.engine.sleep(cid, int(calendar.next_open(wall) * 1000))
+                self._drop(cid)
                 continue
-            jobs = engine.feed(cid, self._brokers_of(cid, now), calendar.day_key(wall))
+            jobs, self._next_due_ms[cid] = self.engine.feed(campaign, calendar, now=wall)
             if jobs:
                 self.enqueue(jobs)
                 fed += len(jobs)
         return fed
 
-    def _window_open(self, cid: str, calendar: Calendar, wall: float) -> bool:
-        """Outside the calling windows nothing is fed (so no call and no retry lands there);
-        the campaign's meta says when dialling resumes, for `dialer status`."""
-        meta = self.engine.keys.meta(cid)
-        if calendar.is_open(wall):
-            if self._closed.pop(cid, None) is not None:
-                self.engine.r.hdel(meta, "resumes_at")
-            return True
-        resumes = calendar.next_open(wall)
-        if self._closed.get(cid) != resumes:
-            self._closed[cid] = resumes
-            self.engine.r.hset(meta, "resumes_at", resumes)
-        return False
+    def _drop(self, cid: str) -> None:
+        self._led.pop(cid, None)
+        self._next_upkeep.pop(cid, None)
+        self._next_due_ms.pop(cid, None)
 
-    def _brokers_of(self, cid: str, now: float) -> list[str]:
-        # Brokers change only when rows move off a down broker; refresh now and then.
-        cached = self._brokers.get(cid)
-        if cached is None or now - cached[0] > 5.0:
-            cached = (now, self.engine.brokers(cid))
-            self._brokers[cid] = cached
-        return cached[1]
+    def wait(self) -> None:
+        """Until a broker is due, a script wakes one of our campaigns, or upkeep is due."""
+        now = time.monotonic()
+        deadlines = [self._next_refresh, *self._next_upkeep.values()]
+        due = [d for d in self._next_due_ms.values() if d is not None]
+        if due:
+            deadlines.append(now + (min(due) - self.engine.now_ms()) / 1000.0)
+        timeout = min(self.max_wait_s, max(0.005, min(deadlines) - now))
+        self.engine.wait_for_wake(list(self._led), timeout)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                fed = self.tick()
+                self.tick()
+                self.wait()
             except redis.RedisError as exc:
                 log.warning("feeder: Redis unavailable (%s); retrying", exc)
                 stop.wait(0.5)
-                continue
             except Exception:
                 log.exception("feeder tick failed")
                 stop.wait(1.0)
-                continue
-            if not fed:
-                stop.wait(self.tick_s)
 
     def start_thread(self) -> tuple[threading.Thread, threading.Event]:
         stop = threading.Event()

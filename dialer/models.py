@@ -21,12 +21,15 @@ class RowState(StrEnum):
     REJECTED = "REJECTED"
 
 
+# Rows the campaign still has to dial; a running campaign with none left is DONE.
+ACTIVE_STATES = (RowState.PENDING, RowState.QUEUED, RowState.DIALING, RowState.RETRY_WAIT)
 TERMINAL_STATES = frozenset(
     {RowState.DISPATCHED, RowState.FAILED, RowState.UNKNOWN, RowState.CANCELLED, RowState.REJECTED}
 )
 
 
 class CampaignStatus(StrEnum):
+    UPLOADING = "UPLOADING"  # rows still being stored; invisible to every command
     READY = "READY"
     RUNNING = "RUNNING"
     PAUSED = "PAUSED"
@@ -82,7 +85,8 @@ class Timing:
     depth: int = 2  # rows queued or dialing per broker at once
     lookahead_ms: int = 400  # queue a row this long before its broker's next slot
     queued_lease_ms: int = 120_000  # a queued message not started by then is re-queued
-    dialing_lease_ms: int = 90_000  # a dialing row silent this long is UNKNOWN
-    pace_margin_ms: float = 10.0  # added to each broker interval (capped at 2%) for send jitter
+    # a dialing row silent this long is UNKNOWN; Settings().timing() gives the same (tested)
+    dialing_lease_ms: int = 73_050
+    max_qps: float | None = None  # account-wide cap on calls per second (DIALER_MAX_QPS)
     cdr_margin_s: float = 15.0  # look a call record up this long after the call can have ended
     reconcile_wait_s: float = 120.0  # look for an UNKNOWN row's call once records have landed

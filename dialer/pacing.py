@@ -1,17 +1,17 @@
 """Pacing arithmetic: how far apart a broker's calls are set, and how pacing is judged.
 
-The reservation itself is a Lua script on the Redis clock (dialer.scripts RESERVE and
-BEGIN_DIAL); these are the numbers around it."""
+The reservation itself is Lua on the Redis clock (dialer/engine/lua feed.lua and
+begin_dial.lua); the interval is computed here once, at upload, and stored per broker."""
 
 from __future__ import annotations
 
-from dialer.store import Campaign
+from dialer.models import CampaignSettings
 
 
-def interval_ms(campaign: Campaign, broker: str, margin_ms: float) -> float:
+def interval_ms(settings: CampaignSettings, broker: str, margin_ms: float) -> float:
     """Spacing between a broker's calls: 1/rate, plus a margin for the send jitter after the
     start is recorded (at most 2% of the interval, so utilisation stays >= 0.98)."""
-    base = 1000.0 / campaign.settings.rate_for(broker)
+    base = 1000.0 / settings.rate_for(broker)
     return base + min(margin_ms, base / 50)
 
 

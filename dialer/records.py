@@ -10,13 +10,13 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, cast
+from typing import Any
 
 from dialer.ccc.client import CccClient
 from dialer.ccc.responses import CallDetailRecord
-from dialer.engine import Engine
+from dialer.engine import Campaign, DialEntry, Engine
+from dialer.engine.codec import split_member
 from dialer.errors import CampaignFatal, CccError
-from dialer.store import SEP, Campaign, DialEntry
 
 log = logging.getLogger(__name__)
 
@@ -113,14 +113,6 @@ class RecordsPoller:
             engine.forget_if_settled(cid)
         return settled
 
-    def _now_ms(self) -> int:
-        seconds, micros = self.engine.r.time()
-        return int(seconds) * 1000 + int(micros) // 1000
-
-    def _due(self, key: str) -> list[bytes]:
-        due = self.engine.r.zrangebyscore(key, "-inf", self._now_ms(), start=0, num=self.batch)
-        return cast("list[bytes]", due)  # our clients get bytes, not str
-
     def _pace(self) -> bool:
         """Space requests (across the lookup threads); False when the account budget has
         no idle slot right now."""
@@ -135,19 +127,17 @@ class RecordsPoller:
         )
 
     def _records(self, campaign: Campaign) -> int:
-        key = self.engine.keys.cdr_due(campaign.id)
+        due = self.engine.store.due_records(campaign.id, self.engine.now_ms(), self.batch)
         # Lookups wait on the network, so a few run at once; pacing still spaces them.
-        futures = [
-            self._lookups.submit(self._settle_record, campaign, key, raw) for raw in self._due(key)
-        ]
+        futures = [self._lookups.submit(self._settle_record, campaign, row) for row in due]
         return sum(f.result() for f in futures)
 
-    def _settle_record(self, campaign: Campaign, key: str, raw: bytes) -> bool:
-        engine, cid, row = self.engine, campaign.id, int(raw)
-        result = engine.store.result_of(cid, row)
+    def _settle_record(self, campaign: Campaign, row: int) -> bool:
+        engine, store, cid = self.engine, self.engine.store, campaign.id
+        result = store.result_of(cid, row)
         job_id = result.get("job_id")
         if not job_id:
-            engine.r.zrem(key, raw)
+            store.next_record_lookup(cid, row, None)
             return False
         if not self._pace():
             return False
@@ -162,21 +152,20 @@ class RecordsPoller:
             # Not there yet (records land a while after hang-up), or a passing error.
             if tries >= MAX_RECORD_TRIES:
                 engine.patch_result(cid, row, {"cdr_tries": tries, "outcome_note": exc.code})
-                engine.r.zrem(key, raw)
+                store.next_record_lookup(cid, row, None)
             else:
                 engine.patch_result(cid, row, {"cdr_tries": tries})
-                engine.r.zadd(key, {raw: self._now_ms() + 10_000 * 2 ** (tries - 1)})
+                store.next_record_lookup(cid, row, engine.now_ms() + 10_000 * 2 ** (tries - 1))
             return False
         engine.patch_result(cid, row, {**classify(cdr), "cdr_tries": tries})
-        engine.r.zrem(key, raw)
+        store.next_record_lookup(cid, row, None)
         return True
 
     def _reconcile(self, campaign: Campaign) -> int:
-        engine, cid = self.engine, campaign.id
-        key = engine.keys.reconcile(cid)
+        engine, store, cid = self.engine, self.engine.store, campaign.id
         settled = 0
-        for raw in self._due(key):
-            broker, packed = raw.decode().split(SEP, 1)
+        for member in store.due_reconciles(cid, engine.now_ms(), self.batch):
+            broker, packed = split_member(member)
             entry = DialEntry.unpack(packed, broker)
             result = engine.store.result_of(cid, entry.row)
             if not self._pace():
@@ -190,23 +179,23 @@ class RecordsPoller:
                 if tries >= MAX_RECONCILE_TRIES:
                     note = f"could not check the call records ({exc.code}); still unknown"
                     engine.patch_result(cid, entry.row, {"reconcile": note})
-                    engine.r.zrem(key, raw)
+                    store.next_reconcile(cid, member, None)
                 else:
                     engine.patch_result(cid, entry.row, {"reconcile_tries": tries})
-                    engine.r.zadd(key, {raw: self._now_ms() + 30_000 * tries})
+                    store.next_reconcile(cid, member, engine.now_ms() + 30_000 * tries)
                 continue
-            cdr_wait = max(0, int((entry.timeout_seconds + engine.timing.cdr_margin_s) * 1000))
+            cdr_wait = engine.cdr_wait_ms(entry.timeout_seconds)
             if match is not None:
                 patch = {
                     "job_id": match["ContactId"], "error_code": "", "error_message": "",
                     "dispatched_at": match.get("StartTime"),
                     "reconcile": "found in the call records",
                 }  # fmt: skip
-                engine.reconcile(cid, broker, packed, found=True, patch=patch, cdr_wait_ms=cdr_wait)
+                engine.reconcile(cid, member, found=True, patch=patch, cdr_wait_ms=cdr_wait)
             else:
                 patch = {"reconcile": "not in the call records: dialled again"}
-                engine.reconcile(cid, broker, packed, found=False, patch=patch, cdr_wait_ms=-1)
-            engine.r.zrem(key, raw)
+                engine.reconcile(cid, member, found=False, patch=patch, cdr_wait_ms=-1)
+            store.next_reconcile(cid, member, None)
             settled += 1
         return settled
 
@@ -237,11 +226,9 @@ class RecordsPoller:
 
     def _give_up(self, campaign: Campaign, exc: CccError) -> None:
         """No permission to read call records: say so once; dialling is not affected."""
-        engine, cid = self.engine, campaign.id
         note = f"call records unavailable ({exc.code}): outcomes are not fetched"
-        engine.r.hset(engine.keys.meta(cid), "outcomes_note", note)
-        engine.r.delete(engine.keys.cdr_due(cid), engine.keys.reconcile(cid))
-        log.warning("campaign %s: %s", cid, note)
+        self.engine.store.forget_records(campaign.id, note)
+        log.warning("campaign %s: %s", campaign.id, note)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

@@ -10,9 +10,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dialer.engine import CampaignStore
 from dialer.export import LOCAL_TZ
 from dialer.phones import mask_number
-from dialer.store import CampaignStore, text
 
 # What the codes a results sheet can carry mean, in the vendor's words where it has them.
 MEANINGS = {
@@ -196,8 +196,10 @@ def render_html(store: CampaignStore, cid: str) -> str:
         or "<tr><td colspan=3>none</td></tr>"
     )
     connected = summary.outcomes.get("CONNECTED", 0)
-    note = e(text(store.r.hget(store.keys.meta(cid), "outcomes_note") or b""))
-    created = dt.datetime.fromtimestamp(campaign.created_at, LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    note = e(campaign.outcomes_note)
+    created = dt.datetime.fromtimestamp(campaign.created_at_ms / 1000, LOCAL_TZ).strftime(
+        "%Y-%m-%d %H:%M"
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Campaign {e(campaign.settings.name)} — report</title>

@@ -9,9 +9,7 @@ from pathlib import Path
 import redis
 
 from dialer.embedded_redis import EmbeddedRedis, free_port
-from dialer.keys import Keys
 from dialer.settings import Settings
-from dialer.store import CampaignStore
 
 
 def embedded_dir(settings: Settings) -> Path:
@@ -36,8 +34,3 @@ def redis_url(settings: Settings) -> str:
     server.start(daemonize=True)
     port_file.write_text(str(server.port))
     return server.url
-
-
-def open_store(settings: Settings) -> CampaignStore:
-    client = redis.Redis.from_url(redis_url(settings))
-    return CampaignStore(client, Keys(settings.namespace))

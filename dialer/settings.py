@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import overload
 
 from dialer.errors import ConfigError
@@ -75,16 +75,13 @@ class Settings:
             records_qps=_float(env, "DIALER_RECORDS_QPS", 10.0) or 10.0,
         )
 
-    def with_(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
-
     def timing(self) -> Timing:
         dialing = self.dialing_lease_s or (self.connect_timeout_s + self.read_timeout_s + 60.0)
         return Timing(
             depth=self.feeder_depth,
             queued_lease_ms=int(self.queued_lease_s * 1000),
             dialing_lease_ms=int(dialing * 1000),
-            pace_margin_ms=self.pace_margin_ms,
+            max_qps=self.max_qps,
             cdr_margin_s=self.cdr_margin_s,
             reconcile_wait_s=self.reconcile_wait_s,
         )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
+import datetime as dt
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from dialer.engine import Engine
-from dialer.models import TERMINAL_STATES, CampaignStatus, RowState
-from dialer.store import text
+from dialer.models import ACTIVE_STATES, TERMINAL_STATES, CampaignStatus, RowState
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class CampaignReport:
     name: str
     status: CampaignStatus
     pause_reason: str
-    resumes_at: float | None
+    resumes_at_ms: int | None
+    timezone: str
     total: int
     counts: dict[str, int]
     brokers: list[BrokerStatus] = field(default_factory=list)
@@ -42,7 +43,8 @@ class CampaignReport:
             "name": self.name,
             "status": self.status.value,
             "pause_reason": self.pause_reason,
-            "resumes_at": self.resumes_at,
+            "resumes_at_ms": self.resumes_at_ms,
+            "timezone": self.timezone,
             "total": self.total,
             "done": self.done_rows,
             "counts": self.counts,
@@ -51,38 +53,36 @@ class CampaignReport:
         }
 
 
-def campaign_report(engine: Engine, cid: str, max_qps: float | None = None) -> CampaignReport:
-    store, keys, r = engine.store, engine.keys, engine.r
+def campaign_report(engine: Engine, cid: str) -> CampaignReport:
+    store = engine.store
     campaign = store.campaign(cid)
     counts = store.counts(cid)
-    dialed = {text(k): float(v) for k, v in r.hgetall(keys.dialed(cid)).items()}
-    down = {text(k): text(v) for k, v in r.hgetall(keys.broker_down(cid)).items()}
     brokers = []
-    for b in engine.brokers(cid):
-        n = int(dialed.get(f"n:{b}", 0))
-        span_s = (dialed.get(f"last:{b}", 0) - dialed.get(f"first:{b}", 0)) / 1000.0
+    for b in store.broker_figures(cid):
+        span_s = (b.last_ms - b.first_ms) / 1000.0
         brokers.append(
             BrokerStatus(
-                number=b,
-                limit_per_s=campaign.settings.rate_for(b),
-                dispatched=n,
-                achieved_per_s=(n - 1) / span_s if n > 1 and span_s > 0 else 0.0,
-                waiting=int(r.llen(keys.queue(cid, b))),
-                down=down.get(b, ""),
+                number=b.number,
+                limit_per_s=campaign.settings.rate_for(b.number),
+                dispatched=b.dispatched,
+                achieved_per_s=(b.dispatched - 1) / span_s if b.dispatched > 1 and span_s else 0.0,
+                waiting=b.waiting,
+                down=b.down,
             )
         )
-    remaining = sum(counts.get(s.value, 0) for s in (
-        RowState.PENDING, RowState.QUEUED, RowState.DIALING, RowState.RETRY_WAIT))  # fmt: skip
+    remaining = sum(counts.get(s.value, 0) for s in ACTIVE_STATES)
     capacity = sum(b.limit_per_s for b in brokers if not b.down and (b.waiting or remaining))
-    if max_qps:
-        capacity = min(capacity, max_qps)
+    if engine.timing.max_qps:
+        capacity = min(capacity, engine.timing.max_qps)
     eta = remaining / capacity if capacity and remaining else (0.0 if not remaining else None)
+    resumes = campaign.resumes_at_ms
     return CampaignReport(
         id=cid,
         name=campaign.settings.name,
         status=campaign.status,
         pause_reason=campaign.pause_reason,
-        resumes_at=campaign.resumes_at if (campaign.resumes_at or 0) > time.time() else None,
+        resumes_at_ms=resumes if resumes and resumes > engine.now_ms() else None,
+        timezone=campaign.settings.timezone,
         total=campaign.total,
         counts=counts,
         brokers=brokers,
@@ -90,12 +90,33 @@ def campaign_report(engine: Engine, cid: str, max_qps: float | None = None) -> C
     )
 
 
+def local_time(ms: int, timezone: str) -> str:
+    """A stored time as a person reads it: in the campaign's zone, the zone named."""
+    when = dt.datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone))
+    return f"{when:%Y-%m-%d %H:%M:%S} {timezone}"
+
+
+def format_duration(seconds: float) -> str:
+    """3 d 4 h, 2 h 5 min, 7 min, 40 s: never a clock face that wraps at 24 h."""
+    s = round(seconds)
+    days, rest = divmod(s, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min"
+    return f"{secs} s"
+
+
 def render(report: CampaignReport) -> str:
     lines = [f"campaign {report.id} ({report.name}): {report.status.value}"]
     if report.pause_reason and report.status is CampaignStatus.PAUSED:
         lines.append(f"  paused: {report.pause_reason}")
-    if report.resumes_at and report.status is CampaignStatus.RUNNING:
-        when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(report.resumes_at))
+    if report.resumes_at_ms and report.status is CampaignStatus.RUNNING:
+        when = local_time(report.resumes_at_ms, report.timezone)
         lines.append(f"  outside calling hours: dialling resumes at {when}")
     order = [s.value for s in RowState]
     lines.append("  " + "  ".join(f"{s} {report.counts[s]}" for s in order if report.counts.get(s)))
@@ -106,5 +127,5 @@ def render(report: CampaignReport) -> str:
             f"(limit {b.limit_per_s:g}/s), {b.waiting} waiting{note}"
         )
     if report.eta_s:
-        lines.append(f"  ETA {time.strftime('%H:%M:%S', time.gmtime(report.eta_s))}")
+        lines.append(f"  ETA ≈ {format_duration(report.eta_s)}")
     return "\n".join(lines)

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dialer import ingest, sheet
+from dialer.engine.store import ROWS_PER_BLOCK, CampaignStore
 from dialer.errors import SheetError
 from dialer.models import CampaignSettings
-from dialer.store import ROWS_PER_BLOCK, CampaignStore
 
 EXAMPLES_PER_REASON = 3
 
@@ -32,10 +32,13 @@ def upload(
     dnc: frozenset[str] = frozenset(),
     sheet_name: str | None = None,
     chunk_rows: int = sheet.CHUNK_ROWS,
+    file_label: str | None = None,
 ) -> UploadReport:
-    """Store a campaign from `path`. A SheetError leaves nothing stored."""
+    """Store a campaign from `path`. A SheetError leaves nothing stored. `file_label` is the
+    name the campaign records and errors give for the file (the web console's uploads sit in
+    temporary files); the path by default."""
     assert chunk_rows % ROWS_PER_BLOCK == 0
-    file = str(path)
+    file = file_label or str(path)
     source = sheet.detect(path, sheet_name)
     state = ingest.IngestState(pool=settings.pool, dnc=dnc)
     defaults = ingest.Defaults(settings.additional_broker, settings.timeout_seconds)
@@ -51,7 +54,7 @@ def upload(
                 report = UploadReport(cid)
             assert report is not None
             validated = ingest.validate_chunk(frame, columns, defaults, state)
-            store.add_rows(cid, validated, columns.passthrough)
+            store.add_rows(cid, validated, columns.passthrough, settings)
             _tally(report, validated)
         if report is None:
             raise SheetError(file, "the file has no header row")

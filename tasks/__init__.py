@@ -1,5 +1,3 @@
-"""The thin Celery layer. `celery -A tasks worker --pool threads --concurrency 32`."""
-
-from tasks.app import app
-
-__all__ = ["app"]
+"""The thin Celery layer. `celery -A tasks worker --pool threads --concurrency 32` loads
+`tasks.celery`, which builds the app from the environment; importing `tasks` itself does
+nothing."""

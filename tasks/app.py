@@ -6,8 +6,10 @@ from typing import Any
 
 from celery import Celery
 
+from dialer.engine import Keys
 from dialer.runtime import redis_url
 from dialer.settings import Settings
+from tasks import calls
 
 
 def queue_name(settings: Settings) -> str:
@@ -30,6 +32,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_transport_options": {
             # Above the longest task (pacing wait + connect + read timeout) by a wide margin.
             "visibility_timeout": settings.visibility_timeout_s,
+            # Celery's own keys live in the dialer's namespace too.
+            "global_keyprefix": Keys(settings.namespace).celery_prefix(),
         },
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,
@@ -37,10 +41,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 
 
 def make_app(settings: Settings) -> Celery:
-    app = Celery("dialer", broker=redis_url(settings), include=["tasks.calls"])
+    """An app that carries calls for `settings`; nothing connects until it is used."""
+    app = Celery("dialer", broker=redis_url(settings), set_as_current=False)
     app.conf.update(celery_config(settings))
-    app.dialer_settings = settings  # type: ignore[attr-defined]
+    calls.register(app, settings)
     return app
-
-
-app = make_app(Settings.from_env())

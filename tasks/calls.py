@@ -1,31 +1,29 @@
-"""place_call (one row) and the feeder thread every worker runs."""
+"""place_call (one row) and the feeder and call-record threads every worker runs."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
 import threading
+from typing import Any
 
-import redis
+from celery import Celery
 from celery.signals import worker_ready, worker_shutting_down
 
 from dialer.ccc.client import CccClient
 from dialer.dialing import place_one
-from dialer.engine import Engine, Job
+from dialer.engine import Campaign, Engine, Job, open_engine
 from dialer.feeder import Feeder
-from dialer.keys import Keys
 from dialer.records import RecordsPoller
-from dialer.runtime import redis_url
 from dialer.settings import Settings
-from dialer.store import Campaign, CampaignStore
-from tasks.app import app
 
 log = logging.getLogger(__name__)
+TASK = "dialer.place_call"
 
 
 class WorkerContext:
-    """Per-process objects: one Redis pool, one HTTP session, the campaign settings cache."""
+    """Per-process objects: one Redis pool, one HTTP session, the campaign settings cache,
+    and the background threads."""
 
     def __init__(self, settings: Settings) -> None:
         # A thread woken for its slot waits for the GIL up to the switch interval (5 ms by
@@ -33,11 +31,11 @@ class WorkerContext:
         # well inside the pacing margin.
         sys.setswitchinterval(0.001)
         self.settings = settings
-        client = redis.Redis.from_url(redis_url(settings), health_check_interval=10)
-        self.engine = Engine(CampaignStore(client, Keys(settings.namespace)), settings.timing())
+        self.engine: Engine = open_engine(settings)
         self.ccc = CccClient.from_settings(settings)
         self._campaigns: dict[str, Campaign] = {}
         self._lock = threading.Lock()
+        self._stops: list[threading.Event] = []
 
     def campaign(self, cid: str) -> Campaign:
         # Settings are fixed at upload; status changes are checked inside the row scripts,
@@ -47,29 +45,42 @@ class WorkerContext:
                 self._campaigns[cid] = self.engine.store.campaign(cid)
             return self._campaigns[cid]
 
+    def start_threads(self, enqueue: Any) -> None:
+        """The feeder and the call-record poller; per campaign, leases pick one leader."""
+        with self._lock:
+            if self._stops or not self.settings.run_feeder:
+                return
+            _thread, feeder_stop = Feeder(self.engine, enqueue).start_thread()
+            records_stop = RecordsPoller(
+                self.engine, self.ccc, qps=self.settings.records_qps,
+                max_qps=self.settings.max_qps,
+            ).start_thread()  # fmt: skip
+            self._stops += [feeder_stop, records_stop]
+        log.info("feeder and call-record poller started")
 
-@functools.cache
-def context() -> WorkerContext:
-    return WorkerContext(app.dialer_settings)  # type: ignore[attr-defined]
+    def stop_threads(self) -> None:
+        with self._lock:
+            while self._stops:
+                self._stops.pop().set()
 
 
-@app.task(name="dialer.place_call")
-def place_call(campaign_id: str, broker: str, packed: str, token: str) -> str:
-    ctx = context()
-    job = Job(campaign_id, broker, packed, token)
-    return place_one(
-        ctx.engine, ctx.ccc, ctx.campaign(campaign_id), job, max_qps=ctx.settings.max_qps
-    )
+def context(app: Celery) -> WorkerContext:
+    """The app's per-process context, built on first use (by a task or a worker starting)."""
+    make: Any = getattr(app, "dialer_context", None)
+    if make is None:
+        raise RuntimeError("the app was not made by tasks.app.make_app")
+    return make()
 
 
-def enqueue(jobs: list[Job]) -> None:
+def enqueue(app: Celery, jobs: list[Job]) -> None:
     """Publish one feeder tick's rows in one Redis pipeline (a round trip per row was the
     feeder's main cost). argsrepr keeps the packed row, phone numbers and all, out of
     Celery's logs."""
+    task = app.tasks[TASK]
     with app.producer_or_acquire() as producer, producer.batch():
         for job in jobs:
-            place_call.apply_async(
-                args=(job.campaign_id, job.broker, job.packed, job.token),
+            task.apply_async(
+                args=(job.campaign_id, job.broker, job.packed, job.token, job.slot_ms),
                 task_id=f"{job.campaign_id}:{job.row}:{job.token}",
                 producer=producer,
                 argsrepr=f"(campaign {job.campaign_id}, row {job.row})",
@@ -77,30 +88,42 @@ def enqueue(jobs: list[Job]) -> None:
             )
 
 
-_feeder_stop: threading.Event | None = None
-_stops: list[threading.Event] = []
+def register(app: Celery, settings: Settings) -> None:
+    """Give `app` the place_call task, its per-process context (built on first use), and the
+    background threads of a worker started for it."""
+    lazy: list[WorkerContext] = []
+    lock = threading.Lock()
+
+    def ctx() -> WorkerContext:
+        with lock:
+            if not lazy:
+                lazy.append(WorkerContext(settings))
+            return lazy[0]
+
+    app.dialer_context = ctx  # type: ignore[attr-defined]
+
+    @app.task(name=TASK)
+    def place_call(campaign_id: str, broker: str, packed: str, token: str,
+                   slot_ms: int = 0) -> str:  # fmt: skip
+        c = ctx()
+        job = Job(campaign_id, broker, packed, token, slot_ms)
+        return place_one(c.engine, c.ccc, c.campaign(campaign_id), job)
+
+    def started(sender: Any = None, **_: object) -> None:
+        if getattr(sender, "app", None) is app:
+            start_threads(app)
+
+    def stopping(sender: Any = None, **_: object) -> None:
+        if lazy:
+            lazy[0].stop_threads()
+
+    worker_ready.connect(started, weak=False)
+    worker_shutting_down.connect(stopping, weak=False)
 
 
-@worker_ready.connect
-def start_feeder(**_: object) -> None:
-    """Every worker process runs one feeder thread; leases pick one leader per campaign."""
-    global _feeder_stop
-    if _feeder_stop is not None or not context().settings.run_feeder:
-        return
-    ctx = context()
-    _thread, _feeder_stop = Feeder(ctx.engine, enqueue).start_thread()
-    records_stop = RecordsPoller(
-        ctx.engine, ctx.ccc, qps=ctx.settings.records_qps, max_qps=ctx.settings.max_qps
-    ).start_thread()
-    _stops.append(records_stop)
-    log.info("feeder and call-record poller started")
+def start_threads(app: Celery) -> None:
+    context(app).start_threads(lambda jobs: enqueue(app, jobs))
 
 
-@worker_shutting_down.connect
-def stop_feeder(**_: object) -> None:
-    global _feeder_stop
-    if _feeder_stop is not None:
-        _feeder_stop.set()
-        _feeder_stop = None
-    while _stops:
-        _stops.pop().set()
+def stop_threads(app: Celery) -> None:
+    context(app).stop_threads()

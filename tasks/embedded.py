@@ -7,12 +7,14 @@ from contextlib import contextmanager
 
 from celery.contrib.testing.worker import start_worker
 
-from tasks.app import app
-from tasks.calls import start_feeder, stop_feeder
+from dialer.settings import Settings
+from tasks.app import make_app
+from tasks.calls import start_threads, stop_threads
 
 
 @contextmanager
-def in_process_workers(concurrency: int = 16) -> Iterator[None]:
+def in_process_workers(settings: Settings, concurrency: int = 16) -> Iterator[None]:
+    app = make_app(settings)
     with start_worker(
         app,
         pool="threads",
@@ -21,8 +23,8 @@ def in_process_workers(concurrency: int = 16) -> Iterator[None]:
         shutdown_timeout=60,
         loglevel="WARNING",
     ):
-        start_feeder()
+        start_threads(app)
         try:
             yield
         finally:
-            stop_feeder()
+            stop_threads(app)

@@ -10,6 +10,8 @@ from support import NUMBERS, WorkerPool
 from dialer.ccc.client import CccClient
 from dialer.ccc.simulator import Simulator, SimulatorConfig
 from dialer.embedded_redis import EmbeddedRedis
+from dialer.engine import CampaignStore, Engine, Keys
+from dialer.models import Timing
 from dialer.settings import Credentials
 
 
@@ -31,6 +33,21 @@ def redis_client(redis_server: EmbeddedRedis) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_server.url)
     yield client
     client.close()
+
+
+@pytest.fixture
+def make_engine(redis_client: redis.Redis, namespace: str):
+    """An Engine on the session's Redis in this test's namespace, with Timing(**knobs)."""
+
+    def make(**knobs) -> Engine:
+        return Engine(CampaignStore(redis_client, Keys(namespace)), Timing(**knobs))
+
+    return make
+
+
+@pytest.fixture
+def engine(make_engine) -> Engine:
+    return make_engine()
 
 
 @pytest.fixture

@@ -2,14 +2,90 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dialer.calendar import Calendar
+from dialer.engine import Engine, Job
+from dialer.models import CampaignSettings
+from dialer.upload import upload
 
 NUMBERS = ("02151234567", "02151234568", "02151234569", "02151234570")
 # Tests run at any hour; the carriers' 09:00-21:00 default is tested on its own.
 ALWAYS = ("00:00-24:00",)
+
+
+def write_sheet(
+    path: Path,
+    callees: list[str] | int,
+    *,
+    brokers: tuple[str, ...] = (),
+    caller: str = "13800000001",
+    timeout_seconds: int | None = None,
+) -> Path:
+    """A campaign sheet: one row per callee (or N generated callees), brokers round robin
+    (none: the campaign's pool assigns them)."""
+    if isinstance(callees, int):
+        callees = [f"139{i:08d}" for i in range(callees)]
+    header = "Caller,Callee,Broker" + (",TimeoutSeconds" if timeout_seconds else "")
+    lines = [header]
+    for i, callee in enumerate(callees):
+        broker = brokers[i % len(brokers)] if brokers else ""
+        extra = f",{timeout_seconds}" if timeout_seconds else ""
+        lines.append(f"{caller},{callee},{broker}{extra}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def new_campaign(engine: Engine, sheet: Path, *, start: bool = True, **settings: Any) -> str:
+    """Upload `sheet` with CampaignSettings(**settings) (name, instance, always-open windows
+    by default) and start it."""
+    settings.setdefault("name", "t")
+    settings.setdefault("instance_id", "ccc-test")
+    settings.setdefault("windows", ALWAYS)
+    cid = upload(engine.store, sheet, CampaignSettings(**settings)).campaign_id
+    if start:
+        engine.start(cid)
+    return cid
+
+
+def feed_now(engine: Engine, cid: str, now: float | None = None) -> list[Job]:
+    """One FEED of the campaign, as its leading feeder would do it (at `now`, epoch s)."""
+    campaign = engine.store.campaign(cid)
+    calendar = Calendar.of(campaign.settings.windows, campaign.settings.timezone)
+    jobs, _ = engine.feed(campaign, calendar, now=now)
+    return jobs
+
+
+def wait_until(
+    condition: Callable[[], Any],
+    timeout_s: float,
+    what: str,
+    tick: Callable[[], object] = lambda: None,
+) -> Any:
+    """Poll `condition` until it returns something truthy (which is returned)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        tick()
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def calls_log(path: Path) -> list[dict]:
+    """The simulator's calls log: what was dialled, and when."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 class WorkerPool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,7 +19,7 @@ from dialer.settings import Settings
 from dialer.web import api, metrics, pages
 from dialer.web.auth import SAFE_METHODS, Auth
 from dialer.web.backend import Backend
-from dialer.web.errors import TooLarge, WebError
+from dialer.web.errors import LoginRequired, TooLarge, WebError
 from dialer.web.settings import WebSettings
 
 log = logging.getLogger("dialer.web")
@@ -33,13 +34,6 @@ _CODE_BY_STATUS = {
     413: "Upload.TooLarge",
     422: "Request.Invalid",
 }
-
-
-class LoginRequired(Exception):
-    """A page asked for without a session: answered with a redirect to the sign-in page."""
-
-    def __init__(self, next_path: str) -> None:
-        self.next_path = next_path
 
 
 class _BodyTooLarge(Exception):
@@ -116,8 +110,11 @@ class AccessLog:
                             (time.monotonic() - started) * 1000)  # fmt: skip
 
 
-def create_app(settings: Settings, web: WebSettings, backend: Backend | None = None) -> FastAPI:
-    backend = backend or Backend(settings)
+def create_app(settings: Settings, web: WebSettings, *,
+               workers_alive: Callable[[], int | None] | None = None) -> FastAPI:  # fmt: skip
+    """The console for `settings`. `workers_alive` (Celery workers answering a ping) feeds
+    /metrics; the Celery layer sits above this library, so the caller hands it in."""
+    backend = Backend(settings, workers_alive=workers_alive)
     auth = Auth(web)
     app = FastAPI(
         title="b2b-dialer console",

@@ -1,20 +1,14 @@
 """The console's one door into the library. Every call the web layer makes into the engine,
 upload, status, export and report goes through `Backend`, and library errors become
 `dialer.web.errors` here and nowhere else — so when the engine's API moves, only this file
-changes.
-
-Some reads below reach past today's public API (the campaign list, rows by state, the
-display file name); each is marked: the engine package is to provide them."""
+changes. Celery sits above the library: whoever builds the app hands in `workers_alive`."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import threading
-import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,17 +18,15 @@ import pandas as pd
 import redis
 
 from dialer import ingest, sheet
-from dialer.cli_campaign import add_upload_options, settings_from_args
-from dialer.engine import Engine
+from dialer.campaign_options import add_upload_options, settings_from_args
+from dialer.engine import CampaignStore, Engine, open_store
 from dialer.errors import CampaignNotFound, DialerError, SheetError
 from dialer.export import export
 from dialer.ingest import load_dnc
-from dialer.models import CampaignSettings, CampaignStatus, RowState
+from dialer.models import TERMINAL_STATES, CampaignSettings, CampaignStatus, RowState
 from dialer.report import write_report
-from dialer.runtime import open_store
 from dialer.settings import Settings
 from dialer.status import campaign_report
-from dialer.store import ROWS_PER_BLOCK, CampaignStore, text
 from dialer.upload import upload
 from dialer.web.errors import BadRequest, Conflict, NotFound, Unavailable, Unprocessable
 
@@ -72,7 +64,7 @@ class _OptionParser(argparse.ArgumentParser):
 
 def display_name(client_name: str | None) -> str:
     """The client's file name for showing and naming only: its last path part, never a path."""
-    base = re.split(r"[/\\]", client_name or "")[-1].strip()
+    base = (client_name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
     return base if base not in ("", ".", "..") else "upload.csv"
 
 
@@ -96,7 +88,8 @@ class _PreviewSink:
         self.passthrough = passthrough
         return "preview"
 
-    def add_rows(self, cid: str, frame: pd.DataFrame, passthrough: tuple[str, ...]) -> None:
+    def add_rows(self, cid: str, frame: pd.DataFrame, passthrough: tuple[str, ...],
+                 settings: CampaignSettings) -> None:  # fmt: skip
         columns = ["row", *ingest.FIELDS, "reason", "detail", *passthrough]
         if len(self.first) < PREVIEW_ROWS:
             head = frame.head(PREVIEW_ROWS - len(self.first))[columns]
@@ -130,12 +123,13 @@ class MetricsSnapshot:
 
 
 class Backend:
-    def __init__(self, settings: Settings, store: CampaignStore | None = None) -> None:
+    def __init__(self, settings: Settings, *,
+                 workers_alive: Callable[[], int | None] | None = None) -> None:  # fmt: skip
         self.settings = settings
-        self._store = store
+        self._store: CampaignStore | None = None
         self._lock = threading.Lock()
         self._failed_cache: dict[str, tuple[int, Counter[str]]] = {}
-        self._celery: Any = None
+        self._workers_alive = workers_alive
 
     @property
     def store(self) -> CampaignStore:
@@ -149,52 +143,39 @@ class Backend:
         return Engine(self.store, self.settings.timing())
 
     def healthy(self) -> bool:
-        try:
-            return bool(self.store.r.ping())
-        except (redis.RedisError, OSError):
-            return False
+        return self.store.ping()
 
     # --- campaigns ----------------------------------------------------------------------
 
     def campaigns(self, limit: int = 100) -> list[dict[str, Any]]:
         """Newest first: id, name, status, total, done, created_at, calls_per_s."""
         store = self.store
-        # The engine package will provide a campaign list; until then, its zset directly.
-        ids = [
-            text(c)
-            for c in cast(list[bytes], store.r.zrevrange(store.keys.campaigns(), 0, limit - 1))
-        ]
-        out = []
-        for cid in ids:
+        out: list[dict[str, Any]] = []
+        for cid in reversed(store.campaign_ids()):
+            if len(out) >= limit:
+                break
             try:
                 campaign = store.campaign(cid)
             except CampaignNotFound:
                 continue
-            counts = store.counts(cid)
             rate = 0.0
             if campaign.status is CampaignStatus.RUNNING:
-                report = campaign_report(self.engine, cid, self.settings.max_qps)
+                report = campaign_report(self.engine, cid)
                 rate = sum(b.achieved_per_s for b in report.brokers)
-            out.append(
-                {
-                    "id": cid,
-                    "name": campaign.settings.name,
-                    "status": campaign.status.value,
-                    "file": campaign.file,
-                    "created_at": campaign.created_at,
-                    "total": campaign.total,
-                    "accepted": campaign.accepted,
-                    "rejected": campaign.rejected,
-                    "done": sum(n for s, n in counts.items() if s in _TERMINAL),
-                    "calls_per_s": rate,
-                }
-            )
+            out.append({
+                "id": cid, "name": campaign.settings.name, "status": campaign.status.value,
+                "file": campaign.file, "created_at": campaign.created_at_ms / 1000,
+                "total": campaign.total, "accepted": campaign.accepted,
+                "rejected": campaign.rejected,
+                "done": sum(n for s, n in store.counts(cid).items() if s in TERMINAL_STATES),
+                "calls_per_s": rate,
+            })  # fmt: skip
         return out
 
     def status(self, cid: str) -> dict[str, Any]:
         """The `dialer status --json` document."""
         with _translated():
-            return campaign_report(self.engine, cid, self.settings.max_qps).as_dict()
+            return campaign_report(self.engine, cid).as_dict()
 
     def describe(self, cid: str) -> dict[str, Any]:
         """What the campaign page shows besides its status: file, creation, settings."""
@@ -205,7 +186,7 @@ class Backend:
             "id": c.id,
             "name": s.name,
             "file": c.file,
-            "created_at": c.created_at,
+            "created_at": c.created_at_ms / 1000,
             "instance_id": s.instance_id,
             "pool": list(s.pool),
             "rate_per_s": s.rate_per_s,
@@ -239,48 +220,19 @@ class Backend:
 
     def rows(self, cid: str, states: Iterable[str], limit: int = 100) -> list[dict[str, Any]]:
         """Up to `limit` rows in the given states, in source order, with their outcome."""
-        store = self.store
-        wanted = {s for s in states if s in RowState.__members__}
         with _translated():
-            campaign = store.campaign(cid)
-        expected = sum(n for s, n in store.counts(cid).items() if s in wanted)
-        # The engine package will provide rows by state; until then, its hashes directly.
-        found: list[int] = []
-        if expected:
-            for raw_row, raw_state in store.r.hscan_iter(store.keys.state(cid), count=1000):
-                if text(raw_state).split("|", 1)[0] in wanted:
-                    found.append(int(text(raw_row)))
-                    if len(found) >= min(limit, expected):
-                        break
-        found.sort()
-        results = store.r.hmget(store.keys.result(cid), [str(r) for r in found]) if found else []
-        sources = self._source_records(cid, found)
+            campaign = self.store.campaign(cid)
+            found = self.store.rows_in_states(cid, set(states) & set(RowState), limit)
         out = []
-        for row, result in zip(found, results, strict=True):
-            rec = sources.get(row, [])
-            outcome = json.loads(result) if result else {}
-            out.append(
-                {
-                    "row": row,
-                    "caller": str(rec[1]) if rec else "",
-                    "callee": str(rec[2]) if rec else "",
-                    "broker": outcome.get("broker") or (str(rec[3]) if rec else ""),
-                    "error_code": outcome.get("error_code") or "",
-                    "error_message": outcome.get("error_message") or "",
-                    "passthrough": dict(zip(campaign.passthrough, rec[7:], strict=False)),
-                }
-            )
-        return out
-
-    def _source_records(self, cid: str, rows: list[int]) -> dict[int, list[Any]]:
-        store = self.store
-        out: dict[int, list[Any]] = {}
-        for block in sorted({(r - 1) // ROWS_PER_BLOCK for r in rows}):
-            payload = store.r.hget(store.keys.rows(cid), str(block))
-            if payload is None:
-                continue
-            for rec in json.loads(zlib.decompress(cast(bytes, payload))):
-                out[int(rec[0])] = rec
+        for rec, _state, outcome in found:
+            source = [str(v) for v in rec] + [""] * (7 + len(campaign.passthrough) - len(rec))
+            out.append({
+                "row": int(rec[0]), "caller": source[1], "callee": source[2],
+                "broker": outcome.get("broker") or source[3],
+                "error_code": outcome.get("error_code") or "",
+                "error_message": outcome.get("error_message") or "",
+                "passthrough": dict(zip(campaign.passthrough, source[7:], strict=False)),
+            })  # fmt: skip
         return out
 
     # --- upload -------------------------------------------------------------------------
@@ -349,10 +301,8 @@ class Backend:
     def upload(self, path: Path, label: str, opts: UploadOptions) -> dict[str, Any]:
         store = self.store
         with _sheet_errors(label):
-            report = upload(store, path, opts.campaign, dnc=opts.dnc, sheet_name=opts.sheet_name)
-        # upload() records the path it read (a temporary file here); the operator knows the
-        # sheet by the name it had on their machine. The engine package will take this name.
-        store.r.hset(store.keys.meta(report.campaign_id), "file", label)
+            report = upload(store, path, opts.campaign, dnc=opts.dnc, sheet_name=opts.sheet_name,
+                            file_label=label)  # fmt: skip
         return {
             "id": report.campaign_id,
             "total": report.total,
@@ -379,9 +329,7 @@ class Backend:
         snap = MetricsSnapshot()
         try:
             store = self.store
-            ids = [
-                text(c) for c in cast(list[bytes], store.r.zrange(store.keys.campaigns(), 0, -1))
-            ]
+            ids = store.campaign_ids()
             snap.redis_up = True
         except (redis.RedisError, OSError):
             return snap
@@ -395,61 +343,26 @@ class Backend:
                 continue
             counts = store.counts(cid)
             snap.rows[(cid, campaign.settings.name)] = counts
-            dialed = {
-                text(k): int(float(v)) for k, v in store.r.hgetall(store.keys.dialed(cid)).items()
-            }
-            for key, n in dialed.items():
-                if key.startswith("n:"):
-                    snap.placed[(cid, key[2:])] = n
+            for figures in store.broker_figures(cid):
+                snap.placed[(cid, figures.number)] = figures.dispatched
             for code, n in self._failed_by_code(cid, counts.get(RowState.FAILED.value, 0)).items():
                 snap.failed[(cid, code)] = n
-        snap.workers = self._workers_alive()
+        if self._workers_alive is not None:
+            try:
+                snap.workers = self._workers_alive()
+            except Exception:  # a broker hiccup leaves the gauge out, not the scrape failing
+                snap.workers = None
         return snap
 
     def _failed_by_code(self, cid: str, failed: int) -> Counter[str]:
-        """Failed rows by error code; rescanned only when the FAILED count moved."""
+        """FAILED rows by error code; read again only when the FAILED count moved."""
         cached = self._failed_cache.get(cid)
         if cached and cached[0] == failed:
             return cached[1]
-        store = self.store
-        rows = [
-            text(r)
-            for r, s in store.r.hscan_iter(store.keys.state(cid), count=1000)
-            if text(s).split("|", 1)[0] == RowState.FAILED.value
-        ]
-        codes: Counter[str] = Counter()
-        for start in range(0, len(rows), 1000):
-            for raw in store.r.hmget(store.keys.result(cid), rows[start : start + 1000]):
-                codes[json.loads(raw).get("error_code") or "" if raw else ""] += 1
+        rows = self.store.rows_in_states(cid, {RowState.FAILED.value}) if failed else []
+        codes = Counter(outcome.get("error_code") or "" for _, _, outcome in rows)
         self._failed_cache[cid] = (failed, codes)
         return codes
-
-    def _workers_alive(self) -> int | None:
-        """Celery workers answering a ping on this Redis within half a second."""
-        try:
-            if self._celery is None:
-                from celery import Celery
-
-                from dialer.runtime import redis_url
-
-                self._celery = Celery(
-                    "dialer-web", broker=redis_url(self.settings), set_as_current=False
-                )
-            return len(self._celery.control.ping(timeout=0.5) or [])
-        except Exception:  # a broker hiccup makes the gauge absent, not the scrape fail
-            return None
-
-
-_TERMINAL = {
-    s.value
-    for s in (
-        RowState.DISPATCHED,
-        RowState.FAILED,
-        RowState.UNKNOWN,
-        RowState.CANCELLED,
-        RowState.REJECTED,
-    )
-}
 
 
 @contextmanager

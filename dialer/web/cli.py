@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from dialer.settings import Settings
 
@@ -13,7 +14,8 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
     from dialer.web.settings import WebSettings
 
     web = WebSettings.from_env()
-    server = ConsoleServer(create_app(settings, web), args.host, args.port)
+    app = create_app(settings, web, workers_alive=celery_workers_alive(settings))
+    server = ConsoleServer(app, args.host, args.port)
     log_requests()
     if web.token_generated:
         print("No DIALER_WEB_TOKEN set: this run's token is in the link below (shown once).")
@@ -22,6 +24,14 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Console at {server.url}/ (sign in with DIALER_WEB_TOKEN)", flush=True)
     server.run()
     return 0
+
+
+def celery_workers_alive(settings: Settings) -> Callable[[], int]:
+    """Counts the workers of this namespace that answer a ping within half a second."""
+    from tasks.app import make_app
+
+    app = make_app(settings)
+    return lambda: len(app.control.ping(timeout=0.5) or [])
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -69,3 +69,11 @@ class Unprocessable(WebError):
 class Unavailable(WebError):
     status = 503
     code = "Redis.Unavailable"
+
+
+class LoginRequired(Exception):
+    """A page asked for without a session: answered with a redirect to the sign-in page."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path

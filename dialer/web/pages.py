@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from dialer.web import i18n
 from dialer.web.auth import COOKIE, CSRF_FIELD, Auth, Session
 from dialer.web.backend import Backend
-from dialer.web.errors import WebError
+from dialer.web.errors import LoginRequired, WebError
 
 router = APIRouter(include_in_schema=False)
 LOCAL_TZ = dt.timezone(dt.timedelta(hours=8))
@@ -84,8 +84,6 @@ def _render(
 
 
 def _session(request: Request) -> Session:
-    from dialer.web.app import LoginRequired
-
     session = _auth(request).session(request)
     if session is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -8,56 +8,41 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
-import pytest
 import redis
-from support import ALWAYS, NUMBERS, engine_env
+from support import NUMBERS, calls_log, engine_env, feed_now, new_campaign, wait_until, write_sheet
 
 from dialer.ccc.simulator import Simulator
-from dialer.engine import Engine
-from dialer.keys import Keys
-from dialer.models import TERMINAL_STATES, CampaignSettings, CampaignStatus
+from dialer.engine import CampaignStore, Engine, Keys
+from dialer.models import TERMINAL_STATES, CampaignStatus
 from dialer.pacing import worst_window
-from dialer.store import CampaignStore
-from dialer.upload import upload
-
-
-def write_sheet(path: Path, rows: int, brokers: tuple[str, ...] = (), start: int = 0) -> Path:
-    lines = ["Caller,Callee,Broker"]
-    for i in range(rows):
-        broker = brokers[i % len(brokers)] if brokers else ""
-        lines.append(f"13800000001,139{start + i:08d},{broker}")
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def calls(sim: Simulator) -> list[dict]:
-    return [json.loads(line) for line in sim.config.calls_log.read_text().splitlines()]
+    return calls_log(sim.config.calls_log)
 
 
 def wait_for(engine: Engine, cid: str, statuses: set[CampaignStatus], timeout_s: float,
              tick=lambda: None):  # fmt: skip
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        tick()
+    def reached():
         campaign = engine.store.campaign(cid)
-        if campaign.status in statuses:
-            return campaign
-        time.sleep(0.2)
-    raise AssertionError(f"campaign {cid} still {campaign.status}: {engine.store.counts(cid)}")
+        return campaign if campaign.status in statuses else None
+
+    what = f"campaign {cid} to be {'/'.join(statuses)}"
+    return wait_until(reached, timeout_s, what, tick=tick)
 
 
-@pytest.fixture
-def engine(redis_client: redis.Redis, namespace: str) -> Engine:
-    return Engine(CampaignStore(redis_client, Keys(namespace)))
+def start_campaign(engine, tmp_path, rows, **settings):
+    return new_campaign(engine, write_sheet(tmp_path / "s.csv", rows), **settings)
 
 
-def start_campaign(engine, tmp_path, rows, **settings_kw):
-    settings = CampaignSettings(name="t", instance_id="ccc-test", windows=ALWAYS, **settings_kw)
-    report = upload(engine.store, write_sheet(tmp_path / "s.csv", rows), settings)
-    engine.start(report.campaign_id)
-    return report.campaign_id
+def dialing(engine: Engine, cid: str) -> bool:
+    return engine.store.counts(cid).get("DIALING", 0) > 0
+
+
+def in_flight(engine: Engine, cid: str) -> bool:
+    counts = engine.store.counts(cid)
+    return counts.get("QUEUED", 0) + counts.get("DIALING", 0) > 0
 
 
 def assert_each_row_once(engine: Engine, cid: str, sim: Simulator) -> list:
@@ -105,7 +90,8 @@ def test_killed_workers_lose_no_row_and_dial_nobody_twice(
     victim = w.start()
     w.start()
     for _ in range(3):
-        time.sleep(2.5)
+        # The kill lands mid-call: a row is DIALING (150 ms answers keep one in flight).
+        wait_until(lambda: dialing(engine, cid), 30, "a row in flight")
         w.kill(victim)
         victim = w.start()
     wait_for(engine, cid, {CampaignStatus.DONE}, 120)
@@ -123,7 +109,7 @@ def test_redis_restart_mid_campaign_completes(simulator, namespace, workers, tmp
         cid = start_campaign(engine, tmp_path, 60, pool=NUMBERS[:3], rate_per_s=5.0)
         w = workers(engine_env(server.url, namespace, simulator.url))
         w.start()
-        time.sleep(3)
+        wait_until(lambda: len(calls(simulator)) >= 5, 30, "the campaign under way")
         server.restart()
         # Celery's threads pool can die on a lost broker connection (kombu acks from pool
         # threads race the reconnect); production runs workers under a supervisor, as here.
@@ -175,20 +161,23 @@ def test_pause_resume_and_cancel(engine, simulator, redis_server, namespace, wor
     cid = start_campaign(engine, tmp_path, 200, pool=NUMBERS[:2], rate_per_s=5.0)
     w = workers(engine_env(redis_server.url, namespace, simulator.url))
     w.start()
-    time.sleep(3)
+    wait_until(lambda: len(calls(simulator)) >= 5, 30, "calls before the pause")
     engine.pause(cid)
     paused_at = time.time()
-    time.sleep(2.5)
+    # Nothing queued before the pause may dial after it: wait until no row is in flight,
+    # then long enough for any straggler to show.
+    wait_until(lambda: not in_flight(engine, cid), 10, "rows in flight to settle")
+    time.sleep(1.5)
     before_resume = calls(simulator)
-    assert before_resume, "nothing was dialled before the pause"
     assert max(c["ts"] for c in before_resume) < paused_at + 1.0
     engine.resume(cid)
-    time.sleep(2.5)
-    assert len(calls(simulator)) > len(before_resume), "resume did not continue"
+    n = len(before_resume)
+    wait_until(lambda: len(calls(simulator)) > n + 3, 30, "calls after resuming")
     engine.cancel(cid)
     cancelled_at = time.time()
     wait_for(engine, cid, {CampaignStatus.CANCELLED}, 5)
-    time.sleep(2)
+    wait_until(lambda: not in_flight(engine, cid), 10, "rows in flight to settle")
+    time.sleep(1.0)
     after = calls(simulator)
     assert max(c["ts"] for c in after) < cancelled_at + 1.0
     states = defaultdict(int)
@@ -207,10 +196,7 @@ def test_unusable_broker_moves_pool_rows_and_fails_its_own(
     lines = ["Caller,Callee,Broker"] + [f"13800000001,139{i:08d}," for i in range(20)]
     lines += [f"13800000001,137{i:08d},{bad}" for i in range(3)]
     sheet.write_text("\n".join(lines) + "\n")
-    settings = CampaignSettings("t", "ccc-test", pool=(NUMBERS[0], bad), rate_per_s=10.0,
-                                windows=ALWAYS)  # fmt: skip
-    cid = upload(engine.store, sheet, settings).campaign_id
-    engine.start(cid)
+    cid = new_campaign(engine, sheet, pool=(NUMBERS[0], bad), rate_per_s=10.0)
     w = workers(engine_env(redis_server.url, namespace, simulator.url))
     w.start()
     wait_for(engine, cid, {CampaignStatus.DONE}, 60)
@@ -226,16 +212,14 @@ def test_unusable_broker_moves_pool_rows_and_fails_its_own(
 def test_campaign_fatal_error_pauses_with_reason(
     engine, simulator, redis_server, namespace, workers, tmp_path
 ) -> None:
-    settings = CampaignSettings(
-        "t", "no-such-instance", pool=NUMBERS[:1], rate_per_s=10.0, windows=ALWAYS
-    )
-    cid = upload(engine.store, write_sheet(tmp_path / "s.csv", 10), settings).campaign_id
-    engine.start(cid)
+    sheet = write_sheet(tmp_path / "s.csv", 10)
+    cid = new_campaign(engine, sheet, instance_id="no-such-instance", pool=NUMBERS[:1],
+                       rate_per_s=10.0)  # fmt: skip
     w = workers(engine_env(redis_server.url, namespace, simulator.url))
     w.start()
     campaign = wait_for(engine, cid, {CampaignStatus.PAUSED}, 30)
     assert campaign.pause_reason.startswith("NotExists.InstanceId")
-    time.sleep(1)
+    wait_until(lambda: not in_flight(engine, cid), 10, "rows in flight to settle")
     assert calls(simulator) == []
     counts = engine.store.counts(cid)
     assert counts.get("PENDING") == 10, counts
@@ -247,18 +231,20 @@ def test_a_feeder_tick_is_published_together_without_numbers_in_headers(
     """The tick's rows reach the Celery queue as one message each; the headers Celery logs
     (argsrepr) name campaign and row, never the packed row's phone numbers."""
     cid = start_campaign(engine, tmp_path, 4, pool=NUMBERS[:2], rate_per_s=5.0)
-    jobs = engine.feed(cid, list(NUMBERS[:2]))
+    jobs = feed_now(engine, cid)
     assert len(jobs) == 4  # depth 2 per broker
     script = (
         "import json, sys\n"
         "from dialer.engine import Job\n"
+        "from tasks.celery import app\n"
         "from tasks.calls import enqueue\n"
-        "enqueue([Job(*j) for j in json.loads(sys.argv[1])])\n"
+        "enqueue(app, [Job(*j) for j in json.loads(sys.argv[1])])\n"
     )
-    payload = json.dumps([[j.campaign_id, j.broker, j.packed, j.token] for j in jobs])
+    payload = json.dumps([[j.campaign_id, j.broker, j.packed, j.token, j.slot_ms] for j in jobs])
     env = engine_env(redis_server.url, namespace, simulator.url)
     subprocess.run([sys.executable, "-c", script, payload], env=env, check=True, timeout=60)
-    messages = [json.loads(m) for m in redis_client.lrange(f"{namespace}.calls", 0, -1)]
+    queue = Keys(namespace).celery_prefix() + f"{namespace}.calls"
+    messages = [json.loads(m) for m in redis_client.lrange(queue, 0, -1)]
     assert sorted(m["headers"]["id"] for m in messages) == sorted(
         f"{j.campaign_id}:{j.row}:{j.token}" for j in jobs
     )

@@ -10,18 +10,16 @@ import re
 import pandas as pd
 import pytest
 import redis
-from support import ALWAYS
+from support import ALWAYS, feed_now
 
 from dialer.ccc.client import CccClient
 from dialer.ccc.simulator import Simulator
 from dialer.dialing import place_one
-from dialer.engine import Engine
+from dialer.engine import CampaignStore, Engine, Keys
 from dialer.export import RESULT_COLUMNS, export, neutralise
-from dialer.keys import Keys
 from dialer.models import CampaignSettings, Timing
 from dialer.report import render_html
 from dialer.settings import Credentials
-from dialer.store import CampaignStore
 from dialer.upload import upload
 
 SHEET = (
@@ -46,7 +44,7 @@ def driven(redis_client: redis.Redis, namespace: str, simulator: Simulator, tmp_
     )
     cid = upload(store, path, settings).campaign_id
     engine.start(cid)
-    jobs = engine.feed(cid, ["02151234567"])
+    jobs = feed_now(engine, cid)
     assert [j.row for j in jobs] == [1, 2, 3, 4, 5]
     campaign = store.campaign(cid)
     client = CccClient(simulator.url, Credentials("testid", "testsecret"), read_timeout_s=0.3)

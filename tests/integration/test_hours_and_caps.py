@@ -8,18 +8,14 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-import redis
-from support import ALWAYS, NUMBERS
+from support import NUMBERS, feed_now, new_campaign, write_sheet
 
 from dialer.ccc.client import CccClient
 from dialer.dialing import place_one
 from dialer.engine import Engine
 from dialer.feeder import Feeder
-from dialer.keys import Keys
-from dialer.models import CampaignSettings, Timing
+from dialer.models import CampaignSettings
 from dialer.status import campaign_report, render
-from dialer.store import CampaignStore
-from dialer.upload import upload
 
 SH = ZoneInfo("Asia/Shanghai")
 BROKER = NUMBERS[0]
@@ -30,26 +26,22 @@ def sh(*args: int) -> float:
 
 
 @pytest.fixture
-def engine(redis_client: redis.Redis, namespace: str) -> Engine:
-    return Engine(CampaignStore(redis_client, Keys(namespace)), Timing(depth=10))
+def engine(make_engine) -> Engine:
+    return make_engine(depth=10)
 
 
 def campaign(engine: Engine, tmp_path, callees: list[str], caller: str = "13800000001", **kw):
-    path = tmp_path / f"s{len(list(tmp_path.iterdir()))}.csv"
-    path.write_text("Caller,Callee\n" + "".join(f"{caller},{c}\n" for c in callees))
-    kw.setdefault("windows", ALWAYS)
-    settings = CampaignSettings("t", "ccc-test", pool=(BROKER,), rate_per_s=100.0, **kw)
-    cid = upload(engine.store, path, settings).campaign_id
-    engine.start(cid)
-    return cid
+    sheet = write_sheet(tmp_path / f"s{len(list(tmp_path.iterdir()))}.csv", callees,
+                        caller=caller)  # fmt: skip
+    return new_campaign(engine, sheet, pool=(BROKER,), rate_per_s=100.0, **kw)
 
 
-def drive(engine: Engine, client: CccClient, cid: str, now: float, day: str = "") -> list[str]:
+def drive(engine: Engine, client: CccClient, cid: str, now: float) -> list[str]:
     """Feed once and place every fed row with the clock at `now`."""
     camp = engine.store.campaign(cid)
     return [
         place_one(engine, client, camp, job, clock=lambda: now)
-        for job in engine.feed(cid, [BROKER], day)
+        for job in feed_now(engine, cid, now=now)
     ]
 
 
@@ -64,10 +56,10 @@ def test_feeder_feeds_nothing_outside_the_window_and_says_when_it_resumes(engine
     feeder = Feeder(engine, fed.extend, clock=lambda: clock["now"])
     assert feeder.tick() == 0 and fed == []
     report = campaign_report(engine, cid)
-    assert engine.store.campaign(cid).resumes_at == sh(2026, 11, 24, 14, 0)
+    assert engine.store.campaign(cid).resumes_at_ms == sh(2026, 11, 24, 14, 0) * 1000
     clock["now"] = sh(2026, 11, 24, 14, 0)
+    feeder.refresh()  # at once, instead of waiting out the refresh interval
     assert feeder.tick() == 1
-    assert engine.store.campaign(cid).resumes_at is None
     assert report.status.value == "RUNNING"
 
 
@@ -81,10 +73,11 @@ def test_status_shows_when_dialling_resumes(engine, tmp_path, monkeypatch):
 
 def test_window_crossing_midnight_feeds_after_midnight(engine, tmp_path):
     campaign(engine, tmp_path, ["13900000001"], windows=("22:00-02:00",))
-    clock = {"now": sh(2026, 11, 25, 3, 0)}
+    clock = {"now": sh(2026, 11, 24, 21, 0)}
     feeder = Feeder(engine, lambda jobs: None, clock=lambda: clock["now"])
     assert feeder.tick() == 0
     clock["now"] = sh(2026, 11, 25, 1, 30)
+    feeder.refresh()
     assert feeder.tick() == 1
 
 
@@ -96,15 +89,15 @@ def test_callee_daily_and_monthly_caps_hold_across_campaigns(engine, client, tmp
     a = campaign(engine, tmp_path, [x], **caps)
     assert drive(engine, client, a, monday) == ["DISPATCHED"]
     b = campaign(engine, tmp_path, [x], **caps)
-    assert drive(engine, client, b, monday) == ["callee-daily-cap"]
+    assert drive(engine, client, b, monday) == ["daily_cap"]
     assert states(engine, b) == [("RETRY_WAIT", "Cap.Callee")]
-    due = engine.r.zrange(engine.keys.retry(b), 0, -1, withscores=True)
+    due = engine.store.r.zrange(engine.keys.retry(b), 0, -1, withscores=True)
     assert due[0][1] == sh(2026, 11, 24, 9, 0) * 1000  # the next day's first window
     tuesday = sh(2026, 11, 24, 10, 0)
     c = campaign(engine, tmp_path, [x], **caps)
     assert drive(engine, client, c, tuesday) == ["DISPATCHED"]
     d = campaign(engine, tmp_path, [x], **caps)
-    assert drive(engine, client, d, sh(2026, 11, 25, 10, 0)) == ["callee-monthly-cap"]
+    assert drive(engine, client, d, sh(2026, 11, 25, 10, 0)) == ["monthly_cap"]
     assert states(engine, d) == [("FAILED", "Cap.Callee")]
 
 
@@ -122,7 +115,7 @@ def test_same_pair_is_not_dialled_again_within_the_guard(engine, client, tmp_pat
     a = campaign(engine, tmp_path, ["13900000001"])
     assert drive(engine, client, a, now) == ["DISPATCHED"]
     b = campaign(engine, tmp_path, ["13900000001"])
-    assert drive(engine, client, b, now) == ["pair-guard"]
+    assert drive(engine, client, b, now) == ["pair_guard"]
     assert states(engine, b) == [("RETRY_WAIT", "Cap.PairGuard")]
     other_caller = campaign(engine, tmp_path, ["13900000001"], caller="13800000002")
     assert drive(engine, client, other_caller, now) == ["DISPATCHED"]
@@ -145,13 +138,13 @@ def test_broker_daily_cap_stops_the_broker_until_the_next_day(engine, client, tm
     callees = [f"1390000000{i}" for i in range(4)]
     cid = campaign(engine, tmp_path, callees, broker_daily_cap=2)
     now = sh(2026, 11, 23, 10, 0)
-    assert drive(engine, client, cid, now, "20261123") == [
-        "DISPATCHED", "DISPATCHED", "broker-daily-cap", "broker-daily-cap"]  # fmt: skip
-    assert drive(engine, client, cid, now, "20261123") == []  # capped brokers are not fed
+    assert drive(engine, client, cid, now) == [
+        "DISPATCHED", "DISPATCHED", "broker_cap", "broker_cap"]  # fmt: skip
+    assert drive(engine, client, cid, now) == []  # capped brokers are not fed
     counts = engine.store.counts(cid)
     assert counts == {"DISPATCHED": 2, "PENDING": 2}
     later = sh(2026, 11, 24, 10, 0)
-    assert drive(engine, client, cid, later, "20261124") == ["DISPATCHED", "DISPATCHED"]
+    assert drive(engine, client, cid, later) == ["DISPATCHED", "DISPATCHED"]
 
 
 def test_default_settings_follow_the_carriers_rule() -> None:

@@ -7,8 +7,7 @@ import json
 import time
 
 import pytest
-import redis
-from support import ALWAYS, NUMBERS
+from support import NUMBERS, feed_now, new_campaign, write_sheet
 
 from dialer.ccc.client import CccClient
 from dialer.ccc.responses import CallDetailRecord
@@ -16,20 +15,15 @@ from dialer.ccc.simulator import Simulator, SimulatorConfig
 from dialer.dialing import place_one
 from dialer.embedded_redis import free_port
 from dialer.engine import Engine
-from dialer.keys import Keys
-from dialer.models import CampaignSettings, Timing
 from dialer.records import RecordsPoller, classify
 from dialer.settings import Credentials
-from dialer.store import CampaignStore
-from dialer.upload import upload
 
 BROKER = NUMBERS[0]
 
 
 @pytest.fixture
-def engine(redis_client: redis.Redis, namespace: str) -> Engine:
-    timing = Timing(depth=20, cdr_margin_s=-1.0, reconcile_wait_s=0.0)
-    return Engine(CampaignStore(redis_client, Keys(namespace)), timing)
+def engine(make_engine) -> Engine:
+    return make_engine(depth=20, cdr_margin_s=-1.0, reconcile_wait_s=0.0)
 
 
 def client_for(sim: Simulator, **kw) -> CccClient:
@@ -37,28 +31,22 @@ def client_for(sim: Simulator, **kw) -> CccClient:
 
 
 def start(engine: Engine, tmp_path, n: int, **kw) -> str:
-    path = tmp_path / "s.csv"
-    path.write_text("Caller,Callee,TimeoutSeconds\n"
-                    + "".join(f"13800000001,139{i:08d},1\n" for i in range(n)))  # fmt: skip
-    settings = CampaignSettings("t", "ccc-test", pool=(BROKER,), rate_per_s=200.0,
-                                windows=ALWAYS, pair_guard_s=0, **kw)  # fmt: skip
-    cid = upload(engine.store, path, settings).campaign_id
-    engine.start(cid)
-    return cid
+    sheet = write_sheet(tmp_path / "s.csv", n, timeout_seconds=1)
+    return new_campaign(engine, sheet, pool=(BROKER,), rate_per_s=200.0, pair_guard_s=0, **kw)
 
 
 def drive(engine: Engine, client: CccClient, cid: str) -> list[str]:
     """Feed and place until nothing more is fed."""
     campaign = engine.store.campaign(cid)
     placed: list[str] = []
-    while jobs := engine.feed(cid, [BROKER]):
+    while jobs := feed_now(engine, cid):
         placed += [place_one(engine, client, campaign, j) for j in jobs]
     return placed
 
 
 def poll_until_settled(poller: RecordsPoller, engine: Engine, timeout_s: float = 10) -> None:
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and engine.r.smembers(engine.keys.records()):
+    while time.monotonic() < deadline and engine.store.r.smembers(engine.keys.records()):
         poller.poll_once()
         time.sleep(0.05)
 
@@ -116,7 +104,7 @@ def test_no_outcomes_fetches_nothing(engine, tmp_path, simulator) -> None:
     client = client_for(simulator)
     cid = start(engine, tmp_path, 3, outcomes=False)
     drive(engine, client, cid)
-    assert not engine.r.exists(engine.keys.cdr_due(cid))
+    assert not engine.store.r.exists(engine.keys.cdr_due(cid))
     assert all("outcome" not in r for _, r in rows(engine, cid))
 
 
@@ -129,7 +117,7 @@ def test_record_not_ready_is_retried_later(engine, tmp_path, redis_client, names
         RecordsPoller(engine, client, qps=500).poll_once()
         [(state, result)] = rows(engine, cid)
         assert state == "DISPATCHED" and result["cdr_tries"] == 1 and "outcome" not in result
-        assert engine.r.zscore(engine.keys.cdr_due(cid), "1") > time.time() * 1000 + 5_000
+        assert engine.store.r.zscore(engine.keys.cdr_due(cid), "1") > time.time() * 1000 + 5_000
 
 
 def test_forbidden_ram_is_a_note_not_a_failed_campaign(engine, tmp_path) -> None:
@@ -139,10 +127,8 @@ def test_forbidden_ram_is_a_note_not_a_failed_campaign(engine, tmp_path) -> None
         cid = start(engine, tmp_path, 2)
         assert drive(engine, client, cid) == ["DISPATCHED", "DISPATCHED"]
         poll_until_settled(RecordsPoller(engine, client, qps=500), engine)
-        note = engine.r.hget(engine.keys.meta(cid), "outcomes_note").decode()
-        assert "Forbidden.RAM" in note
-        assert engine.store.campaign(cid).status.value == "DONE" or engine.store.counts(cid) == {
-            "DISPATCHED": 2}  # fmt: skip
+        assert "Forbidden.RAM" in engine.store.campaign(cid).outcomes_note
+        assert engine.store.counts(cid) == {"DISPATCHED": 2}
 
 
 def test_dropped_answer_is_reconciled_to_the_call_that_was_placed(engine, tmp_path, simulator):

@@ -3,37 +3,32 @@ Celery message never places a second call."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-import redis
-from support import ALWAYS, NUMBERS
+from support import NUMBERS, feed_now, new_campaign, write_sheet
 
 from dialer.dialing import place_one
-from dialer.engine import Caps, Engine
-from dialer.keys import Keys
-from dialer.models import CampaignSettings, Timing
-from dialer.store import CampaignStore
-from dialer.upload import upload
+from dialer.engine import Caps, Engine, Refusal
+from dialer.pacing import worst_window
 
 BROKER = NUMBERS[0]
+NO_CAPS = Caps("20261124", "202611", 0, 0, 0, 0, 0)
 
 
 @pytest.fixture
-def engine(redis_client: redis.Redis, namespace: str) -> Engine:
-    return Engine(CampaignStore(redis_client, Keys(namespace)), Timing(queued_lease_ms=0))
+def engine(make_engine) -> Engine:
+    return make_engine(queued_lease_ms=0)
 
 
-def one_row_campaign(engine: Engine, tmp_path) -> str:
-    path = tmp_path / "s.csv"
-    path.write_text("Caller,Callee\n13800000001,13900000001\n")
-    settings = CampaignSettings("t", "ccc-test", pool=(BROKER,), rate_per_s=50.0, windows=ALWAYS)
-    cid = upload(engine.store, path, settings).campaign_id
-    engine.start(cid)
-    return cid
+def one_row(engine: Engine, tmp_path) -> str:
+    sheet = write_sheet(tmp_path / "s.csv", ["13900000001"])
+    return new_campaign(engine, sheet, pool=(BROKER,), rate_per_s=50.0)
 
 
 def test_redelivered_message_after_dispatch_does_nothing(engine, client, simulator, tmp_path):
-    cid = one_row_campaign(engine, tmp_path)
-    [job] = engine.feed(cid, [BROKER])
+    cid = one_row(engine, tmp_path)
+    [job] = feed_now(engine, cid)
     campaign = engine.store.campaign(cid)
     assert place_one(engine, client, campaign, job) == "DISPATCHED"
     assert place_one(engine, client, campaign, job) == "stale"
@@ -42,11 +37,11 @@ def test_redelivered_message_after_dispatch_does_nothing(engine, client, simulat
 
 
 def test_message_of_a_requeued_row_is_stale(engine, client, simulator, tmp_path) -> None:
-    cid = one_row_campaign(engine, tmp_path)
-    [old] = engine.feed(cid, [BROKER])
-    engine.housekeeping(engine.store.campaign(cid))  # queued lease 0 ms: swept back to PENDING
+    cid = one_row(engine, tmp_path)
+    [old] = feed_now(engine, cid)
+    engine.upkeep(engine.store.campaign(cid))  # queued lease 0 ms: swept back to PENDING
     assert engine.store.counts(cid) == {"PENDING": 1}
-    [new] = engine.feed(cid, [BROKER])
+    [new] = feed_now(engine, cid)
     assert new.token != old.token
     campaign = engine.store.campaign(cid)
     assert place_one(engine, client, campaign, old) == "stale"
@@ -55,14 +50,14 @@ def test_message_of_a_requeued_row_is_stale(engine, client, simulator, tmp_path)
     assert len(simulator.state.snapshot()) == 1
 
 
-def test_row_whose_worker_vanished_mid_call_becomes_unknown(engine, client, simulator, tmp_path):
-    fast_lease = Engine(engine.store, Timing(dialing_lease_ms=0))
-    cid = one_row_campaign(engine, tmp_path)
-    [job] = fast_lease.feed(cid, [BROKER])
+def test_row_whose_worker_vanished_mid_call_becomes_unknown(make_engine, client, simulator,
+                                                            tmp_path):  # fmt: skip
+    engine = make_engine(dialing_lease_ms=0)
+    cid = one_row(engine, tmp_path)
+    [job] = feed_now(engine, cid)
     campaign = engine.store.campaign(cid)
-    caps = Caps("20261124", "202611", 0, 0, 0, 0, 0)
-    assert fast_lease.begin_dial(job, 0.0, caps)[0] == 1  # the worker dies right after this
-    fast_lease.housekeeping(campaign)
+    assert engine.begin_dial(job, NO_CAPS).attempt == 1  # the worker dies right after this
+    engine.upkeep(campaign)
     result = engine.store.result_of(cid, 1)
     assert engine.store.counts(cid) == {"UNKNOWN": 1}
     assert result["error_code"] == "Worker.Lost"
@@ -70,41 +65,29 @@ def test_row_whose_worker_vanished_mid_call_becomes_unknown(engine, client, simu
     assert simulator.state.snapshot() == []
 
 
-def test_second_call_cannot_begin_sooner_than_the_interval_after_the_first(engine, tmp_path):
-    path = tmp_path / "s.csv"
-    path.write_text("Caller,Callee\n13800000001,13900000001\n13800000001,13900000002\n")
-    settings = CampaignSettings("t", "ccc-test", pool=(BROKER,), rate_per_s=1.0, windows=ALWAYS)
-    cid = upload(engine.store, path, settings).campaign_id
-    engine.start(cid)
-    first, second = engine.feed(cid, [BROKER])
-    caps = Caps("20261124", "202611", 0, 0, 0, 0, 0)
-    assert engine.begin_dial(first, 1000.0, caps) == (1, 0)
-    code, wait_ms = engine.begin_dial(second, 1000.0, caps)
-    assert code == -4 and 900 < wait_ms <= 1000
+def test_second_call_cannot_begin_sooner_than_the_interval_after_the_first(make_engine,
+                                                                          tmp_path):  # fmt: skip
+    engine = make_engine(lookahead_ms=2000)
+    sheet = write_sheet(tmp_path / "s.csv", 2)
+    cid = new_campaign(engine, sheet, pool=(BROKER,), rate_per_s=1.0)
+    first, second = feed_now(engine, cid)
+    assert 990 <= second.slot_ms - first.slot_ms <= 1030  # slots an interval apart
+    assert engine.begin_dial(first, NO_CAPS).attempt == 1
+    begun = engine.begin_dial(second, NO_CAPS)
+    assert begun.refused is Refusal.TOO_SOON and 900 < begun.wait_ms <= 1010
     assert engine.store.counts(cid) == {"DIALING": 1, "QUEUED": 1}
 
 
-def test_account_wide_qps_cap_holds_across_brokers(engine, client, simulator, tmp_path) -> None:
-    import threading
-
-    from dialer.pacing import worst_window
-
-    path = tmp_path / "s.csv"
-    path.write_text(
-        "Caller,Callee,Broker\n"
-        + "".join(f"13800000001,139{i:08d},{NUMBERS[i % 2]}\n" for i in range(12))
-    )
-    settings = CampaignSettings("t", "ccc-test", rate_per_s=50.0, windows=ALWAYS)
-    cid = upload(engine.store, path, settings).campaign_id
-    engine.start(cid)
-    wide = Engine(engine.store, Timing(depth=6))
-    jobs = wide.feed(cid, list(NUMBERS[:2]))
+def test_account_wide_qps_cap_holds_across_brokers(make_engine, client, simulator, tmp_path):
+    engine = make_engine(depth=6, lookahead_ms=5000, max_qps=4.0)
+    sheet = write_sheet(tmp_path / "s.csv", 12, brokers=NUMBERS[:2])
+    cid = new_campaign(engine, sheet, rate_per_s=50.0)
+    jobs = feed_now(engine, cid)
+    assert len(jobs) == 12
     campaign = engine.store.campaign(cid)
     threads = [
-        threading.Thread(target=place_one, args=(wide, client, campaign, job),
-                         kwargs={"max_qps": 4.0})
-        for job in jobs
-    ]  # fmt: skip
+        threading.Thread(target=place_one, args=(engine, client, campaign, job)) for job in jobs
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -112,3 +95,14 @@ def test_account_wide_qps_cap_holds_across_brokers(engine, client, simulator, tm
     stamps = [c.accepted_at for c in simulator.state.snapshot()]
     assert len(stamps) == 12
     assert worst_window(stamps) <= 4  # both brokers together, though each may do 50/s
+
+
+def test_feed_reserves_slots_and_queues_only_rows_near_their_slot(make_engine, tmp_path):
+    engine = make_engine(depth=5, lookahead_ms=450)
+    sheet = write_sheet(tmp_path / "s.csv", 10)
+    cid = new_campaign(engine, sheet, pool=(BROKER,), rate_per_s=5.0)
+    jobs = feed_now(engine, cid)
+    # 204 ms apart (200 + a 2 % margin): now, +204, +408 are within the lookahead; +612 not.
+    assert [j.row for j in jobs] == [1, 2, 3]
+    assert feed_now(engine, cid) == []  # nothing more is due yet
+    assert engine.store.counts(cid) == {"QUEUED": 3, "PENDING": 7}

@@ -14,10 +14,9 @@ import pytest
 import redis
 from openpyxl import Workbook
 
+from dialer.engine import CampaignStore, DialEntry, Keys
 from dialer.errors import SheetError
-from dialer.keys import Keys
 from dialer.models import CampaignSettings
-from dialer.store import CampaignStore, DialEntry
 from dialer.upload import upload
 
 POOL = ("02151234567", "02151234568", "02151234569")

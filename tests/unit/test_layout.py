@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
+import ast
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [p for d in ("dialer", "tasks") for p in (ROOT / d).rglob("*.py")]
+LIBRARY = [p for p in (ROOT / "dialer").rglob("*.py")]
+# The CLI sits above both the library and the Celery layer: it may start in-process workers.
+CLI = {"cli.py", "cli_campaign.py"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> set[str]:
+    """Every module this file imports, at any depth (inside functions too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
 
 
 def test_redis_keys_are_spelled_only_in_keys_py() -> None:
-    key_literal = re.compile(r"""["'][^"'\n]*:(?:c|pace|cap|pair|campaigns|running|records):""")
+    key_literal = re.compile(
+        r"""["'][^"'\n]*:(?:c|pace|last|account|cap|pair|campaigns|running|sleeping|records|celery):"""
+    )
     offenders = [
         f"{p.relative_to(ROOT)}:{n}"
         for p in SOURCES
@@ -21,19 +47,72 @@ def test_redis_keys_are_spelled_only_in_keys_py() -> None:
     assert offenders == []
 
 
+def test_only_the_engine_package_uses_a_redis_client() -> None:
+    use = re.compile(r"\.r\.|redis\.Redis\(|\.r\b\s*=|StrictRedis")
+    offenders = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for p in SOURCES
+        if "engine" not in p.relative_to(ROOT).parts and p.name not in ("embedded_redis.py",
+                                                                        "runtime.py")
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if use.search(line)
+    ]  # fmt: skip
+    assert offenders == []
+
+
 def test_only_settings_reads_the_environment() -> None:
     readers = [
         str(p.relative_to(ROOT))
         for p in SOURCES
-        if re.search(r"os\.environ(?:\.get|\[)|os\.getenv", p.read_text())
+        if re.search(r"os\.environ(?:\.get|\[|\.update)|os\.getenv|putenv", p.read_text())
         and p.name != "settings.py"
     ]
     assert readers == []
 
 
-def test_the_library_does_not_import_celery_at_module_level() -> None:
-    for path in (ROOT / "dialer").rglob("*.py"):
-        top_level = [line for line in path.read_text().splitlines() if not line.startswith(" ")]
-        assert not any(re.match(r"(from|import) (celery|tasks)\b", line) for line in top_level), (
-            path
-        )
+def test_the_library_never_imports_celery_or_tasks() -> None:
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(m for m in imports(p) if re.match(r"(celery|tasks)\b", m))
+        for p in LIBRARY
+        if p.name not in CLI
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_no_import_cycles() -> None:
+    names = {module_name(p): p for p in SOURCES}
+    graph = {
+        name: {m for m in imports(path) if m in names and m != name} for name, path in names.items()
+    }
+    # A package imports its own modules; that is not a cycle through them.
+    for name in graph:
+        graph[name] = {m for m in graph[name] if not name.startswith(m + ".")}
+    cycles: list[list[str]] = []
+
+    def visit(node: str, stack: list[str], done: set[str]) -> None:
+        for nxt in graph[node]:
+            if nxt in stack:
+                cycles.append([*stack[stack.index(nxt) :], nxt])
+            elif nxt not in done:
+                visit(nxt, [*stack, nxt], done)
+        done.add(node)
+
+    done: set[str] = set()
+    for name in graph:
+        if name not in done:
+            visit(name, [name], done)
+    assert cycles == []
+
+
+def test_importing_the_packages_does_no_work(tmp_path) -> None:
+    """No app is built, no Redis is started or contacted, at import."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
+    code = (
+        "import dialer, dialer.cli, dialer.engine, tasks, tasks.app, tasks.calls, "
+        "tasks.embedded\nimport sys; print('tasks.celery' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+    assert list(tmp_path.iterdir()) == []  # no embedded redis-server data directory

@@ -6,12 +6,10 @@ import pytest
 
 from dialer.models import CampaignSettings
 from dialer.pacing import interval_ms, worst_window
-from dialer.store import Campaign
 
 
-def campaign(rate: float, **overrides: float) -> Campaign:
-    settings = CampaignSettings("t", "i", rate_per_s=rate, broker_rates=dict(overrides))
-    return Campaign("c", settings, "RUNNING", "f", 0.0, (), 0, 0, 0, "")  # type: ignore[arg-type]
+def campaign(rate: float, **overrides: float) -> CampaignSettings:
+    return CampaignSettings("t", "i", rate_per_s=rate, broker_rates=dict(overrides))
 
 
 @pytest.mark.parametrize(
@@ -31,3 +29,10 @@ def test_worst_window_counts_calls_in_any_second() -> None:
     assert worst_window([0.0, 1.0, 2.0]) == 1  # exactly 1 s apart: one per window
     assert worst_window([0.0, 0.999, 2.0]) == 2
     assert worst_window([5.0, 0.0, 0.5, 0.9, 3.0]) == 3  # order does not matter
+
+
+def test_engine_timing_defaults_are_the_settings_defaults() -> None:
+    from dialer.models import Timing
+    from dialer.settings import Settings
+
+    assert Settings().timing() == Timing()

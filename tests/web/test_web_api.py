@@ -207,7 +207,9 @@ def test_control_answers_409_when_the_state_does_not_allow_it(console) -> None:
     assert cancelled.status_code == 200
     assert cancelled.json() == {"id": cid, "status": "CANCELLED", "cancelled": 3}
     assert console.post(f"/api/campaigns/{cid}/start").status_code == 409
-    assert console.post(f"/api/campaigns/{cid}/cancel").status_code == 409
+    # The engine's cancel may be repeated (it completes a cancel cut short): nothing left.
+    again = console.post(f"/api/campaigns/{cid}/cancel")
+    assert again.json() == {"id": cid, "status": "CANCELLED", "cancelled": 0}
 
 
 def test_rows_lists_rejected_rows_with_their_reasons(console) -> None:

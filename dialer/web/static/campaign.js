@@ -34,8 +34,8 @@
     const reason = words.pause_reasons[s.pause_reason] || s.pause_reason;
     show(document.getElementById("pause-reason"),
       s.status === "PAUSED" && s.pause_reason ? ui.paused.replace("{reason}", reason) : "");
-    show(document.getElementById("resumes-at"), s.status === "RUNNING" && s.resumes_at
-      ? ui.resumes.replace("{time}", new Date(s.resumes_at * 1000).toLocaleString()) : "");
+    show(document.getElementById("resumes-at"), s.status === "RUNNING" && s.resumes_at_ms
+      ? ui.resumes.replace("{time}", new Date(s.resumes_at_ms).toLocaleString()) : "");
     for (const button of document.querySelectorAll("#controls button")) {
       button.hidden = !(allowed[s.status] || []).includes(button.dataset.action);
       button.disabled = false;

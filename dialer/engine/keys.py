@@ -1,4 +1,7 @@
-"""Every Redis key the dialer uses, built from one namespace. Nothing else spells a key."""
+"""Every Redis key the dialer uses, built from one namespace. Nothing else spells a key.
+
+Each key's Redis type and content is in its docstring. Lua scripts never build keys, except
+from the prefixes below (queue and pace keys of brokers a script discovers as it runs)."""
 
 from __future__ import annotations
 
@@ -10,12 +13,16 @@ class Keys:
     namespace: str = "dialer"
 
     def campaigns(self) -> str:
-        """zset: campaign id -> created_at (epoch s)."""
+        """zset: campaign id -> created_at (epoch ms): every stored campaign, for listing."""
         return f"{self.namespace}:campaigns"
 
     def running(self) -> str:
-        """set: ids of campaigns the feeders should look at (RUNNING or PAUSED)."""
+        """set: ids of RUNNING campaigns inside their calling window: the feeders' work."""
         return f"{self.namespace}:running"
+
+    def sleeping(self) -> str:
+        """zset: id of a RUNNING campaign outside its calling window -> epoch ms it opens."""
+        return f"{self.namespace}:sleeping"
 
     def meta(self, cid: str) -> str:
         """hash: campaign settings, status, pause reason, totals."""
@@ -27,7 +34,25 @@ class Keys:
 
     def queue(self, cid: str, broker: str) -> str:
         """list: packed dial entries of PENDING rows for one broker, in source order."""
-        return f"{self.namespace}:c:{cid}:q:{broker}"
+        return self.queue_prefix(cid) + broker
+
+    def queue_prefix(self, cid: str) -> str:
+        """The queue keys' common prefix, for scripts that find brokers as they run."""
+        return f"{self.namespace}:c:{cid}:q:"
+
+    def brokers(self, cid: str) -> str:
+        """hash: every broker of the campaign (sheet and pool) -> its pacing interval in ms;
+        written at upload."""
+        return f"{self.namespace}:c:{cid}:brokers"
+
+    def due(self, cid: str) -> str:
+        """zset: broker -> epoch ms its queue next has a row to feed (absent: nothing to do
+        until a script wakes it)."""
+        return f"{self.namespace}:c:{cid}:due"
+
+    def wake(self, cid: str) -> str:
+        """list: a token pushed when a broker becomes due now; the leading feeder blocks on it."""
+        return f"{self.namespace}:c:{cid}:wake"
 
     def retry(self, cid: str) -> str:
         """zset: packed dial entry (with broker) -> epoch ms when it may be fed again."""
@@ -44,10 +69,6 @@ class Keys:
     def counts(self, cid: str) -> str:
         """hash: RowState value -> number of rows in it, kept by the transition scripts."""
         return f"{self.namespace}:c:{cid}:counts"
-
-    def queue_prefix(self, cid: str) -> str:
-        """The queue keys' common prefix, for scripts that move rows between brokers."""
-        return self.queue(cid, "")
 
     def lease(self, cid: str) -> str:
         """zset: "broker SEP packed entry" of QUEUED/DIALING rows -> epoch ms their lease ends."""
@@ -107,20 +128,33 @@ class Keys:
 
     def pace(self, broker: str) -> str:
         """string: next free slot (epoch ms, Redis clock) of a broker number, across campaigns."""
-        return f"{self.namespace}:pace:{broker}"
+        return self.pace_prefix() + broker
+
+    def pace_prefix(self) -> str:
+        return f"{self.namespace}:pace:"
 
     def last_dial(self, broker: str) -> str:
         """string: epoch ms (Redis clock) a call on this broker last began, across campaigns."""
-        return f"{self.namespace}:pace:{broker}:last"
+        return f"{self.namespace}:last:{broker}"
 
     def pace_account(self) -> str:
         """string: next free slot of the account-wide QPS cap (DIALER_MAX_QPS)."""
-        return f"{self.namespace}:pace:account"
+        return f"{self.namespace}:account:pace"
 
     def last_account_dial(self) -> str:
         """string: epoch ms (Redis clock) the account's last call began (DIALER_MAX_QPS)."""
-        return f"{self.namespace}:pace:account:last"
+        return f"{self.namespace}:account:last"
 
-    def campaign_keys(self, cid: str) -> str:
-        """A SCAN pattern for every key of one campaign."""
-        return f"{self.namespace}:c:{cid}:*"
+    def celery_prefix(self) -> str:
+        """Prefix of Celery's own keys (kombu's global_keyprefix): queues, unacked messages."""
+        return f"{self.namespace}:celery:"
+
+    def campaign_keys(self, cid: str, brokers: list[str]) -> list[str]:
+        """Every key that belongs to one campaign alone."""
+        per_campaign = (
+            self.meta, self.rows, self.brokers, self.due, self.wake, self.retry, self.state,
+            self.result, self.counts, self.lease, self.inflight, self.dialed, self.cdr_due,
+            self.reconcile, self.broker_down, self.feeder_lease, self.broker_capped,
+            self.records_lease,
+        )  # fmt: skip
+        return [key(cid) for key in per_campaign] + [self.queue(cid, b) for b in brokers]

@@ -1,0 +1,37 @@
+"""The one owner of campaign state in Redis: keys, codec, Lua scripts, the store and the
+engine. Nothing outside this package holds a Redis client (the embedded-server launcher in
+dialer.runtime aside)."""
+
+from __future__ import annotations
+
+import redis
+
+from dialer.engine.codec import Campaign, DialEntry
+from dialer.engine.engine import PAUSED_BY_USER, Caps, Engine, Job, with_redis_retry
+from dialer.engine.keys import Keys
+from dialer.engine.scripts import Begun, Outcome, Refusal
+from dialer.engine.store import BrokerFigures, CampaignStore
+from dialer.runtime import redis_url
+from dialer.settings import Settings
+
+
+def connect(settings: Settings) -> redis.Redis:
+    """A client for the configured Redis (the embedded default started if need be)."""
+    return redis.Redis.from_url(redis_url(settings), health_check_interval=10)
+
+
+def open_store(settings: Settings) -> CampaignStore:
+    return CampaignStore(
+        connect(settings), Keys(settings.namespace), pace_margin_ms=settings.pace_margin_ms
+    )
+
+
+def open_engine(settings: Settings) -> Engine:
+    return Engine(open_store(settings), settings.timing())
+
+
+__all__ = [
+    "PAUSED_BY_USER", "Begun", "BrokerFigures", "Campaign", "CampaignStore", "Caps",
+    "DialEntry", "Engine", "Job", "Keys", "Outcome", "Refusal", "connect", "open_engine",
+    "open_store", "with_redis_retry",
+]  # fmt: skip

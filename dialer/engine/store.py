@@ -1,0 +1,250 @@
+"""CampaignStore: a campaign's data at rest — upload, reading back, listing, deleting.
+
+Layout (keys in dialer.engine.keys): the source rows live compressed in blocks of
+ROWS_PER_BLOCK (immutable, read back in order for the results sheet); each accepted row is
+also one packed dial entry (dialer.engine.codec) in its broker's queue list; per-row state and
+outcome exist only for rows that have left PENDING. That keeps a million-row campaign around
+100 bytes a row. Row transitions are Lua scripts, called through dialer.engine.Engine."""
+
+from __future__ import annotations
+
+import json
+import uuid
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+import pandas as pd
+import redis
+
+from dialer.engine.codec import Campaign, decode_meta, encode_meta, pack_frame
+from dialer.engine.keys import Keys
+from dialer.models import CampaignSettings, CampaignStatus, RowState
+from dialer.pacing import interval_ms
+
+ROWS_PER_BLOCK = 1000
+ROW_FIELDS = ("row", "caller", "callee", "broker", "additional_broker", "timeout_seconds", "tags")
+
+
+def text(value: bytes | str) -> str:
+    """A Redis reply as str: redis-py types replies `bytes | str` (decode_responses decides);
+    our clients get bytes."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+@dataclass(frozen=True)
+class BrokerFigures:
+    """What a campaign has done on one broker number so far."""
+
+    number: str
+    dispatched: int
+    first_ms: int
+    last_ms: int
+    waiting: int
+    down: str  # the error code that took it out of the campaign, if any
+
+
+class CampaignStore:
+    def __init__(self, client: redis.Redis, keys: Keys, *, pace_margin_ms: float = 10.0) -> None:
+        self.r = client
+        self.keys = keys
+        self.pace_margin_ms = pace_margin_ms
+
+    def now_ms(self) -> int:
+        seconds, micros = self.r.time()
+        return int(seconds) * 1000 + int(micros) // 1000
+
+    # --- upload -------------------------------------------------------------------------
+
+    def create(self, settings: CampaignSettings, file: str, passthrough: tuple[str, ...]) -> str:
+        cid = uuid.uuid4().hex[:12]
+        pipe = self.r.pipeline()
+        pipe.hset(self.keys.meta(cid), mapping=encode_meta(settings, file, passthrough,
+                                                            self.now_ms()))  # fmt: skip
+        for broker in set(settings.pool) | set(settings.broker_rates):
+            pipe.hset(self.keys.brokers(cid), broker, self._interval(settings, broker))
+        pipe.execute()
+        return cid
+
+    def _interval(self, settings: CampaignSettings, broker: str) -> float:
+        return interval_ms(settings, broker, self.pace_margin_ms)
+
+    def add_rows(self, cid: str, frame: pd.DataFrame, passthrough: tuple[str, ...],
+                 settings: CampaignSettings) -> None:  # fmt: skip
+        """Store one validated chunk (see dialer.ingest.validate_chunk)."""
+        if frame.empty:
+            return
+        pipe = self.r.pipeline(transaction=False)
+        records = frame[[*ROW_FIELDS, *passthrough]]
+        first_block = (int(frame["row"].iloc[0]) - 1) // ROWS_PER_BLOCK
+        for i, start in enumerate(range(0, len(records), ROWS_PER_BLOCK)):
+            block = records.iloc[start : start + ROWS_PER_BLOCK].to_numpy().tolist()
+            payload = zlib.compress(json.dumps(block, ensure_ascii=False).encode(), 1)
+            pipe.hset(self.keys.rows(cid), str(first_block + i), payload)
+
+        accepted = frame[frame["reason"] == ""]
+        packed = pack_frame(accepted)
+        for broker, entries in packed.groupby(accepted["broker"], sort=False):
+            values = entries.tolist()
+            for start in range(0, len(values), 10_000):
+                pipe.rpush(self.keys.queue(cid, str(broker)), *values[start : start + 10_000])
+            pipe.hset(self.keys.brokers(cid), str(broker), self._interval(settings, str(broker)))
+
+        rejected = frame[frame["reason"] != ""]
+        if len(rejected):
+            rows = rejected["row"].astype(str).tolist()
+            pipe.hset(self.keys.state(cid), mapping=dict.fromkeys(rows, RowState.REJECTED.value))
+            results = [
+                json.dumps({"error_code": code, "error_message": detail}, ensure_ascii=False)
+                for code, detail in zip(rejected["reason"], rejected["detail"], strict=True)
+            ]
+            pipe.hset(self.keys.result(cid), mapping=dict(zip(rows, results, strict=True)))
+        pipe.hincrby(self.keys.counts(cid), RowState.PENDING.value, len(accepted))
+        pipe.hincrby(self.keys.counts(cid), RowState.REJECTED.value, len(rejected))
+        pipe.hincrby(self.keys.meta(cid), "total", len(frame))
+        pipe.hincrby(self.keys.meta(cid), "accepted", len(accepted))
+        pipe.hincrby(self.keys.meta(cid), "rejected", len(rejected))
+        pipe.execute()
+
+    def finish_upload(self, cid: str) -> None:
+        pipe = self.r.pipeline()
+        pipe.hset(self.keys.meta(cid), "status", CampaignStatus.READY.value)
+        pipe.zadd(self.keys.campaigns(), {cid: self.now_ms()})
+        pipe.execute()
+
+    def delete(self, cid: str) -> None:
+        """Every key of the campaign, and its place in the shared sets."""
+        brokers = self.brokers(cid)
+        keys = self.keys.campaign_keys(cid, brokers)
+        pipe = self.r.pipeline()
+        for start in range(0, len(keys), 500):
+            pipe.delete(*keys[start : start + 500])
+        pipe.zrem(self.keys.campaigns(), cid)
+        pipe.srem(self.keys.running(), cid)
+        pipe.zrem(self.keys.sleeping(), cid)
+        pipe.srem(self.keys.records(), cid)
+        pipe.execute()
+
+    # --- reading ------------------------------------------------------------------------
+
+    def campaign(self, cid: str) -> Campaign:
+        meta = {text(k): text(v) for k, v in self.r.hgetall(self.keys.meta(cid)).items()}
+        return decode_meta(cid, meta)
+
+    def campaign_ids(self) -> list[str]:
+        """Every stored campaign, oldest first."""
+        return [text(c) for c in cast("list[bytes]", self.r.zrange(self.keys.campaigns(), 0, -1))]
+
+    def brokers(self, cid: str) -> list[str]:
+        """Every broker of the campaign: the sheet's and the pool's."""
+        return sorted(text(b) for b in self.r.hkeys(self.keys.brokers(cid)))
+
+    def counts(self, cid: str) -> dict[str, int]:
+        raw = self.r.hgetall(self.keys.counts(cid))
+        return {text(k): int(v) for k, v in raw.items() if int(v)}
+
+    def broker_figures(self, cid: str) -> list[BrokerFigures]:
+        brokers = self.brokers(cid)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hgetall(self.keys.dialed(cid))
+        pipe.hgetall(self.keys.broker_down(cid))
+        for b in brokers:
+            pipe.llen(self.keys.queue(cid, b))
+        dialed_raw, down_raw, *waiting = pipe.execute()
+        dialed = {text(k): int(float(v)) for k, v in dialed_raw.items()}
+        down = {text(k): text(v) for k, v in down_raw.items()}
+        return [
+            BrokerFigures(b, dialed.get(f"n:{b}", 0), dialed.get(f"first:{b}", 0),
+                          dialed.get(f"last:{b}", 0), int(n), down.get(b, ""))
+            for b, n in zip(brokers, waiting, strict=True)
+        ]  # fmt: skip
+
+    def ping(self) -> bool:
+        """Whether Redis answers."""
+        try:
+            return bool(self.r.ping())
+        except (redis.RedisError, OSError):
+            return False
+
+    def rows_in_states(self, cid: str, states: set[str], limit: int | None = None
+                       ) -> list[tuple[list[Any], str, dict[str, Any]]]:  # fmt: skip
+        """(source record, state, outcome record) of up to `limit` rows in `states` (never
+        PENDING: those rows have no state entry), in source order."""
+        wanted = sum(n for s, n in self.counts(cid).items() if s in states)
+        if limit is not None:
+            wanted = min(wanted, limit)
+        found: dict[int, str] = {}
+        if wanted:
+            for raw_row, raw_state in self.r.hscan_iter(self.keys.state(cid), count=1000):
+                state = text(raw_state).split("|", 1)[0]
+                if state in states:
+                    found[int(text(raw_row))] = state
+                    if len(found) >= wanted:
+                        break
+        rows = sorted(found)
+        records: dict[int, list[Any]] = {}
+        for block in sorted({(r - 1) // ROWS_PER_BLOCK for r in rows}):
+            payload = self.r.hget(self.keys.rows(cid), str(block))
+            for rec in json.loads(zlib.decompress(cast(bytes, payload))) if payload else []:
+                records[int(rec[0])] = rec
+        results = self.r.hmget(self.keys.result(cid), [str(r) for r in rows]) if rows else []
+        return [
+            (records.get(r, [r]), found[r], json.loads(res) if res else {})
+            for r, res in zip(rows, results, strict=True)
+        ]
+
+    def result_of(self, cid: str, row: int) -> dict[str, Any]:
+        raw = self.r.hget(self.keys.result(cid), str(row))
+        return json.loads(raw) if raw else {}
+
+    def iter_rows(self, cid: str) -> Iterator[tuple[list[Any], str, dict[str, Any]]]:
+        """(source record, state, outcome record) for every row in source order."""
+        blocks = self.r.hlen(self.keys.rows(cid))
+        for block in range(blocks):
+            payload = self.r.hget(self.keys.rows(cid), str(block))
+            if payload is None:
+                continue
+            records = json.loads(zlib.decompress(cast(bytes, payload)))
+            rows = [str(rec[0]) for rec in records]
+            states = self.r.hmget(self.keys.state(cid), rows)
+            results = self.r.hmget(self.keys.result(cid), rows)
+            for rec, state, result in zip(records, states, results, strict=True):
+                yield (
+                    rec,
+                    text(state) if state else RowState.PENDING.value,
+                    json.loads(result) if result else {},
+                )
+
+    # --- call-record bookkeeping (dialer.records) -----------------------------------------
+
+    def forget_records(self, cid: str, note: str) -> None:
+        """This campaign's call records will not be fetched (the note says why)."""
+        pipe = self.r.pipeline()
+        pipe.hset(self.keys.meta(cid), "outcomes_note", note)
+        pipe.delete(self.keys.cdr_due(cid), self.keys.reconcile(cid))
+        pipe.execute()
+
+    def due_records(self, cid: str, now_ms: int, limit: int) -> list[int]:
+        """Rows whose call record is due for a lookup."""
+        raw = self.r.zrangebyscore(self.keys.cdr_due(cid), "-inf", now_ms, start=0, num=limit)
+        return [int(r) for r in cast("list[bytes]", raw)]
+
+    def next_record_lookup(self, cid: str, row: int, at_ms: int | None) -> None:
+        """Look the row's record up again at `at_ms`, or never (None)."""
+        if at_ms is None:
+            self.r.zrem(self.keys.cdr_due(cid), row)
+        else:
+            self.r.zadd(self.keys.cdr_due(cid), {str(row): at_ms})
+
+    def due_reconciles(self, cid: str, now_ms: int, limit: int) -> list[str]:
+        """Lease-style members ("broker SEP packed") of UNKNOWN rows due for a lookup."""
+        key = self.keys.reconcile(cid)
+        raw = self.r.zrangebyscore(key, "-inf", now_ms, start=0, num=limit)
+        return [text(m) for m in cast("list[bytes]", raw)]
+
+    def next_reconcile(self, cid: str, member: str, at_ms: int | None) -> None:
+        if at_ms is None:
+            self.r.zrem(self.keys.reconcile(cid), member)
+        else:
+            self.r.zadd(self.keys.reconcile(cid), {member: at_ms})
