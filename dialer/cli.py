@@ -200,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     from dialer import cli_campaign
 
     cli_campaign.register(sub)
+    from dialer.web.cli import register as register_web
+
+    register_web(sub)
     for command in sub.choices.values():
         # -v after the command as well as before it; SUPPRESS keeps `dialer -v CMD` working.
         command.add_argument(

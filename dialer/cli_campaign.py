@@ -8,73 +8,15 @@ import sys
 from pathlib import Path
 
 from dialer import cli_options as opt
-from dialer.calendar import Calendar
+from dialer.campaign_options import add_upload_options, settings_from_args
 from dialer.console import print_upload, watch
 from dialer.engine import open_engine, open_store
-from dialer.errors import DialerError
 from dialer.export import check_export, check_output, export
 from dialer.ingest import load_dnc
-from dialer.models import CampaignSettings, CampaignStatus
+from dialer.models import CampaignStatus
 from dialer.settings import Settings
 from dialer.status import campaign_report, render
 from dialer.upload import UploadReport, upload
-
-
-def add_upload_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("sheet", type=Path, help="CSV or XLSX campaign sheet")
-    p.add_argument("--name")
-    p.add_argument("--instance-id")
-    p.add_argument("--broker", action="append", default=[], type=opt.broker_number,
-                   help="pool number (repeatable)")  # fmt: skip
-    p.add_argument("--additional-broker", type=opt.broker_number)
-    p.add_argument("--timeout-seconds", type=opt.timeout_seconds, default=30, help="1 to 600")
-    p.add_argument("--rate", type=opt.rate, default=1.0,
-                   help="per-broker limit: N/s, N/m or N/h, to 1000/s (default 1/s)")  # fmt: skip
-    p.add_argument("--broker-rate", action="append", default=[], type=opt.broker_rate,
-                   metavar="NUMBER=RATE", help="override")  # fmt: skip
-    p.add_argument("--max-attempts", type=opt.attempts, default=3)
-    p.add_argument(
-        "--window", action="append", default=[], metavar="HH:MM-HH:MM", type=opt.window,
-        help="calling window, repeatable (default 09:00-21:00, the carriers' rule)",
-    )  # fmt: skip
-    p.add_argument("--timezone", default="Asia/Shanghai", type=opt.timezone,
-                   help="zone of the windows and caps")  # fmt: skip
-    p.add_argument("--callee-daily-cap", type=opt.cap, default=3, help="0 = off")
-    p.add_argument("--callee-monthly-cap", type=opt.cap, default=5, help="0 = off")
-    p.add_argument("--broker-daily-cap", type=opt.cap, default=0, help="0 = off")
-    p.add_argument("--no-outcomes", action="store_true",
-                   help="do not fetch call records (for keys without CDR permission)")  # fmt: skip
-    p.add_argument("--pair-guard-s", type=opt.pair_guard_s, default=60.0,
-                   help="no repeat of a caller+callee pair within this many seconds")  # fmt: skip
-    p.add_argument("--dnc", help="do-not-call file, one number a line")
-    p.add_argument("--sheet", dest="sheet_name", help="XLSX sheet name (default: the first)")
-    p.add_argument("--json", action="store_true")
-
-
-def settings_from_args(args: argparse.Namespace, settings: Settings) -> CampaignSettings:
-    """The campaign's settings; every option value was checked as it was parsed."""
-    instance = args.instance_id or settings.instance_id
-    if not instance:
-        raise DialerError("no CCC instance: pass --instance-id or set CCC_INSTANCE_ID")
-    windows = tuple(args.window) or CampaignSettings.windows
-    Calendar.of(windows, args.timezone)  # refuse a bad window or zone before storing anything
-    return CampaignSettings(
-        name=args.name or args.sheet.stem,
-        instance_id=instance,
-        pool=tuple(dict.fromkeys(args.broker)),
-        additional_broker=args.additional_broker,
-        timeout_seconds=args.timeout_seconds,
-        rate_per_s=args.rate,
-        broker_rates=dict(args.broker_rate),
-        max_attempts=args.max_attempts,
-        windows=windows,
-        timezone=args.timezone,
-        callee_daily_cap=args.callee_daily_cap,
-        callee_monthly_cap=args.callee_monthly_cap,
-        broker_daily_cap=args.broker_daily_cap,
-        pair_guard_s=args.pair_guard_s,
-        outcomes=not args.no_outcomes,
-    )
 
 
 def do_upload(args: argparse.Namespace, settings: Settings) -> tuple[str, UploadReport]:
@@ -175,7 +117,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from dialer.demo import run_demo
     from tasks.embedded import in_process_workers
 
-    return run_demo(in_process_workers, args.output, args.sheet, args.rate)
+    return run_demo(in_process_workers, args.output, args.sheet, args.rate, web=args.web)
 
 
 def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -209,6 +151,8 @@ def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     p = sub.add_parser("demo", help="run a sample campaign on a private Redis and simulator")
     p.add_argument("--output", type=Path, default=Path("demo-output"))
+    p.add_argument("--web", action="store_true", help="open the web console on the demo "
+                   "campaign; it stays open until Ctrl-C")  # fmt: skip
     p.add_argument("--sheet", type=Path, help="campaign sheet (default: campaigns/sample.csv)")
     p.add_argument("--rate", default="2/s", type=opt.rate_text, help="per-broker rate (4 brokers)")
     p.set_defaults(handler=cmd_demo)

@@ -31,7 +31,8 @@ SAMPLE = Path(__file__).resolve().parent.parent / "campaigns" / "sample.csv"
 Workers = Callable[[Settings], AbstractContextManager[object]]
 
 
-def run_demo(workers: Workers, output: Path, sheet: Path | None = None, rate: str = "2/s") -> int:
+def run_demo(workers: Workers, output: Path, sheet: Path | None = None, rate: str = "2/s",
+             web: bool = False) -> int:  # fmt: skip
     sheet = sheet or SAMPLE
     if not sheet.exists():
         print(f"dialer demo: sample sheet {sheet} not found; pass --sheet", file=sys.stderr)
@@ -65,7 +66,7 @@ def run_demo(workers: Workers, output: Path, sheet: Path | None = None, rate: st
             cdr_margin_s=1.0,
             records_qps=50.0,
         )
-        return _campaign(settings, workers, sheet, output, rate)
+        return _campaign(settings, workers, sheet, output, rate, web)
     except KeyboardInterrupt:
         print("\ndialer demo: interrupted; shutting down", file=sys.stderr)
         return 130
@@ -76,7 +77,7 @@ def run_demo(workers: Workers, output: Path, sheet: Path | None = None, rate: st
 
 
 def _campaign(settings: Settings, workers: Workers, sheet: Path, output: Path,
-              rate: str) -> int:  # fmt: skip
+              rate: str, web: bool) -> int:  # fmt: skip
     engine = open_engine(settings)
     store = engine.store
     # The simulator keeps no office hours, so the demo runs whatever the time of day.
@@ -91,6 +92,10 @@ def _campaign(settings: Settings, workers: Workers, sheet: Path, output: Path,
     report = upload(store, sheet, campaign)
     print_upload(report, campaign, as_json=False)
     engine.start(report.campaign_id)
+    if web:  # a daemon thread: Ctrl-C during the campaign ends it with the demo
+        from dialer.web.serve import open_console, wait_until_interrupted
+
+        console = open_console(settings, f"/campaigns/{report.campaign_id}")
     with workers(settings):
         final = watch(engine, report.campaign_id)
         _wait_for_records(store, report.campaign_id)
@@ -104,6 +109,8 @@ def _campaign(settings: Settings, workers: Workers, sheet: Path, output: Path,
     print("demo output:")
     for name in files:
         print(f"  {(output / name).resolve()}")
+    if web:
+        wait_until_interrupted(console)
     return 0 if final.status is CampaignStatus.DONE else 1
 
 

@@ -32,10 +32,13 @@ def upload(
     dnc: frozenset[str] = frozenset(),
     sheet_name: str | None = None,
     chunk_rows: int = sheet.CHUNK_ROWS,
+    file_label: str | None = None,
 ) -> UploadReport:
-    """Store a campaign from `path`. A SheetError leaves nothing stored."""
+    """Store a campaign from `path`. A SheetError leaves nothing stored. `file_label` is the
+    name the campaign records and errors give for the file (the web console's uploads sit in
+    temporary files); the path by default."""
     assert chunk_rows % ROWS_PER_BLOCK == 0
-    file = str(path)
+    file = file_label or str(path)
     source = sheet.detect(path, sheet_name)
     state = ingest.IngestState(pool=settings.pool, dnc=dnc)
     defaults = ingest.Defaults(settings.additional_broker, settings.timeout_seconds)

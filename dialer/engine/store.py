@@ -160,6 +160,40 @@ class CampaignStore:
             for b, n in zip(brokers, waiting, strict=True)
         ]  # fmt: skip
 
+    def ping(self) -> bool:
+        """Whether Redis answers."""
+        try:
+            return bool(self.r.ping())
+        except (redis.RedisError, OSError):
+            return False
+
+    def rows_in_states(self, cid: str, states: set[str], limit: int | None = None
+                       ) -> list[tuple[list[Any], str, dict[str, Any]]]:  # fmt: skip
+        """(source record, state, outcome record) of up to `limit` rows in `states` (never
+        PENDING: those rows have no state entry), in source order."""
+        wanted = sum(n for s, n in self.counts(cid).items() if s in states)
+        if limit is not None:
+            wanted = min(wanted, limit)
+        found: dict[int, str] = {}
+        if wanted:
+            for raw_row, raw_state in self.r.hscan_iter(self.keys.state(cid), count=1000):
+                state = text(raw_state).split("|", 1)[0]
+                if state in states:
+                    found[int(text(raw_row))] = state
+                    if len(found) >= wanted:
+                        break
+        rows = sorted(found)
+        records: dict[int, list[Any]] = {}
+        for block in sorted({(r - 1) // ROWS_PER_BLOCK for r in rows}):
+            payload = self.r.hget(self.keys.rows(cid), str(block))
+            for rec in json.loads(zlib.decompress(cast(bytes, payload))) if payload else []:
+                records[int(rec[0])] = rec
+        results = self.r.hmget(self.keys.result(cid), [str(r) for r in rows]) if rows else []
+        return [
+            (records.get(r, [r]), found[r], json.loads(res) if res else {})
+            for r, res in zip(rows, results, strict=True)
+        ]
+
     def result_of(self, cid: str, row: int) -> dict[str, Any]:
         raw = self.r.hget(self.keys.result(cid), str(row))
         return json.loads(raw) if raw else {}

@@ -17,8 +17,8 @@ def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def test_compose_has_the_four_services() -> None:
-    assert set(compose()["services"]) == {"redis", "worker", "flower", "simulator"}
+def test_compose_has_the_five_services() -> None:
+    assert set(compose()["services"]) == {"redis", "worker", "flower", "simulator", "web"}
 
 
 def test_redis_keeps_data_and_never_evicts() -> None:
@@ -67,3 +67,13 @@ def test_flower_runs_on_the_projects_app() -> None:
 def test_image_entry_points_exist_after_install() -> None:
     assert shutil.which("dialer") or (Path(sys.executable).parent / "dialer").exists()
     assert (Path(sys.executable).parent / "celery").exists()
+
+
+def test_web_command_parses_with_the_dialer_cli_and_shares_the_redis() -> None:
+    from dialer.cli import build_parser
+
+    web = compose()["services"]["web"]
+    args = build_parser().parse_args(web["command"][1:])
+    assert args.handler.__name__ == "cmd_web" and args.host == "0.0.0.0"
+    assert web["environment"]["DIALER_REDIS_URL"] == "redis://redis:6379/0"
+    assert web["ports"] == ["127.0.0.1:8000:8000"]  # published on the host's localhost only

@@ -1,0 +1,70 @@
+"""The options `dialer upload` (and `run`, and the web console's upload form) take, and the
+CampaignSettings they make: one definition, so every way in validates alike."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dialer import cli_options as opt
+from dialer.calendar import Calendar
+from dialer.errors import DialerError
+from dialer.models import CampaignSettings
+from dialer.settings import Settings
+
+
+def add_upload_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sheet", type=Path, help="CSV or XLSX campaign sheet")
+    p.add_argument("--name")
+    p.add_argument("--instance-id")
+    p.add_argument("--broker", action="append", default=[], type=opt.broker_number,
+                   help="pool number (repeatable)")  # fmt: skip
+    p.add_argument("--additional-broker", type=opt.broker_number)
+    p.add_argument("--timeout-seconds", type=opt.timeout_seconds, default=30, help="1 to 600")
+    p.add_argument("--rate", type=opt.rate, default=1.0,
+                   help="per-broker limit: N/s, N/m or N/h, to 1000/s (default 1/s)")  # fmt: skip
+    p.add_argument("--broker-rate", action="append", default=[], type=opt.broker_rate,
+                   metavar="NUMBER=RATE", help="override")  # fmt: skip
+    p.add_argument("--max-attempts", type=opt.attempts, default=3)
+    p.add_argument(
+        "--window", action="append", default=[], metavar="HH:MM-HH:MM", type=opt.window,
+        help="calling window, repeatable (default 09:00-21:00, the carriers' rule)",
+    )  # fmt: skip
+    p.add_argument("--timezone", default="Asia/Shanghai", type=opt.timezone,
+                   help="zone of the windows and caps")  # fmt: skip
+    p.add_argument("--callee-daily-cap", type=opt.cap, default=3, help="0 = off")
+    p.add_argument("--callee-monthly-cap", type=opt.cap, default=5, help="0 = off")
+    p.add_argument("--broker-daily-cap", type=opt.cap, default=0, help="0 = off")
+    p.add_argument("--no-outcomes", action="store_true",
+                   help="do not fetch call records (for keys without CDR permission)")  # fmt: skip
+    p.add_argument("--pair-guard-s", type=opt.pair_guard_s, default=60.0,
+                   help="no repeat of a caller+callee pair within this many seconds")  # fmt: skip
+    p.add_argument("--dnc", help="do-not-call file, one number a line")
+    p.add_argument("--sheet", dest="sheet_name", help="XLSX sheet name (default: the first)")
+    p.add_argument("--json", action="store_true")
+
+
+def settings_from_args(args: argparse.Namespace, settings: Settings) -> CampaignSettings:
+    """The campaign's settings; every option value was checked as it was parsed."""
+    instance = args.instance_id or settings.instance_id
+    if not instance:
+        raise DialerError("no CCC instance: pass --instance-id or set CCC_INSTANCE_ID")
+    windows = tuple(args.window) or CampaignSettings.windows
+    Calendar.of(windows, args.timezone)  # refuse a bad window or zone before storing anything
+    return CampaignSettings(
+        name=args.name or args.sheet.stem,
+        instance_id=instance,
+        pool=tuple(dict.fromkeys(args.broker)),
+        additional_broker=args.additional_broker,
+        timeout_seconds=args.timeout_seconds,
+        rate_per_s=args.rate,
+        broker_rates=dict(args.broker_rate),
+        max_attempts=args.max_attempts,
+        windows=windows,
+        timezone=args.timezone,
+        callee_daily_cap=args.callee_daily_cap,
+        callee_monthly_cap=args.callee_monthly_cap,
+        broker_daily_cap=args.broker_daily_cap,
+        pair_guard_s=args.pair_guard_s,
+        outcomes=not args.no_outcomes,
+    )

@@ -1,0 +1,388 @@
+"""The console's one door into the library. Every call the web layer makes into the engine,
+upload, status, export and report goes through `Backend`, and library errors become
+`dialer.web.errors` here and nowhere else — so when the engine's API moves, only this file
+changes. Celery sits above the library: whoever builds the app hands in `workers_alive`."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn, cast
+
+import pandas as pd
+import redis
+
+from dialer import ingest, sheet
+from dialer.campaign_options import add_upload_options, settings_from_args
+from dialer.engine import CampaignStore, Engine, open_store
+from dialer.errors import CampaignNotFound, DialerError, SheetError
+from dialer.export import export
+from dialer.ingest import load_dnc
+from dialer.models import TERMINAL_STATES, CampaignSettings, CampaignStatus, RowState
+from dialer.report import write_report
+from dialer.settings import Settings
+from dialer.status import campaign_report
+from dialer.upload import upload
+from dialer.web.errors import BadRequest, Conflict, NotFound, Unavailable, Unprocessable
+
+PREVIEW_ROWS = 20
+PREVIEW_REJECTED = 200
+ACTIONS = ("start", "pause", "resume", "cancel")
+
+# Form field -> `dialer upload` option. Values go through the CLI's own parser, so the web
+# accepts exactly what the CLI accepts and refuses it with the same words.
+OPTION_FLAGS = {
+    "name": "--name",
+    "instance_id": "--instance-id",
+    "broker": "--broker",
+    "additional_broker": "--additional-broker",
+    "timeout_seconds": "--timeout-seconds",
+    "rate": "--rate",
+    "broker_rate": "--broker-rate",
+    "max_attempts": "--max-attempts",
+    "window": "--window",
+    "timezone": "--timezone",
+    "callee_daily_cap": "--callee-daily-cap",
+    "callee_monthly_cap": "--callee-monthly-cap",
+    "broker_daily_cap": "--broker-daily-cap",
+    "pair_guard_s": "--pair-guard-s",
+    "sheet": "--sheet",
+}
+SWITCHES = {"no_outcomes": "--no-outcomes"}
+_TRUE = {"1", "true", "on", "yes"}
+
+
+class _OptionParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise BadRequest(message, "Options.Invalid")
+
+
+def display_name(client_name: str | None) -> str:
+    """The client's file name for showing and naming only: its last path part, never a path."""
+    base = (client_name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return base if base not in ("", ".", "..") else "upload.csv"
+
+
+@dataclass(frozen=True)
+class UploadOptions:
+    campaign: CampaignSettings
+    dnc: frozenset[str]
+    sheet_name: str | None
+
+
+class _PreviewSink:
+    """Stands in for CampaignStore while `upload()` runs for a preview: it keeps what a
+    person needs to see and writes nothing to Redis."""
+
+    def __init__(self) -> None:
+        self.first: list[dict[str, Any]] = []
+        self.rejected: list[dict[str, Any]] = []
+        self.passthrough: tuple[str, ...] = ()
+
+    def create(self, settings: CampaignSettings, file: str, passthrough: tuple[str, ...]) -> str:
+        self.passthrough = passthrough
+        return "preview"
+
+    def add_rows(self, cid: str, frame: pd.DataFrame, passthrough: tuple[str, ...],
+                 settings: CampaignSettings) -> None:  # fmt: skip
+        columns = ["row", *ingest.FIELDS, "reason", "detail", *passthrough]
+        if len(self.first) < PREVIEW_ROWS:
+            head = frame.head(PREVIEW_ROWS - len(self.first))[columns]
+            self.first += _records(head)
+        if len(self.rejected) < PREVIEW_REJECTED:
+            bad = frame[frame["reason"] != ""].head(PREVIEW_REJECTED - len(self.rejected))
+            self.rejected += _records(bad[columns])
+
+    def finish_upload(self, cid: str) -> None:
+        pass
+
+    def delete(self, cid: str) -> None:
+        pass
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {k: (int(v) if k == "row" else str(v)) for k, v in r.items()}
+        for r in frame.to_dict("records")
+    ]
+
+
+@dataclass
+class MetricsSnapshot:
+    redis_up: bool = False
+    campaigns: Counter[str] = field(default_factory=Counter)  # status -> campaigns
+    rows: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)  # (id, name)
+    placed: dict[tuple[str, str], int] = field(default_factory=dict)  # (id, broker)
+    failed: dict[tuple[str, str], int] = field(default_factory=dict)  # (id, code)
+    workers: int | None = None
+
+
+class Backend:
+    def __init__(self, settings: Settings, *,
+                 workers_alive: Callable[[], int | None] | None = None) -> None:  # fmt: skip
+        self.settings = settings
+        self._store: CampaignStore | None = None
+        self._lock = threading.Lock()
+        self._failed_cache: dict[str, tuple[int, Counter[str]]] = {}
+        self._workers_alive = workers_alive
+
+    @property
+    def store(self) -> CampaignStore:
+        with self._lock:
+            if self._store is None:
+                self._store = open_store(self.settings)
+            return self._store
+
+    @property
+    def engine(self) -> Engine:
+        return Engine(self.store, self.settings.timing())
+
+    def healthy(self) -> bool:
+        return self.store.ping()
+
+    # --- campaigns ----------------------------------------------------------------------
+
+    def campaigns(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest first: id, name, status, total, done, created_at, calls_per_s."""
+        store = self.store
+        out: list[dict[str, Any]] = []
+        for cid in reversed(store.campaign_ids()):
+            if len(out) >= limit:
+                break
+            try:
+                campaign = store.campaign(cid)
+            except CampaignNotFound:
+                continue
+            rate = 0.0
+            if campaign.status is CampaignStatus.RUNNING:
+                report = campaign_report(self.engine, cid)
+                rate = sum(b.achieved_per_s for b in report.brokers)
+            out.append({
+                "id": cid, "name": campaign.settings.name, "status": campaign.status.value,
+                "file": campaign.file, "created_at": campaign.created_at_ms / 1000,
+                "total": campaign.total, "accepted": campaign.accepted,
+                "rejected": campaign.rejected,
+                "done": sum(n for s, n in store.counts(cid).items() if s in TERMINAL_STATES),
+                "calls_per_s": rate,
+            })  # fmt: skip
+        return out
+
+    def status(self, cid: str) -> dict[str, Any]:
+        """The `dialer status --json` document."""
+        with _translated():
+            return campaign_report(self.engine, cid).as_dict()
+
+    def describe(self, cid: str) -> dict[str, Any]:
+        """What the campaign page shows besides its status: file, creation, settings."""
+        with _translated():
+            c = self.store.campaign(cid)
+        s = c.settings
+        return {
+            "id": c.id,
+            "name": s.name,
+            "file": c.file,
+            "created_at": c.created_at_ms / 1000,
+            "instance_id": s.instance_id,
+            "pool": list(s.pool),
+            "rate_per_s": s.rate_per_s,
+            "windows": list(s.windows),
+            "timezone": s.timezone,
+            "max_attempts": s.max_attempts,
+            "passthrough": list(c.passthrough),
+            "callee_daily_cap": s.callee_daily_cap,
+            "callee_monthly_cap": s.callee_monthly_cap,
+        }
+
+    def control(self, cid: str, action: str) -> dict[str, Any]:
+        engine = self.engine
+        with _translated():
+            engine.store.campaign(cid)
+            try:
+                cancelled = None
+                if action == "cancel":
+                    cancelled = engine.cancel(cid)
+                else:
+                    getattr(engine, action)(cid)
+            except CampaignNotFound:
+                raise
+            except DialerError as exc:
+                raise Conflict(str(exc)) from None
+            status = engine.store.campaign(cid).status.value
+        out: dict[str, Any] = {"id": cid, "status": status}
+        if cancelled is not None:
+            out["cancelled"] = cancelled
+        return out
+
+    def rows(self, cid: str, states: Iterable[str], limit: int = 100) -> list[dict[str, Any]]:
+        """Up to `limit` rows in the given states, in source order, with their outcome."""
+        with _translated():
+            campaign = self.store.campaign(cid)
+            found = self.store.rows_in_states(cid, set(states) & set(RowState), limit)
+        out = []
+        for rec, _state, outcome in found:
+            source = [str(v) for v in rec] + [""] * (7 + len(campaign.passthrough) - len(rec))
+            out.append({
+                "row": int(rec[0]), "caller": source[1], "callee": source[2],
+                "broker": outcome.get("broker") or source[3],
+                "error_code": outcome.get("error_code") or "",
+                "error_message": outcome.get("error_message") or "",
+                "passthrough": dict(zip(campaign.passthrough, source[7:], strict=False)),
+            })  # fmt: skip
+        return out
+
+    # --- upload -------------------------------------------------------------------------
+
+    def options(
+        self, fields: Mapping[str, list[str]], file_label: str, dnc_path: Path | None = None
+    ) -> UploadOptions:
+        """Form fields -> campaign settings, through the CLI's own parser and validation."""
+        argv = [f"{file_label}"]
+        for name, values in fields.items():
+            if name in SWITCHES:
+                if any(v.strip().lower() in _TRUE for v in values):
+                    argv.append(SWITCHES[name])
+                continue
+            flag = OPTION_FLAGS.get(name)
+            if flag is None:
+                raise BadRequest(f"unknown option {name!r}", "Options.Invalid")
+            argv += [f"{flag}={v.strip()}" for v in values if v.strip()]
+        if not any(a.startswith("--name=") for a in argv):
+            argv.append(f"--name={Path(file_label).stem}")
+        parser = _OptionParser(prog="upload", add_help=False)
+        add_upload_options(parser)
+        args = parser.parse_args(argv)
+        try:
+            campaign = settings_from_args(args, self.settings)
+            dnc = load_dnc(str(dnc_path)) if dnc_path else frozenset()
+        except SheetError as exc:
+            raise Unprocessable(f"do-not-call file: {exc.reason}") from None
+        except DialerError as exc:
+            raise BadRequest(str(exc), "Options.Invalid") from None
+        return UploadOptions(campaign, dnc, args.sheet_name)
+
+    def preview(self, path: Path, label: str, opts: UploadOptions) -> dict[str, Any]:
+        """What `upload` would store and reject, computed by `upload` itself into a sink."""
+        sink = _PreviewSink()
+        with _sheet_errors(label):
+            source = sheet.detect(path, opts.sheet_name)
+            header = next(sheet.read_chunks(source, 1)).columns
+            columns = ingest.ColumnMap.from_header(str(path), header)
+            report = upload(
+                cast(CampaignStore, sink),
+                path,
+                opts.campaign,
+                dnc=opts.dnc,
+                sheet_name=opts.sheet_name,
+            )
+        return {
+            "file": label,
+            "kind": source.kind,
+            "encoding": source.encoding,
+            "delimiter": source.delimiter,
+            "columns": columns.fields,
+            "passthrough": list(columns.passthrough),
+            "total": report.total,
+            "accepted": report.accepted,
+            "rejected": sum(report.rejected.values()),
+            "reasons": dict(report.rejected),
+            "brokers": {
+                b: {"rows": n, "rate_per_s": opts.campaign.rate_for(b)}
+                for b, n in sorted(report.per_broker.items())
+            },
+            "first_rows": sink.first,
+            "rejected_rows": sink.rejected,
+        }
+
+    def upload(self, path: Path, label: str, opts: UploadOptions) -> dict[str, Any]:
+        store = self.store
+        with _sheet_errors(label):
+            report = upload(store, path, opts.campaign, dnc=opts.dnc, sheet_name=opts.sheet_name,
+                            file_label=label)  # fmt: skip
+        return {
+            "id": report.campaign_id,
+            "total": report.total,
+            "accepted": report.accepted,
+            "rejected": sum(report.rejected.values()),
+            "reasons": dict(report.rejected),
+        }
+
+    # --- downloads ----------------------------------------------------------------------
+
+    def write_results(
+        self, cid: str, path: Path, *, masked: bool = False, encoding: str = "utf-8"
+    ) -> None:
+        with _translated():
+            export(self.store, cid, path, masked=masked, encoding=encoding)
+
+    def write_report(self, cid: str, path: Path) -> None:
+        with _translated():
+            write_report(self.store, cid, path)
+
+    # --- metrics ------------------------------------------------------------------------
+
+    def metrics(self) -> MetricsSnapshot:
+        snap = MetricsSnapshot()
+        try:
+            store = self.store
+            ids = store.campaign_ids()
+            snap.redis_up = True
+        except (redis.RedisError, OSError):
+            return snap
+        for cid in ids:
+            try:
+                campaign = store.campaign(cid)
+            except CampaignNotFound:
+                continue
+            snap.campaigns[campaign.status.value] += 1
+            if campaign.status not in (CampaignStatus.RUNNING, CampaignStatus.PAUSED):
+                continue
+            counts = store.counts(cid)
+            snap.rows[(cid, campaign.settings.name)] = counts
+            for figures in store.broker_figures(cid):
+                snap.placed[(cid, figures.number)] = figures.dispatched
+            for code, n in self._failed_by_code(cid, counts.get(RowState.FAILED.value, 0)).items():
+                snap.failed[(cid, code)] = n
+        if self._workers_alive is not None:
+            try:
+                snap.workers = self._workers_alive()
+            except Exception:  # a broker hiccup leaves the gauge out, not the scrape failing
+                snap.workers = None
+        return snap
+
+    def _failed_by_code(self, cid: str, failed: int) -> Counter[str]:
+        """FAILED rows by error code; read again only when the FAILED count moved."""
+        cached = self._failed_cache.get(cid)
+        if cached and cached[0] == failed:
+            return cached[1]
+        rows = self.store.rows_in_states(cid, {RowState.FAILED.value}) if failed else []
+        codes = Counter(outcome.get("error_code") or "" for _, _, outcome in rows)
+        self._failed_cache[cid] = (failed, codes)
+        return codes
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Library errors -> web errors, for the calls that name one campaign."""
+    try:
+        yield
+    except CampaignNotFound as exc:
+        raise NotFound(str(exc)) from None
+    except (redis.RedisError, OSError):
+        raise Unavailable("Redis cannot be reached") from None
+
+
+@contextmanager
+def _sheet_errors(label: str) -> Iterator[None]:
+    """A sheet that cannot be used: the CLI's one-line reason, naming the client's file."""
+    try:
+        yield
+    except SheetError as exc:
+        named = SheetError(label, exc.reason, row=exc.row, column=exc.column)
+        raise Unprocessable(str(named)) from None
+    except DialerError as exc:
+        raise BadRequest(str(exc), "Options.Invalid") from None

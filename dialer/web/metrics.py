@@ -1,0 +1,80 @@
+"""GET /metrics in Prometheus text format, read from Redis at scrape time. It needs the token
+(or a session) unless DIALER_METRICS_OPEN=1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from dialer.web.backend import Backend, MetricsSnapshot
+
+router = APIRouter(tags=["metrics"])
+
+
+class DialerCollector(Collector):
+    """Campaign gauges and call counters. Counters are per campaign, exported while the
+    campaign is RUNNING or PAUSED; they only grow while it is."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.snapshot: MetricsSnapshot | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        snap = self.snapshot or self.backend.metrics()
+        up = GaugeMetricFamily("dialer_redis_up", "1 when the console reaches Redis")
+        up.add_metric([], 1.0 if snap.redis_up else 0.0)
+        yield up
+        campaigns = GaugeMetricFamily("dialer_campaigns", "Campaigns by status", labels=["status"])
+        for status in ("READY", "RUNNING", "PAUSED", "CANCELLED", "DONE"):
+            campaigns.add_metric([status], snap.campaigns.get(status, 0))
+        yield campaigns
+        rows = GaugeMetricFamily(
+            "dialer_campaign_rows",
+            "Rows by state of each running or paused campaign",
+            labels=["campaign", "name", "state"],
+        )
+        for (cid, name), counts in snap.rows.items():
+            for state, n in sorted(counts.items()):
+                rows.add_metric([cid, name, state], n)
+        yield rows
+        placed = CounterMetricFamily(
+            "dialer_calls_placed",
+            "Calls CCC accepted (DISPATCHED), by campaign and broker",
+            labels=["campaign", "broker"],
+        )
+        for (cid, broker), n in sorted(snap.placed.items()):
+            placed.add_metric([cid, broker], n)
+        yield placed
+        failed = CounterMetricFamily(
+            "dialer_calls_failed",
+            "Rows FAILED, by campaign and error code",
+            labels=["campaign", "code"],
+        )
+        for (cid, code), n in sorted(snap.failed.items()):
+            failed.add_metric([cid, code], n)
+        yield failed
+        if snap.workers is not None:
+            workers = GaugeMetricFamily(
+                "dialer_workers_alive", "Celery workers that answered a ping on this Redis"
+            )
+            workers.add_metric([], snap.workers)
+            yield workers
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics(request: Request) -> Response:
+    if not request.app.state.web.metrics_open:
+        await request.app.state.auth.require(request)
+    backend: Backend = request.app.state.backend
+    collector = DialerCollector(backend)
+    # Redis reads and the worker ping block: gather them off the event loop, render after.
+    collector.snapshot = await run_in_threadpool(backend.metrics)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

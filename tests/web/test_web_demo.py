@@ -1,0 +1,49 @@
+"""`dialer demo --web`: the demo campaign with the console open on it until Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+
+@pytest.mark.timeout(180)
+def test_demo_web_opens_the_console_on_the_campaign_until_ctrl_c(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_", "ALIBABA"))}
+    env["HOME"] = str(tmp_path / "home")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dialer.cli", "demo", "--web", "--rate", "20/s"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        seen = []
+        link = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            seen.append(line)
+            if m := re.match(r"web console: (\S+)", line):
+                link = m[1]
+            if line.startswith("the console stays open"):
+                break
+        assert link, "".join(seen)
+        browser = requests.Session()
+        page = browser.get(link, timeout=10)
+        assert re.search(r"/campaigns/[0-9a-f]{12}$", page.url)
+        assert "<h1>demo" in page.text
+        cid = page.url.rsplit("/", 1)[1]
+        status = browser.get(page.url.replace("/campaigns/", "/api/campaigns/"), timeout=10)
+        assert status.json()["status"] == "DONE" and status.json()["id"] == cid
+        assert proc.poll() is None  # still open after the campaign
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "Traceback" not in proc.stderr.read()

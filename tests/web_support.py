@@ -1,0 +1,93 @@
+"""Helpers for the console's tests: a real uvicorn server on 127.0.0.1:0 with the app wired
+to the session's private Redis and the simulator, and the `dialer` CLI as a subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import requests
+from support import ALWAYS, NUMBERS, engine_env
+
+from dialer.settings import Credentials, Settings
+from dialer.web.app import create_app
+from dialer.web.cli import celery_workers_alive
+from dialer.web.serve import ConsoleServer
+from dialer.web.settings import WebSettings
+
+TOKEN = "console-test-token-5f1c2b"
+MAX_UPLOAD = 1024 * 1024
+WINDOW = ALWAYS[0]
+
+
+@dataclass
+class Console:
+    url: str
+    token: str
+    settings: Settings
+    web: WebSettings
+    env: dict[str, str]  # for workers and CLI subprocesses on the same Redis and namespace
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, path: str, **kw) -> requests.Response:
+        return requests.get(self.url + path, headers=self.auth, timeout=30, **kw)
+
+    def post(self, path: str, **kw) -> requests.Response:
+        return requests.post(self.url + path, headers=self.auth, timeout=30, **kw)
+
+    def create(self, sheet: str | bytes, name: str = "s.csv", **fields) -> dict:
+        data = {"broker": list(NUMBERS[:2]), "window": WINDOW, **fields}
+        body = sheet.encode() if isinstance(sheet, str) else sheet
+        response = self.post("/api/campaigns", files={"file": (name, body)}, data=data)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def wait_status(self, cid: str, wanted: set[str], timeout_s: float = 60) -> dict:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            doc = self.get(f"/api/campaigns/{cid}").json()
+            if doc["status"] in wanted or time.monotonic() > deadline:
+                assert doc["status"] in wanted, doc
+                return doc
+            time.sleep(0.2)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "dialer.cli", *args],
+            env=self.env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+
+@contextmanager
+def running_console(redis_url: str, namespace: str, sim_url: str,
+                    **web_kw) -> Iterator[Console]:  # fmt: skip
+    settings = Settings(
+        redis_url=redis_url,
+        namespace=namespace,
+        ccc_endpoint=sim_url,
+        credentials=Credentials("testid", "testsecret"),
+        instance_id="ccc-test",
+    )
+    web = WebSettings(**{"token": TOKEN, "max_upload_bytes": MAX_UPLOAD, **web_kw})
+    app = create_app(settings, web, workers_alive=celery_workers_alive(settings))
+    server = ConsoleServer(app, port=0).start()
+    try:
+        yield Console(server.url, web.token, settings, web,
+                      engine_env(redis_url, namespace, sim_url))  # fmt: skip
+    finally:
+        server.stop()
+
+
+def sheet(rows: int, bad: tuple[str, ...] = (), start: int = 0) -> str:
+    """Caller/callee rows (callees 139…), then `bad` callees that validation rejects."""
+    lines = ["主叫号码,被叫号码,客户姓名"]
+    lines += [f"13800000001,139{start + i:08d},客户{i}" for i in range(rows)]
+    lines += [f"13800000001,{callee},坏行" for callee in bad]
+    return "\n".join(lines) + "\n"
