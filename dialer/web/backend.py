@@ -314,7 +314,7 @@ class Backend:
     # --- downloads ----------------------------------------------------------------------
 
     def write_results(
-        self, cid: str, path: Path, *, masked: bool = False, encoding: str = "utf-8"
+        self, cid: str, path: Path, *, masked: bool = False, encoding: str | None = None
     ) -> None:
         with _translated():
             export(self.store, cid, path, masked=masked, encoding=encoding)

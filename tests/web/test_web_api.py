@@ -98,11 +98,14 @@ def test_options_are_refused_with_the_cli_words(console, tmp_path) -> None:
         assert response.json()["error"] == "Options.Invalid"
         cli = console.cli("upload", str(path), "--broker", NUMBERS[0], *cli_args)
         assert cli.returncode == 2
-        assert cli.stderr.strip() == f"dialer: {response.json()['message']}"
+        assert response.json()["message"] in cli.stderr.strip()  # the CLI's own words
     response = console.post("/api/campaigns", files={"file": ("s.csv", sheet(2))},
                             data={"timeout_seconds": "soon"})  # fmt: skip
     assert response.status_code == 400
-    assert "--timeout-seconds: invalid int value: 'soon'" in response.json()["message"]
+    assert (
+        "--timeout-seconds: must be a whole number of seconds from 1 to 600, not 'soon'"
+        in (response.json()["message"])
+    )
     response = console.post("/api/campaigns", files={"file": ("s.csv", sheet(2))},
                             data={"color": "red"})  # fmt: skip
     assert response.json() == {"error": "Options.Invalid", "message": "unknown option 'color'"}
