@@ -200,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     from dialer import cli_campaign
 
     cli_campaign.register(sub)
+    from dialer import cli_workers
+
+    cli_workers.register(sub)
     from dialer.web.cli import register as register_web
 
     register_web(sub)

@@ -9,7 +9,7 @@ from typing import TextIO
 
 from dialer.engine import PAUSED_BY_USER, Engine
 from dialer.models import CampaignSettings, CampaignStatus, format_rate
-from dialer.status import CampaignReport, campaign_report, format_duration
+from dialer.status import CampaignReport, campaign_report, format_duration, not_dialling
 from dialer.upload import UploadReport
 
 
@@ -49,9 +49,11 @@ def _progress_line(report: CampaignReport) -> str:
     rate = sum(b.achieved_per_s for b in report.brokers)
     eta = f" ETA ≈ {format_duration(report.eta_s)}" if report.eta_s else ""
     counts = " ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
+    # Not dialling: say why instead of a rate and a time left as if calls were going out.
+    doing = not_dialling(report) or f"{rate:.1f} calls/s{eta}"
     return (
         f"[{'#' * filled}{'.' * (width - filled)}] {done}/{report.total} "
-        f"{report.status.value} {rate:.1f} calls/s{eta} | {counts}"
+        f"{report.status.value} {doing} | {counts}"
     )
 
 

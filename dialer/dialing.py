@@ -15,9 +15,14 @@ from dialer.errors import (
     BrokerUnavailable,
     CampaignFatal,
     CccError,
+    CccUnreachable,
+    NotPlaced,
+    OutcomeUnknown,
     PermanentCallError,
     TransientCallError,
+    WorkerFatal,
 )
+from dialer.health import Breaker, WorkerHealth
 from dialer.phones import mask_number
 
 log = logging.getLogger(__name__)
@@ -35,14 +40,33 @@ def place_one(
     enqueue: Callable[[list[Job]], None] = lambda jobs: None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] | None = None,
+    breaker: Breaker | None = None,
+    health: WorkerHealth | None = None,
 ) -> str:
     """Wait for the row's slot, claim it, call and record it; hand the rows fed into its
     place to `enqueue`. Returns what happened, for logs and tests: an Outcome value, or the
     Refusal's name when the row was not dialled.
 
     A message whose row is not where it expects (stale token, paused campaign) does nothing
-    beyond giving the row back; a call is only sent after the row is recorded DIALING."""
+    beyond giving the row back; a call is only sent after the row is recorded DIALING. While
+    CCC is unreachable (`breaker` open) or this worker is unhealthy, the row goes back to
+    its queue undialled."""
     settings = campaign.settings
+    instance = settings.instance_id
+
+    def held_back() -> str | None:
+        if health is not None and not health.healthy:
+            return "worker_unhealthy"
+        if breaker is not None and breaker.is_open(instance):
+            return "ccc_unreachable"
+        return None
+
+    def hold(why: str) -> str:
+        with_redis_retry(lambda: engine.give_back(job))
+        return why
+
+    if (why := held_back()) is not None:
+        return hold(why)
     calendar = Calendar.of(settings.windows, settings.timezone)
     caps = Caps.for_campaign(settings, calendar, (clock or engine.clock)())
     # Wait for the slot FEED reserved, and for the broker's previous call to be an interval
@@ -54,6 +78,8 @@ def place_one(
     early_ms = engine.ms_until_broker_free(job.broker, interval)
     if 0 < early_ms <= interval:
         sleep(early_ms / 1000.0)
+    if (why := held_back()) is not None:
+        return hold(why)
     while True:
         begun = with_redis_retry(lambda: engine.begin_dial(job, caps, interval))
         if begun.refused is not Refusal.TOO_SOON:
@@ -82,30 +108,23 @@ def place_one(
             "error_message": "",
         }
     except CccError as exc:
-        patch = _error_patch(exc)
-        if isinstance(exc, TransientCallError):
-            # Waits its backoff, or FAILED once the campaign's attempts are used up.
-            outcome = Outcome.RETRY_WAIT
-            patch["retry_code"] = exc.code
-        elif isinstance(exc, PermanentCallError):
-            outcome = Outcome.FAILED
-        elif isinstance(exc, BrokerUnavailable):
-            outcome, reason = Outcome.BROKER_DOWN, exc.code
-        elif isinstance(exc, CampaignFatal):
-            outcome, reason = Outcome.CAMPAIGN_FATAL, f"{exc.code}: {exc.message}"[:300]
-        else:
-            # OutcomeUnknown, or a class this code doesn't know: the request may have left,
-            # so never retry it blindly.
-            outcome = Outcome.UNKNOWN
-        if outcome in (Outcome.RETRY_WAIT, Outcome.BROKER_DOWN, Outcome.CAMPAIGN_FATAL):
-            # Kept after a later success, so the report can count retries by their reason.
-            patch["retry_code"] = exc.code
+        outcome, patch, reason = _classify(exc)
+        if isinstance(exc, CccUnreachable) and breaker is not None:
+            breaker.failed(instance, exc.code)
+        elif isinstance(exc, WorkerFatal) and health is not None:
+            health.rejected(exc)
         log.warning(
             "row %s callee %s: %s %s -> %s",
             job.row, mask_number(entry.callee), exc.code, exc.message[:120], outcome,
         )  # fmt: skip
+        answered = not isinstance(exc, CccUnreachable | OutcomeUnknown)
+    else:
+        answered = True
+    if answered and breaker is not None:
+        breaker.answered(instance)
     retry = Backoff(BACKOFF_BASE_MS, BACKOFF_CAP_MS, 0.5 + 0.5 * random.random())
-    window_open = calendar.is_open((clock or engine.clock)())
+    # The place this row leaves is filled at once only while dialling can go on.
+    window_open = calendar.is_open((clock or engine.clock)()) and held_back() is None
     final, fed = with_redis_retry(
         lambda: engine.finish(
             job,
@@ -122,6 +141,29 @@ def place_one(
     if fed:
         enqueue(fed)
     return (final or outcome).value
+
+
+def _classify(exc: CccError) -> tuple[Outcome, dict[str, Any], str]:
+    """(what FINISH is told, the result patch, the pause reason) for a CCC error."""
+    if isinstance(exc, NotPlaced | WorkerFatal):
+        # Refused before anything was placed, for no reason of the row's: it waits again,
+        # untouched and without using an attempt.
+        return Outcome.NOT_PLACED, {}, ""
+    patch = _error_patch(exc)
+    if isinstance(exc, TransientCallError):
+        # Waits its backoff, or FAILED once the campaign's attempts are used up. The code
+        # is kept after a later success, so the report can count retries by their reason.
+        return Outcome.RETRY_WAIT, {**patch, "retry_code": exc.code}, ""
+    if isinstance(exc, PermanentCallError):
+        return Outcome.FAILED, patch, ""
+    if isinstance(exc, BrokerUnavailable):
+        return Outcome.BROKER_DOWN, {**patch, "retry_code": exc.code}, exc.code
+    if isinstance(exc, CampaignFatal):
+        reason = f"{exc.code}: {exc.message}"[:300]
+        return Outcome.CAMPAIGN_FATAL, {**patch, "retry_code": exc.code}, reason
+    # OutcomeUnknown, or a class this code doesn't know: the request may have left, so never
+    # retry it blindly.
+    return Outcome.UNKNOWN, patch, ""
 
 
 def _error_patch(exc: CccError) -> dict[str, Any]:

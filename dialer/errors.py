@@ -9,8 +9,16 @@ DialerError
     │                       request_id, message
     ├── PermanentCallError  this row can never succeed (Parameter.*, unknown 4xx)
     ├── BrokerUnavailable   NotExists.Number: stop using this broker number
-    ├── CampaignFatal       NotExists.InstanceId, bad credentials, clock skew: pause the campaign
-    ├── TransientCallError  InternalService.CTI, 5xx, Throttling*, refused connection: retry later
+    ├── CampaignFatal       NotExists.InstanceId, Forbidden.RAM: pause the campaign
+    ├── WorkerFatal         bad credentials, clock skew: this worker's key or clock, not the
+    │                       campaign's: the worker stops taking calls, the others carry on
+    ├── TransientCallError  InternalService.CTI, other 5xx: CCC answered about the call;
+    │   │                   retry later, an attempt used
+    │   └── NotPlaced       the request certainly placed nothing and says nothing about the
+    │       │               row: it waits again without using an attempt
+    │       ├── CccUnreachable  refused connection, DNS, TLS, connect timeout, a 502/503 from
+    │       │                   in front of CCC: counted by the circuit breaker
+    │       └── Throttled   Throttling*, a reused nonce: CCC is there but refused to act now
     ├── OutcomeUnknown      the request may have reached CCC (read timeout, torn answer):
     │                       never retry blindly
     └── RecordsUnreadable   a call-record lookup answered (200) with something that is not
@@ -105,8 +113,27 @@ class CampaignFatal(CccError):
     """Nothing in this campaign can succeed until an operator fixes something."""
 
 
+class WorkerFatal(CccError):
+    """Nothing this worker sends can be accepted (its access key or clock): the worker must
+    stop dialling; a row it tried is untouched."""
+
+
 class TransientCallError(CccError):
     """The call was certainly not placed; trying again later may succeed."""
+
+
+class NotPlaced(TransientCallError):
+    """CCC certainly did not act on the request, and the refusal says nothing about the row:
+    trying it again costs the row no attempt."""
+
+
+class CccUnreachable(NotPlaced):
+    """No answer from CCC itself: the connection failed before the request was sent, or
+    something in front of CCC answered for it (a 502 or 503). What the breaker counts."""
+
+
+class Throttled(NotPlaced):
+    """CCC (or its gateway) answered but would not act on the request now."""
 
 
 class OutcomeUnknown(CccError):

@@ -10,7 +10,6 @@ import csv
 import datetime as dt
 import io
 import os
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from dialer.engine import Campaign, CampaignStore
 from dialer.errors import DialerError
-from dialer.phones import mask_number
+from dialer.phones import mask_number, mask_text
 from dialer.xlsx import Cell, write_table
 
 RESULT_COLUMNS = (
@@ -39,34 +38,12 @@ _DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 _SHOWN_STATE = {"QUEUED": "PENDING"}
 # Identifiers that may hold long digit runs but never a phone number.
 _NOT_MASKED = frozenset({"job_id", "request_id"})
-# A mobile (1 + 10 digits) or landline (0 + 9-11 digits) number, maybe with a +86/0086/86
-# prefix and spaces or dashes between digit groups, not inside a longer run of digits.
-_PHONE = re.compile(
-    r"(?<![\d])(?:\+?86[ -]?|0086[ -]?)?(?:1(?:[ -]?\d){10}|0(?:[ -]?\d){9,11})(?!\d)"
-)
 
 
 def neutralise(value: str) -> str:
     """OWASP CSV-injection rule: a cell starting with = + - @ tab or CR gets a leading quote.
     Phone numbers never start with those once normalised, so real data stays intact."""
     return "'" + value if value.startswith(_DANGEROUS_START) else value
-
-
-def _mask_match(match: re.Match[str]) -> str:
-    chars = list(match[0])
-    hidden = 0
-    for i in range(len(chars) - 1, -1, -1):
-        if chars[i].isdigit():
-            chars[i] = "*"
-            hidden += 1
-            if hidden == 4:
-                break
-    return "".join(chars)
-
-
-def mask_text(text: str) -> str:
-    """Every phone number in free text with its last four digits masked, as mask_number does."""
-    return _PHONE.sub(_mask_match, text) if any(c.isdigit() for c in text) else text
 
 
 @dataclass

@@ -4,7 +4,8 @@ Every worker process runs one feeder thread; per campaign, whichever holds the l
 and the others stand by, so a dead leader is replaced within a lease period. Between ticks
 the leader blocks on its campaigns' wake lists until the earliest broker slot, so a campaign
 waiting on slots, calls in flight or retries costs Redis nothing; campaigns outside their
-calling windows and paused ones are not in the running set at all."""
+calling windows and paused ones are not in the running set at all. While CCC is unreachable
+(the breaker of the campaign's instance is open) nothing is fed."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ import redis
 
 from dialer.calendar import Calendar
 from dialer.engine import Campaign, Engine, Job
+from dialer.health import Breaker
 
 log = logging.getLogger(__name__)
+BREAKER_RECHECK_MS = 500
 
 
 class Feeder:
@@ -34,8 +37,10 @@ class Feeder:
         lease_ms: int = 3000,
         owner: str | None = None,
         clock: Callable[[], float] | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         self.engine = engine
+        self.breaker = breaker
         self.enqueue = enqueue
         self.upkeep_max_s = upkeep_max_s
         self.refresh_s = refresh_s
@@ -91,6 +96,10 @@ class Feeder:
                 continue
             due = self._next_due_ms.get(cid)
             if due is None or due > self.engine.now_ms():
+                continue
+            if self.breaker is not None and self.breaker.is_open(settings.instance_id):
+                # CCC unreachable: look again in a moment, and feed as soon as it answers.
+                self._next_due_ms[cid] = self.engine.now_ms() + BREAKER_RECHECK_MS
                 continue
             jobs, self._next_due_ms[cid] = self.engine.feed(campaign, calendar, now=wall)
             if jobs:

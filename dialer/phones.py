@@ -100,3 +100,27 @@ def same_number(a: str | None, b: str | None) -> bool:
     missing number is the same as nothing, not even another empty one."""
     left = normalise_for_match(a)
     return bool(left) and left == normalise_for_match(b)
+
+
+# A mobile (1 + 10 digits) or landline (0 + 9-11 digits) number, maybe with a +86/0086/86
+# prefix and spaces or dashes between digit groups, not inside a longer run of digits.
+_PHONE_IN_TEXT = re.compile(
+    r"(?<![\d])(?:\+?86[ -]?|0086[ -]?)?(?:1(?:[ -]?\d){10}|0(?:[ -]?\d){9,11})(?!\d)"
+)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    chars = list(match[0])
+    hidden = 0
+    for i in range(len(chars) - 1, -1, -1):
+        if chars[i].isdigit():
+            chars[i] = "*"
+            hidden += 1
+            if hidden == 4:
+                break
+    return "".join(chars)
+
+
+def mask_text(text: str) -> str:
+    """Every phone number in free text with its last four digits masked, as mask_number does."""
+    return _PHONE_IN_TEXT.sub(_mask_match, text) if any(c.isdigit() for c in text) else text

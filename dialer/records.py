@@ -33,6 +33,7 @@ MAX_RECONCILE_TRIES = 5
 RECONCILE_BEFORE_MS = 60_000
 RECONCILE_AFTER_MS = 600_000
 LEASE_MS = 30_000
+RECORDS_FORBIDDEN = "Forbidden.RAM"
 
 
 def sip_code(reason: str | None) -> int | None:
@@ -109,7 +110,12 @@ class RecordsPoller:
             try:
                 settled += self._records(campaign) + self._reconcile(campaign)
             except CampaignFatal as exc:
-                self._give_up(campaign, exc)
+                # Only a key without permission to read records ends this campaign's lookups
+                # (and no other's); anything else leaves them to be tried again.
+                if exc.code == RECORDS_FORBIDDEN:
+                    self._give_up(campaign, exc)
+                else:
+                    log.warning("campaign %s: call records not fetched now (%s)", cid, exc.code)
             engine.forget_if_settled(cid)
         return settled
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from dialer.engine import Engine
+from dialer.health import live_workers
 from dialer.models import ACTIVE_STATES, TERMINAL_STATES, CampaignStatus, RowState
 
 
@@ -21,6 +22,16 @@ class BrokerStatus:
 
 
 @dataclass(frozen=True)
+class Outage:
+    """CCC unreachable for the campaign's instance: its breaker is open."""
+
+    endpoint: str
+    since_ms: int
+    next_probe_ms: int | None
+    error: str
+
+
+@dataclass(frozen=True)
 class CampaignReport:
     id: str
     name: str
@@ -32,6 +43,16 @@ class CampaignReport:
     counts: dict[str, int]
     brokers: list[BrokerStatus] = field(default_factory=list)
     eta_s: float | None = None
+    now_ms: int = 0  # when the report was made (Redis clock)
+    workers_alive: int = 0  # worker processes of this namespace seen in the last 30 s
+    workers_last_seen_ms: int | None = None  # the latest heartbeat of any worker ever
+    unhealthy_workers: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+    outage: Outage | None = None
+
+    @property
+    def dialling(self) -> bool:
+        """Whether calls can be going out: some worker is alive and CCC is reachable."""
+        return self.workers_alive > 0 and self.outage is None
 
     @property
     def done_rows(self) -> int:
@@ -50,6 +71,18 @@ class CampaignReport:
             "counts": self.counts,
             "eta_s": self.eta_s,
             "brokers": [b.__dict__ for b in self.brokers],
+            "workers_alive": self.workers_alive,
+            "workers_last_seen_ms": self.workers_last_seen_ms,
+            "unhealthy_workers": [{"name": n, "reason": r} for n, r in self.unhealthy_workers],
+            "ccc_unreachable": None
+            if self.outage is None
+            else {
+                "endpoint": self.outage.endpoint,
+                "since_ms": self.outage.since_ms,
+                "next_probe_ms": self.outage.next_probe_ms,
+                "next_probe_in_s": _seconds_until(self.outage.next_probe_ms, self.now_ms),
+                "error": self.outage.error,
+            },
         }
 
 
@@ -76,6 +109,16 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
         capacity = min(capacity, engine.timing.max_qps)
     eta = remaining / capacity if capacity and remaining else (0.0 if not remaining else None)
     resumes = campaign.resumes_at_ms
+    now = engine.now_ms()
+    workers = live_workers(engine)
+    outage = next(
+        (Outage(b.endpoint, b.since_ms or now, b.next_probe_ms, b.error)
+         for b in engine.health.breakers()
+         if b.open and b.instance == campaign.settings.instance_id),
+        None,
+    )  # fmt: skip
+    if eta and (not workers.alive or outage is not None):
+        eta = None  # nothing is being dialled: no time left can be told
     return CampaignReport(
         id=cid,
         name=campaign.settings.name,
@@ -87,7 +130,41 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
         counts=counts,
         brokers=brokers,
         eta_s=eta,
+        now_ms=now,
+        workers_alive=workers.alive,
+        workers_last_seen_ms=workers.last_seen_ms,
+        unhealthy_workers=[(w.name, w.reason) for w in workers.live if not w.healthy],
+        outage=outage,
     )
+
+
+def _seconds_until(at_ms: int | None, now_ms: int) -> int | None:
+    return None if at_ms is None else max(0, round((at_ms - now_ms) / 1000))
+
+
+def clock_time(ms: int, timezone: str, now_ms: int) -> str:
+    """A recent time as 10:42:07 (Asia/Shanghai); an older one with its date."""
+    when = dt.datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone))
+    if abs(now_ms - ms) < 86_400_000:
+        return f"{when:%H:%M:%S} ({timezone})"
+    return f"{when:%Y-%m-%d %H:%M:%S} ({timezone})"
+
+
+def not_dialling(report: CampaignReport) -> str:
+    """Why a running campaign dials nothing now ("" when it can dial)."""
+    if report.status is not CampaignStatus.RUNNING:
+        return ""
+    if not report.workers_alive:
+        if report.workers_last_seen_ms is None:
+            return "no live workers (none has been seen): start workers"
+        since = clock_time(report.workers_last_seen_ms, report.timezone, report.now_ms)
+        return f"no live workers since {since}: start or restart workers"
+    if report.outage is not None:
+        since = clock_time(report.outage.since_ms, report.timezone, report.now_ms)
+        probe = _seconds_until(report.outage.next_probe_ms, report.now_ms)
+        when = f"next probe in {probe} s" if probe is not None else "probing now"
+        return f"CCC unreachable since {since}, {when} ({report.outage.error})"
+    return ""
 
 
 def local_time(ms: int, timezone: str) -> str:
@@ -118,14 +195,22 @@ def render(report: CampaignReport) -> str:
     if report.resumes_at_ms and report.status is CampaignStatus.RUNNING:
         when = local_time(report.resumes_at_ms, report.timezone)
         lines.append(f"  outside calling hours: dialling resumes at {when}")
+    idle = not_dialling(report)
+    if idle:
+        lines.append(f"  {idle}")
+        if report.workers_alive and report.outage is not None:
+            lines.append("  rows wait without using attempts; dialling resumes by itself")
+    for name, why in report.unhealthy_workers:
+        lines.append(f"  worker {name} unhealthy: {why}")
     order = [s.value for s in RowState]
     lines.append("  " + "  ".join(f"{s} {report.counts[s]}" for s in order if report.counts.get(s)))
     for b in report.brokers:
         note = f"  DOWN ({b.down})" if b.down else ""
+        rate = f"{b.achieved_per_s:.2f}/s " if not idle else ""
         lines.append(
-            f"  broker {b.number}: {b.dispatched} dispatched, {b.achieved_per_s:.2f}/s "
+            f"  broker {b.number}: {b.dispatched} dispatched, {rate}"
             f"(limit {b.limit_per_s:g}/s), {b.waiting} waiting{note}"
         )
-    if report.eta_s:
+    if report.eta_s and not idle:
         lines.append(f"  ETA ≈ {format_duration(report.eta_s)}")
     return "\n".join(lines)

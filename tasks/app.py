@@ -10,6 +10,7 @@ from dialer.engine import Keys
 from dialer.runtime import redis_url
 from dialer.settings import Settings
 from tasks import calls
+from tasks.broker import TRANSPORT
 
 
 def queue_name(settings: Settings) -> str:
@@ -37,6 +38,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         },
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,
+        # kombu's Redis transport, with a reconnect fault worked around (tasks/broker.py).
+        "broker_transport": TRANSPORT,
     }
 
 

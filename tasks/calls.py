@@ -1,8 +1,10 @@
-"""place_call (one row) and the feeder and call-record threads every worker runs."""
+"""place_call (one row) and the background threads every worker runs: the feeder, the
+call-record poller and the monitor (heartbeat, CCC probes, watchdog)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from typing import Any
@@ -13,29 +15,39 @@ from celery.signals import worker_ready, worker_shutting_down
 from dialer.ccc.client import CccClient
 from dialer.dialing import place_one
 from dialer.engine import Campaign, Engine, Job, open_engine
+from dialer.errors import CccError, WorkerFatal
 from dialer.feeder import Feeder
+from dialer.health import Breaker, Identity, Monitor, WorkerHealth
 from dialer.records import RecordsPoller
 from dialer.settings import Settings
 
 log = logging.getLogger(__name__)
 TASK = "dialer.place_call"
+EXIT_STALLED = 70  # EX_SOFTWARE: a supervisor restarts the worker
 
 
 class WorkerContext:
     """Per-process objects: one Redis pool, one HTTP session, the campaign settings cache,
-    and the background threads."""
+    this worker's health, and the background threads."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, queue: str) -> None:
         # A thread woken for its slot waits for the GIL up to the switch interval (5 ms by
         # default) before its request leaves; that delay is pacing jitter. 1 ms keeps it
         # well inside the pacing margin.
         sys.setswitchinterval(0.001)
         self.settings = settings
+        self.queue = queue
         self.engine: Engine = open_engine(settings)
+        self.health = WorkerHealth()
+        self.breaker = Breaker(self.engine, settings.ccc_endpoint)
         self.ccc = CccClient.from_settings(settings)
+        self.ccc.on_error = self._ccc_error
+        self.consumer: Any = None  # Celery's consumer, once the worker is ready
         self._campaigns: dict[str, Campaign] = {}
         self._lock = threading.Lock()
         self._stops: list[threading.Event] = []
+        self._records_stop: threading.Event | None = None
+        self.health.on_change(self._health_changed)
 
     def campaign(self, cid: str) -> Campaign:
         # Settings are fixed at upload; status changes are checked inside the row scripts,
@@ -45,23 +57,71 @@ class WorkerContext:
                 self._campaigns[cid] = self.engine.store.campaign(cid)
             return self._campaigns[cid]
 
-    def start_threads(self, enqueue: Any) -> None:
-        """The feeder and the call-record poller; per campaign, leases pick one leader."""
+    def place(self, job: Job, enqueue: Any) -> str:
+        with self.health.task():
+            return place_one(self.engine, self.ccc, self.campaign(job.campaign_id), job,
+                             enqueue=enqueue, breaker=self.breaker,
+                             health=self.health)  # fmt: skip
+
+    def start_threads(self, enqueue: Any, *, name: str, consumer: Any = None,
+                      concurrency: int = 0) -> None:  # fmt: skip
+        """The monitor, and (unless DIALER_FEEDER=0) the feeder and the call-record poller;
+        per campaign, leases pick one leader. With Celery's `consumer`, the worker stops
+        consuming while it is unhealthy, and the monitor's watchdog ends the process if it
+        stops consuming while calls wait for it."""
         with self._lock:
-            if self._stops or not self.settings.run_feeder:
+            if self._stops:
                 return
-            _thread, feeder_stop = Feeder(self.engine, enqueue).start_thread()
-            records_stop = RecordsPoller(
-                self.engine, self.ccc, qps=self.settings.records_qps,
-                max_qps=self.settings.max_qps,
-            ).start_thread()  # fmt: skip
-            self._stops += [feeder_stop, records_stop]
-        log.info("feeder and call-record poller started")
+            self.consumer = consumer
+            self.health.concurrency = concurrency
+            monitor = Monitor(
+                self.engine, self.ccc, self.health, self.breaker,
+                Identity(name=name, queues=(self.queue,)),
+                probe_instance=self.settings.instance_id or "ccc-probe",
+                consuming=lambda: self.consumer is not None and self.health.healthy,
+                backlog=lambda: self.engine.health.celery_backlog(self.queue),
+                on_stall=lambda: os._exit(EXIT_STALLED),
+            )  # fmt: skip
+            # Before any call: a worker whose key or clock CCC refuses takes none.
+            monitor.check_credentials()
+            self._stops.append(monitor.start_thread())
+            if self.settings.run_feeder:
+                _thread, feeder_stop = Feeder(self.engine, enqueue,
+                                              breaker=self.breaker).start_thread()  # fmt: skip
+                self._stops.append(feeder_stop)
+        self._records(self.health.healthy)
+        log.info("worker %s: monitor%s started", name,
+                 ", feeder and call-record poller" if self.settings.run_feeder else "")  # fmt: skip
+
+    def _records(self, run: bool) -> None:
+        """The call-record poller runs only while CCC accepts this worker's key: lookups
+        with a refused key would use up the lookups' tries."""
+        with self._lock:
+            if run and self._records_stop is None and self.settings.run_feeder and self._stops:
+                self._records_stop = RecordsPoller(
+                    self.engine, self.ccc, qps=self.settings.records_qps,
+                    max_qps=self.settings.max_qps,
+                ).start_thread()  # fmt: skip
+            elif not run and self._records_stop is not None:
+                self._records_stop.set()
+                self._records_stop = None
+
+    def _ccc_error(self, exc: CccError) -> None:
+        if isinstance(exc, WorkerFatal):
+            self.health.rejected(exc)
+
+    def _health_changed(self, healthy: bool) -> None:
+        consumer = self.consumer
+        if consumer is not None:
+            change = consumer.add_task_queue if healthy else consumer.cancel_task_queue
+            consumer.call_soon(change, self.queue)
+        self._records(healthy)
 
     def stop_threads(self) -> None:
         with self._lock:
             while self._stops:
                 self._stops.pop().set()
+        self._records(False)
 
 
 def context(app: Celery) -> WorkerContext:
@@ -97,7 +157,7 @@ def register(app: Celery, settings: Settings) -> None:
     def ctx() -> WorkerContext:
         with lock:
             if not lazy:
-                lazy.append(WorkerContext(settings))
+                lazy.append(WorkerContext(settings, app.conf.task_default_queue))
             return lazy[0]
 
     app.dialer_context = ctx  # type: ignore[attr-defined]
@@ -105,14 +165,16 @@ def register(app: Celery, settings: Settings) -> None:
     @app.task(name=TASK)
     def place_call(campaign_id: str, broker: str, packed: str, token: str,
                    slot_ms: int = 0) -> str:  # fmt: skip
-        c = ctx()
         job = Job(campaign_id, broker, packed, token, slot_ms)
-        return place_one(c.engine, c.ccc, c.campaign(campaign_id), job,
-                         enqueue=lambda jobs: enqueue(app, jobs))  # fmt: skip
+        return ctx().place(job, lambda jobs: enqueue(app, jobs))
 
     def started(sender: Any = None, **_: object) -> None:
         if getattr(sender, "app", None) is app:
-            start_threads(app)
+            controller = getattr(sender, "controller", None)
+            context(app).start_threads(
+                lambda jobs: enqueue(app, jobs), name=str(sender.hostname), consumer=sender,
+                concurrency=int(getattr(controller, "concurrency", 0) or 0),
+            )  # fmt: skip
 
     def stopping(sender: Any = None, **_: object) -> None:
         if lazy:
@@ -122,8 +184,10 @@ def register(app: Celery, settings: Settings) -> None:
     worker_shutting_down.connect(stopping, weak=False)
 
 
-def start_threads(app: Celery) -> None:
-    context(app).start_threads(lambda jobs: enqueue(app, jobs))
+def start_threads(app: Celery, *, name: str, concurrency: int = 0) -> None:
+    """The background threads of a worker not started by `celery worker` (dialer run)."""
+    context(app).start_threads(lambda jobs: enqueue(app, jobs), name=name,
+                               concurrency=concurrency)  # fmt: skip
 
 
 def stop_threads(app: Celery) -> None:

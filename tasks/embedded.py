@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -23,7 +24,7 @@ def in_process_workers(settings: Settings, concurrency: int = 16) -> Iterator[No
         shutdown_timeout=60,
         loglevel="WARNING",
     ):
-        start_threads(app)
+        start_threads(app, name=f"embedded@{socket.gethostname()}", concurrency=concurrency)
         try:
             yield
         finally:

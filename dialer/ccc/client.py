@@ -16,12 +16,20 @@ import requests.utils
 
 from dialer.ccc import outcomes, signing
 from dialer.ccc.responses import CallDetailRecord, CallResult
-from dialer.errors import ConfigError, PermanentCallError
+from dialer.errors import (
+    CccError,
+    CccUnreachable,
+    ConfigError,
+    OutcomeUnknown,
+    PermanentCallError,
+    WorkerFatal,
+)
 from dialer.phones import mask_number
 from dialer.settings import Credentials, Settings
 
 API_VERSION = "2020-07-01"
 TAGS_MAX_BYTES = 128
+PROBE_CONTACT_ID = "dialer-probe"  # no call has this id: looking it up changes nothing
 log = logging.getLogger(__name__)
 
 
@@ -55,6 +63,7 @@ class CccClient:
         read_timeout_s: float = 10.0,
         nonce: Callable[[], str] = lambda: uuid.uuid4().hex,
         clock: Callable[[], float] = time.time,
+        on_error: Callable[[CccError], None] | None = None,
     ) -> None:
         parts = urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -69,6 +78,9 @@ class CccClient:
         self.timeouts = (connect_timeout_s, read_timeout_s)
         self._nonce = nonce
         self._clock = clock
+        # Told of every error a request ends in (a worker learns of a refused key this way,
+        # whichever of its threads sent the request).
+        self.on_error = on_error
 
     @classmethod
     def from_settings(
@@ -123,7 +135,7 @@ class CccClient:
             "StartBack2BackCall caller=%s callee=%s broker=%s",
             mask_number(caller),
             mask_number(callee),
-            broker,
+            mask_number(broker),
         )
         return CallResult.from_json(self.call("StartBack2BackCall", params))
 
@@ -134,8 +146,31 @@ class CccClient:
         data = body.get("Data")
         return CallDetailRecord.from_json(data if isinstance(data, Mapping) else {})
 
+    def probe(self, *, instance_id: str) -> None:
+        """Whether CCC answers, and accepts this client's key and clock, without placing
+        anything: one read-only lookup of a call that does not exist. Returns when CCC
+        answered (whatever it said about the call); raises CccUnreachable when nothing
+        answered for it (an OutcomeUnknown, no answer in time, counts the same) and
+        WorkerFatal when the key or the clock was refused."""
+        try:
+            self.get_call_detail_record(instance_id=instance_id, contact_id=PROBE_CONTACT_ID)
+        except (CccUnreachable, WorkerFatal):
+            raise
+        except OutcomeUnknown as exc:
+            raise CccUnreachable(exc.code, exc.message) from exc
+        except CccError:
+            pass
+
     def call(self, action: str, params: Mapping[str, str]) -> dict[str, Any]:
         """Send one signed RPC request; the parsed JSON answer or a CccError subclass."""
+        try:
+            return self._call(action, params)
+        except CccError as exc:
+            if self.on_error is not None:
+                self.on_error(exc)
+            raise
+
+    def _call(self, action: str, params: Mapping[str, str]) -> dict[str, Any]:
         if self.signature_version == "v3":
             query, headers = self._sign_v3(action, params)
         else:

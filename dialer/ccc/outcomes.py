@@ -19,37 +19,51 @@ from dialer.errors import (
     BrokerUnavailable,
     CampaignFatal,
     CccError,
+    CccUnreachable,
     OutcomeUnknown,
     PermanentCallError,
+    Throttled,
     TransientCallError,
+    WorkerFatal,
 )
+from dialer.phones import mask_text
 
 _URL_IN_TEXT = re.compile(r"url: \S+")
 
-# Codes that mean nothing in this campaign can work until an operator acts: wrong instance,
-# wrong or disabled credentials, missing RAM permission, a clock too far off to sign.
-_CAMPAIGN_FATAL_CODES = frozenset(
+# Codes that mean nothing in this campaign can work until an operator acts: a wrong instance,
+# a key without permission for the action.
+_CAMPAIGN_FATAL_CODES = frozenset({"NotExists.InstanceId", "Forbidden.RAM"})
+# Codes about the key or the clock that signed the request: the worker that sent it is
+# misconfigured (another worker, with its own key and clock, may be fine).
+_WORKER_FATAL_CODES = frozenset(
     {
-        "NotExists.InstanceId",
         "SignatureDoesNotMatch",
         "InvalidAccessKeySecret",
         "IncompleteSignature",
-        "Forbidden.RAM",
         "InvalidTimeStamp.Expired",
         "IllegalTimestamp",
     }
 )
-_CAMPAIGN_FATAL_PREFIXES = ("InvalidAccessKeyId", "Forbidden.AccessKey")
-# A reused nonce is refused before anything happens; a fresh nonce on the next try fixes it.
-_TRANSIENT_CODES = frozenset({"InternalService.CTI", "SignatureNonceUsed", "ServiceUnavailable"})
+_WORKER_FATAL_PREFIXES = ("InvalidAccessKeyId", "Forbidden.AccessKey")
+# Refused before anything happened, and not about the row: a reused nonce (a fresh one on the
+# next try fixes it), throttling.
+_THROTTLED_CODES = frozenset({"SignatureNonceUsed"})
+# Answered by something in front of CCC, not by CCC: the request went no further.
+_UNREACHABLE_STATUSES = frozenset({502, 503})
 
 
 def error_class_for(code: str, http_status: int | None) -> type[CccError]:
-    if code.startswith("Throttling") or code in _TRANSIENT_CODES:
+    if code.startswith("Throttling") or code in _THROTTLED_CODES:
+        return Throttled
+    if code == "ServiceUnavailable" or http_status in _UNREACHABLE_STATUSES:
+        return CccUnreachable
+    if code == "InternalService.CTI":
         return TransientCallError
     if code == "NotExists.Number":
         return BrokerUnavailable
-    if code in _CAMPAIGN_FATAL_CODES or code.startswith(_CAMPAIGN_FATAL_PREFIXES):
+    if code in _WORKER_FATAL_CODES or code.startswith(_WORKER_FATAL_PREFIXES):
+        return WorkerFatal
+    if code in _CAMPAIGN_FATAL_CODES:
         return CampaignFatal
     if code.startswith("Parameter."):
         return PermanentCallError
@@ -65,7 +79,7 @@ def error_from_response(http_status: int, body: bytes) -> CccError:
     """The exception for a non-success HTTP answer (either body shape, or no JSON at all)."""
     parsed = _json_object(body)
     code = str(parsed.get("Code") or f"HTTP.{http_status}")
-    message = str(parsed.get("Message") or "")
+    message = _private(str(parsed.get("Message") or ""))
     request_id = parsed.get("RequestId")
     cls = error_class_for(code, http_status)
     return cls(
@@ -97,7 +111,7 @@ def parse_success(http_status: int, body: bytes) -> dict[str, Any]:
         cls = error_class_for(str(code), status)
         raise cls(
             str(code),
-            str(parsed.get("Message") or ""),
+            _private(str(parsed.get("Message") or "")),
             http_status=status or http_status,
             request_id=parsed.get("RequestId"),
         )
@@ -107,21 +121,21 @@ def parse_success(http_status: int, body: bytes) -> dict[str, Any]:
 def error_from_transport(exc: requests.RequestException) -> CccError:
     """Translate a requests failure. The question is only: could CCC have seen the request?"""
     if isinstance(exc, requests.ConnectTimeout):
-        return TransientCallError("Client.ConnectTimeout", _describe(exc))
+        return CccUnreachable("Client.ConnectTimeout", _describe(exc))
     if isinstance(exc, requests.ReadTimeout):
         return OutcomeUnknown("Client.ReadTimeout", "no answer before the read timeout")
     if isinstance(exc, requests.exceptions.SSLError | requests.exceptions.ProxyError):
-        return TransientCallError("Client.ConnectFailed", _describe(exc))
+        return CccUnreachable("Client.ConnectFailed", _describe(exc))
     if isinstance(exc, requests.ConnectionError):
         if _never_connected(exc):
-            return TransientCallError("Client.ConnectFailed", _describe(exc))
+            return CccUnreachable("Client.ConnectFailed", _describe(exc))
         return OutcomeUnknown("Client.ConnectionLost", _describe(exc))
     if isinstance(
         exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
     ):
         return OutcomeUnknown("Client.TornResponse", _describe(exc))
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
-        return CampaignFatal("Client.InvalidEndpoint", _describe(exc))
+        return WorkerFatal("Client.InvalidEndpoint", _describe(exc))
     return OutcomeUnknown("Client.RequestFailed", _describe(exc))
 
 
@@ -138,7 +152,14 @@ def _describe(exc: BaseException) -> str:
     # requests puts the request URL in its texts, and ours holds the phone numbers: cut it out
     # so these texts can go into logs and results sheets.
     text = _URL_IN_TEXT.sub("url: /?…", " ".join(str(exc).split()))
-    return text[:300]
+    return _private(text)[:300]
+
+
+def _private(message: str) -> str:
+    """An error text fit for logs, pause reasons and results sheets: CCC's messages can quote
+    the request (a V1 SignatureDoesNotMatch echoes the whole string to sign, callee and all),
+    so every phone number in them is masked here, where every CCC error is built."""
+    return mask_text(message)
 
 
 def _json_object(body: bytes) -> Mapping[str, Any]:

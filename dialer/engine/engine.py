@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import redis
 
 from dialer.calendar import Calendar
 from dialer.engine.codec import Campaign, DialEntry, row_of, split_member
+from dialer.engine.health import HealthStore
 from dialer.engine.scripts import Backoff, Begun, Feeding, Finished, Outcome, Scripts, Upkept
 from dialer.engine.store import CampaignStore, text
 from dialer.errors import CampaignNotFound, DialerError
-from dialer.models import CampaignSettings, CampaignStatus, Timing
+from dialer.models import CampaignSettings, CampaignStatus, RowState, Timing
+from dialer.phones import mask_number
 
 T = TypeVar("T")
 BATCH = 1000
@@ -76,6 +79,7 @@ class Engine:
         self.keys = store.keys
         self.timing = timing or Timing()
         self.scripts = Scripts(store.r, store.keys)
+        self.health = HealthStore(store.r, store.keys)
         self._offset_ms = 0.0
         self._offset_at = -CLOCK_REFRESH_S
         self._clock_lock = threading.Lock()
@@ -118,6 +122,10 @@ class Engine:
         self._status(cid, {CampaignStatus.RUNNING}, CampaignStatus.PAUSED, reason)
 
     def resume(self, cid: str) -> None:
+        """Continue a paused campaign; brokers CCC refused are tried again (the operator may
+        have added them to the instance)."""
+        if self.store.campaign(cid).status is CampaignStatus.PAUSED:
+            self.store.r.delete(self.keys.broker_down(cid))
         self._status(cid, {CampaignStatus.PAUSED}, CampaignStatus.RUNNING)
 
     def cancel(self, cid: str) -> int:
@@ -196,8 +204,9 @@ class Engine:
         return self.scripts.wake_sleeping(now_ms=now_ms)
 
     def upkeep(self, campaign: Campaign) -> Upkept:
-        """Sweep expired leases, release due retries, move rows off down brokers, and mark
-        the campaign DONE when nothing is left."""
+        """Sweep expired leases, release due retries, move pool rows off brokers CCC refused,
+        and mark the campaign DONE when nothing is left, or PAUSED when what is left waits
+        only on refused brokers."""
         cid = campaign.id
         upkept = self.scripts.upkeep(cid, limit=BATCH,
                                      dialing_lease_ms=self.timing.dialing_lease_ms)  # fmt: skip
@@ -207,12 +216,33 @@ class Engine:
                 for k, v in self.store.r.hgetall(self.keys.broker_down(cid)).items()
             }
             live = [b for b in campaign.settings.pool if b not in down]
-            instance = campaign.settings.instance_id
-            for broker, code in down.items():
-                reason = f"{code}: broker {broker} is not usable in instance {instance}"
-                self.scripts.redistribute(cid, broker=broker, limit=BATCH, reason=reason,
-                                          live=live)  # fmt: skip
+            for broker in down:
+                if live and broker in campaign.settings.pool:
+                    self.scripts.redistribute(cid, broker=broker, limit=BATCH, live=live)
+            self._pause_if_only_refused_brokers_left(campaign, down)
         return upkept
+
+    def _pause_if_only_refused_brokers_left(self, campaign: Campaign,
+                                            down: dict[str, str]) -> None:  # fmt: skip
+        counts = self.store.counts(campaign.id)
+        moving = (RowState.QUEUED, RowState.DIALING, RowState.RETRY_WAIT)
+        if not counts.get(RowState.PENDING) or any(counts.get(s) for s in moving):
+            return
+        pipe = self.store.r.pipeline(transaction=False)
+        live = [b for b in self.store.brokers(campaign.id) if b not in down]
+        for broker in live:
+            pipe.llen(self.keys.queue(campaign.id, broker))
+        if any(int(n) for n in (pipe.execute() if live else [])):
+            return
+        codes = ", ".join(sorted(set(down.values())))
+        refused = ", ".join(mask_number(b) for b in sorted(down))
+        reason = (
+            f"no usable broker: CCC refused {refused} ({codes}) on instance "
+            f"{campaign.settings.instance_id}; add the number to the instance (or fix the "
+            "sheet), then resume"
+        )
+        with contextlib.suppress(DialerError):  # no longer RUNNING: paused or cancelled
+            self.pause(campaign.id, reason)
 
     # --- one row, in a worker -------------------------------------------------------------
 
@@ -239,6 +269,19 @@ class Engine:
             account_interval_ms=self.account_interval_ms(),
             interval_ms=interval_ms,
         )
+
+    def give_back(self, job: Job) -> bool:
+        """A QUEUED row this worker will not dial now back to the head of its queue, no
+        attempt counted (see lua/give_back.lua). False if the row had moved on."""
+        return self.scripts.give_back(job.campaign_id, row=job.row, token=job.token,
+                                      broker=job.broker, packed=job.packed)  # fmt: skip
+
+    def running_ids_all(self) -> list[str]:
+        """Every RUNNING campaign, in its calling window or not."""
+        inside = {text(c) for c in self.store.r.smembers(self.keys.running())}
+        sleeping = cast("list[bytes]", self.store.r.zrange(self.keys.sleeping(), 0, -1))
+        outside = {text(c) for c in sleeping}
+        return sorted(inside | outside)
 
     def ms_until_broker_free(self, broker: str, interval_ms: float) -> float:
         """How long until BEGIN_DIAL would let a call on this broker begin, as far as its

@@ -141,6 +141,30 @@ class Keys:
         """string: epoch ms (Redis clock) the account's last call began (DIALER_MAX_QPS)."""
         return f"{self.namespace}:account:last"
 
+    def breaker(self, name: str) -> str:
+        """hash: the circuit breaker of one CCC endpoint and instance ("host|instance"):
+        state (closed/open), failures in a row, since (epoch ms it opened), spacing and
+        next_probe (ms), probe (the worker probing) and probe_until, error (last code)."""
+        return f"{self.namespace}:ccc:{name}"
+
+    def breakers(self) -> str:
+        """set: names of every breaker that ever counted a failure, for status."""
+        return f"{self.namespace}:ccc-breakers"
+
+    def workers(self) -> str:
+        """zset: worker id -> epoch ms of its last heartbeat (kept after it dies, so status
+        can say since when no worker is alive)."""
+        return f"{self.namespace}:workers"
+
+    def worker(self, worker_id: str) -> str:
+        """hash with a short TTL: one worker process's heartbeat (name, host, pid, queues,
+        concurrency, healthy 1/0, reason, in_flight, started_at, seen_at)."""
+        return f"{self.namespace}:worker:{worker_id}"
+
+    def celery_queue(self, queue: str) -> str:
+        """list: Celery's messages waiting in one queue (kombu's key, under our prefix)."""
+        return self.celery_prefix() + queue
+
     def celery_prefix(self) -> str:
         """Prefix of Celery's own keys (kombu's global_keyprefix): queues, unacked messages."""
         return f"{self.namespace}:celery:"

@@ -23,7 +23,7 @@ from dialer.models import ACTIVE_STATES, CampaignStatus, RowState
 SCRIPT_NAMES = (
     "feed", "begin_dial", "finish", "upkeep", "redistribute", "cancel", "set_status", "sleep",
     "wake_sleeping", "reconcile", "patch_result", "take_idle_slot", "forget_if_settled",
-    "acquire_lease",
+    "acquire_lease", "give_back",
 )  # fmt: skip
 
 
@@ -50,6 +50,9 @@ class Outcome(StrEnum):
     RETRY_WAIT = "RETRY_WAIT"
     BROKER_DOWN = "BROKER_DOWN"  # refused for the broker: the row waits at its queue's head
     CAMPAIGN_FATAL = "CAMPAIGN_FATAL"  # refused for the campaign: it pauses, the row waits
+    # Refused before anything was placed, for no reason of the row's (CCC unreachable,
+    # throttled, this worker's key): the row waits its backoff without using an attempt.
+    NOT_PLACED = "NOT_PLACED"
 
 
 def lua_literal(value: str | int) -> str:
@@ -245,23 +248,27 @@ class Scripts:
         return Upkept(int(out[0]), int(out[1]), bool(out[2]), int(out[3]),
                       next_due if next_due >= 0 else None)  # fmt: skip
 
-    def redistribute(self, cid: str, *, broker: str, limit: int, reason: str,
-                     live: list[str]) -> int:  # fmt: skip
+    def redistribute(self, cid: str, *, broker: str, limit: int, live: list[str]) -> int:
+        """Pool rows moved off a refused broker onto the `live` pool brokers (not empty)."""
         k = self.keys
         return int(
             self._run(
                 "redistribute",
-                [
-                    k.state(cid),
-                    k.counts(cid),
-                    k.result(cid),
-                    k.queue(cid, broker),
-                    k.due(cid),
-                    k.wake(cid),
-                ],
-                [k.queue_prefix(cid), limit, reason, *live],
+                [k.queue(cid, broker), k.due(cid), k.wake(cid)],
+                [k.queue_prefix(cid), limit, *live],
             )
         )
+
+    def give_back(self, cid: str, *, row: int, token: str, broker: str, packed: str) -> bool:
+        """A QUEUED row back to the head of its queue, undialled; False if it had moved on."""
+        k = self.keys
+        out = self._run(
+            "give_back",
+            [k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid), k.queue(cid, broker),
+             k.due(cid), k.wake(cid)],
+            [row, token, broker, packed],
+        )  # fmt: skip
+        return int(out) == 1
 
     def cancel(self, cid: str, *, limit: int) -> tuple[int, bool]:
         """(rows cancelled by this call, whether rows are left to cancel)."""

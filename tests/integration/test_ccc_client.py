@@ -18,6 +18,7 @@ from dialer.errors import (
     OutcomeUnknown,
     PermanentCallError,
     TransientCallError,
+    WorkerFatal,
 )
 from dialer.settings import Credentials
 
@@ -93,7 +94,8 @@ def test_documented_errors_map_to_classes(simulator, change, error, code, status
 def test_unknown_additional_broker_is_broker_unavailable(simulator: Simulator) -> None:
     with pytest.raises(BrokerUnavailable) as info:
         client(simulator).start_back2back_call(**CALL, additional_broker="01000000000")
-    assert "01000000000" in info.value.message
+    # Which number was refused shows, masked as every number in a CCC message is.
+    assert "0100000****" in info.value.message and "01000000000" not in str(info.value)
 
 
 def test_cti_failure_is_transient(simulator: Simulator) -> None:
@@ -103,26 +105,31 @@ def test_cti_failure_is_transient(simulator: Simulator) -> None:
     assert (info.value.code, info.value.http_status) == ("InternalService.CTI", 500)
 
 
-def test_wrong_secret_is_campaign_fatal(simulator: Simulator) -> None:
+def test_wrong_secret_is_the_workers_problem_and_its_message_shows_no_number(
+    simulator: Simulator,
+) -> None:
     bad = Credentials("testid", "not-the-secret")
     for version in ("v1", "v3"):
-        with pytest.raises(CampaignFatal) as info:
+        with pytest.raises(WorkerFatal) as info:
             client(simulator, credentials=bad, signature_version=version).start_back2back_call(
                 **CALL
             )
         assert info.value.code == "SignatureDoesNotMatch"
         assert "not-the-secret" not in str(info.value)
+        # V1's answer quotes the string to sign, parameters and all.
+        for number in (CALL["caller"], CALL["callee"], CALL["broker"]):
+            assert number not in str(info.value)
 
 
-def test_unknown_access_key_is_campaign_fatal(simulator: Simulator) -> None:
-    with pytest.raises(CampaignFatal) as info:
+def test_unknown_access_key_is_the_workers_problem(simulator: Simulator) -> None:
+    with pytest.raises(WorkerFatal) as info:
         client(simulator, credentials=Credentials("ghost", "x")).start_back2back_call(**CALL)
     assert info.value.code == "InvalidAccessKeyId.NotFound"
 
 
 def test_clock_skew_is_refused(simulator: Simulator) -> None:
     skewed = client(simulator, clock=lambda: 1_000_000_000.0)
-    with pytest.raises(CampaignFatal) as info:
+    with pytest.raises(WorkerFatal) as info:
         skewed.start_back2back_call(**CALL)
     assert info.value.code == "InvalidTimeStamp.Expired"
 

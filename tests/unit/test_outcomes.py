@@ -14,9 +14,13 @@ from dialer.ccc.client import CccClient
 from dialer.errors import (
     BrokerUnavailable,
     CampaignFatal,
+    CccUnreachable,
+    NotPlaced,
     OutcomeUnknown,
     PermanentCallError,
+    Throttled,
     TransientCallError,
+    WorkerFatal,
 )
 from dialer.settings import Credentials
 
@@ -53,15 +57,21 @@ def client_answering(status: int, body: bytes) -> CccClient:
         ("Parameter.Maximum", 400, PermanentCallError),
         ("NotExists.Number", 404, BrokerUnavailable),
         ("NotExists.InstanceId", 404, CampaignFatal),
-        ("InvalidAccessKeyId.NotFound", 404, CampaignFatal),
-        ("InvalidAccessKeyId.Inactive", 400, CampaignFatal),
-        ("SignatureDoesNotMatch", 400, CampaignFatal),
         ("Forbidden.RAM", 403, CampaignFatal),
+        ("InvalidAccessKeyId.NotFound", 404, WorkerFatal),
+        ("InvalidAccessKeyId.Inactive", 400, WorkerFatal),
+        ("SignatureDoesNotMatch", 400, WorkerFatal),
+        ("InvalidTimeStamp.Expired", 400, WorkerFatal),
+        ("IllegalTimestamp", 400, WorkerFatal),
         ("InternalService.CTI", 500, TransientCallError),
-        ("Throttling", 400, TransientCallError),
-        ("Throttling.User", 400, TransientCallError),
-        ("Throttling.Api", 400, TransientCallError),
-        ("SomethingNew", 503, TransientCallError),
+        ("SomethingNew", 500, TransientCallError),
+        ("Throttling", 400, Throttled),
+        ("Throttling.User", 400, Throttled),
+        ("Throttling.Api", 400, Throttled),
+        ("SignatureNonceUsed", 400, Throttled),
+        ("SomethingNew", 503, CccUnreachable),
+        ("HTTP.502", 502, CccUnreachable),
+        ("ServiceUnavailable", 503, CccUnreachable),
         ("SomethingNew", 400, PermanentCallError),
     ],
 )
@@ -103,10 +113,34 @@ def test_torn_success_body_is_outcome_unknown() -> None:
     assert info.value.code == "Client.TornResponse"
 
 
-def test_proxy_html_502_is_transient() -> None:
-    with pytest.raises(TransientCallError) as info:
+def test_proxy_html_502_is_ccc_unreachable_and_costs_no_attempt() -> None:
+    with pytest.raises(CccUnreachable) as info:
         client_answering(502, b"<html>Bad Gateway</html>").start_back2back_call(**CALL)
     assert info.value.code == "HTTP.502"
+    assert isinstance(info.value, NotPlaced)
+
+
+def test_an_internal_cti_error_is_an_attempt_not_a_refusal() -> None:
+    body = json.dumps({"Code": "InternalService.CTI", "HttpStatusCode": 500}).encode()
+    with pytest.raises(TransientCallError) as info:
+        client_answering(500, body).start_back2back_call(**CALL)
+    assert not isinstance(info.value, NotPlaced)
+
+
+def test_numbers_echoed_in_a_ccc_message_are_masked() -> None:
+    """A V1 SignatureDoesNotMatch quotes the whole string to sign, callee and broker too."""
+    message = (
+        "Specified signature is not matched with our calculation. server string to sign is:"
+        "POST&%2F&AccessKeyId%3Did%26Broker%3D02151234567%26Callee%3D13900000000"
+        "%26Caller%3D13800000000%26InstanceId%3Di"
+    )
+    body = json.dumps({"Code": "SignatureDoesNotMatch", "Message": message}).encode()
+    with pytest.raises(WorkerFatal) as info:
+        client_answering(400, body).start_back2back_call(**CALL)
+    text = str(info.value)
+    for number in ("02151234567", "13900000000", "13800000000"):
+        assert number not in text
+    assert "Callee%3D1390000****" in text
 
 
 def test_gateway_timeout_504_is_outcome_unknown() -> None:
@@ -123,7 +157,7 @@ def test_tags_over_128_bytes_refused_before_sending() -> None:
 @pytest.mark.parametrize(
     ("exc", "cls"),
     [
-        (requests.ConnectTimeout("connect"), TransientCallError),
+        (requests.ConnectTimeout("connect"), CccUnreachable),
         (requests.ReadTimeout("read"), OutcomeUnknown),
         (requests.exceptions.ChunkedEncodingError("torn"), OutcomeUnknown),
         (requests.ConnectionError("Connection aborted. RemoteDisconnected"), OutcomeUnknown),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -27,10 +28,21 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], state: SimulatorState) -> None:
+    def __init__(self, address: tuple[str, int], state: SimulatorState,
+                 nonces: NonceRegistry, offline_for: Any) -> None:  # fmt: skip
         super().__init__(address, _Handler)
         self.state = state
-        self.nonces = NonceRegistry()
+        self.nonces = nonces
+        self.offline_for = offline_for
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+    def cut_connections(self) -> None:
+        with self.connections_lock:
+            connections, self.connections = self.connections, set()
+        for conn in connections:
+            with contextlib.suppress(OSError):  # closed meanwhile
+                conn.shutdown(socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -42,6 +54,13 @@ class _Handler(BaseHTTPRequestHandler):
         # Headers and body leave in separate writes; without NODELAY, Nagle plus the client's
         # delayed ACK stall every keep-alive answer by ~40 ms.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         # The request line carries phone numbers in its query: log only method, path, status.
@@ -138,6 +157,26 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, state.faults_dict())
         elif what == "calls":
             self._send_json(200, state.log_entries())
+        elif what == "numbers" and self.command == "POST":
+            try:
+                added = [str(n) for n in json.loads(body or b"{}").get("add", [])]
+            except (ValueError, AttributeError, TypeError):
+                self._send_json(400, {"error": 'expected {"add": [NUMBER, ...]}'})
+                return
+            state.config.numbers = tuple(dict.fromkeys((*state.config.numbers, *added)))
+            self._send_json(200, list(state.config.numbers))
+        elif what == "numbers":
+            self._send_json(200, list(state.config.numbers))
+        elif what == "offline" and self.command == "POST":
+            try:
+                seconds = float(json.loads(body or b"{}").get("seconds", 0))
+            except (ValueError, AttributeError, TypeError):
+                seconds = -1.0
+            if not 0 < seconds <= 3600:
+                self._send_json(400, {"error": 'expected {"seconds": S}, 0 < S <= 3600'})
+                return
+            self._send_json(200, {"offline_s": seconds})
+            self.server.offline_for(seconds)
         else:
             self._send_json(404, {"error": "no such admin path"})
 
@@ -180,8 +219,14 @@ class Simulator:
     ) -> None:
         self.config = config or SimulatorConfig()
         self.state = SimulatorState(self.config)
-        self._server = _Server((host, port), self.state)
+        self._nonces = NonceRegistry()
+        self._server = self._new_server(host, port)
         self._thread: threading.Thread | None = None
+        self._online = threading.Event()
+        self._online.set()
+
+    def _new_server(self, host: str, port: int) -> _Server:
+        return _Server((host, port), self.state, self._nonces, self._offline_later)
 
     @property
     def faults(self) -> Faults:
@@ -216,9 +261,43 @@ class Simulator:
         sys.setswitchinterval(0.001)
         self._server.serve_forever()
 
-    def stop(self) -> None:
+    def add_number(self, number: str) -> None:
+        """Make `number` an outbound number of every instance (as if bought on it)."""
+        self.config.numbers = tuple(dict.fromkeys((*self.config.numbers, number)))
+
+    def go_offline(self) -> None:
+        """Stop answering, as a CCC that is down: new connections are refused and open ones
+        are cut. What the simulator knows (calls, records) is kept for go_online()."""
+        if not self._online.is_set():
+            return
+        self._online.clear()
         self._server.shutdown()
         self._server.server_close()
+        self._server.cut_connections()
+
+    def go_online(self) -> None:
+        """Answer again, on the same port."""
+        if self._online.is_set():
+            return
+        host, port = str(self._server.server_address[0]), self.port
+        self._server = self._new_server(host, port)
+        self._online.set()
+        self.start()
+
+    def _offline_later(self, seconds: float) -> None:
+        # Asked over HTTP (POST /_simulator/offline): the answer leaves first.
+        def outage() -> None:
+            time.sleep(0.2)
+            self.go_offline()
+            time.sleep(seconds)
+            self.go_online()
+
+        threading.Thread(target=outage, name="ccc-simulator-outage", daemon=True).start()
+
+    def stop(self) -> None:
+        if self._online.is_set():
+            self._server.shutdown()
+            self._server.server_close()
         self.state.close()
 
     def __enter__(self) -> Simulator:

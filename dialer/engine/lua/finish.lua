@@ -1,7 +1,9 @@
 -- FINISH: record the fate of a DIALING row and the attempt, then feed the broker's next row
 -- into the place in flight this one leaves (so a campaign in full flow needs no feeder).
 -- A call that certainly never left (every outcome but DISPATCHED and UNKNOWN) hands back
--- what BEGIN_DIAL counted against the caps.
+-- what BEGIN_DIAL counted against the caps; a request refused before anything was placed
+-- (NOT_PLACED, BROKER_DOWN, CAMPAIGN_FATAL) is not counted as an attempt, and NOT_PLACED
+-- waits its backoff in RETRY_WAIT however many attempts the row has used.
 -- KEYS[1]  meta          KEYS[2]  state        KEYS[3]  counts       KEYS[4]  lease
 -- KEYS[5]  inflight      KEYS[6]  queue        KEYS[7]  result       KEYS[8]  retry
 -- KEYS[9]  dialed        (n:BROKER, first:BROKER, last:BROKER)       KEYS[10] down
@@ -45,14 +47,21 @@ local now = now_ms()
 local cur = redis.call('HGET', result_key, row)
 local obj = cur and cjson.decode(cur) or {}
 for k, v in pairs(cjson.decode(ARGV[6])) do obj[k] = v end
-local attempts = (tonumber(obj['attempts']) or 0) + 1
-obj['attempts'] = attempts
-obj['broker'] = broker
-obj['last_attempt_at'] = begun_at
-if not obj['first_attempt_at'] then obj['first_attempt_at'] = begun_at end
+local attempts = tonumber(obj['attempts']) or 0
+-- A request refused before anything was placed (NOT_PLACED: CCC unreachable, throttled, this
+-- worker's key refused; BROKER_DOWN, CAMPAIGN_FATAL) is no attempt of the row's.
+local refused = outcome == Outcome.NOT_PLACED or outcome == Outcome.BROKER_DOWN
+  or outcome == Outcome.CAMPAIGN_FATAL
+if not refused then
+  attempts = attempts + 1
+  obj['attempts'] = attempts
+  obj['broker'] = broker
+  obj['last_attempt_at'] = begun_at
+  if not obj['first_attempt_at'] then obj['first_attempt_at'] = begun_at end
+end
 if outcome == Outcome.RETRY_WAIT and attempts >= max_attempts then outcome = Outcome.FAILED end
 if outcome == Outcome.DISPATCHED then obj['dispatched_at'] = now end
-redis.call('HSET', result_key, row, cjson.encode(obj))
+if cur or next(obj) ~= nil then redis.call('HSET', result_key, row, cjson.encode(obj)) end
 
 if outcome ~= Outcome.DISPATCHED and outcome ~= Outcome.UNKNOWN then
   redis.call('HINCRBY', callee_caps_key, 'd:' .. day_key, -1)
@@ -63,7 +72,7 @@ if outcome ~= Outcome.DISPATCHED and outcome ~= Outcome.UNKNOWN then
   redis.call('DEL', pair_key)
 end
 redis.call('ZREM', lease_key, member)
-if outcome == Outcome.RETRY_WAIT then
+if outcome == Outcome.RETRY_WAIT or outcome == Outcome.NOT_PLACED then
   set_state(state_key, counts_key, row, State.DIALING, State.RETRY_WAIT)
   local backoff = math.min(retry_cap, retry_base * 2 ^ (attempts - 1)) * retry_jitter
   redis.call('ZADD', retry_key, now + math.floor(backoff), member)

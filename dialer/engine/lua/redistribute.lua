@@ -1,28 +1,27 @@
--- REDISTRIBUTE: drain a down broker's queue. Rows the pool assigned move to live pool
--- brokers, round robin; rows that named this broker themselves fail.
--- KEYS[1] state  KEYS[2] counts  KEYS[3] result  KEYS[4] source queue  KEYS[5] due
--- KEYS[6] wake
--- ARGV[1] queue_prefix  ARGV[2] limit  ARGV[3] reason  ARGV[4...] live pool brokers
--- Returns the number of rows handled.
-local state_key, counts_key, result_key, source_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local due_key, wake_key = KEYS[5], KEYS[6]
-local queue_prefix, limit, reason = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+-- REDISTRIBUTE: move the pool's rows off a broker CCC refused, round robin over the live pool
+-- brokers. Rows that named the broker themselves stay in its queue: they wait for it (resume
+-- retries a refused broker), and the campaign pauses when nothing else is left to dial.
+-- Looks at up to `limit` rows from the head; the rows that stay go to the tail, so the next
+-- call looks further in.
+-- KEYS[1] source queue  KEYS[2] due  KEYS[3] wake
+-- ARGV[1] queue_prefix  ARGV[2] limit  ARGV[3...] live pool brokers (at least one)
+-- Returns the number of rows moved.
+local source_key, due_key, wake_key = KEYS[1], KEYS[2], KEYS[3]
+local queue_prefix, limit = ARGV[1], tonumber(ARGV[2])
 local live = {}
-for i = 4, #ARGV do table.insert(live, ARGV[i]) end
+for i = 3, #ARGV do table.insert(live, ARGV[i]) end
 local now = now_ms()
-local n = 0
-for _ = 1, limit do
+local moved, kept = 0, {}
+for _ = 1, math.min(limit, redis.call('LLEN', source_key)) do
   local packed = redis.call('LPOP', source_key)
-  if not packed then break end
-  n = n + 1
-  local row = entry_row(packed)
-  if entry_fields(packed)[ENTRY.from_pool] == '1' and #live > 0 then
-    local target = live[(n % #live) + 1]
+  if entry_fields(packed)[ENTRY.from_pool] == '1' then
+    moved = moved + 1
+    local target = live[(moved % #live) + 1]
     redis.call('RPUSH', queue_prefix .. target, packed)
     wake(due_key, wake_key, target, now)
   else
-    set_state(state_key, counts_key, row, State.PENDING, State.FAILED)
-    patch_result(result_key, row, {error_code = 'NotExists.Number', error_message = reason})
+    table.insert(kept, packed)
   end
 end
-return n
+if #kept > 0 then redis.call('RPUSH', source_key, unpack(kept)) end
+return moved
