@@ -62,7 +62,7 @@ def place_one(
         return None
 
     def hold(why: str) -> str:
-        with_redis_retry(lambda: engine.give_back(job))
+        with_redis_retry(lambda: engine.give_back(job, settings))
         return why
 
     if (why := held_back()) is not None:
@@ -75,13 +75,16 @@ def place_one(
     if wait_ms > 0:
         sleep(min(wait_ms / 1000.0, MAX_SLOT_WAIT_S))
     interval = engine.store.interval_ms(settings, job.broker)
+    max_hold = settings.caller_max_hold_s if settings.caller_pacing else 0.0
     early_ms = engine.ms_until_broker_free(job.broker, interval)
     if 0 < early_ms <= interval:
         sleep(early_ms / 1000.0)
     if (why := held_back()) is not None:
         return hold(why)
     while True:
-        begun = with_redis_retry(lambda: engine.begin_dial(job, caps, interval))
+        begun = with_redis_retry(
+            lambda: engine.begin_dial(job, caps, interval, caller_max_hold_s=max_hold)
+        )
         if begun.refused is not Refusal.TOO_SOON:
             break
         sleep(begun.wait_ms / 1000.0)
@@ -93,7 +96,7 @@ def place_one(
     try:
         result = client.start_back2back_call(
             instance_id=settings.instance_id,
-            caller=entry.caller,
+            caller=job.caller,
             callee=entry.callee,
             broker=entry.broker,
             additional_broker=entry.additional_broker or None,

@@ -140,7 +140,7 @@ def enqueue(app: Celery, jobs: list[Job]) -> None:
     with app.producer_or_acquire() as producer, producer.batch():
         for job in jobs:
             task.apply_async(
-                args=(job.campaign_id, job.broker, job.packed, job.token, job.slot_ms),
+                args=(job.campaign_id, job.broker, job.packed, job.token, job.slot_ms, job.agent),
                 task_id=f"{job.campaign_id}:{job.row}:{job.token}",
                 producer=producer,
                 argsrepr=f"(campaign {job.campaign_id}, row {job.row})",
@@ -164,8 +164,8 @@ def register(app: Celery, settings: Settings) -> None:
 
     @app.task(name=TASK)
     def place_call(campaign_id: str, broker: str, packed: str, token: str,
-                   slot_ms: int = 0) -> str:  # fmt: skip
-        job = Job(campaign_id, broker, packed, token, slot_ms)
+                   slot_ms: int = 0, agent: str = "") -> str:  # fmt: skip
+        job = Job(campaign_id, broker, packed, token, slot_ms, agent)
         return ctx().place(job, lambda jobs: enqueue(app, jobs))
 
     def started(sender: Any = None, **_: object) -> None:

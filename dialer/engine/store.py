@@ -64,6 +64,9 @@ class CampaignStore:
                                                             self.now_ms()))  # fmt: skip
         for broker in set(settings.pool) | set(settings.broker_rates):
             pipe.hset(self.keys.brokers(cid), broker, self.interval_ms(settings, broker))
+        if settings.agents:
+            # All free from the start, in the order given.
+            pipe.zadd(self.keys.agents(cid), {a: i for i, a in enumerate(settings.agents)})
         pipe.execute()
         return cid
 
@@ -116,7 +119,8 @@ class CampaignStore:
     def delete(self, cid: str) -> None:
         """Every key of the campaign, and its place in the shared sets."""
         brokers = self.brokers(cid)
-        keys = self.keys.campaign_keys(cid, brokers)
+        parked = [text(c) for c in self.r.smembers(self.keys.parked_callers(cid))]
+        keys = self.keys.campaign_keys(cid, brokers) + [self.keys.parked(cid, c) for c in parked]
         pipe = self.r.pipeline()
         for start in range(0, len(keys), 500):
             pipe.delete(*keys[start : start + 500])
