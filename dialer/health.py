@@ -44,6 +44,9 @@ HEARTBEAT_TTL_S = 45
 ALIVE_WINDOW_MS = 30_000  # "alive": a heartbeat at most this old
 CREDENTIALS_RECHECK_S = 60.0
 STALL_S = 20.0  # calls waited this long while this worker had room and took none
+# An unhealthy worker pauses the campaigns only after this long with no healthy worker alive:
+# workers started together have time to write their first heartbeats.
+NO_HEALTHY_GRACE_S = 15.0
 
 
 def breaker_name(endpoint: str, instance_id: str) -> str:
@@ -125,6 +128,7 @@ class WorkerHealth:
         self.concurrency = concurrency
         self.healthy = True
         self.reason = ""
+        self.unhealthy_since = 0.0  # monotonic
         self.in_flight = 0
         self.last_task_at = time.monotonic()
         self._lock = threading.Lock()
@@ -145,6 +149,8 @@ class WorkerHealth:
         with self._lock:
             changed = healthy != self.healthy
             self.healthy, self.reason = healthy, reason
+            if changed and not healthy:
+                self.unhealthy_since = time.monotonic()
         if changed:
             if healthy:
                 log.warning("CCC accepts this worker's key again: taking calls")
@@ -211,6 +217,7 @@ class Monitor:
         self.on_stall = on_stall
         self.clock = clock
         self.owner = uuid.uuid4().hex
+        self.stop = threading.Event()
         self.started_at_ms = 0
         self._next_beat = 0.0
         self._next_credentials_check = 0.0
@@ -237,7 +244,7 @@ class Monitor:
         if now >= self._next_beat:
             self._next_beat = now + HEARTBEAT_S
             self.beat()
-            if not self.health.healthy:
+            if not self.health.healthy and now - self.health.unhealthy_since >= NO_HEALTHY_GRACE_S:
                 self.pause_if_no_healthy_worker()
         if not self.health.healthy and now >= self._next_credentials_check:
             self._next_credentials_check = now + CREDENTIALS_RECHECK_S
@@ -320,8 +327,8 @@ class Monitor:
 
     # --- the thread ---------------------------------------------------------------------
 
-    def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
+    def run(self) -> None:
+        while not self.stop.is_set():
             try:
                 self.tick()
             except (redis.RedisError, OSError) as exc:
@@ -331,11 +338,12 @@ class Monitor:
                 log.warning("monitor: %s", exc)
             except Exception:
                 log.exception("monitor tick failed")
-            stop.wait(1.0)
+            self.stop.wait(1.0)
         with suppress(redis.RedisError, OSError):
             self.engine.health.forget_beat(self.identity.id)
 
-    def start_thread(self) -> threading.Event:
-        stop = threading.Event()
-        threading.Thread(target=self.run, args=(stop,), name="dialer-monitor", daemon=True).start()
-        return stop
+    def start_thread(self) -> threading.Thread:
+        """Run in a daemon thread until `stop` is set."""
+        thread = threading.Thread(target=self.run, name="dialer-monitor", daemon=True)
+        thread.start()
+        return thread

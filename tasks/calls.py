@@ -82,12 +82,14 @@ class WorkerContext:
                 backlog=lambda: self.engine.health.celery_backlog(self.queue),
                 on_stall=lambda: os._exit(EXIT_STALLED),
             )  # fmt: skip
-            # Before any call: a worker whose key or clock CCC refuses takes none.
-            monitor.check_credentials()
-            self._stops.append(monitor.start_thread())
-            if self.settings.run_feeder:
-                _thread, feeder_stop = Feeder(self.engine, enqueue,
-                                              breaker=self.breaker).start_thread()  # fmt: skip
+            self._stops.append(monitor.stop)
+        # Before any call: a worker whose key or clock CCC refuses takes none.
+        monitor.check_credentials()
+        monitor.start_thread()
+        if self.settings.run_feeder:
+            _thread, feeder_stop = Feeder(self.engine, enqueue,
+                                          breaker=self.breaker).start_thread()  # fmt: skip
+            with self._lock:
                 self._stops.append(feeder_stop)
         self._records(self.health.healthy)
         log.info("worker %s: monitor%s started", name,

@@ -67,8 +67,8 @@ def simulator(tmp_path) -> Iterator[Simulator]:
 def workers(tmp_path) -> Iterator:
     pools: list[WorkerPool] = []
 
-    def make(env: dict[str, str]) -> WorkerPool:
-        pool = WorkerPool(env, tmp_path)
+    def make(env: dict[str, str], name: str = "w") -> WorkerPool:
+        pool = WorkerPool(env, tmp_path, name)
         pools.append(pool)
         return pool
 

@@ -92,17 +92,24 @@ def calls_log(path: Path) -> list[dict]:
 class WorkerPool:
     """Real `celery worker` subprocesses (kill -9 works on them, unlike an in-thread worker)."""
 
-    def __init__(self, env: dict[str, str], log_dir) -> None:
+    def __init__(self, env: dict[str, str], log_dir, name: str = "w") -> None:
         self.env = env
         self.log_dir = log_dir
+        self.name = name  # workers are NAME0@host, NAME1@host ...; logs NAME0.log ...
         self.procs: list[subprocess.Popen] = []
+        self.started = 0
+
+    def log(self, n: int) -> Path:
+        return Path(self.log_dir) / f"{self.name}{n}.log"
 
     def start(self, concurrency: int = 8) -> subprocess.Popen:
-        n = len(self.procs)
-        log = open(self.log_dir / f"worker{n}.log", "wb")  # noqa: SIM115
+        n = self.started
+        self.started += 1
+        log = open(self.log(n), "wb")  # noqa: SIM115
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool", "threads",
-             "--concurrency", str(concurrency), "--loglevel", "INFO", "-n", f"w{n}@%h",
+             "--concurrency", str(concurrency), "--loglevel", "INFO", "-n",
+             f"{self.name}{n}@%h",
              "--without-heartbeat", "--without-mingle", "--without-gossip"],
             env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
