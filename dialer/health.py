@@ -40,7 +40,7 @@ PROBE_CAP_MS = 60_000  # ... up to a minute
 PROBE_LEASE_MS = 20_000  # a probe's worker that vanished is replaced after this
 BREAKER_REFRESH_S = 0.5
 HEARTBEAT_S = 5.0
-HEARTBEAT_TTL_S = 45
+HEARTBEAT_TTL_S = 60  # the hash outlives the alive window: `dialer workers` can say why
 ALIVE_WINDOW_MS = 30_000  # "alive": a heartbeat at most this old
 CREDENTIALS_RECHECK_S = 60.0
 STALL_S = 20.0  # calls waited this long while this worker had room and took none
@@ -140,7 +140,7 @@ class WorkerHealth:
 
     def rejected(self, exc: WorkerFatal) -> None:
         """CCC refused this worker's key or clock."""
-        self._set(False, f"{exc.code}: {exc.message}"[:200])
+        self._set(False, f"{exc.code}: {exc.message}"[:300])
 
     def restored(self) -> None:
         self._set(True, "")

@@ -135,11 +135,13 @@ def test_with_no_healthy_worker_left_campaigns_pause_naming_them_and_no_number_l
     campaign = wait_for(engine, cid, CampaignStatus.PAUSED, 30)
     assert campaign.pause_reason.startswith(f"no healthy worker: bad0@{socket.gethostname()}")
     assert "SignatureDoesNotMatch" in campaign.pause_reason
-    wait_until(lambda: settled(engine, cid), 10, "rows in flight to settle")
+    wait_until(lambda: not engine.store.counts(cid).get("DIALING"), 10, "calls in flight to end")
     assert calls(simulator) == []
-    # The rows are untouched: waiting, no attempt counted, nothing written about them.
-    assert engine.store.counts(cid) == {"PENDING": 10}
-    assert all(not result.get("attempts") for _, _, result in engine.store.iter_rows(cid))
+    # The rows are untouched: waiting (rows queued for the worker stay queued for the next),
+    # no attempt counted, nothing written about them.
+    counts = engine.store.counts(cid)
+    assert set(counts) <= {"PENDING", "QUEUED"} and sum(counts.values()) == 10, counts
+    assert all(not result for _, _, result in engine.store.iter_rows(cid))
     masked = tmp_path / "masked.csv"
     assert dialer(env, "export", cid, "-o", str(masked), "--masked").returncode == 0
     said = "\n".join([
@@ -169,9 +171,8 @@ def test_when_every_worker_is_gone_status_says_so_within_45_s(
     assert "ETA" in dialer(env, "status", cid).stdout
     for proc in procs:
         w.kill(proc)
-    killed_at = time.monotonic()
-    wait_until(lambda: status_json(env, cid)["workers_alive"] == 0, 45, "no live worker")
-    assert time.monotonic() - killed_at <= 45
+    # Alive means a heartbeat at most 30 s old; one is written every 5 s.
+    wait_until(lambda: status_json(env, cid)["workers_alive"] == 0, 40, "no live worker")
     human = dialer(env, "status", cid).stdout
     assert "no live workers since" in human and "ETA" not in human and "/s (limit" not in human
     assert "no live workers since" in dialer(env, "workers").stdout
