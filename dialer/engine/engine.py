@@ -31,7 +31,6 @@ T = TypeVar("T")
 BATCH = 1000
 PAUSED_BY_USER = "paused by operator"
 CLOCK_REFRESH_S = 30.0
-CALLER_FIRST_LOOKUP_MS = 2_000
 
 
 @dataclass(frozen=True)
@@ -312,7 +311,7 @@ class Engine:
         """When a dispatched call's record is first looked up: once the call can have ended,
         or soon when its caller waits on it (a short call frees them in seconds)."""
         if settings.caller_pacing:
-            return min(CALLER_FIRST_LOOKUP_MS, self._cdr_wait_ms(timeout_seconds))
+            return min(self.timing.caller_lookup_ms, self._cdr_wait_ms(timeout_seconds))
         return self._cdr_wait_ms(timeout_seconds)
 
     def _cdr_wait_ms(self, timeout_seconds: int) -> int:
