@@ -166,7 +166,12 @@ class RecordsPoller:
             return False
         engine.patch_result(cid, row, {**classify(cdr), "cdr_tries": tries})
         if cdr.release_time_ms:
-            engine.call_ended(campaign, row, cdr.release_time_ms)
+            outcome = classify(cdr)
+            start = cdr.start_time_ms or cdr.release_time_ms
+            engine.call_ended(campaign, row, cdr.release_time_ms,
+                              connected=outcome["outcome"] == "CONNECTED",
+                              talk_s=int(outcome["talk_seconds"]),
+                              busy_ms=max(0, cdr.release_time_ms - start))  # fmt: skip
         store.next_record_lookup(cid, row, None)
         return True
 
