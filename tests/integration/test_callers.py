@@ -8,11 +8,13 @@ from __future__ import annotations
 import itertools
 import time
 
+import redis
 from support import NUMBERS, calls_log, engine_env, feed_now, new_campaign, wait_until
 
 from dialer.ccc.simulator.calls import caller_overlaps
 from dialer.ccc.simulator.faults import Span
-from dialer.engine import Backoff, Caps, Engine, Job, Outcome
+from dialer.embedded_redis import EmbeddedRedis
+from dialer.engine import Backoff, CampaignStore, Caps, Engine, Job, Keys, Outcome
 from dialer.models import CampaignStatus
 from dialer.status import campaign_report, render
 
@@ -150,3 +152,27 @@ def test_a_worker_killed_mid_call_never_leaves_a_caller_rung_twice_at_once(
     assert caller_overlaps(placed) == [] and not any(c["caller_busy"] for c in placed)
     callees = [c["callee"] for c in placed]
     assert len(callees) == len(set(callees))
+
+
+def test_callers_stay_one_call_at_a_time_across_a_redis_restart(
+    simulator, namespace, workers, tmp_path
+) -> None:
+    simulator.faults.update({"ring_s": Span(1, 2), "talk_s": Span(30, 60), "time_scale": 60})
+    server = EmbeddedRedis(tmp_path / "redis").start()  # AOF on: the holds survive
+    try:
+        engine = Engine(CampaignStore(redis.Redis.from_url(server.url), Keys(namespace)))
+        callers = [f"138000000{i:02d}" for i in range(6)] * 4
+        cid = new_campaign(engine, sheet(tmp_path / "s.csv", callers), pool=NUMBERS[:2],
+                           rate_per_s=5.0, wrap_up_s=0.2)  # fmt: skip
+        w = workers(engine_env(server.url, namespace, simulator.url,
+                               DIALER_CALLER_LOOKUP_S="0.3"))  # fmt: skip
+        w.start()
+        wait_until(lambda: len(calls_log(simulator.config.calls_log)) >= 6, 30, "calls")
+        server.restart()
+        wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE, 90,
+                   "the campaign to finish", tick=w.revive)  # fmt: skip
+        placed = calls_log(simulator.config.calls_log)
+        assert len(placed) == 24
+        assert caller_overlaps(placed) == [] and not any(c["caller_busy"] for c in placed)
+    finally:
+        server.cleanup()
