@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from dialer.engine import Campaign, Engine
 from dialer.models import ACTIVE_STATES, TERMINAL_STATES, CampaignStatus, RowState
-from dialer.phones import mask_number
+from dialer.phones import mask_caller
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ def render(report: CampaignReport) -> str:
     shown = 20
     for c in report.callers[:shown]:
         lines.append(
-            f"  caller {mask_number(c.number)}: {c.calls} calls, {c.connected} connected, "
+            f"  caller {mask_caller(c.number)}: {c.calls} calls, {c.connected} connected, "
             f"talk {format_duration(c.talk_s)}, busy {c.busy_share:.0%} — {c.now}"
         )
     if len(report.callers) > shown:
