@@ -6,9 +6,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from dialer.engine import Engine
+from dialer.engine import Campaign, Engine
 from dialer.health import live_workers
 from dialer.models import ACTIVE_STATES, TERMINAL_STATES, CampaignStatus, RowState
+from dialer.phones import mask_caller
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,18 @@ class Outage:
 
 
 @dataclass(frozen=True)
+class CallerStatus:
+    """One caller (a person): what they did in this campaign, and what they are doing now."""
+
+    number: str
+    calls: int
+    connected: int
+    talk_s: int
+    busy_share: float  # time in this campaign's calls / time since it started
+    now: str  # "in a call", "wrap-up", "free"
+
+
+@dataclass(frozen=True)
 class CampaignReport:
     id: str
     name: str
@@ -42,6 +55,7 @@ class CampaignReport:
     total: int
     counts: dict[str, int]
     brokers: list[BrokerStatus] = field(default_factory=list)
+    callers: list[CallerStatus] = field(default_factory=list)
     eta_s: float | None = None
     now_ms: int = 0  # when the report was made (Redis clock)
     workers_alive: int = 0  # worker processes of this namespace seen in the last 30 s
@@ -71,6 +85,7 @@ class CampaignReport:
             "counts": self.counts,
             "eta_s": self.eta_s,
             "brokers": [b.__dict__ for b in self.brokers],
+            "callers": [c.__dict__ for c in self.callers],
             "workers_alive": self.workers_alive,
             "workers_last_seen_ms": self.workers_last_seen_ms,
             "unhealthy_workers": [{"name": n, "reason": r} for n, r in self.unhealthy_workers],
@@ -107,6 +122,13 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
     capacity = sum(b.limit_per_s for b in brokers if not b.down and (b.waiting or remaining))
     if engine.timing.max_qps:
         capacity = min(capacity, engine.timing.max_qps)
+    callers = _callers(engine, campaign) if campaign.settings.caller_pacing else []
+    ended = [c for c in store.caller_figures(cid, campaign.settings.agents) if c.busy_ms]
+    if campaign.settings.caller_pacing and ended and callers:
+        # Agents, not brokers, may be the limit: each takes a call per (call + wrap-up).
+        per_call_s = sum(c.busy_ms for c in ended) / 1000 / sum(c.calls for c in ended)
+        concurrent = len(callers) * campaign.settings.caller_concurrency
+        capacity = min(capacity, concurrent / (per_call_s + campaign.settings.wrap_up_s))
     eta = remaining / capacity if capacity and remaining else (0.0 if not remaining else None)
     resumes = campaign.resumes_at_ms
     now = engine.now_ms()
@@ -129,6 +151,7 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
         total=campaign.total,
         counts=counts,
         brokers=brokers,
+        callers=callers,
         eta_s=eta,
         now_ms=now,
         workers_alive=workers.alive,
@@ -165,6 +188,23 @@ def not_dialling(report: CampaignReport) -> str:
         when = f"next probe in {probe} s" if probe is not None else "probing now"
         return f"CCC unreachable since {since}, {when} ({report.outage.error})"
     return ""
+
+
+def _callers(engine: Engine, campaign: Campaign) -> list[CallerStatus]:
+    now = engine.now_ms()
+    elapsed_s = max(1.0, (now - campaign.created_at_ms) / 1000)
+    wrap_up_ms = campaign.settings.wrap_up_s * 1000
+    out = []
+    for c in engine.store.caller_figures(campaign.id, campaign.settings.agents):
+        if c.held_until_ms is None:
+            doing = "free"
+        elif c.held_until_ms - now <= wrap_up_ms:
+            doing = "wrap-up"
+        else:
+            doing = "in a call"
+        out.append(CallerStatus(c.number, c.calls, c.connected, c.talk_s,
+                                min(1.0, c.busy_ms / 1000 / elapsed_s), doing))  # fmt: skip
+    return out
 
 
 def local_time(ms: int, timezone: str) -> str:
@@ -211,6 +251,14 @@ def render(report: CampaignReport) -> str:
             f"  broker {b.number}: {b.dispatched} dispatched, {rate}"
             f"(limit {b.limit_per_s:g}/s), {b.waiting} waiting{note}"
         )
+    shown = 20
+    for c in report.callers[:shown]:
+        lines.append(
+            f"  caller {mask_caller(c.number)}: {c.calls} calls, {c.connected} connected, "
+            f"talk {format_duration(c.talk_s)}, busy {c.busy_share:.0%} — {c.now}"
+        )
+    if len(report.callers) > shown:
+        lines.append(f"  … and {len(report.callers) - shown} more callers (status --json)")
     if report.eta_s and not idle:
         lines.append(f"  ETA ≈ {format_duration(report.eta_s)}")
     return "\n".join(lines)

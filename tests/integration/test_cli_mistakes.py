@@ -122,6 +122,8 @@ def test_unknown_campaign_is_one_line(url, namespace) -> None:
         ("--rate", "fast"),
         ("--broker", "abc"),
         ("--broker", "12"),
+        ("--broker", "O21-5123-4567"),  # a letter O typed for the zero
+        ("--additional-broker", "021-5123-456７x"),
         ("--broker", "０２１５１２３４５6٧"),
         ("--additional-broker", "abc"),
         ("--broker-rate", "02151234567"),

@@ -122,6 +122,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.nonces,
             now,
         )
+        state.count_request(auth.action)
         if state.over_qps(now):
             raise GatewayError(
                 400, "Throttling.User", "Request was denied due to user flow control."
@@ -177,6 +178,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._send_json(200, {"offline_s": seconds})
             self.server.offline_for(seconds)
+        elif what == "requests":
+            self._send_json(200, state.request_counts())
         else:
             self._send_json(404, {"error": "no such admin path"})
 
