@@ -20,6 +20,19 @@
     return `${(seconds / 3600).toFixed(1)} ${ui.h}`;
   }
 
+  // Why a running campaign dials nothing now: no live worker, or CCC unreachable ("" if it dials).
+  function notDialling(s) {
+    if (s.status !== "RUNNING") return "";
+    const at = (ms) => new Date(ms).toLocaleTimeString();
+    if (!s.workers_alive) {
+      return s.workers_last_seen_ms ? ui.no_workers.replace("{time}", at(s.workers_last_seen_ms))
+        : ui.no_workers_ever;
+    }
+    const out = s.ccc_unreachable;
+    return out ? ui.outage.replace("{time}", at(out.since_ms))
+      .replace("{seconds}", out.next_probe_in_s ?? 0) : "";
+  }
+
   function render(s) {
     const badge = document.getElementById("status");
     badge.textContent = words.statuses[s.status] || s.status;
@@ -29,8 +42,10 @@
     document.getElementById("done").textContent = s.done;
     document.getElementById("total").textContent = s.total;
     const rate = s.brokers.reduce((sum, b) => sum + b.achieved_per_s, 0);
-    document.getElementById("rate").textContent = s.status === "RUNNING" ? rate.toFixed(1) : "0.0";
-    document.getElementById("eta").textContent = s.status === "RUNNING" ? duration(s.eta_s) : "–";
+    const idle = notDialling(s);
+    show(document.getElementById("not-dialling"), idle);
+    document.getElementById("rate").textContent = s.status === "RUNNING" && !idle ? rate.toFixed(1) : "0.0";
+    document.getElementById("eta").textContent = s.status === "RUNNING" && !idle ? duration(s.eta_s) : "–";
     const reason = words.pause_reasons[s.pause_reason] || s.pause_reason;
     show(document.getElementById("pause-reason"),
       s.status === "PAUSED" && s.pause_reason ? ui.paused.replace("{reason}", reason) : "");
