@@ -10,7 +10,17 @@ from typing import Any
 
 from dialer.calendar import Calendar
 from dialer.ccc.client import CccClient
-from dialer.engine import Backoff, Campaign, Caps, Engine, Job, Outcome, Refusal, with_redis_retry
+from dialer.engine import (
+    Backoff,
+    Campaign,
+    Caps,
+    DialEntry,
+    Engine,
+    Job,
+    Outcome,
+    Refusal,
+    with_redis_retry,
+)
 from dialer.errors import (
     BrokerUnavailable,
     CampaignFatal,
@@ -111,7 +121,7 @@ def place_one(
             "error_message": "",
         }
     except CccError as exc:
-        outcome, patch, reason = _classify(exc)
+        outcome, patch, reason = _classify(exc, entry, instance)
         if isinstance(exc, CccUnreachable) and breaker is not None:
             breaker.failed(instance, exc.code)
         elif isinstance(exc, WorkerFatal) and health is not None:
@@ -146,7 +156,8 @@ def place_one(
     return (final or outcome).value
 
 
-def _classify(exc: CccError) -> tuple[Outcome, dict[str, Any], str]:
+def _classify(exc: CccError, entry: DialEntry,
+              instance: str) -> tuple[Outcome, dict[str, Any], str]:  # fmt: skip
     """(what FINISH is told, the result patch, the pause reason) for a CCC error."""
     if isinstance(exc, NotPlaced | WorkerFatal):
         # Refused before anything was placed, for no reason of the row's: it waits again,
@@ -160,6 +171,14 @@ def _classify(exc: CccError) -> tuple[Outcome, dict[str, Any], str]:
     if isinstance(exc, PermanentCallError):
         return Outcome.FAILED, patch, ""
     if isinstance(exc, BrokerUnavailable):
+        extra = entry.additional_broker
+        if extra and extra in exc.params and entry.broker not in exc.params:
+            # The additional broker is the campaign's (or the sheet's), not this broker's.
+            reason = (
+                f"{exc.code}: the additional broker {mask_number(extra)} is not a "
+                f"number of instance {instance}; add it to the instance, then resume"
+            )
+            return Outcome.CAMPAIGN_FATAL, {**patch, "retry_code": exc.code}, reason
         return Outcome.BROKER_DOWN, {**patch, "retry_code": exc.code}, exc.code
     if isinstance(exc, CampaignFatal):
         reason = f"{exc.code}: {exc.message}"[:300]

@@ -92,11 +92,14 @@ class CccError(DialerError):
         *,
         http_status: int | None = None,
         request_id: str | None = None,
+        params: tuple[str, ...] = (),
     ) -> None:
         self.code = code
         self.message = message
         self.http_status = http_status
         self.request_id = request_id
+        # CCC's Params (the values its message quotes): for the program, never shown.
+        self.params = params
         status = f" (HTTP {http_status})" if http_status is not None else ""
         super().__init__(f"{code}{status}: {message}" if message else f"{code}{status}")
 

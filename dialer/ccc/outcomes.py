@@ -87,6 +87,7 @@ def error_from_response(http_status: int, body: bytes) -> CccError:
         message,
         http_status=http_status,
         request_id=str(request_id) if request_id else None,
+        params=_params(parsed),
     )
 
 
@@ -114,6 +115,7 @@ def parse_success(http_status: int, body: bytes) -> dict[str, Any]:
             _private(str(parsed.get("Message") or "")),
             http_status=status or http_status,
             request_id=parsed.get("RequestId"),
+            params=_params(parsed),
         )
     return parsed
 
@@ -160,6 +162,11 @@ def _private(message: str) -> str:
     the request (a V1 SignatureDoesNotMatch echoes the whole string to sign, callee and all),
     so every phone number in them is masked here, where every CCC error is built."""
     return mask_text(message)
+
+
+def _params(parsed: Mapping[str, Any]) -> tuple[str, ...]:
+    raw = parsed.get("Params")
+    return tuple(str(p) for p in raw) if isinstance(raw, list) else ()
 
 
 def _json_object(body: bytes) -> Mapping[str, Any]:

@@ -200,3 +200,19 @@ def test_status_says_ccc_is_unreachable_and_shows_no_eta_meanwhile(engine, simul
     time.sleep(FIRST_PROBE_MS / 1000 + 0.1)
     m.probe_open_breakers()  # the simulator answers: the probe closes the breaker
     assert campaign_report(engine, cid).as_dict()["ccc_unreachable"] is None
+
+
+def test_a_refused_additional_broker_pauses_the_campaign_and_leaves_the_broker_up(
+    engine, client, simulator, tmp_path
+) -> None:
+    sheet = write_sheet(tmp_path / "s.csv", ["13900000001"])
+    cid = new_campaign(engine, sheet, pool=(NUMBERS[0],), additional_broker="02150000001")
+    [job] = feed_now(engine, cid)
+    assert place_one(engine, client, engine.store.campaign(cid), job) == "CAMPAIGN_FATAL"
+    campaign = engine.store.campaign(cid)
+    assert campaign.status is CampaignStatus.PAUSED
+    assert "the additional broker 0215000**** is not a number of instance ccc-test" in (
+        campaign.pause_reason
+    )
+    assert [b.down for b in engine.store.broker_figures(cid)] == [""]
+    assert engine.store.counts(cid) == {"PENDING": 1}
