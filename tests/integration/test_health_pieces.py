@@ -216,3 +216,13 @@ def test_a_refused_additional_broker_pauses_the_campaign_and_leaves_the_broker_u
     )
     assert [b.down for b in engine.store.broker_figures(cid)] == [""]
     assert engine.store.counts(cid) == {"PENDING": 1}
+
+
+def test_a_worker_whose_key_is_accepted_again_takes_calls_again(engine, simulator) -> None:
+    health = WorkerHealth()
+    changes: list[bool] = []
+    health.on_change(changes.append)
+    health.rejected(WorkerFatal("InvalidTimeStamp.Expired", "clock off"))
+    m = monitor(engine, simulator, health)  # this client's key and clock are fine
+    m.check_credentials()
+    assert health.healthy and health.reason == "" and changes == [False, True]
