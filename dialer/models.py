@@ -72,7 +72,10 @@ class CampaignSettings:
     callee_monthly_cap: int = 5
     broker_daily_cap: int = 0
     pair_guard_s: float = 60.0  # the same caller+callee pair, whatever campaign asks
-    outcomes: bool = True  # fetch each call's record (GetCallDetailRecord) for its outcome
+    outcomes: bool = True  # fetch each call's record for its outcome
+    # How long after an attempt its call record is looked for: an UNKNOWN row still not in
+    # the records then stays UNKNOWN with the reason; a dispatched call's outcome is given up.
+    reconcile_horizon_s: float = 6 * 3600.0
 
     def rate_for(self, broker: str) -> float:
         return self.broker_rates.get(broker, self.rate_per_s)
@@ -88,5 +91,11 @@ class Timing:
     # a dialing row silent this long is UNKNOWN; Settings().timing() gives the same (tested)
     dialing_lease_ms: int = 73_050
     max_qps: float | None = None  # account-wide cap on calls per second (DIALER_MAX_QPS)
-    cdr_margin_s: float = 15.0  # look a call record up this long after the call can have ended
-    reconcile_wait_s: float = 120.0  # look for an UNKNOWN row's call once records have landed
+    cdr_margin_s: float = 5.0  # first look for a dispatched call's record this long after it
+    reconcile_wait_s: float = 120.0  # first look for an UNKNOWN row's call this long after it
+    # Call-record lookups (dialer.records): an instance is polled at most every records_poll_s,
+    # spending at most records_budget requests per call placed, and at least every
+    # records_max_lag_s while a lookup is due.
+    records_poll_s: float = 2.0
+    records_budget: float = 0.08
+    records_max_lag_s: float = 30.0

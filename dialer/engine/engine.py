@@ -16,7 +16,7 @@ from dialer.engine.codec import Campaign, DialEntry, row_of, split_member
 from dialer.engine.scripts import Backoff, Begun, Feeding, Finished, Outcome, Scripts, Upkept
 from dialer.engine.store import CampaignStore, text
 from dialer.errors import CampaignNotFound, DialerError
-from dialer.models import CampaignSettings, CampaignStatus, Timing
+from dialer.models import CampaignSettings, CampaignStatus, RowState, Timing
 
 T = TypeVar("T")
 BATCH = 1000
@@ -268,7 +268,7 @@ class Engine:
             outcome=outcome,
             patch=patch,
             reason=reason,
-            cdr_wait_ms=self.cdr_wait_ms(entry.timeout_seconds) if records else -1,
+            cdr_wait_ms=self.cdr_wait_ms() if records else -1,
             reconcile_wait_ms=int(self.timing.reconcile_wait_s * 1000) if records else -1,
             begun_at_ms=begun.begun_at_ms,
             max_attempts=settings.max_attempts,
@@ -281,9 +281,10 @@ class Engine:
         fed = [Job(job.campaign_id, q.broker, q.packed, q.token, q.slot_ms) for q in finished.fed]
         return finished.outcome, fed
 
-    def cdr_wait_ms(self, timeout_seconds: int) -> int:
-        """When a dispatched call's record is first looked up: once the call can have ended."""
-        return max(0, int((timeout_seconds + self.timing.cdr_margin_s) * 1000))
+    def cdr_wait_ms(self) -> int:
+        """When a dispatched call's record is first looked for. A call can end within seconds
+        (a busy or declining caller) or last an hour: dialer.records keeps looking."""
+        return max(0, int(self.timing.cdr_margin_s * 1000))
 
     # --- call records (dialer.records) ---------------------------------------------------
 
@@ -296,11 +297,46 @@ class Engine:
     def patch_result(self, cid: str, row: int, patch: dict[str, Any]) -> None:
         self.scripts.patch_result(cid, row=row, patch=patch)
 
-    def reconcile(self, cid: str, member: str, *, found: bool, patch: dict[str, Any],
-                  cdr_wait_ms: int) -> bool:  # fmt: skip
-        broker, packed = split_member(member)
-        return self.scripts.reconcile(cid, broker=broker, packed=packed, found=found,
-                                      patch=patch, cdr_wait_ms=cdr_wait_ms)  # fmt: skip
+    def acquire_records_lease(self, instance_id: str, owner: str, ttl_ms: int) -> bool:
+        """Whether `owner` polls this CCC instance's call records now (taking or renewing)."""
+        return self.scripts.acquire_lease(
+            self.keys.records_lease(instance_id), owner=owner, ttl_ms=ttl_ms
+        )
+
+    def reconcile(self, cid: str, items: list[dict[str, Any]]) -> int:
+        """What lookups found for UNKNOWN rows (lua/reconcile.lua); rows found."""
+        return self.scripts.reconcile(cid, items=items) if items else 0
+
+    def settle_records(self, cid: str, items: list[dict[str, Any]]) -> int:
+        """What lookups found for DISPATCHED rows (lua/settle_records.lua); outcomes written."""
+        return self.scripts.settle_records(cid, items=items) if items else 0
+
+    def forget_records(self, cid: str, note: str, *, dispatched: dict[str, Any],
+                       unknown: dict[str, Any]) -> int:  # fmt: skip
+        """Stop every call-record lookup of the campaign, each waiting row patched to say why."""
+        return self.scripts.forget_records(cid, note=note, dispatched_patch=dispatched,
+                                           unknown_patch=unknown)  # fmt: skip
+
+    def redial(self, cid: str, state: RowState, rows: list[int]) -> tuple[int, CampaignStatus]:
+        """Put these rows, if still in `state` (UNKNOWN or FAILED), back as fresh attempts
+        (lua/redial.lua): paced and capped like any row; a DONE campaign runs again. Returns
+        (rows put back, the campaign's status after)."""
+        campaign = self.store.campaign(cid)
+        members = self.store.reconcile_members(cid)
+        total, status = 0, campaign.status
+        for start in range(0, len(rows), BATCH):
+            batch = rows[start : start + BATCH]
+            entries = []
+            for row, entry in self.store.dial_entries(campaign, batch).items():
+                member = members.get(row, "")
+                if member:  # exactly as FINISH wrote it
+                    broker, packed = split_member(member)
+                    entries.append((broker, packed, member))
+                else:
+                    entries.append((entry.broker, entry.pack(), ""))
+            n, status = self.scripts.redial(cid, state=state, entries=entries)
+            total += n
+        return total, status
 
 
 def with_redis_retry(fn: Callable[[], T], *, attempts: int = 40, delay_s: float = 0.25) -> T:

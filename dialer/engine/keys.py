@@ -94,6 +94,15 @@ class Keys:
         """zset: "broker SEP packed entry" of an UNKNOWN row -> epoch ms to look for its call."""
         return f"{self.namespace}:c:{cid}:reconcile"
 
+    def records_stats(self, cid: str) -> str:
+        """hash: call-record lookups of this campaign: failed:CODE -> lookups that failed so."""
+        return f"{self.namespace}:c:{cid}:records-stats"
+
+    def records_lease(self, instance_id: str) -> str:
+        """string: the worker id polling this CCC instance's call records; expires unless
+        renewed. One poller per instance: one listing serves every campaign on it."""
+        return f"{self.namespace}:records-lease:{instance_id}"
+
     def broker_down(self, cid: str) -> str:
         """hash: broker -> error code that took it out of this campaign."""
         return f"{self.namespace}:c:{cid}:down"
@@ -117,10 +126,6 @@ class Keys:
     def pair_guard(self, caller: str, callee: str) -> str:
         """string with TTL: this caller+callee pair was just called; no repeat until it expires."""
         return f"{self.namespace}:pair:{caller}:{callee}"
-
-    def records_lease(self, cid: str) -> str:
-        """string: the worker id fetching this campaign's call records; expires unless renewed."""
-        return f"{self.namespace}:c:{cid}:records-lease"
 
     def pace(self, broker: str) -> str:
         """string: next free slot (epoch ms, Redis clock) of a broker number, across campaigns."""
@@ -151,6 +156,6 @@ class Keys:
             self.meta, self.rows, self.brokers, self.due, self.wake, self.retry, self.state,
             self.result, self.counts, self.lease, self.inflight, self.dialed, self.cdr_due,
             self.reconcile, self.broker_down, self.feeder_lease, self.broker_capped,
-            self.records_lease,
+            self.records_stats,
         )  # fmt: skip
         return [key(cid) for key in per_campaign] + [self.queue(cid, b) for b in brokers]

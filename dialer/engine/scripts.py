@@ -22,8 +22,8 @@ from dialer.models import ACTIVE_STATES, CampaignStatus, RowState
 
 SCRIPT_NAMES = (
     "feed", "begin_dial", "finish", "upkeep", "redistribute", "cancel", "set_status", "sleep",
-    "wake_sleeping", "reconcile", "patch_result", "take_idle_slot", "forget_if_settled",
-    "acquire_lease",
+    "wake_sleeping", "reconcile", "settle_records", "redial", "forget_records", "patch_result",
+    "take_idle_slot", "forget_if_settled", "acquire_lease",
 )  # fmt: skip
 
 
@@ -306,34 +306,56 @@ class Scripts:
 
     # --- call records ---------------------------------------------------------------------
 
-    def reconcile(self, cid: str, *, broker: str, packed: str, found: bool,
-                  patch: dict[str, Any], cdr_wait_ms: int) -> bool:  # fmt: skip
+    def reconcile(self, cid: str, *, items: list[dict[str, Any]]) -> int:
+        """Lookups' findings for UNKNOWN rows ({member, act, patch, at}: see reconcile.lua);
+        returns rows found."""
         k = self.keys
-        return bool(
+        return int(
             self._run(
                 "reconcile",
-                [
-                    k.meta(cid),
-                    k.state(cid),
-                    k.counts(cid),
-                    k.result(cid),
-                    k.cdr_due(cid),
-                    k.queue(cid, broker),
-                    k.running(),
-                    k.due(cid),
-                    k.wake(cid),
-                ],
-                [
-                    row_of(packed),
-                    "1" if found else "0",
-                    json.dumps(patch, ensure_ascii=False),
-                    cdr_wait_ms,
-                    cid,
-                    packed,
-                    broker,
-                ],
+                [k.state(cid), k.counts(cid), k.result(cid), k.reconcile(cid), k.cdr_due(cid)],
+                [json.dumps(items, ensure_ascii=False)],
             )
         )
+
+    def settle_records(self, cid: str, *, items: list[dict[str, Any]]) -> int:
+        """Lookups' findings for DISPATCHED rows ({row, job_id, act, patch, at}: see
+        settle_records.lua); returns rows whose outcome was written."""
+        k = self.keys
+        return int(
+            self._run(
+                "settle_records",
+                [k.state(cid), k.result(cid), k.cdr_due(cid)],
+                [json.dumps(items, ensure_ascii=False)],
+            )
+        )
+
+    def forget_records(self, cid: str, *, note: str, dispatched_patch: dict[str, Any],
+                       unknown_patch: dict[str, Any]) -> int:  # fmt: skip
+        k = self.keys
+        return int(
+            self._run(
+                "forget_records",
+                [k.meta(cid), k.state(cid), k.result(cid), k.cdr_due(cid), k.reconcile(cid)],
+                [note, json.dumps(dispatched_patch, ensure_ascii=False),
+                 json.dumps(unknown_patch, ensure_ascii=False)],
+            )
+        )  # fmt: skip
+
+    def redial(self, cid: str, *, state: RowState,
+               entries: list[tuple[str, str, str]]) -> tuple[int, CampaignStatus]:  # fmt: skip
+        """Put rows in `state` back as fresh attempts; `entries`: (broker, packed, reconcile
+        member or ""). Returns (rows put back, the campaign's status after)."""
+        k = self.keys
+        out = self._run(
+            "redial",
+            [k.meta(cid), k.state(cid), k.counts(cid), k.result(cid), k.reconcile(cid),
+             k.cdr_due(cid), k.due(cid), k.wake(cid), k.running()],
+            [cid, k.queue_prefix(cid), state.value, *(v for e in entries for v in e)],
+        )  # fmt: skip
+        if int(out[0]) < 0:
+            self._refused(cid, refusal(int(out[0])))
+        return int(out[0]), CampaignStatus(out[1].decode())
 
     def patch_result(self, cid: str, *, row: int, patch: dict[str, Any]) -> None:
         self._run(

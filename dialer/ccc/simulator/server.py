@@ -103,6 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.nonces,
             now,
         )
+        state.count_request(auth.action)
         if state.over_qps(now):
             raise GatewayError(
                 400, "Throttling.User", "Request was denied due to user flow control."
@@ -138,6 +139,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, state.faults_dict())
         elif what == "calls":
             self._send_json(200, state.log_entries())
+        elif what == "requests":
+            self._send_json(200, state.requests())
         else:
             self._send_json(404, {"error": "no such admin path"})
 
@@ -191,6 +194,10 @@ class Simulator:
         """Every accepted call as its calls-log line says, timeline included (see
         `caller_overlaps` for the check that no caller was in two calls at once)."""
         return self.state.log_entries()
+
+    def requests(self) -> dict[str, int]:
+        """Signed requests received so far, by action (also GET /_simulator/requests)."""
+        return self.state.requests()
 
     @property
     def port(self) -> int:

@@ -7,7 +7,7 @@ import random
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,8 @@ class SimulatorState:
         self._busy_until_ms: dict[str, int] = {}
         self._lock = threading.Lock()
         self._recent: deque[float] = deque()
+        # Signed requests that reached an action (refused or not), by action.
+        self._requests: Counter[str] = Counter()
         self._job_counter = self.rng.randrange(10**17, 9 * 10**17)
         # Held open for the simulator's lifetime and closed in close().
         self._log_file = (
@@ -171,6 +173,15 @@ class SimulatorState:
         timeline = timed_timeline(self.call_rng, self.faults, start_ms, timeout_seconds)
         self._busy_until_ms[caller] = timeline.release_ms
         return timeline
+
+    def count_request(self, action: str) -> None:
+        with self._lock:
+            self._requests[action] += 1
+
+    def requests(self) -> dict[str, int]:
+        """Requests received so far by action (what a client spent, answered or refused)."""
+        with self._lock:
+            return dict(self._requests)
 
     def call_by_job(self, job_id: str) -> PlacedCall | None:
         with self._lock:

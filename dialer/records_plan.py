@@ -1,0 +1,173 @@
+"""How call-record lookups are planned, with no Redis and no HTTP (dialer.records does both):
+which StartTime windows of ListCallDetailRecords to list, which rows to look up on their own,
+when each row is looked at again, and how many requests lookups may spend.
+
+Cost model: a request is a request, whatever it returns. Listing a window costs one request per
+100 records in it (the records of every call started then and already ended, ours or not); a
+lone row costs one request (GetCallDetailRecord for a known ContactId, or a listing filtered on
+the callee for an UNKNOWN row). Rows whose windows are close share a listing when that is
+cheaper than listing them apart; a window holding fewer rows than it has pages is not listed,
+its rows are looked up one by one."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+PAGE_SIZE = 100
+# Our times are the Redis clock's, a record's StartTime is CCC's; a request also spends time
+# in flight before CCC starts the call. A call is looked for this far either side.
+SKEW_MS = 30_000
+# A row not found is looked at again after this share of its age: a call is checked every few
+# seconds while it is young, less often the longer it goes on ...
+BACKOFF_SHARE = 0.2
+# ... but at least every five minutes.
+MAX_BACKOFF_MS = 300_000
+BURST = 10.0  # requests a quiet instance saves up for the next busy moment
+PRIOR_DENSITY_PER_S = 1.0  # records per second of StartTime, until a listing measures it
+DENSITY_WEIGHT = 0.3  # of each new measurement
+
+
+class Kind(StrEnum):
+    WINDOW = "window"  # ListCallDetailRecords over a StartTime window, every page
+    RECORD = "record"  # GetCallDetailRecord of one ContactId
+    CALLEE = "callee"  # ListCallDetailRecords of one callee's calls in a window
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A row waiting for its call record. A DISPATCHED row has its JobId (= ContactId) and
+    waits for its outcome; an UNKNOWN row has none, and its call is searched for by callee,
+    broker and time. Times are epoch ms on the Redis clock."""
+
+    campaign_id: str
+    row: int
+    start_ms: int  # the attempt began
+    end_ms: int  # the latest CCC can have started the call (the answer came back)
+    horizon_ms: int  # the campaign's reconcile horizon: how long to keep looking
+    job_id: str = ""
+    callee: str = ""
+    broker: str = ""
+    member: str = ""  # an UNKNOWN row's reconcile member
+    exclude: frozenset[str] = frozenset()  # ContactIds of this row's earlier attempts
+    tries: int = 0  # complete lookups that did not find it
+    failures: int = 0  # lookups that failed
+    code: str = ""  # the error that made the row UNKNOWN
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.campaign_id, self.row)
+
+    @property
+    def unknown(self) -> bool:
+        return not self.job_id
+
+    @property
+    def lo_ms(self) -> int:
+        return self.start_ms - SKEW_MS
+
+    @property
+    def hi_ms(self) -> int:
+        return max(self.end_ms, self.start_ms) + SKEW_MS
+
+
+@dataclass
+class Lookup:
+    kind: Kind
+    lo_ms: int
+    hi_ms: int
+    items: list[Pending] = field(default_factory=list)
+
+    @property
+    def newest_ms(self) -> int:
+        return max(p.start_ms for p in self.items)
+
+
+def window_cost(lo_ms: int, hi_ms: int, density_per_s: float) -> int:
+    """Estimated requests to list a window: its pages."""
+    return max(1, math.ceil(density_per_s * (hi_ms - lo_ms) / 1000 / PAGE_SIZE))
+
+
+def plan(items: list[Pending], density_per_s: float) -> list[Lookup]:
+    """The lookups that find every item for the fewest requests (greedily), the newest calls
+    first: they are the likeliest to have just ended, and a person may be waiting on them."""
+    windows: list[Lookup] = []
+    for p in sorted(items, key=lambda p: p.lo_ms):
+        if windows:
+            last = windows[-1]
+            hi = max(last.hi_ms, p.hi_ms)
+            apart = window_cost(last.lo_ms, last.hi_ms, density_per_s) + window_cost(
+                p.lo_ms, p.hi_ms, density_per_s
+            )
+            if window_cost(last.lo_ms, hi, density_per_s) <= apart:
+                last.hi_ms = hi
+                last.items.append(p)
+                continue
+        windows.append(Lookup(Kind.WINDOW, p.lo_ms, p.hi_ms, [p]))
+    lookups: list[Lookup] = []
+    for w in windows:
+        if window_cost(w.lo_ms, w.hi_ms, density_per_s) < len(w.items):
+            lookups.append(w)
+            continue
+        for p in w.items:  # as cheap or cheaper one by one, and exact
+            lookups.append(Lookup(Kind.CALLEE if p.unknown else Kind.RECORD, p.lo_ms, p.hi_ms, [p]))
+    return sorted(lookups, key=lambda lk: lk.newest_ms, reverse=True)
+
+
+def next_lookup_ms(now_ms: int, p: Pending, min_ms: int) -> int | None:
+    """When to look for a row not found now: after a share of its age (growing as the call
+    goes on, at least `min_ms`, at most five minutes), the last time exactly at its horizon;
+    None once the horizon has passed."""
+    deadline = p.start_ms + p.horizon_ms
+    if now_ms >= deadline:
+        return None
+    delay = min(MAX_BACKOFF_MS, max(min_ms, int((now_ms - p.start_ms) * BACKOFF_SHARE)))
+    return min(now_ms + delay, deadline)
+
+
+@dataclass
+class Budget:
+    """Requests lookups may spend: `per_call` for each call placed on the instance, with up to
+    BURST saved. Spending may run into debt (a listing has as many pages as it has); no new
+    poll starts until it is paid back, unless lookups have waited `max_lag_s`."""
+
+    per_call: float
+    tokens: float = BURST
+    placed: int | None = None
+
+    def earn(self, placed: int) -> None:
+        """`placed`: calls placed so far on the instance (it may drop when a campaign settles:
+        only growth earns)."""
+        if self.placed is not None and placed > self.placed:
+            self.tokens = min(BURST, self.tokens + (placed - self.placed) * self.per_call)
+        self.placed = placed
+
+    def spend(self, requests: int = 1) -> None:
+        self.tokens -= requests
+
+    def may_poll(self, since_s: float, poll_s: float, max_lag_s: float) -> bool:
+        return since_s >= poll_s and (self.tokens >= 1 or since_s >= max_lag_s)
+
+
+@dataclass
+class Density:
+    """Records per second of StartTime on an instance, from the windows listed."""
+
+    per_s: float = PRIOR_DENSITY_PER_S
+    measured: bool = False
+
+    def update(self, records: int, lo_ms: int, hi_ms: int) -> None:
+        sample = records * 1000 / max(1, hi_ms - lo_ms)
+        weight = DENSITY_WEIGHT if self.measured else 1.0
+        self.per_s += weight * (sample - self.per_s)
+        self.measured = True
+
+
+def format_span(seconds: float) -> str:
+    """6 h, 90 min, 45 s: a horizon as a person reads it."""
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
