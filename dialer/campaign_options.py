@@ -39,6 +39,9 @@ def add_upload_options(p: argparse.ArgumentParser) -> None:
                    help="do not fetch call records (for keys without CDR permission)")  # fmt: skip
     p.add_argument("--pair-guard-s", type=opt.pair_guard_s, default=60.0,
                    help="no repeat of a caller+callee pair within this many seconds")  # fmt: skip
+    p.add_argument("--reconcile-horizon", type=opt.horizon, default=6 * 3600.0, metavar="TIME",
+                   help="how long after a call its record is looked for (default 6h); an "
+                   "UNKNOWN row not found by then stays UNKNOWN, with the reason")  # fmt: skip
     p.add_argument("--dnc", help="do-not-call file, one number a line")
     p.add_argument("--sheet", dest="sheet_name", help="XLSX sheet name (default: the first)")
     p.add_argument("--json", action="store_true")
@@ -67,4 +70,5 @@ def settings_from_args(args: argparse.Namespace, settings: Settings) -> Campaign
         broker_daily_cap=args.broker_daily_cap,
         pair_guard_s=args.pair_guard_s,
         outcomes=not args.no_outcomes,
+        reconcile_horizon_s=args.reconcile_horizon,
     )

@@ -32,6 +32,10 @@ class CampaignReport:
     counts: dict[str, int]
     brokers: list[BrokerStatus] = field(default_factory=list)
     eta_s: float | None = None
+    # UNKNOWN rows by why they are still unknown (see unknown_reasons), and call-record
+    # lookups that failed, by code.
+    unknown_reasons: dict[str, int] = field(default_factory=dict)
+    lookup_failures: dict[str, int] = field(default_factory=dict)
 
     @property
     def done_rows(self) -> int:
@@ -50,6 +54,8 @@ class CampaignReport:
             "counts": self.counts,
             "eta_s": self.eta_s,
             "brokers": [b.__dict__ for b in self.brokers],
+            "unknown_reasons": self.unknown_reasons,
+            "lookup_failures": self.lookup_failures,
         }
 
 
@@ -77,6 +83,8 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
     eta = remaining / capacity if capacity and remaining else (0.0 if not remaining else None)
     resumes = campaign.resumes_at_ms
     return CampaignReport(
+        unknown_reasons=unknown_reasons(engine, cid, counts.get(RowState.UNKNOWN.value, 0)),
+        lookup_failures=store.lookup_failures(cid),
         id=cid,
         name=campaign.settings.name,
         status=campaign.status,
@@ -88,6 +96,24 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
         brokers=brokers,
         eta_s=eta,
     )
+
+
+LOOKING = "looking in the call records"
+NOT_LOOKED_UP = "not looked up (call records off)"
+
+
+def unknown_reasons(engine: Engine, cid: str, unknown: int) -> dict[str, int]:
+    """UNKNOWN rows by why: still being looked for in the call records, or the reason their
+    lookups ended (Reconcile.NotFound, Reconcile.Unreadable, Reconcile.Unavailable)."""
+    if not unknown:
+        return {}
+    ended, looking = engine.store.unknown_reasons(cid)
+    reasons = {LOOKING: looking} if looking else {}
+    reasons.update(ended)
+    rest = unknown - looking - sum(ended.values())
+    if rest > 0:
+        reasons[NOT_LOOKED_UP] = rest
+    return reasons
 
 
 def local_time(ms: int, timezone: str) -> str:
@@ -126,6 +152,12 @@ def render(report: CampaignReport) -> str:
             f"  broker {b.number}: {b.dispatched} dispatched, {b.achieved_per_s:.2f}/s "
             f"(limit {b.limit_per_s:g}/s), {b.waiting} waiting{note}"
         )
+    if report.unknown_reasons:
+        why = ", ".join(f"{n} {r}" for r, n in sorted(report.unknown_reasons.items()))
+        lines.append(f"  UNKNOWN: {why} (`dialer redial {report.id} --status UNKNOWN`)")
+    if report.lookup_failures:
+        failed = ", ".join(f"{n} {c}" for c, n in sorted(report.lookup_failures.items()))
+        lines.append(f"  call-record lookups failed: {failed}")
     if report.eta_s:
         lines.append(f"  ETA ≈ {format_duration(report.eta_s)}")
     return "\n".join(lines)

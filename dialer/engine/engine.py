@@ -199,8 +199,11 @@ class Engine:
         """Sweep expired leases, release due retries, move rows off down brokers, and mark
         the campaign DONE when nothing is left."""
         cid = campaign.id
-        upkept = self.scripts.upkeep(cid, limit=BATCH,
-                                     dialing_lease_ms=self.timing.dialing_lease_ms)  # fmt: skip
+        reconcile_wait = int(self.timing.reconcile_wait_s * 1000)
+        upkept = self.scripts.upkeep(
+            cid, limit=BATCH, dialing_lease_ms=self.timing.dialing_lease_ms,
+            reconcile_wait_ms=reconcile_wait if campaign.settings.outcomes else -1,
+        )  # fmt: skip
         if upkept.brokers_down:
             down = {
                 text(k): text(v)

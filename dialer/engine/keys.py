@@ -95,7 +95,8 @@ class Keys:
         return f"{self.namespace}:c:{cid}:reconcile"
 
     def records_stats(self, cid: str) -> str:
-        """hash: call-record lookups of this campaign: failed:CODE -> lookups that failed so."""
+        """hash: failed:CODE -> call-record lookups that failed so; unknown:CODE -> UNKNOWN rows
+        whose lookups ended for that reason (Reconcile.NotFound, ...)."""
         return f"{self.namespace}:c:{cid}:records-stats"
 
     def records_lease(self, instance_id: str) -> str:

@@ -232,14 +232,15 @@ class Scripts:
 
     # --- campaign upkeep ----------------------------------------------------------------
 
-    def upkeep(self, cid: str, *, limit: int, dialing_lease_ms: int) -> Upkept:
+    def upkeep(self, cid: str, *, limit: int, dialing_lease_ms: int,
+               reconcile_wait_ms: int) -> Upkept:  # fmt: skip
         k = self.keys
         out = self._run(
             "upkeep",
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
              k.result(cid), k.retry(cid), k.due(cid), k.wake(cid), k.running(),
-             k.broker_down(cid)],
-            [k.queue_prefix(cid), limit, cid, dialing_lease_ms],
+             k.broker_down(cid), k.records(), k.reconcile(cid)],
+            [k.queue_prefix(cid), limit, cid, dialing_lease_ms, reconcile_wait_ms],
         )  # fmt: skip
         next_due = int(out[4])
         return Upkept(int(out[0]), int(out[1]), bool(out[2]), int(out[3]),
@@ -313,7 +314,14 @@ class Scripts:
         return int(
             self._run(
                 "reconcile",
-                [k.state(cid), k.counts(cid), k.result(cid), k.reconcile(cid), k.cdr_due(cid)],
+                [
+                    k.state(cid),
+                    k.counts(cid),
+                    k.result(cid),
+                    k.reconcile(cid),
+                    k.cdr_due(cid),
+                    k.records_stats(cid),
+                ],
                 [json.dumps(items, ensure_ascii=False)],
             )
         )
@@ -336,7 +344,8 @@ class Scripts:
         return int(
             self._run(
                 "forget_records",
-                [k.meta(cid), k.state(cid), k.result(cid), k.cdr_due(cid), k.reconcile(cid)],
+                [k.meta(cid), k.state(cid), k.result(cid), k.cdr_due(cid), k.reconcile(cid),
+                 k.records_stats(cid)],
                 [note, json.dumps(dispatched_patch, ensure_ascii=False),
                  json.dumps(unknown_patch, ensure_ascii=False)],
             )
@@ -350,7 +359,7 @@ class Scripts:
         out = self._run(
             "redial",
             [k.meta(cid), k.state(cid), k.counts(cid), k.result(cid), k.reconcile(cid),
-             k.cdr_due(cid), k.due(cid), k.wake(cid), k.running()],
+             k.cdr_due(cid), k.due(cid), k.wake(cid), k.running(), k.records_stats(cid)],
             [cid, k.queue_prefix(cid), state.value, *(v for e in entries for v in e)],
         )  # fmt: skip
         if int(out[0]) < 0:

@@ -262,11 +262,18 @@ class CampaignStore:
         pipe.execute()
 
     def lookup_failures(self, cid: str) -> dict[str, int]:
+        return self._stats(cid, "failed:")
+
+    def unknown_reasons(self, cid: str) -> tuple[dict[str, int], int]:
+        """(UNKNOWN rows whose lookups ended, by reason; UNKNOWN rows still looked up)."""
+        return self._stats(cid, "unknown:"), int(self.r.zcard(self.keys.reconcile(cid)))
+
+    def _stats(self, cid: str, prefix: str) -> dict[str, int]:
         raw = self.r.hgetall(self.keys.records_stats(cid))
         return {
-            text(k).removeprefix("failed:"): int(v)
+            text(k).removeprefix(prefix): int(v)
             for k, v in raw.items()
-            if text(k).startswith("failed:")
+            if text(k).startswith(prefix) and int(v)
         }
 
     def reconcile_members(self, cid: str) -> dict[int, str]:

@@ -9,10 +9,11 @@
 --   stop   the campaign's horizon passed: the row stays UNKNOWN, the patch says why.
 -- A row no longer UNKNOWN (redialled meanwhile) is left alone and no longer looked up.
 -- KEYS[1] state  KEYS[2] counts  KEYS[3] result  KEYS[4] reconcile  KEYS[5] cdr_due
+-- KEYS[6] records_stats  (unknown:CODE -> rows left UNKNOWN for that reason)
 -- ARGV[1] items (JSON list)
 -- Returns the number of rows found.
 local state_key, counts_key, result_key = KEYS[1], KEYS[2], KEYS[3]
-local reconcile_key, cdr_key = KEYS[4], KEYS[5]
+local reconcile_key, cdr_key, stats_key = KEYS[4], KEYS[5], KEYS[6]
 local found = 0
 for _, item in ipairs(cjson.decode(ARGV[1])) do
   local member = item.member
@@ -31,6 +32,7 @@ for _, item in ipairs(cjson.decode(ARGV[1])) do
       redis.call('ZADD', reconcile_key, 'XX', item.at, member)
     else
       redis.call('ZREM', reconcile_key, member)
+      redis.call('HINCRBY', stats_key, 'unknown:' .. item.patch.reconcile_code, 1)
     end
   end
 end

@@ -6,13 +6,14 @@
 -- FINISH counts retries of transient failures from here (redial_offset).
 -- KEYS[1] meta  KEYS[2] state  KEYS[3] counts  KEYS[4] result  KEYS[5] reconcile
 -- KEYS[6] cdr_due  KEYS[7] due  KEYS[8] wake  KEYS[9] running
+-- KEYS[10] records_stats  (unknown:CODE -> rows left UNKNOWN for that reason)
 -- ARGV[1] campaign_id  ARGV[2] queue_prefix  ARGV[3] the state the rows must be in
 -- ARGV[4..] triples: broker, packed entry, reconcile member ('' if none)
 -- Returns {rows put back, campaign status after}, or {Refusal.NO_CAMPAIGN} /
 -- {Refusal.WRONG_STATUS} (a cancelled campaign, or one not started).
 local meta_key, state_key, counts_key, result_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local reconcile_key, cdr_key, due_key, wake_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local running_key = KEYS[9]
+local running_key, stats_key = KEYS[9], KEYS[10]
 local cid, queue_prefix, expected = ARGV[1], ARGV[2], ARGV[3]
 
 local status = redis.call('HGET', meta_key, 'status')
@@ -37,6 +38,13 @@ for i = 4, #ARGV, 3 do
     if type(previous) ~= 'table' then previous = {} end
     local job_id = obj['job_id']
     if type(job_id) == 'string' and job_id ~= '' then table.insert(previous, job_id) end
+    local looked_up = member ~= '' and redis.call('ZREM', reconcile_key, member) == 1
+    local reason = obj['reconcile_code']
+    if not looked_up and expected == State.UNKNOWN and type(reason) == 'string'
+        and reason ~= 'Reconcile.Pending' then
+      -- a row whose lookups had ended: RECONCILE or FORGET_RECORDS counted it
+      redis.call('HINCRBY', stats_key, 'unknown:' .. reason, -1)
+    end
     for _, name in ipairs(CLEARED) do obj[name] = nil end
     if #previous > 0 then obj['previous_job_ids'] = previous end
     obj['redials'] = (tonumber(obj['redials']) or 0) + 1
@@ -44,7 +52,6 @@ for i = 4, #ARGV, 3 do
     redis.call('HSET', result_key, row, cjson.encode(obj))
     set_state(state_key, counts_key, row, expected, State.PENDING)
     redis.call('RPUSH', queue_prefix .. broker, packed)
-    if member ~= '' then redis.call('ZREM', reconcile_key, member) end
     redis.call('ZREM', cdr_key, row)
     wake(due_key, wake_key, broker, now)
     n = n + 1
