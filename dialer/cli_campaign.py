@@ -72,13 +72,13 @@ def cmd_redial(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
     state = RowState(args.status)
     selection = select_rows(engine, args.id, state, args.code)
-    which = f"{state}" + (f" with code {' or '.join(args.code)}" if args.code else "")
+    which = f"{state} rows" + (f" (code {' or '.join(args.code)})" if args.code else "")
     n = len(selection.rows)
     if not n:
-        print(f"campaign {args.id}: no {which} rows; nothing to dial again")
+        print(f"campaign {args.id}: no {which}; nothing to dial again")
         return 0
-    print(f"campaign {args.id}: {n} {which} rows to dial again as fresh attempts, paced and "
-          "capped like any call:")  # fmt: skip
+    print(f"campaign {args.id}: {n} {which} to dial again as fresh attempts, paced and capped "
+          "like any call:")  # fmt: skip
     for reason, count in selection.reasons.most_common():
         print(f"  {count:>7}  {reason}")
     if state is RowState.UNKNOWN:

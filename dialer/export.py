@@ -142,7 +142,10 @@ def _previous(result: dict[str, Any]) -> str:
 def _note(result: dict[str, Any]) -> str:
     """What the call records said: how an UNKNOWN row was settled or why it is still unknown,
     or why a placed call has no outcome."""
-    notes = (str(result.get(k) or "") for k in ("reconcile", "outcome_note"))
+    notes = [str(result.get(k) or "") for k in ("reconcile", "outcome_note")]
+    redialled = result.get("redialled_from")
+    if isinstance(redialled, list) and redialled:
+        notes.append("dialled again by an operator after: " + "; ".join(map(str, redialled)))
     return "; ".join(n for n in notes if n)
 
 

@@ -1,8 +1,9 @@
 -- REDIAL: an operator puts chosen UNKNOWN or FAILED rows back as fresh attempts. Each goes to
 -- the tail of its broker's queue as PENDING, so FEED and BEGIN_DIAL pace it and count it
 -- against every cap like any other row; a DONE campaign runs again (a PAUSED one waits for
--- resume). The result keeps the attempt count and the JobIds of earlier attempts
--- (previous_job_ids); what the last attempt left (error, outcome, notes) is cleared, and
+-- resume). The result keeps the attempt count, the JobIds of earlier attempts
+-- (previous_job_ids) and what each redial found (redialled_from: "UNKNOWN Client.ReadTimeout
+-- Reconcile.NotFound"); what the last attempt left (error, outcome, notes) is cleared, and
 -- FINISH counts retries of transient failures from here (redial_offset).
 -- KEYS[1] meta  KEYS[2] state  KEYS[3] counts  KEYS[4] result  KEYS[5] reconcile
 -- KEYS[6] cdr_due  KEYS[7] due  KEYS[8] wake  KEYS[9] running
@@ -45,8 +46,16 @@ for i = 4, #ARGV, 3 do
       -- a row whose lookups had ended: RECONCILE or FORGET_RECORDS counted it
       redis.call('HINCRBY', stats_key, 'unknown:' .. reason, -1)
     end
+    local from = obj['redialled_from']
+    if type(from) ~= 'table' then from = {} end
+    local was = expected
+    for _, name in ipairs({'error_code', 'reconcile_code'}) do
+      if type(obj[name]) == 'string' and obj[name] ~= '' then was = was .. ' ' .. obj[name] end
+    end
+    table.insert(from, was)
     for _, name in ipairs(CLEARED) do obj[name] = nil end
     if #previous > 0 then obj['previous_job_ids'] = previous end
+    obj['redialled_from'] = from
     obj['redials'] = (tonumber(obj['redials']) or 0) + 1
     obj['redial_offset'] = tonumber(obj['attempts']) or 0
     redis.call('HSET', result_key, row, cjson.encode(obj))
