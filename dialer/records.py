@@ -269,7 +269,8 @@ class RecordsPoller:
             except CccError as exc:  # RecordsUnreadable included: a failure, never "absent"
                 for p in lookup.items:
                     done.failed[p.key] = exc.code
-                    failures[p.campaign_id][exc.code] += 1
+                for cid in {p.campaign_id for p in lookup.items}:
+                    failures[cid][exc.code] += 1
                 log.info("call-record lookup failed: %s", exc)
         for cid, codes in failures.items():
             self.engine.store.count_lookup_failures(cid, dict(codes))
@@ -339,7 +340,7 @@ class RecordsPoller:
             if p.key not in done.looked and p.key not in done.failed:
                 continue  # not reached this poll: still due
             record = done.found.get(p.key)
-            at = next_lookup_ms(now, p, min_ms)
+            at = next_lookup_ms(now, p, min_ms, failed=p.key in done.failed)
             if not p.unknown:
                 settle[p.campaign_id].append(_outcome_item(p, record, at))
             else:
@@ -435,7 +436,7 @@ def _reconcile_item(p: Pending, record: CallRecord | None, at: int | None, faile
                if failed else f"not in the call records yet ({tries} lookups)")  # fmt: skip
         patch.update(reconcile_code=PENDING, reconcile=f"{why}, for up to {horizon}")
         return {"member": p.member, "act": "again", "patch": patch, "at": at}
-    if tries:
+    if not failed:
         patch["reconcile_code"] = NOT_FOUND
         patch["reconcile"] = (
             f"not in the call records {horizon} after the attempt ({tries} lookups): the call "
@@ -444,8 +445,9 @@ def _reconcile_item(p: Pending, record: CallRecord | None, at: int | None, faile
     else:
         patch["reconcile_code"] = UNREADABLE
         patch["reconcile"] = (
-            f"the call records could not be read in {horizon} ({failures} lookups failed, "
-            f"last {failed}): whether the call was placed is not known; {REDIAL_HINT}"
+            f"the call records could not be read at the end of {horizon} ({failures} lookups "
+            f"failed, the last {failed}; {tries} found nothing): whether the call was placed "
+            f"is not known; {REDIAL_HINT}"
         )
     return {"member": p.member, "act": "stop", "patch": patch, "at": 0}
 

@@ -24,6 +24,9 @@ SKEW_MS = 30_000
 BACKOFF_SHARE = 0.2
 # ... but at least every five minutes.
 MAX_BACKOFF_MS = 300_000
+# A lookup that fails at the horizon is tried again for this long (or the horizon, if
+# shorter): a row's fate is never decided by an answer that could not be read.
+GRACE_MS = 900_000
 BURST = 10.0  # requests a quiet instance saves up for the next busy moment
 PRIOR_DENSITY_PER_S = 1.0  # records per second of StartTime, until a listing measures it
 DENSITY_WEIGHT = 0.3  # of each new measurement
@@ -115,11 +118,14 @@ def plan(items: list[Pending], density_per_s: float) -> list[Lookup]:
     return sorted(lookups, key=lambda lk: lk.newest_ms, reverse=True)
 
 
-def next_lookup_ms(now_ms: int, p: Pending, min_ms: int) -> int | None:
+def next_lookup_ms(now_ms: int, p: Pending, min_ms: int, *, failed: bool = False) -> int | None:
     """When to look for a row not found now: after a share of its age (growing as the call
     goes on, at least `min_ms`, at most five minutes), the last time exactly at its horizon;
-    None once the horizon has passed."""
+    None once the horizon has passed. After a failed lookup the row gets a grace period past
+    the horizon, so the last word is a lookup that could be read."""
     deadline = p.start_ms + p.horizon_ms
+    if failed:
+        deadline += min(p.horizon_ms, GRACE_MS)
     if now_ms >= deadline:
         return None
     delay = min(MAX_BACKOFF_MS, max(min_ms, int((now_ms - p.start_ms) * BACKOFF_SHARE)))

@@ -7,17 +7,19 @@ from __future__ import annotations
 import time
 
 import pytest
-from support import NUMBERS, calls_log, feed_now, new_campaign, wait_until, write_sheet
+from support import ALWAYS, NUMBERS, calls_log, feed_now, new_campaign, wait_until, write_sheet
 
+from dialer.calendar import Calendar
 from dialer.ccc.client import CccClient
 from dialer.ccc.records import parse_record
 from dialer.ccc.responses import CallDetailRecord
 from dialer.ccc.simulator import Simulator, SimulatorConfig
 from dialer.dialing import place_one
 from dialer.embedded_redis import free_port
-from dialer.engine import Engine
+from dialer.engine import Caps, Engine
 from dialer.records import RecordsPoller, classify
 from dialer.settings import Credentials
+from dialer.status import campaign_report
 
 BROKER = NUMBERS[0]
 
@@ -188,6 +190,26 @@ def test_dropped_answer_is_reconciled_to_the_call_that_was_placed(engine, tmp_pa
     assert result["outcome"]  # the record found is the outcome too
 
 
+def test_row_of_a_worker_lost_mid_call_is_looked_for_too(make_engine, tmp_path, simulator):
+    engine = make_engine(dialing_lease_ms=0, reconcile_wait_s=0.0, records_poll_s=0.0,
+                         records_max_lag_s=0.0)  # fmt: skip
+    client = client_for(simulator)
+    cid = start(engine, tmp_path, 1)
+    campaign = engine.store.campaign(cid)
+    [job] = feed_now(engine, cid)
+    caps = Caps.for_campaign(campaign.settings, Calendar.of(ALWAYS, "UTC"), engine.clock())
+    assert engine.begin_dial(job, caps, 1.0).begun_at_ms
+    entry = job.entry  # the request leaves; the worker dies before it writes anything down
+    client.start_back2back_call(instance_id="ccc-test", caller=entry.caller,
+                                callee=entry.callee, broker=entry.broker)  # fmt: skip
+    engine.upkeep(campaign)  # its dialing lease ran out: UNKNOWN, Worker.Lost
+    assert engine.store.counts(cid) == {"UNKNOWN": 1}
+    poll_until_settled(RecordsPoller(engine, client, qps=500), engine)
+    [(state, result)] = rows(engine, cid)
+    assert state == "DISPATCHED" and result["reconciled_from"] == "Worker.Lost"
+    assert result["job_id"] == simulator.calls()[0]["job_id"]
+
+
 def test_request_that_placed_no_call_stays_unknown_and_says_why(engine, tmp_path, simulator):
     slow = client_for(simulator, read_timeout_s=0.2)
     cid = start(engine, tmp_path, 1, reconcile_horizon_s=1.5)
@@ -285,3 +307,4 @@ def test_unreachable_records_leave_rows_unknown(engine, tmp_path, simulator) -> 
     [(state, result)] = rows(engine, cid)
     assert state == "UNKNOWN" and result["reconcile_failures"] == 1
     assert engine.store.lookup_failures(cid) == {"Client.ConnectFailed": 1}
+    assert campaign_report(engine, cid).lookup_failures == {"Client.ConnectFailed": 1}
