@@ -40,7 +40,8 @@ def write_sheet(path: Path, rows: int, broker_numbers: tuple[str, ...]) -> None:
 
 
 @contextmanager
-def environment(numbers: tuple[str, ...], latency_ms: float) -> Iterator[dict]:
+def environment(numbers: tuple[str, ...], latency_ms: float,
+                simulator_args: tuple[str, ...] = ()) -> Iterator[dict]:  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedRedis(Path(tmp) / "redis").start()
         log = Path(tmp) / "calls.jsonl"
@@ -49,7 +50,7 @@ def environment(numbers: tuple[str, ...], latency_ms: float) -> Iterator[dict]:
         sim = subprocess.Popen(
             [sys.executable, "-m", "dialer.cli", "simulator", "--port", "0",
              "--latency-ms", str(latency_ms), "--calls-log", str(log),
-             *[arg for n in numbers for arg in ("--number", n)]],
+             *[arg for n in numbers for arg in ("--number", n)], *simulator_args],
             stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert sim.stdout is not None
@@ -69,7 +70,7 @@ def environment(numbers: tuple[str, ...], latency_ms: float) -> Iterator[dict]:
         procs: list[subprocess.Popen] = []
         try:
             yield {"tmp": Path(tmp), "env": env, "engine": engine, "sim": sim, "log": log,
-                   "procs": procs, "redis": server}  # fmt: skip
+                   "procs": procs, "redis": server, "sim_url": sim_url}  # fmt: skip
         finally:
             for p in procs:
                 p.terminate()

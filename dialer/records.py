@@ -342,11 +342,11 @@ class RecordsPoller:
             record = done.found.get(p.key)
             at = next_lookup_ms(now, p, min_ms, failed=p.key in done.failed)
             if not p.unknown:
-                settle[p.campaign_id].append(_outcome_item(p, record, at))
+                settle[p.campaign_id].append(_outcome_item(p, record, at, now))
             else:
                 cdr_at = now + self.engine.cdr_wait_ms()
                 reconcile[p.campaign_id].append(
-                    _reconcile_item(p, record, at, done.failed.get(p.key), cdr_at)
+                    _reconcile_item(p, record, at, done.failed.get(p.key), cdr_at, now)
                 )
         settled = 0
         for cid, items in settle.items():
@@ -402,11 +402,12 @@ class _Paced:
         return poller.client.call(action, params)
 
 
-def _outcome_item(p: Pending, record: CallRecord | None, at: int | None) -> dict[str, Any]:
+def _outcome_item(p: Pending, record: CallRecord | None, at: int | None,
+                  now: int) -> dict[str, Any]:  # fmt: skip
     item: dict[str, Any] = {"row": p.row, "job_id": p.job_id, "act": "again", "at": at or 0,
                             "patch": {}}  # fmt: skip
     if record is not None and record.release_time_ms:
-        item.update(act="found", patch=classify(record))
+        item.update(act="found", patch={**classify(record), "record_found_at": now})
     elif at is None:
         note = f"no call record within {format_span(p.horizon_ms / 1000)} of the call"
         item.update(act="stop", patch={"outcome_note": note})
@@ -414,7 +415,7 @@ def _outcome_item(p: Pending, record: CallRecord | None, at: int | None) -> dict
 
 
 def _reconcile_item(p: Pending, record: CallRecord | None, at: int | None, failed: str | None,
-                    cdr_at: int) -> dict[str, Any]:  # fmt: skip
+                    cdr_at: int, now: int) -> dict[str, Any]:  # fmt: skip
     """What becomes of an UNKNOWN row: found (with its outcome if the call has ended), looked
     for again, or left UNKNOWN at its horizon with the reason."""
     horizon = format_span(p.horizon_ms / 1000)
@@ -426,7 +427,7 @@ def _reconcile_item(p: Pending, record: CallRecord | None, at: int | None, faile
             "reconcile_tries": p.tries + 1,
         }  # fmt: skip
         if record.release_time_ms:
-            patch.update(classify(record))
+            patch.update(classify(record), record_found_at=now)
             cdr_at = 0
         return {"member": p.member, "act": "found", "patch": patch, "at": cdr_at}
     tries, failures = p.tries + (failed is None), p.failures + (failed is not None)

@@ -26,7 +26,8 @@ end
 local CLEARED = {'job_id', 'request_id', 'http_status', 'error_code', 'error_message',
   'retry_code', 'dispatched_at', 'outcome', 'talk_seconds', 'release_initiator',
   'release_reason', 'established_at', 'released_at', 'outcome_note', 'reconcile',
-  'reconcile_code', 'reconcile_tries', 'reconcile_failures', 'reconciled_from', 'cdr_tries'}
+  'reconcile_code', 'reconcile_tries', 'reconcile_failures', 'reconciled_from', 'cdr_tries',
+  'record_found_at'}
 local now = now_ms()
 local n = 0
 for i = 4, #ARGV, 3 do
