@@ -72,10 +72,10 @@ def main() -> None:
         with urllib.request.urlopen(f"{ctx['sim_url']}/_simulator/requests") as answer:
             requests = json.load(answer)
         calls = {c["job_id"]: c for c in harness.read_calls(ctx["log"])}
+        results = [r for _, state, r in engine.store.iter_rows(cid) if state == "DISPATCHED"]
 
     placed = requests.get("StartBack2BackCall", 0)
     lookups = sum(n for action, n in requests.items() if action != "StartBack2BackCall")
-    results = [r for _, state, r in engine.store.iter_rows(cid) if state == "DISPATCHED"]
     lags = [
         (r["record_found_at"] - calls[r["job_id"]]["release_ms"] - args.cdr_delay_ms) / 1000
         for r in results

@@ -27,7 +27,7 @@ MAX_BACKOFF_MS = 300_000
 # A lookup that fails at the horizon is tried again for this long (or the horizon, if
 # shorter): a row's fate is never decided by an answer that could not be read.
 GRACE_MS = 900_000
-BURST = 10.0  # requests a quiet instance saves up for the next busy moment
+START = 10.0  # requests a new poller may spend before calls have earned any
 PRIOR_DENSITY_PER_S = 1.0  # records per second of StartTime, until a listing measures it
 DENSITY_WEIGHT = 0.3  # of each new measurement
 
@@ -134,19 +134,21 @@ def next_lookup_ms(now_ms: int, p: Pending, min_ms: int, *, failed: bool = False
 
 @dataclass
 class Budget:
-    """Requests lookups may spend: `per_call` for each call placed on the instance, with up to
-    BURST saved. Spending may run into debt (a listing has as many pages as it has); no new
-    poll starts until it is paid back, unless lookups have waited `max_lag_s`."""
+    """Requests lookups may spend: `per_call` for each call placed on the instance. What polls
+    do not spend while calls are placed is kept for the calls still going on when dialling
+    stops (earned per call, so the total stays within `per_call` a call). Spending may run
+    into debt (a listing has as many pages as it has); no new poll starts until it is paid
+    back, unless lookups have waited `max_lag_s`."""
 
     per_call: float
-    tokens: float = BURST
+    tokens: float = START
     placed: int | None = None
 
     def earn(self, placed: int) -> None:
         """`placed`: calls placed so far on the instance (it may drop when a campaign settles:
         only growth earns)."""
         if self.placed is not None and placed > self.placed:
-            self.tokens = min(BURST, self.tokens + (placed - self.placed) * self.per_call)
+            self.tokens += (placed - self.placed) * self.per_call
         self.placed = placed
 
     def spend(self, requests: int = 1) -> None:

@@ -7,9 +7,9 @@ import pytest
 
 from dialer.cli_options import horizon
 from dialer.records_plan import (
-    BURST,
     MAX_BACKOFF_MS,
     SKEW_MS,
+    START,
     Budget,
     Density,
     Kind,
@@ -91,17 +91,28 @@ def test_the_last_lookup_is_at_the_horizon_and_none_after() -> None:
     assert next_lookup_ms(100_000, p, 2000) is None
 
 
-def test_budget_earns_per_call_placed_and_saves_a_burst() -> None:
+def test_a_lookup_that_fails_at_the_horizon_is_tried_again() -> None:
+    p = outcome(1, 0, horizon_ms=100_000)
+    assert next_lookup_ms(100_000, p, 2000) is None
+    assert next_lookup_ms(100_000, p, 2000, failed=True) == 120_000
+    assert next_lookup_ms(200_000, p, 2000, failed=True) is None  # a grace of one horizon
+    long = outcome(2, 0, horizon_ms=6 * HOUR_MS)  # ... or of 15 minutes
+    assert next_lookup_ms(6 * HOUR_MS + 899_000, long, 2000, failed=True) is not None
+    assert next_lookup_ms(6 * HOUR_MS + 900_000, long, 2000, failed=True) is None
+
+
+def test_budget_earns_per_call_placed_and_keeps_what_it_saves() -> None:
     budget = Budget(per_call=0.1)
     budget.earn(0)
-    budget.spend(int(BURST))
+    budget.spend(int(START))
     assert not budget.may_poll(since_s=5.0, poll_s=2.0, max_lag_s=30.0)
     budget.earn(10)  # ten calls placed: one request earned
     assert budget.may_poll(since_s=5.0, poll_s=2.0, max_lag_s=30.0)
     assert not budget.may_poll(since_s=1.0, poll_s=2.0, max_lag_s=30.0)
     budget.earn(5)  # a campaign settled and left: nothing earned, nothing lost
-    budget.earn(1_000_005)
-    assert budget.tokens == BURST
+    assert budget.tokens == pytest.approx(1.0)
+    budget.earn(1005)  # a thousand calls more: a hundred requests for their outcomes
+    assert budget.tokens == pytest.approx(101.0)
 
 
 def test_an_empty_budget_still_polls_after_the_longest_lag() -> None:
