@@ -34,6 +34,7 @@ from dialer.records_plan import (
     Density,
     Kind,
     Lookup,
+    Offsets,
     Pending,
     format_span,
     next_lookup_ms,
@@ -115,6 +116,7 @@ class _Instance:
 
     budget: Budget
     density: Density = field(default_factory=Density)
+    offsets: Offsets = field(default_factory=Offsets)
     last_poll_s: float = float("-inf")
 
 
@@ -174,7 +176,7 @@ class RecordsPoller:
             now = self.clock()
             if not state.budget.may_poll(now - state.last_poll_s, self.poll_s, self.max_lag_s):
                 continue
-            due = self._due(campaigns)
+            due = self._due(campaigns, state.offsets.range())
             if due:
                 state.last_poll_s = now
                 try:
@@ -216,15 +218,18 @@ class RecordsPoller:
 
     # --- what is due ------------------------------------------------------------------------
 
-    def _due(self, campaigns: list[Campaign]) -> list[Pending]:
+    def _due(self, campaigns: list[Campaign], offsets: tuple[int, int] | None) -> list[Pending]:
         store = self.engine.store
         now = self.engine.now_ms()
         due: list[Pending] = []
         for campaign in campaigns:
             cid, horizon = campaign.id, int(campaign.settings.reconcile_horizon_s * 1000)
             rows, members = store.due_lookups(cid, now, MAX_DUE)
-            unknown = {DialEntry.unpack(split_member(m)[1], split_member(m)[0]): m for m in members}
-            results = store.results_of(cid, rows + [e.row for e in unknown])
+            unknown = {
+                DialEntry.unpack(split_member(m)[1], split_member(m)[0]): (m, at)
+                for m, at in members.items()
+            }
+            results = store.results_of(cid, list(rows) + [e.row for e in unknown])
             no_job = []
             for row in rows:
                 r = results[row]
@@ -235,21 +240,21 @@ class RecordsPoller:
                     continue
                 end = _ms(r.get("dispatched_at")) or now
                 start = _ms(r.get("last_attempt_at")) or end
-                due.append(Pending(cid, row, start, end, horizon, job_id=job_id))
+                due.append(Pending(cid, row, start, end, horizon, rows[row], job_id=job_id))
             self.engine.settle_records(cid, no_job)
-            for entry, member in unknown.items():
+            for entry, (member, at) in unknown.items():
                 r = results[entry.row]
                 start = _ms(r.get("last_attempt_at")) or now - self.reconcile_wait_ms
                 previous = r.get("previous_job_ids")
                 due.append(Pending(
-                    cid, entry.row, start, start, horizon, callee=entry.callee,
+                    cid, entry.row, start, start, horizon, at, callee=entry.callee,
                     broker=entry.broker, member=member,
                     exclude=frozenset(previous if isinstance(previous, list) else ()),
                     tries=int(r.get("reconcile_tries") or 0),
                     failures=int(r.get("reconcile_failures") or 0),
                     code=str(r.get("error_code") or ""),
                 ))  # fmt: skip
-        return due
+        return [p.window(now, offsets) for p in due]
 
     # --- one poll ---------------------------------------------------------------------------
 
@@ -302,6 +307,7 @@ class RecordsPoller:
             if not p.unknown:
                 if p.job_id in by_id:
                     done.found[p.key] = by_id[p.job_id]
+                    state.offsets.add(by_id[p.job_id].start_time_ms - p.start_ms)
                 continue
             candidates = [
                 r for r in records

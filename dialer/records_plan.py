@@ -12,13 +12,21 @@ its rows are looked up one by one."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 PAGE_SIZE = 100
 # Our times are the Redis clock's, a record's StartTime is CCC's; a request also spends time
-# in flight before CCC starts the call. A call is looked for this far either side.
+# in flight before CCC starts the call. A call is looked for this far either side ...
 SKEW_MS = 30_000
+# ... unless the instance's offset (StartTime minus our start, from records matched by
+# ContactId) has been measured: a young DISPATCHED row is then looked for this far either side
+# of it. An UNKNOWN row (its request may have been held up) and a row not found within
+# WIDE_AFTER_MS keep the wide margin; a lone row is looked up by ContactId, no clock needed.
+OFFSET_MARGIN_MS = 2_000
+WIDE_AFTER_MS = 300_000
+MIN_OFFSETS = 5
 # A row not found is looked at again after this share of its age: a call is checked every few
 # seconds while it is young, less often the longer it goes on ...
 BACKOFF_SHARE = 0.2
@@ -49,6 +57,9 @@ class Pending:
     start_ms: int  # the attempt began
     end_ms: int  # the latest CCC can have started the call (the answer came back)
     horizon_ms: int  # the campaign's reconcile horizon: how long to keep looking
+    due_ms: int = 0  # when this lookup fell due
+    lo_ms: int = 0  # the StartTime window its record is looked for in (see `window`)
+    hi_ms: int = 0
     job_id: str = ""
     callee: str = ""
     broker: str = ""
@@ -66,13 +77,16 @@ class Pending:
     def unknown(self) -> bool:
         return not self.job_id
 
-    @property
-    def lo_ms(self) -> int:
-        return self.start_ms - SKEW_MS
-
-    @property
-    def hi_ms(self) -> int:
-        return max(self.end_ms, self.start_ms) + SKEW_MS
+    def window(self, now_ms: int, offsets: tuple[int, int] | None) -> Pending:
+        """This row with the StartTime window its record is looked for in: around its
+        attempt, by the instance's measured clock offset (lowest, highest) when it has one."""
+        end = max(self.end_ms, self.start_ms)
+        if self.unknown or offsets is None or now_ms - self.start_ms > WIDE_AFTER_MS:
+            lo, hi = self.start_ms - SKEW_MS, end + SKEW_MS
+        else:
+            lo = self.start_ms + offsets[0] - OFFSET_MARGIN_MS
+            hi = max(end, self.start_ms + offsets[1]) + OFFSET_MARGIN_MS
+        return replace(self, lo_ms=lo, hi_ms=hi)
 
 
 @dataclass
@@ -83,8 +97,8 @@ class Lookup:
     items: list[Pending] = field(default_factory=list)
 
     @property
-    def newest_ms(self) -> int:
-        return max(p.start_ms for p in self.items)
+    def due_ms(self) -> int:
+        return min(p.due_ms for p in self.items)
 
 
 def window_cost(lo_ms: int, hi_ms: int, density_per_s: float) -> int:
@@ -93,8 +107,8 @@ def window_cost(lo_ms: int, hi_ms: int, density_per_s: float) -> int:
 
 
 def plan(items: list[Pending], density_per_s: float) -> list[Lookup]:
-    """The lookups that find every item for the fewest requests (greedily), the newest calls
-    first: they are the likeliest to have just ended, and a person may be waiting on them."""
+    """The lookups that find every item (in its window) for the fewest requests, greedily;
+    the longest overdue first, so when the budget runs short no row waits for ever."""
     windows: list[Lookup] = []
     for p in sorted(items, key=lambda p: p.lo_ms):
         if windows:
@@ -115,7 +129,7 @@ def plan(items: list[Pending], density_per_s: float) -> list[Lookup]:
             continue
         for p in w.items:  # as cheap or cheaper one by one, and exact
             lookups.append(Lookup(Kind.CALLEE if p.unknown else Kind.RECORD, p.lo_ms, p.hi_ms, [p]))
-    return sorted(lookups, key=lambda lk: lk.newest_ms, reverse=True)
+    return sorted(lookups, key=lambda lk: lk.due_ms)
 
 
 def next_lookup_ms(now_ms: int, p: Pending, min_ms: int, *, failed: bool = False) -> int | None:
@@ -170,6 +184,23 @@ class Density:
         weight = DENSITY_WEIGHT if self.measured else 1.0
         self.per_s += weight * (sample - self.per_s)
         self.measured = True
+
+
+@dataclass
+class Offsets:
+    """How far CCC's StartTime of a call lies from our record of its start, over the last
+    calls matched by ContactId: our clock against CCC's, plus the request's time in flight."""
+
+    recent: deque[int] = field(default_factory=lambda: deque(maxlen=200))
+
+    def add(self, offset_ms: int) -> None:
+        self.recent.append(offset_ms)
+
+    def range(self) -> tuple[int, int] | None:
+        """(lowest, highest) seen, once there are enough to go by."""
+        if len(self.recent) < MIN_OFFSETS:
+            return None
+        return min(self.recent), max(self.recent)
 
 
 def format_span(seconds: float) -> str:

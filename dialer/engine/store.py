@@ -231,14 +231,17 @@ class CampaignStore:
         UNKNOWN rows not yet found)."""
         return sorted(text(c) for c in self.r.smembers(self.keys.records()))
 
-    def due_lookups(self, cid: str, now_ms: int, limit: int) -> tuple[list[int], list[str]]:
-        """(DISPATCHED rows whose record is due for a lookup, reconcile members of UNKNOWN rows
-        due for one), at most `limit` of each, the longest-waiting first."""
+    def due_lookups(self, cid: str, now_ms: int,
+                    limit: int) -> tuple[dict[int, int], dict[str, int]]:  # fmt: skip
+        """({DISPATCHED row whose record is due for a lookup: when it fell due}, {reconcile
+        member of an UNKNOWN row due for one: when}), at most `limit` of each, the
+        longest-waiting first."""
         pipe = self.r.pipeline(transaction=False)
-        pipe.zrangebyscore(self.keys.cdr_due(cid), "-inf", now_ms, start=0, num=limit)
-        pipe.zrangebyscore(self.keys.reconcile(cid), "-inf", now_ms, start=0, num=limit)
+        for key in (self.keys.cdr_due(cid), self.keys.reconcile(cid)):
+            pipe.zrangebyscore(key, "-inf", now_ms, start=0, num=limit, withscores=True)
         rows, members = pipe.execute()
-        return [int(r) for r in rows], [text(m) for m in members]
+        return ({int(r): int(at) for r, at in rows},
+                {text(m): int(at) for m, at in members})  # fmt: skip
 
     def results_of(self, cid: str, rows: list[int]) -> dict[int, dict[str, Any]]:
         if not rows:

@@ -13,6 +13,7 @@ from dialer.records_plan import (
     Budget,
     Density,
     Kind,
+    Offsets,
     Pending,
     format_span,
     next_lookup_ms,
@@ -23,14 +24,16 @@ from dialer.records_plan import (
 HOUR_MS = 3_600_000
 
 
-def outcome(row: int, start_s: float, horizon_ms: int = 6 * HOUR_MS) -> Pending:
+def outcome(row: int, start_s: float, horizon_ms: int = 6 * HOUR_MS, due_s: float = 0) -> Pending:
     start = int(start_s * 1000)
-    return Pending("c", row, start, start + 200, horizon_ms, job_id=f"job-{row}")
+    p = Pending("c", row, start, start + 200, horizon_ms, int(due_s * 1000), job_id=f"job-{row}")
+    return p.window(start, None)
 
 
 def unknown(row: int, start_s: float) -> Pending:
     start = int(start_s * 1000)
-    return Pending("c", row, start, start, 6 * HOUR_MS, callee=f"139{row:08d}", broker="021")
+    p = Pending("c", row, start, start, 6 * HOUR_MS, callee=f"139{row:08d}", broker="021")
+    return p.window(start, None)
 
 
 def test_a_window_costs_a_request_per_hundred_records() -> None:
@@ -73,9 +76,29 @@ def test_a_dense_window_with_few_rows_is_not_listed() -> None:
     assert [lk.kind for lk in lookups] == [Kind.RECORD, Kind.RECORD]
 
 
-def test_the_newest_calls_are_looked_up_first() -> None:
-    lookups = plan([outcome(1, 1000), outcome(2, 9000), outcome(3, 5000)], density_per_s=5.0)
-    assert [lk.items[0].row for lk in lookups] == [2, 3, 1]
+def test_the_longest_overdue_are_looked_up_first() -> None:
+    items = [
+        outcome(1, 1000, due_s=9100),
+        outcome(2, 9000, due_s=9050),
+        outcome(3, 5000, due_s=9200),
+    ]
+    lookups = plan(items, density_per_s=5.0)
+    assert [lk.items[0].row for lk in lookups] == [2, 1, 3]
+
+
+def test_a_young_call_is_looked_for_by_the_measured_clock_offset() -> None:
+    offsets = Offsets()
+    for offset in (-400, 300, 50, 120, 0):
+        offsets.add(offset)
+    assert offsets.range() == (-400, 300)
+    p = Pending("c", 1, 1_000_000, 1_000_800, 6 * HOUR_MS, job_id="job-1")
+    young = p.window(1_060_000, offsets.range())
+    assert (young.lo_ms, young.hi_ms) == (1_000_000 - 400 - 2000, 1_000_800 + 2000)
+    old = p.window(1_000_000 + 301_000, offsets.range())  # not found in 5 minutes: wide again
+    assert (old.lo_ms, old.hi_ms) == (1_000_000 - SKEW_MS, 1_000_800 + SKEW_MS)
+    lost = Pending("c", 2, 1_000_000, 1_000_000, 6 * HOUR_MS, callee="13900000000")
+    assert lost.window(1_060_000, offsets.range()).lo_ms == 1_000_000 - SKEW_MS
+    assert Offsets().range() is None  # not measured yet
 
 
 def test_backoff_grows_with_the_call_age_and_is_capped() -> None:
