@@ -22,10 +22,10 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from dialer.ccc.client import CccClient
-from dialer.ccc.records import CallRecord, get_record, iter_call_records, matches, sip_code
+from dialer.ccc.records import CallRecord, get_record, iter_call_records, matches
 from dialer.engine import Campaign, DialEntry, Engine
 from dialer.engine.codec import split_member
 from dialer.errors import CampaignFatal, CampaignNotFound, CccError, PermanentCallError
@@ -36,74 +36,17 @@ from dialer.records_plan import (
     Lookup,
     Offsets,
     Pending,
-    format_span,
     next_lookup_ms,
     plan,
 )
+from dialer.records_rules import classify, outcome_item, reconcile_item, unavailable
+
+__all__ = ["RecordsPoller", "classify"]
 
 log = logging.getLogger(__name__)
 
-OUTCOMES = (
-    "CONNECTED", "CALLER_NO_ANSWER", "CALLEE_NO_ANSWER", "BUSY", "REJECTED_BY_CARRIER",
-    "FAILED_OTHER",
-)  # fmt: skip
-# Carrier refusals (CCC's "阿里云通信-SIP常见错误码" and partner variants): frequency and
-# period limits, blacklists, line caps, arrears, no line, blind area.
-CARRIER_CODES = frozenset({432, 434, 441, 472, 473, 474, 475, 476, 477, 478})
-NO_ANSWER_CODES = frozenset({408, 480, 487})
 LEASE_MS = 10_000
 MAX_DUE = 2_000  # rows of each kind per campaign per poll
-# Reasons an UNKNOWN row carries (result field reconcile_code).
-FOUND, PENDING = "Reconcile.Found", "Reconcile.Pending"
-NOT_FOUND, UNREADABLE, UNAVAILABLE = (
-    "Reconcile.NotFound", "Reconcile.Unreadable", "Reconcile.Unavailable",
-)  # fmt: skip
-REDIAL_HINT = "`dialer redial` dials it again"
-
-
-class Released(Protocol):
-    """What classify reads: a CallRecord, or the older responses.CallDetailRecord."""
-
-    @property
-    def established_time_ms(self) -> int | None: ...
-    @property
-    def release_time_ms(self) -> int | None: ...
-    @property
-    def release_reason(self) -> str | None: ...
-    @property
-    def release_initiator(self) -> str | None: ...
-    @property
-    def contact_disposition(self) -> str | None: ...
-
-
-def classify(cdr: Released) -> dict[str, Any]:
-    """A call record -> the outcome columns of the results sheet. Only ever given a record
-    that read as one (dialer.ccc.records): a lookup that failed has no outcome."""
-    code = sip_code(cdr.release_reason)
-    initiator = (cdr.release_initiator or "").lower()
-    if cdr.established_time_ms:
-        outcome = "CONNECTED"
-    elif code == 486:
-        outcome = "BUSY"
-    elif code in CARRIER_CODES:
-        outcome = "REJECTED_BY_CARRIER"
-    elif cdr.contact_disposition == "NoAnswer" or code in NO_ANSWER_CODES:
-        # The caller's leg rings first; if it is the one that never answered, the callee was
-        # never dialled.
-        outcome = "CALLER_NO_ANSWER" if initiator in ("caller", "agent") else "CALLEE_NO_ANSWER"
-    else:
-        outcome = "FAILED_OTHER"
-    talk = 0
-    if cdr.established_time_ms and cdr.release_time_ms:
-        talk = max(0, (cdr.release_time_ms - cdr.established_time_ms) // 1000)
-    return {
-        "outcome": outcome,
-        "talk_seconds": talk,
-        "release_initiator": cdr.release_initiator or "",
-        "release_reason": cdr.release_reason or "",
-        "established_at": cdr.established_time_ms,
-        "released_at": cdr.release_time_ms,
-    }
 
 
 class _NoSlot(Exception):
@@ -348,11 +291,11 @@ class RecordsPoller:
             record = done.found.get(p.key)
             at = next_lookup_ms(now, p, min_ms, failed=p.key in done.failed)
             if not p.unknown:
-                settle[p.campaign_id].append(_outcome_item(p, record, at, now))
+                settle[p.campaign_id].append(outcome_item(p, record, at, now))
             else:
                 cdr_at = now + self.engine.cdr_wait_ms()
                 reconcile[p.campaign_id].append(
-                    _reconcile_item(p, record, at, done.failed.get(p.key), cdr_at, now)
+                    reconcile_item(p, record, at, done.failed.get(p.key), cdr_at, now)
                 )
         settled = 0
         for cid, items in settle.items():
@@ -363,14 +306,8 @@ class RecordsPoller:
 
     def _give_up(self, campaign: Campaign, exc: CccError) -> None:
         """No permission to read call records: every waiting row says so; dialling goes on."""
-        note = f"call records unavailable ({exc.code}): outcomes are not fetched"
-        unknown = {
-            "reconcile_code": UNAVAILABLE,
-            "reconcile": f"call records unavailable ({exc.code}): whether the call was placed "
-            f"is not known; {REDIAL_HINT}",
-        }
-        self.engine.forget_records(campaign.id, note, dispatched={"outcome_note": note},
-                                   unknown=unknown)  # fmt: skip
+        note, dispatched, unknown = unavailable(exc.code)
+        self.engine.forget_records(campaign.id, note, dispatched=dispatched, unknown=unknown)
         log.warning("campaign %s: %s", campaign.id, note)
 
     # --- requests ---------------------------------------------------------------------------
@@ -406,57 +343,6 @@ class _Paced:
         self.state.budget.spend()
         poller.requests += 1
         return poller.client.call(action, params)
-
-
-def _outcome_item(p: Pending, record: CallRecord | None, at: int | None,
-                  now: int) -> dict[str, Any]:  # fmt: skip
-    item: dict[str, Any] = {"row": p.row, "job_id": p.job_id, "act": "again", "at": at or 0,
-                            "patch": {}}  # fmt: skip
-    if record is not None and record.release_time_ms:
-        item.update(act="found", patch={**classify(record), "record_found_at": now})
-    elif at is None:
-        note = f"no call record within {format_span(p.horizon_ms / 1000)} of the call"
-        item.update(act="stop", patch={"outcome_note": note})
-    return item
-
-
-def _reconcile_item(p: Pending, record: CallRecord | None, at: int | None, failed: str | None,
-                    cdr_at: int, now: int) -> dict[str, Any]:  # fmt: skip
-    """What becomes of an UNKNOWN row: found (with its outcome if the call has ended), looked
-    for again, or left UNKNOWN at its horizon with the reason."""
-    horizon = format_span(p.horizon_ms / 1000)
-    if record is not None:
-        patch: dict[str, Any] = {
-            "job_id": record.contact_id, "dispatched_at": record.start_time_ms,
-            "error_code": "", "error_message": "", "reconciled_from": p.code,
-            "reconcile_code": FOUND, "reconcile": "found in the call records",
-            "reconcile_tries": p.tries + 1,
-        }  # fmt: skip
-        if record.release_time_ms:
-            patch.update(classify(record), record_found_at=now)
-            cdr_at = 0
-        return {"member": p.member, "act": "found", "patch": patch, "at": cdr_at}
-    tries, failures = p.tries + (failed is None), p.failures + (failed is not None)
-    patch = {"reconcile_tries": tries, "reconcile_failures": failures}
-    if at is not None:
-        why = (f"the call records could not be read ({failed}); looking again"
-               if failed else f"not in the call records yet ({tries} lookups)")  # fmt: skip
-        patch.update(reconcile_code=PENDING, reconcile=f"{why}, for up to {horizon}")
-        return {"member": p.member, "act": "again", "patch": patch, "at": at}
-    if not failed:
-        patch["reconcile_code"] = NOT_FOUND
-        patch["reconcile"] = (
-            f"not in the call records {horizon} after the attempt ({tries} lookups): the call "
-            f"was most likely never placed; {REDIAL_HINT}"
-        )
-    else:
-        patch["reconcile_code"] = UNREADABLE
-        patch["reconcile"] = (
-            f"the call records could not be read at the end of {horizon} ({failures} lookups "
-            f"failed, the last {failed}; {tries} found nothing): whether the call was placed "
-            f"is not known; {REDIAL_HINT}"
-        )
-    return {"member": p.member, "act": "stop", "patch": patch, "at": 0}
 
 
 def _ms(value: object) -> int:
