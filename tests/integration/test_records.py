@@ -308,3 +308,23 @@ def test_unreachable_records_leave_rows_unknown(engine, tmp_path, simulator) -> 
     assert state == "UNKNOWN" and result["reconcile_failures"] == 1
     assert engine.store.lookup_failures(cid) == {"Client.ConnectFailed": 1}
     assert campaign_report(engine, cid).lookup_failures == {"Client.ConnectFailed": 1}
+
+
+def test_simulator_counts_requests_and_filters_on_criteria(simulator) -> None:
+    client = client_for(simulator)
+    for callee in ("13900000001", "13900000002"):
+        client.start_back2back_call(instance_id="ccc-test", caller="13800000001",
+                                    callee=callee, broker=BROKER)  # fmt: skip
+    simulator.faults.cdr_number_format = "plus86"
+    client.start_back2back_call(instance_id="ccc-test", caller="13800000001",
+                                callee="13900000003", broker=BROKER)  # fmt: skip
+
+    def listed(**params: str) -> list[str]:
+        body = client.call("ListCallDetailRecords", {"InstanceId": "ccc-test", "PageNumber": "1",
+                                                     "PageSize": "100", **params})  # fmt: skip
+        return sorted(r["CalledNumber"] for r in body["Data"]["List"])
+
+    assert listed(Criteria='{"phoneNumber":"13900000002"}') == ["13900000002"]
+    assert listed(Criteria='{"phoneNumber":"13900000003"}') == ["+8613900000003"]
+    assert len(listed()) == 3
+    assert simulator.requests() == {"StartBack2BackCall": 3, "ListCallDetailRecords": 3}
