@@ -249,6 +249,19 @@ def test_unreadable_answers_are_failed_lookups_not_absence_or_outcomes(
     assert len(simulator.calls()) == 5
 
 
+def test_an_unreadable_record_of_a_lone_call_is_no_outcome(engine, tmp_path, simulator) -> None:
+    client = client_for(simulator)
+    cid = start(engine, tmp_path, 1, reconcile_horizon_s=1.0)
+    assert drive(engine, client, cid) == ["DISPATCHED"]
+    simulator.faults.cdr_odd_rate = 1.0
+    poll_until_settled(RecordsPoller(engine, client, qps=500), engine)
+    [(state, result)] = rows(engine, cid)
+    assert state == "DISPATCHED" and "outcome" not in result
+    assert result["outcome_note"] == "no call record within 1 s of the call"
+    assert simulator.requests()["GetCallDetailRecord"] >= 2  # looked up by its ContactId
+    assert engine.store.lookup_failures(cid)["Records.Unreadable"] >= 2
+
+
 def test_unknown_row_is_found_once_the_records_read_again(engine, tmp_path, simulator) -> None:
     client = client_for(simulator)
     cid = start(engine, tmp_path, 1)
