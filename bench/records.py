@@ -48,7 +48,7 @@ def main() -> None:
     timed = ("--caller-answer", "0.9", "--callee-answer", "0.8", "--ring-s", args.ring_s,
              "--talk-s", args.talk_s, "--time-scale", str(args.time_scale),
              "--cdr-delay-ms", str(args.cdr_delay_ms))  # fmt: skip
-    with harness.environment(numbers, 20.0, simulator_args=timed) as ctx:
+    with harness.environment(numbers, 20.0, sim_args=timed) as ctx:
         # The record settings as shipped: no test shortcuts.
         for name in ("DIALER_CDR_MARGIN_S", "DIALER_RECORDS_QPS"):
             ctx["env"].pop(name, None)

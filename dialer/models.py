@@ -76,6 +76,14 @@ class CampaignSettings:
     # How long after an attempt its call record is looked for: an UNKNOWN row still not in
     # the records then stays UNKNOWN with the reason; a dispatched call's outcome is given up.
     reconcile_horizon_s: float = 6 * 3600.0
+    # Callers are people: one is busy from the moment a call is queued for them until its
+    # record says it ended, plus wrap-up; a row without a caller goes to the pool's agent
+    # who has been free longest.
+    agents: tuple[str, ...] = ()  # the pool of callers (--caller / --callers)
+    caller_concurrency: int = 1
+    wrap_up_s: float = 10.0
+    caller_max_hold_s: float = 900.0  # a call whose end never shows frees its caller then
+    caller_pacing: bool = True  # False: paced by brokers only (the old way, for comparison)
 
     def rate_for(self, broker: str) -> float:
         return self.broker_rates.get(broker, self.rate_per_s)
@@ -99,3 +107,6 @@ class Timing:
     records_poll_s: float = 2.0
     records_budget: float = 0.08
     records_max_lag_s: float = 30.0
+    # a paced caller waits on their call's record: first looked up this soon, and at least
+    # every records_max_lag_s after
+    caller_lookup_ms: int = 2_000

@@ -167,6 +167,10 @@ class RecordsPoller:
         due: list[Pending] = []
         for campaign in campaigns:
             cid, horizon = campaign.id, int(campaign.settings.reconcile_horizon_s * 1000)
+            # A paced caller may be held by a call (waiting for it to end) up to the max hold.
+            paced = campaign.settings.caller_pacing
+            hold_ms = int(campaign.settings.caller_max_hold_s * 1000)
+
             rows, members = store.due_lookups(cid, now, MAX_DUE)
             unknown = {
                 DialEntry.unpack(split_member(m)[1], split_member(m)[0]): (m, at)
@@ -183,7 +187,8 @@ class RecordsPoller:
                     continue
                 end = _ms(r.get("dispatched_at")) or now
                 start = _ms(r.get("last_attempt_at")) or end
-                due.append(Pending(cid, row, start, end, horizon, rows[row], job_id=job_id))
+                due.append(Pending(cid, row, start, end, horizon, rows[row], job_id=job_id,
+                                   held_until_ms=start + hold_ms if paced else 0))  # fmt: skip
             self.engine.settle_records(cid, no_job)
             for entry, (member, at) in unknown.items():
                 r = results[entry.row]
@@ -289,20 +294,35 @@ class RecordsPoller:
             if p.key not in done.looked and p.key not in done.failed:
                 continue  # not reached this poll: still due
             record = done.found.get(p.key)
-            at = next_lookup_ms(now, p, min_ms, failed=p.key in done.failed)
+            at = next_lookup_ms(now, p, min_ms, failed=p.key in done.failed,
+                                held_cap_ms=int(self.max_lag_s * 1000))  # fmt: skip
             if not p.unknown:
                 settle[p.campaign_id].append(outcome_item(p, record, at, now))
             else:
-                cdr_at = now + self.engine.cdr_wait_ms()
+                cdr_at = now + self.engine.cdr_wait_ms(self._campaigns[p.campaign_id].settings)
                 reconcile[p.campaign_id].append(
                     reconcile_item(p, record, at, done.failed.get(p.key), cdr_at, now)
                 )
-        settled = 0
+        ended: list[tuple[str, int]] = []
         for cid, items in settle.items():
-            settled += self.engine.settle_records(cid, items)
+            ended += [(cid, row) for row in self.engine.settle_records(cid, items)]
         for cid, items in reconcile.items():
-            settled += self.engine.reconcile(cid, items)
-        return settled
+            ended += [(cid, row) for row in self.engine.reconcile(cid, items)]
+        for cid, row in ended:
+            record = done.found[(cid, row)]
+            if record.release_time_ms:
+                self._call_ended(self._campaigns[cid], row, record)
+        return len(ended)
+
+    def _call_ended(self, campaign: Campaign, row: int, record: CallRecord) -> None:
+        """The call is over: its caller is free after wrap-up, and its figures count."""
+        released = record.release_time_ms or 0
+        outcome = classify(record)
+        self.engine.call_ended(
+            campaign, row, released, connected=outcome["outcome"] == "CONNECTED",
+            talk_s=int(outcome["talk_seconds"]),
+            busy_ms=max(0, released - record.start_time_ms),
+        )  # fmt: skip
 
     def _give_up(self, campaign: Campaign, exc: CccError) -> None:
         """No permission to read call records: every waiting row says so; dialling goes on."""

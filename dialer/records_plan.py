@@ -58,6 +58,7 @@ class Pending:
     end_ms: int  # the latest CCC can have started the call (the answer came back)
     horizon_ms: int  # the campaign's reconcile horizon: how long to keep looking
     due_ms: int = 0  # when this lookup fell due
+    held_until_ms: int = 0  # a caller may be held by this call (waiting for it to end) until
     lo_ms: int = 0  # the StartTime window its record is looked for in (see `window`)
     hi_ms: int = 0
     job_id: str = ""
@@ -132,17 +133,20 @@ def plan(items: list[Pending], density_per_s: float) -> list[Lookup]:
     return sorted(lookups, key=lambda lk: lk.due_ms)
 
 
-def next_lookup_ms(now_ms: int, p: Pending, min_ms: int, *, failed: bool = False) -> int | None:
+def next_lookup_ms(now_ms: int, p: Pending, min_ms: int, *, failed: bool = False,
+                   held_cap_ms: int = MAX_BACKOFF_MS) -> int | None:  # fmt: skip
     """When to look for a row not found now: after a share of its age (growing as the call
-    goes on, at least `min_ms`, at most five minutes), the last time exactly at its horizon;
-    None once the horizon has passed. After a failed lookup the row gets a grace period past
-    the horizon, so the last word is a lookup that could be read."""
+    goes on, at least `min_ms`, at most five minutes — or `held_cap_ms` while a caller may be
+    held by the call), the last time exactly at its horizon; None once the horizon has passed.
+    After a failed lookup the row gets a grace period past the horizon, so the last word is a
+    lookup that could be read."""
     deadline = p.start_ms + p.horizon_ms
     if failed:
         deadline += min(p.horizon_ms, GRACE_MS)
     if now_ms >= deadline:
         return None
-    delay = min(MAX_BACKOFF_MS, max(min_ms, int((now_ms - p.start_ms) * BACKOFF_SHARE)))
+    cap = min(held_cap_ms, MAX_BACKOFF_MS) if now_ms < p.held_until_ms else MAX_BACKOFF_MS
+    delay = max(min_ms, min(cap, int((now_ms - p.start_ms) * BACKOFF_SHARE)))
     return min(now_ms + delay, deadline)
 
 

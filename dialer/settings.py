@@ -46,6 +46,7 @@ class Settings:
     records_poll_s: float = 2.0
     records_budget: float = 0.08  # call-record requests per call placed
     records_max_lag_s: float = 30.0
+    caller_lookup_s: float = 2.0  # first record lookup of a paced caller's call
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +80,7 @@ class Settings:
             records_poll_s=_float(env, "DIALER_RECORDS_POLL_S", 2.0),
             records_budget=_float(env, "DIALER_RECORDS_BUDGET", 0.08),
             records_max_lag_s=_float(env, "DIALER_RECORDS_MAX_LAG_S", 30.0),
+            caller_lookup_s=_float(env, "DIALER_CALLER_LOOKUP_S", 2.0),
         )
 
     def timing(self) -> Timing:
@@ -93,6 +95,7 @@ class Settings:
             records_poll_s=self.records_poll_s,
             records_budget=self.records_budget,
             records_max_lag_s=self.records_max_lag_s,
+            caller_lookup_ms=int(self.caller_lookup_s * 1000),
         )
 
     def require_credentials(self) -> Credentials:

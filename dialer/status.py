@@ -6,8 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from dialer.engine import Engine
+from dialer.engine import Campaign, Engine
 from dialer.models import ACTIVE_STATES, TERMINAL_STATES, CampaignStatus, RowState
+from dialer.phones import mask_caller
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,18 @@ class BrokerStatus:
 
 
 @dataclass(frozen=True)
+class CallerStatus:
+    """One caller (a person): what they did in this campaign, and what they are doing now."""
+
+    number: str
+    calls: int
+    connected: int
+    talk_s: int
+    busy_share: float  # time in this campaign's calls / time since it started
+    now: str  # "in a call", "wrap-up", "free"
+
+
+@dataclass(frozen=True)
 class CampaignReport:
     id: str
     name: str
@@ -31,6 +44,7 @@ class CampaignReport:
     total: int
     counts: dict[str, int]
     brokers: list[BrokerStatus] = field(default_factory=list)
+    callers: list[CallerStatus] = field(default_factory=list)
     eta_s: float | None = None
     # UNKNOWN rows by why they are still unknown (see unknown_reasons), and call-record
     # lookups that failed, by code.
@@ -56,6 +70,7 @@ class CampaignReport:
             "brokers": [b.__dict__ for b in self.brokers],
             "unknown_reasons": self.unknown_reasons,
             "lookup_failures": self.lookup_failures,
+            "callers": [c.__dict__ for c in self.callers],
         }
 
 
@@ -80,6 +95,13 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
     capacity = sum(b.limit_per_s for b in brokers if not b.down and (b.waiting or remaining))
     if engine.timing.max_qps:
         capacity = min(capacity, engine.timing.max_qps)
+    callers = _callers(engine, campaign) if campaign.settings.caller_pacing else []
+    ended = [c for c in store.caller_figures(cid, campaign.settings.agents) if c.busy_ms]
+    if campaign.settings.caller_pacing and ended and callers:
+        # Agents, not brokers, may be the limit: each takes a call per (call + wrap-up).
+        per_call_s = sum(c.busy_ms for c in ended) / 1000 / sum(c.calls for c in ended)
+        concurrent = len(callers) * campaign.settings.caller_concurrency
+        capacity = min(capacity, concurrent / (per_call_s + campaign.settings.wrap_up_s))
     eta = remaining / capacity if capacity and remaining else (0.0 if not remaining else None)
     resumes = campaign.resumes_at_ms
     return CampaignReport(
@@ -94,6 +116,7 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
         total=campaign.total,
         counts=counts,
         brokers=brokers,
+        callers=callers,
         eta_s=eta,
     )
 
@@ -114,6 +137,23 @@ def unknown_reasons(engine: Engine, cid: str, unknown: int) -> dict[str, int]:
     if rest > 0:
         reasons[NOT_LOOKED_UP] = rest
     return reasons
+
+
+def _callers(engine: Engine, campaign: Campaign) -> list[CallerStatus]:
+    now = engine.now_ms()
+    elapsed_s = max(1.0, (now - campaign.created_at_ms) / 1000)
+    wrap_up_ms = campaign.settings.wrap_up_s * 1000
+    out = []
+    for c in engine.store.caller_figures(campaign.id, campaign.settings.agents):
+        if c.held_until_ms is None:
+            doing = "free"
+        elif c.held_until_ms - now <= wrap_up_ms:
+            doing = "wrap-up"
+        else:
+            doing = "in a call"
+        out.append(CallerStatus(c.number, c.calls, c.connected, c.talk_s,
+                                min(1.0, c.busy_ms / 1000 / elapsed_s), doing))  # fmt: skip
+    return out
 
 
 def local_time(ms: int, timezone: str) -> str:
@@ -158,6 +198,14 @@ def render(report: CampaignReport) -> str:
     if report.lookup_failures:
         failed = ", ".join(f"{n} {c}" for c, n in sorted(report.lookup_failures.items()))
         lines.append(f"  call-record lookups failed: {failed}")
+    shown = 20
+    for c in report.callers[:shown]:
+        lines.append(
+            f"  caller {mask_caller(c.number)}: {c.calls} calls, {c.connected} connected, "
+            f"talk {format_duration(c.talk_s)}, busy {c.busy_share:.0%} — {c.now}"
+        )
+    if len(report.callers) > shown:
+        lines.append(f"  … and {len(report.callers) - shown} more callers (status --json)")
     if report.eta_s:
         lines.append(f"  ETA ≈ {format_duration(report.eta_s)}")
     return "\n".join(lines)

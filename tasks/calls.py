@@ -80,7 +80,7 @@ def enqueue(app: Celery, jobs: list[Job]) -> None:
     with app.producer_or_acquire() as producer, producer.batch():
         for job in jobs:
             task.apply_async(
-                args=(job.campaign_id, job.broker, job.packed, job.token, job.slot_ms),
+                args=(job.campaign_id, job.broker, job.packed, job.token, job.slot_ms, job.agent),
                 task_id=f"{job.campaign_id}:{job.row}:{job.token}",
                 producer=producer,
                 argsrepr=f"(campaign {job.campaign_id}, row {job.row})",
@@ -104,9 +104,9 @@ def register(app: Celery, settings: Settings) -> None:
 
     @app.task(name=TASK)
     def place_call(campaign_id: str, broker: str, packed: str, token: str,
-                   slot_ms: int = 0) -> str:  # fmt: skip
+                   slot_ms: int = 0, agent: str = "") -> str:  # fmt: skip
         c = ctx()
-        job = Job(campaign_id, broker, packed, token, slot_ms)
+        job = Job(campaign_id, broker, packed, token, slot_ms, agent)
         return place_one(c.engine, c.ccc, c.campaign(campaign_id), job,
                          enqueue=lambda jobs: enqueue(app, jobs))  # fmt: skip
 

@@ -54,6 +54,28 @@ class Keys:
         """list: a token pushed when a broker becomes due now; the leading feeder blocks on it."""
         return f"{self.namespace}:c:{cid}:wake"
 
+    def agents(self, cid: str) -> str:
+        """zset: an agent of the campaign's caller pool -> epoch ms it is free from (ends of
+        calls); the one free longest takes the next row without a caller."""
+        return f"{self.namespace}:c:{cid}:agents"
+
+    def caller_stats(self, cid: str) -> str:
+        """hash: n:CALLER calls placed, connected:CALLER, talk_s:CALLER, busy_ms:CALLER (ring
+        to release, from call records), in this campaign."""
+        return f"{self.namespace}:c:{cid}:callers"
+
+    def parked(self, cid: str, caller: str) -> str:
+        """list: "broker SEP packed entry" of PENDING rows waiting for this (busy) caller, in
+        source order; a row goes back to the head of its broker queue when the caller frees."""
+        return self.parked_prefix(cid) + caller
+
+    def parked_prefix(self, cid: str) -> str:
+        return f"{self.namespace}:c:{cid}:parked:"
+
+    def parked_callers(self, cid: str) -> str:
+        """set: callers with rows parked in this campaign."""
+        return f"{self.namespace}:c:{cid}:parked-callers"
+
     def retry(self, cid: str) -> str:
         """zset: packed dial entry (with broker) -> epoch ms when it may be fed again."""
         return f"{self.namespace}:c:{cid}:retry"
@@ -128,6 +150,15 @@ class Keys:
         """string with TTL: this caller+callee pair was just called; no repeat until it expires."""
         return f"{self.namespace}:pair:{caller}:{callee}"
 
+    def caller(self, number: str) -> str:
+        """zset: the calls a caller (a person) is in, queued, dialling or talking, every
+        campaign: "campaign:row" -> epoch ms the call holds them until (its max hold while its
+        end is unknown; release + wrap-up once known)."""
+        return self.caller_prefix() + number
+
+    def caller_prefix(self) -> str:
+        return f"{self.namespace}:caller:"
+
     def pace(self, broker: str) -> str:
         """string: next free slot (epoch ms, Redis clock) of a broker number, across campaigns."""
         return self.pace_prefix() + broker
@@ -157,6 +188,6 @@ class Keys:
             self.meta, self.rows, self.brokers, self.due, self.wake, self.retry, self.state,
             self.result, self.counts, self.lease, self.inflight, self.dialed, self.cdr_due,
             self.reconcile, self.broker_down, self.feeder_lease, self.broker_capped,
-            self.records_stats,
+            self.records_stats, self.agents, self.parked_callers, self.caller_stats,
         )  # fmt: skip
         return [key(cid) for key in per_campaign] + [self.queue(cid, b) for b in brokers]

@@ -23,7 +23,7 @@ from dialer.models import ACTIVE_STATES, CampaignStatus, RowState
 SCRIPT_NAMES = (
     "feed", "begin_dial", "finish", "upkeep", "redistribute", "cancel", "set_status", "sleep",
     "wake_sleeping", "reconcile", "settle_records", "redial", "forget_records", "patch_result",
-    "take_idle_slot", "forget_if_settled", "acquire_lease",
+    "take_idle_slot", "forget_if_settled", "acquire_lease", "call_ended",
 )  # fmt: skip
 
 
@@ -98,6 +98,7 @@ class Queued:
     packed: str
     token: str
     slot_ms: int
+    caller: str  # the person rung first: the row's own caller, or the pool agent it got
 
     @property
     def row(self) -> int:
@@ -130,6 +131,8 @@ class Feeding:
     day_key: str  # today in the campaign's zone: broker daily caps
     next_day_ms: int  # when today's capped brokers may be fed again (Redis clock)
     account_interval_ms: float  # 0: no account-wide cap
+    caller_pacing: bool  # callers are people: one call at a time each (caller_concurrency)
+    caller_concurrency: int
 
 
 @dataclass(frozen=True)
@@ -164,8 +167,14 @@ class Scripts:
 
     def _rows(self, out: list[Any], start: int) -> list[Queued]:
         return [
-            Queued(out[i].decode(), out[i + 1].decode(), out[i + 2].decode(), int(out[i + 3]))
-            for i in range(start, len(out), 4)
+            Queued(
+                out[i].decode(),
+                out[i + 1].decode(),
+                out[i + 2].decode(),
+                int(out[i + 3]),
+                out[i + 4].decode(),
+            )
+            for i in range(start, len(out), 5)
         ]
 
     def feed(self, cid: str, *, feeding: Feeding, max_rows: int) -> tuple[list[Queued], int | None]:
@@ -175,10 +184,11 @@ class Scripts:
             "feed",
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
              k.broker_down(cid), k.broker_capped(cid), k.due(cid), k.brokers(cid),
-             k.pace_account(), k.wake(cid)],
+             k.pace_account(), k.wake(cid), k.agents(cid), k.parked_callers(cid)],
             [feeding.depth, feeding.lookahead_ms, feeding.queued_lease_ms, feeding.day_key,
              feeding.next_day_ms, feeding.account_interval_ms, k.queue_prefix(cid),
-             k.pace_prefix(), max_rows],
+             k.pace_prefix(), max_rows, k.caller_prefix(), k.parked_prefix(cid), cid,
+             "1" if feeding.caller_pacing else "0", feeding.caller_concurrency],
         )  # fmt: skip
         return self._rows(out, 1), int(out[0]) if int(out[0]) >= 0 else None
 
@@ -186,17 +196,20 @@ class Scripts:
                    caller: str, callee: str, dialing_lease_ms: int, callee_daily_cap: int,
                    callee_monthly_cap: int, broker_daily_cap: int, pair_guard_ms: int,
                    next_day_ms: int, day_key: str, month_key: str,
-                   account_interval_ms: float, interval_ms: float) -> Begun:  # fmt: skip
+                   account_interval_ms: float, interval_ms: float,
+                   caller_max_hold_ms: int) -> Begun:  # fmt: skip
+        """`caller` is the person rung first; `caller_max_hold_ms` 0: callers not paced."""
         k = self.keys
         out = self._run(
             "begin_dial",
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
              k.queue(cid, broker), k.result(cid), k.last_dial(broker), k.callee_caps(callee),
              k.broker_day(day_key, broker), k.pair_guard(caller, callee), k.retry(cid),
-             k.broker_capped(cid), k.last_account_dial(), k.due(cid), k.wake(cid)],
+             k.broker_capped(cid), k.last_account_dial(), k.due(cid), k.wake(cid),
+             k.caller(caller), k.agents(cid)],
             [row, token, broker, packed, dialing_lease_ms, callee_daily_cap, callee_monthly_cap,
              broker_daily_cap, pair_guard_ms, next_day_ms, day_key, month_key,
-             account_interval_ms, interval_ms],
+             account_interval_ms, interval_ms, f"{cid}:{row}", caller_max_hold_ms, caller],
         )  # fmt: skip
         code = int(out[0])
         if code > 0:
@@ -218,13 +231,16 @@ class Scripts:
              k.broker_down(cid), k.callee_caps(callee), k.broker_day(feeding.day_key, broker),
              k.pair_guard(caller, callee), k.records(), k.cdr_due(cid), k.reconcile(cid),
              k.due(cid), k.wake(cid), k.running(), k.broker_capped(cid), k.brokers(cid),
-             k.pace_account()],
+             k.pace_account(), k.caller(caller), k.agents(cid), k.parked_callers(cid),
+             k.caller_stats(cid)],
             [row, token, broker, packed, outcome.value, json.dumps(patch, ensure_ascii=False),
              reason, cid, cdr_wait_ms, reconcile_wait_ms, begun_at_ms, max_attempts,
              retry.base_ms, retry.cap_ms, retry.jitter, feeding.day_key, month_key,
              "1" if feed else "0", feeding.depth, feeding.lookahead_ms,
              feeding.queued_lease_ms, feeding.next_day_ms, feeding.account_interval_ms,
-             k.queue_prefix(cid), k.pace_prefix(), interval_ms],
+             k.queue_prefix(cid), k.pace_prefix(), interval_ms, caller,
+             "1" if feeding.caller_pacing else "0", feeding.caller_concurrency,
+             k.caller_prefix(), k.parked_prefix(cid)],
         )  # fmt: skip
         if not int(out[0]):
             return Finished(None, [])
@@ -270,8 +286,8 @@ class Scripts:
         out = self._run(
             "cancel",
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
-             k.retry(cid), k.running(), k.sleeping(), k.brokers(cid)],
-            [cid, k.queue_prefix(cid), limit],
+             k.retry(cid), k.running(), k.sleeping(), k.brokers(cid), k.parked_callers(cid)],
+            [cid, k.queue_prefix(cid), limit, k.parked_prefix(cid)],
         )  # fmt: skip
         if int(out[0]) < 0:
             self._refused(cid, refusal(int(out[0])))
@@ -307,11 +323,11 @@ class Scripts:
 
     # --- call records ---------------------------------------------------------------------
 
-    def reconcile(self, cid: str, *, items: list[dict[str, Any]]) -> int:
+    def reconcile(self, cid: str, *, items: list[dict[str, Any]]) -> list[int]:
         """Lookups' findings for UNKNOWN rows ({member, act, patch, at}: see reconcile.lua);
-        returns rows found."""
+        returns the rows found."""
         k = self.keys
-        return int(
+        return _ints(
             self._run(
                 "reconcile",
                 [
@@ -326,11 +342,11 @@ class Scripts:
             )
         )
 
-    def settle_records(self, cid: str, *, items: list[dict[str, Any]]) -> int:
+    def settle_records(self, cid: str, *, items: list[dict[str, Any]]) -> list[int]:
         """Lookups' findings for DISPATCHED rows ({row, job_id, act, patch, at}: see
-        settle_records.lua); returns rows whose outcome was written."""
+        settle_records.lua); returns the rows whose outcome was written."""
         k = self.keys
-        return int(
+        return _ints(
             self._run(
                 "settle_records",
                 [k.state(cid), k.result(cid), k.cdr_due(cid)],
@@ -366,6 +382,21 @@ class Scripts:
             self._refused(cid, refusal(int(out[0])))
         return int(out[0]), CampaignStatus(out[1].decode())
 
+    def call_ended(self, cid: str, *, row: int, released_at_ms: int, wrap_up_ms: int,
+                   connected: bool, talk_s: int, busy_ms: int) -> int | None:  # fmt: skip
+        """The caller of the row's call is free from release + wrap-up: that time, or None
+        when the row names no caller it rang."""
+        k = self.keys
+        free_at = int(
+            self._run(
+                "call_ended",
+                [k.result(cid), k.agents(cid), k.due(cid), k.wake(cid), k.caller_stats(cid)],
+                [row, cid, released_at_ms, wrap_up_ms, k.caller_prefix(), k.parked_prefix(cid),
+                 "1" if connected else "0", talk_s, busy_ms],
+            )
+        )  # fmt: skip
+        return free_at if free_at >= 0 else None
+
     def patch_result(self, cid: str, *, row: int, patch: dict[str, Any]) -> None:
         self._run(
             "patch_result", [self.keys.result(cid)], [row, json.dumps(patch, ensure_ascii=False)]
@@ -385,3 +416,8 @@ class Scripts:
         if why is Refusal.NO_CAMPAIGN:
             raise CampaignNotFound(f"no campaign {cid!r}")
         raise DialerError(f"campaign {cid}: {why.name.lower().replace('_', ' ')}")
+
+
+def _ints(reply: Any) -> list[int]:
+    """A script's list of numbers (an empty Lua table comes back as an empty list)."""
+    return [int(v) for v in reply or []]

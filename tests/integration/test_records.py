@@ -36,6 +36,8 @@ def client_for(sim: Simulator, **kw) -> CccClient:
 
 
 def start(engine: Engine, tmp_path, n: int, **kw) -> str:
+    # Campaigns of one test share callers; holding callers is tested in test_callers.py.
+    kw.setdefault("caller_pacing", False)
     sheet = write_sheet(tmp_path / "s.csv", n, timeout_seconds=1)
     return new_campaign(engine, sheet, pool=(BROKER,), rate_per_s=200.0, pair_guard_s=0, **kw)
 

@@ -48,6 +48,8 @@ def drive(engine: Engine, client: CccClient, cid: str) -> list[str]:
 def start(engine: Engine, tmp_path, n: int, **kw) -> str:
     kw.setdefault("rate_per_s", 200.0)
     kw.setdefault("pair_guard_s", 0)
+    # Campaigns of one test share callers; holding callers is tested in test_callers.py.
+    kw.setdefault("caller_pacing", False)
     sheet = write_sheet(tmp_path / "s.csv", n, timeout_seconds=1)
     return new_campaign(engine, sheet, pool=(BROKER,), **kw)
 

@@ -3,6 +3,8 @@ newest first; backoff that grows with a call's age and ends at the horizon; the 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from dialer.cli_options import horizon
@@ -106,6 +108,13 @@ def test_backoff_grows_with_the_call_age_and_is_capped() -> None:
     delays = [next_lookup_ms(age_ms, p, 2000) - age_ms for age_ms in (1000, 60_000, 600_000)]
     assert delays == [2000, 12_000, 120_000]
     assert next_lookup_ms(3 * HOUR_MS, p, 2000) - 3 * HOUR_MS == MAX_BACKOFF_MS
+
+
+def test_a_call_that_may_hold_its_caller_is_looked_at_more_often() -> None:
+    p = replace(outcome(1, 0), held_until_ms=900_000)
+    assert next_lookup_ms(600_000, p, 2000, held_cap_ms=30_000) == 630_000
+    assert next_lookup_ms(900_000, p, 2000, held_cap_ms=30_000) == 1_080_000  # hold over
+    assert next_lookup_ms(10_000, p, 2000, held_cap_ms=0) == 12_000  # never below the poll
 
 
 def test_the_last_lookup_is_at_the_horizon_and_none_after() -> None:

@@ -140,7 +140,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif what == "calls":
             self._send_json(200, state.log_entries())
         elif what == "requests":
-            self._send_json(200, state.requests())
+            self._send_json(200, state.request_counts())
         else:
             self._send_json(404, {"error": "no such admin path"})
 
@@ -197,7 +197,7 @@ class Simulator:
 
     def requests(self) -> dict[str, int]:
         """Signed requests received so far, by action (also GET /_simulator/requests)."""
-        return self.state.requests()
+        return self.state.request_counts()
 
     @property
     def port(self) -> int:

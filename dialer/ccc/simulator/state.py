@@ -90,8 +90,8 @@ class SimulatorState:
         self._busy_until_ms: dict[str, int] = {}
         self._lock = threading.Lock()
         self._recent: deque[float] = deque()
-        # Signed requests that reached an action (refused or not), by action.
-        self._requests: Counter[str] = Counter()
+        # Signed requests per action, answered or refused: what a run cost in API calls.
+        self.requests: Counter[str] = Counter()
         self._job_counter = self.rng.randrange(10**17, 9 * 10**17)
         # Held open for the simulator's lifetime and closed in close().
         self._log_file = (
@@ -103,6 +103,15 @@ class SimulatorState:
     def close(self) -> None:
         if self._log_file:
             self._log_file.close()
+
+    def count_request(self, action: str) -> None:
+        with self._lock:
+            self.requests[action] += 1
+
+    def request_counts(self) -> dict[str, int]:
+        """Signed requests per action so far (GET /_simulator/requests)."""
+        with self._lock:
+            return dict(self.requests)
 
     def new_request_id(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4)).upper()
@@ -173,15 +182,6 @@ class SimulatorState:
         timeline = timed_timeline(self.call_rng, self.faults, start_ms, timeout_seconds)
         self._busy_until_ms[caller] = timeline.release_ms
         return timeline
-
-    def count_request(self, action: str) -> None:
-        with self._lock:
-            self._requests[action] += 1
-
-    def requests(self) -> dict[str, int]:
-        """Requests received so far by action (what a client spent, answered or refused)."""
-        with self._lock:
-            return dict(self._requests)
 
     def call_by_job(self, job_id: str) -> PlacedCall | None:
         with self._lock:

@@ -11,10 +11,10 @@
 -- KEYS[1] state  KEYS[2] counts  KEYS[3] result  KEYS[4] reconcile  KEYS[5] cdr_due
 -- KEYS[6] records_stats  (unknown:CODE -> rows left UNKNOWN for that reason)
 -- ARGV[1] items (JSON list)
--- Returns the number of rows found.
+-- Returns the rows found.
 local state_key, counts_key, result_key = KEYS[1], KEYS[2], KEYS[3]
 local reconcile_key, cdr_key, stats_key = KEYS[4], KEYS[5], KEYS[6]
-local found = 0
+local found = {}
 for _, item in ipairs(cjson.decode(ARGV[1])) do
   local member = item.member
   local _, packed = split_member(member)
@@ -27,7 +27,7 @@ for _, item in ipairs(cjson.decode(ARGV[1])) do
       set_state(state_key, counts_key, row, State.UNKNOWN, State.DISPATCHED)
       redis.call('ZREM', reconcile_key, member)
       if item.at > 0 then redis.call('ZADD', cdr_key, item.at, row) end
-      found = found + 1
+      table.insert(found, tonumber(row))
     elseif item.act == 'again' then
       redis.call('ZADD', reconcile_key, 'XX', item.at, member)
     else

@@ -7,9 +7,9 @@
 -- any other stops being looked up.
 -- KEYS[1] state  KEYS[2] result  KEYS[3] cdr_due
 -- ARGV[1] items (JSON list)
--- Returns the number of rows whose outcome was written.
+-- Returns the rows whose outcome was written.
 local state_key, result_key, cdr_key = KEYS[1], KEYS[2], KEYS[3]
-local settled = 0
+local settled = {}
 for _, item in ipairs(cjson.decode(ARGV[1])) do
   local row = tostring(item.row)
   local cur = redis.call('HGET', result_key, row)
@@ -23,7 +23,7 @@ for _, item in ipairs(cjson.decode(ARGV[1])) do
   else
     patch_result(result_key, row, item.patch)
     redis.call('ZREM', cdr_key, row)
-    if item.act == 'found' then settled = settled + 1 end
+    if item.act == 'found' then table.insert(settled, item.row) end
   end
 end
 return settled
