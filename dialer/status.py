@@ -57,6 +57,10 @@ class CampaignReport:
     brokers: list[BrokerStatus] = field(default_factory=list)
     callers: list[CallerStatus] = field(default_factory=list)
     eta_s: float | None = None
+    # UNKNOWN rows by why they are still unknown (see unknown_reasons), and call-record
+    # lookups that failed, by code.
+    unknown_reasons: dict[str, int] = field(default_factory=dict)
+    lookup_failures: dict[str, int] = field(default_factory=dict)
     now_ms: int = 0  # when the report was made (Redis clock)
     workers_alive: int = 0  # worker processes of this namespace seen in the last 30 s
     workers_last_seen_ms: int | None = None  # the latest heartbeat of any worker ever
@@ -85,6 +89,8 @@ class CampaignReport:
             "counts": self.counts,
             "eta_s": self.eta_s,
             "brokers": [b.__dict__ for b in self.brokers],
+            "unknown_reasons": self.unknown_reasons,
+            "lookup_failures": self.lookup_failures,
             "callers": [c.__dict__ for c in self.callers],
             "workers_alive": self.workers_alive,
             "workers_last_seen_ms": self.workers_last_seen_ms,
@@ -142,6 +148,8 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
     if eta and (not workers.alive or outage is not None):
         eta = None  # nothing is being dialled: no time left can be told
     return CampaignReport(
+        unknown_reasons=unknown_reasons(engine, cid, counts.get(RowState.UNKNOWN.value, 0)),
+        lookup_failures=store.lookup_failures(cid),
         id=cid,
         name=campaign.settings.name,
         status=campaign.status,
@@ -159,6 +167,24 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
         unhealthy_workers=[(w.name, w.reason) for w in workers.live if not w.healthy],
         outage=outage,
     )
+
+
+LOOKING = "looking in the call records"
+NOT_LOOKED_UP = "not looked up (call records off)"
+
+
+def unknown_reasons(engine: Engine, cid: str, unknown: int) -> dict[str, int]:
+    """UNKNOWN rows by why: still being looked for in the call records, or the reason their
+    lookups ended (Reconcile.NotFound, Reconcile.Unreadable, Reconcile.Unavailable)."""
+    if not unknown:
+        return {}
+    ended, looking = engine.store.unknown_reasons(cid)
+    reasons = {LOOKING: looking} if looking else {}
+    reasons.update(ended)
+    rest = unknown - looking - sum(ended.values())
+    if rest > 0:
+        reasons[NOT_LOOKED_UP] = rest
+    return reasons
 
 
 def _seconds_until(at_ms: int | None, now_ms: int) -> int | None:
@@ -251,6 +277,12 @@ def render(report: CampaignReport) -> str:
             f"  broker {b.number}: {b.dispatched} dispatched, {rate}"
             f"(limit {b.limit_per_s:g}/s), {b.waiting} waiting{note}"
         )
+    if report.unknown_reasons:
+        why = ", ".join(f"{n} {r}" for r, n in sorted(report.unknown_reasons.items()))
+        lines.append(f"  UNKNOWN: {why} (`dialer redial {report.id} --status UNKNOWN`)")
+    if report.lookup_failures:
+        failed = ", ".join(f"{n} {c}" for c, n in sorted(report.lookup_failures.items()))
+        lines.append(f"  call-record lookups failed: {failed}")
     shown = 20
     for c in report.callers[:shown]:
         lines.append(

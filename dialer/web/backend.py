@@ -51,6 +51,7 @@ OPTION_FLAGS = {
     "callee_monthly_cap": "--callee-monthly-cap",
     "broker_daily_cap": "--broker-daily-cap",
     "pair_guard_s": "--pair-guard-s",
+    "reconcile_horizon": "--reconcile-horizon",
     "sheet": "--sheet",
 }
 SWITCHES = {"no_outcomes": "--no-outcomes"}
