@@ -68,11 +68,6 @@ class CampaignReport:
     outage: Outage | None = None
 
     @property
-    def dialling(self) -> bool:
-        """Whether calls can be going out: some worker is alive and CCC is reachable."""
-        return self.workers_alive > 0 and self.outage is None
-
-    @property
     def done_rows(self) -> int:
         return sum(n for s, n in self.counts.items() if s in TERMINAL_STATES)
 
