@@ -43,6 +43,7 @@ class Settings:
     cdr_margin_s: float = 15.0
     reconcile_wait_s: float = 120.0
     records_qps: float = 10.0  # call-record lookups per second per worker process
+    retention_days: float | None = None  # DONE/CANCELLED campaigns are deleted after this
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -73,6 +74,7 @@ class Settings:
             cdr_margin_s=_float(env, "DIALER_CDR_MARGIN_S", 15.0) or 15.0,
             reconcile_wait_s=_float(env, "DIALER_RECONCILE_WAIT_S", 120.0) or 120.0,
             records_qps=_float(env, "DIALER_RECORDS_QPS", 10.0) or 10.0,
+            retention_days=_retention_days(env),
         )
 
     def timing(self) -> Timing:
@@ -93,6 +95,13 @@ class Settings:
                 "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
             )
         return self.credentials
+
+
+def _retention_days(env: Mapping[str, str]) -> float | None:
+    """DIALER_RETENTION_DAYS: unset or 0 keeps every campaign."""
+    if env.get("DIALER_RETENTION_DAYS", "").strip() in ("", "0"):
+        return None
+    return _float(env, "DIALER_RETENTION_DAYS", None)
 
 
 @overload

@@ -118,6 +118,11 @@ class Keys:
         """string with TTL: this caller+callee pair was just called; no repeat until it expires."""
         return f"{self.namespace}:pair:{caller}:{callee}"
 
+    def retention_sweep(self) -> str:
+        """string with TTL: the worker that last swept campaigns past DIALER_RETENTION_DAYS;
+        no worker sweeps again until it expires."""
+        return f"{self.namespace}:retention-sweep"
+
     def records_lease(self, cid: str) -> str:
         """string: the worker id fetching this campaign's call records; expires unless renewed."""
         return f"{self.namespace}:c:{cid}:records-lease"
