@@ -252,18 +252,18 @@ def local_time(ms: int, timezone: str) -> str:
 
 
 def format_duration(seconds: float) -> str:
-    """3 d 4 h, 2 h 5 min, 7 min, 40 s: never a clock face that wraps at 24 h."""
+    """3 d 4 h, 2 h 5 min, 7 min, 40 s, rounded to the last unit shown: never a clock face
+    that wraps at 24 h."""
     s = round(seconds)
-    days, rest = divmod(s, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
+    if s >= 86400 - 1800:
+        days, hours = divmod(round(s / 3600), 24)
         return f"{days} d {hours} h"
-    if hours:
+    if s >= 3600 - 30:
+        hours, minutes = divmod(round(s / 60), 60)
         return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min"
-    return f"{secs} s"
+    if s >= 60:
+        return f"{round(s / 60)} min"
+    return f"{s} s"
 
 
 def eta_text(report: CampaignReport) -> str:
