@@ -198,6 +198,19 @@ def test_delete_refuses_a_running_or_paused_campaign_in_one_line(
     assert keys_of(redis_client, namespace, running)
 
 
+def test_a_campaign_started_after_the_check_is_still_not_deleted(engine, three, redis_client,
+                                                                  namespace):  # fmt: skip
+    from dialer.campaigns import delete_campaign
+    from dialer.errors import WrongStatus
+
+    ready = three[0]
+    engine.store.campaign(ready)  # what `dialer delete` checked, before someone started it
+    engine.start(ready)
+    with pytest.raises(WrongStatus, match="is RUNNING"):
+        delete_campaign(engine, ready)  # the deletion itself checks again, atomically
+    assert keys_of(redis_client, namespace, ready)
+
+
 def test_delete_of_an_unknown_campaign_is_one_line(dialer):
     assert one_line(dialer("delete", "nosuchid", "--yes")) == "dialer: no campaign 'nosuchid'"
 
