@@ -150,7 +150,10 @@ def test_rows_and_the_web_console_agree(engine, three):
     backend._store = engine.store
     web = backend.rows(cancelled, ["REJECTED", "CANCELLED"])
     assert [(r["row"], r["state"], r["error_code"]) for r in web] == [
-        (1, "CANCELLED", ""), (2, "REJECTED", "Sheet.InvalidNumber"), (3, "CANCELLED", "")]  # fmt: skip
+        (1, "CANCELLED", ""),
+        (2, "REJECTED", "Sheet.InvalidNumber"),
+        (3, "CANCELLED", ""),
+    ]
     assert backend.rows(cancelled, ["NONSENSE"]) == []
 
 
@@ -288,3 +291,30 @@ def test_retention_setting_is_read_from_the_environment() -> None:
     assert Settings.from_env({"DIALER_RETENTION_DAYS": "30"}).retention_days == 30.0
     with pytest.raises(ConfigError, match="DIALER_RETENTION_DAYS"):
         Settings.from_env({"DIALER_RETENTION_DAYS": "a month"})
+
+
+# --- mistakes and pipes --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["list"], ["rows", "abc123"], ["delete", "abc123", "--yes"]])
+def test_unreachable_redis_is_one_line_for_the_new_commands(command) -> None:
+    from dialer.embedded_redis import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_"))}
+    env["DIALER_REDIS_URL"] = target = f"redis://127.0.0.1:{free_port()}/0"
+    done = subprocess.run([sys.executable, "-m", "dialer.cli", *command], env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert f"cannot reach Redis at {target}" in one_line(done, 1)
+
+
+def test_rows_piped_into_head_ends_quietly(engine: Engine, tmp_path, redis_server, namespace):
+    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 20_000), start=False,
+                       pool=NUMBERS[:1])  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_"))}
+    env.update(DIALER_REDIS_URL=redis_server.url, DIALER_NAMESPACE=namespace)
+    proc = subprocess.Popen([sys.executable, "-m", "dialer.cli", "rows", cid, "--limit", "0"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    assert proc.stdout is not None and proc.stdout.readline().startswith(b"row ")
+    proc.stdout.close()  # as `| head -1` does
+    assert proc.wait(timeout=60) == 1
+    assert proc.stderr is not None and proc.stderr.read() == b""

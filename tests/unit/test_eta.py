@@ -62,17 +62,19 @@ def test_daylight_saving_day_is_counted_in_wall_clock_hours() -> None:
     ny = ZoneInfo("America/New_York")
     cal = Calendar.of(("09:00-21:00",), "America/New_York")
     before = dt.datetime(2026, 3, 7, 20, 0, tzinfo=ny).timestamp()  # clocks spring forward on 8th
-    assert cal.after_open_seconds(before, 2 * 3600) == dt.datetime(
-        2026, 3, 8, 10, 0, tzinfo=ny
-    ).timestamp()
+    assert (
+        cal.after_open_seconds(before, 2 * 3600)
+        == dt.datetime(2026, 3, 8, 10, 0, tzinfo=ny).timestamp()
+    )
 
 
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [(200_000, "2 d 8 h"), (2 * DAY + 59 * 60, "2 d 1 h"), (84_000, "23 h 20 min"),
-     (86_300, "1 d 0 h"), (7500, "2 h 5 min"), (3590, "1 h 0 min"), (450, "8 min"),
-     (40, "40 s")],  # fmt: skip
-)
+DURATIONS = [
+    (200_000, "2 d 8 h"), (2 * DAY + 59 * 60, "2 d 1 h"), (84_000, "23 h 20 min"),
+    (86_300, "1 d 0 h"), (7500, "2 h 5 min"), (3590, "1 h 0 min"), (450, "8 min"), (40, "40 s"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("seconds", "text"), DURATIONS)
 def test_durations_never_wrap_at_a_day(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
 
