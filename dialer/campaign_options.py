@@ -9,7 +9,9 @@ from pathlib import Path
 from dialer import cli_options as opt
 from dialer.calendar import Calendar
 from dialer.errors import DialerError
+from dialer.ingest import load_dnc
 from dialer.models import CampaignSettings
+from dialer.phones import is_phone, mask_number
 from dialer.settings import Settings
 
 
@@ -39,6 +41,22 @@ def add_upload_options(p: argparse.ArgumentParser) -> None:
                    help="do not fetch call records (for keys without CDR permission)")  # fmt: skip
     p.add_argument("--pair-guard-s", type=opt.pair_guard_s, default=60.0,
                    help="no repeat of a caller+callee pair within this many seconds")  # fmt: skip
+    p.add_argument("--caller", action="append", default=[], type=opt.phone_number,
+                   dest="agents", help="an agent of the pool (repeatable): rows without a "
+                   "caller go to the agent free longest")  # fmt: skip
+    p.add_argument("--callers", help="file of agents' numbers, one a line (like --dnc)")
+    p.add_argument("--caller-concurrency", type=opt.int_in(1, 100), default=1,
+                   help="calls one caller may be in at once (default 1)")  # fmt: skip
+    p.add_argument("--wrap-up-s", type=opt.float_in(0, 3600, unit=" s"), default=10.0,
+                   help="a caller rests this long after a call ends (default 10)")  # fmt: skip
+    p.add_argument("--caller-max-hold-s", type=opt.float_in(60, 86400, unit=" s"),
+                   default=900.0, help="a call whose record never comes frees its caller "
+                   "after this long (default 900)")  # fmt: skip
+    p.add_argument(
+        "--no-caller-pacing",
+        action="store_true",
+        help="pace by broker numbers only (callers may be rung mid-call)",
+    )
     p.add_argument("--dnc", help="do-not-call file, one number a line")
     p.add_argument("--sheet", dest="sheet_name", help="XLSX sheet name (default: the first)")
     p.add_argument("--json", action="store_true")
@@ -67,4 +85,20 @@ def settings_from_args(args: argparse.Namespace, settings: Settings) -> Campaign
         broker_daily_cap=args.broker_daily_cap,
         pair_guard_s=args.pair_guard_s,
         outcomes=not args.no_outcomes,
+        agents=tuple(dict.fromkeys([*args.agents, *_agents_file(args.callers)])),
+        caller_concurrency=args.caller_concurrency,
+        wrap_up_s=args.wrap_up_s,
+        caller_max_hold_s=args.caller_max_hold_s,
+        caller_pacing=not args.no_caller_pacing,
     )
+
+
+def _agents_file(path: str | None) -> list[str]:
+    """Agents' numbers from --callers: read like a do-not-call file; each must be a phone."""
+    if not path:
+        return []
+    numbers = sorted(load_dnc(path))
+    bad = [n for n in numbers if not is_phone(n)]
+    if bad:
+        raise DialerError(f"--callers {path}: {mask_number(bad[0])} is not a phone number")
+    return numbers

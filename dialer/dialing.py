@@ -51,11 +51,14 @@ def place_one(
     if wait_ms > 0:
         sleep(min(wait_ms / 1000.0, MAX_SLOT_WAIT_S))
     interval = engine.store.interval_ms(settings, job.broker)
+    max_hold = settings.caller_max_hold_s if settings.caller_pacing else 0.0
     early_ms = engine.ms_until_broker_free(job.broker, interval)
     if 0 < early_ms <= interval:
         sleep(early_ms / 1000.0)
     while True:
-        begun = with_redis_retry(lambda: engine.begin_dial(job, caps, interval))
+        begun = with_redis_retry(
+            lambda: engine.begin_dial(job, caps, interval, caller_max_hold_s=max_hold)
+        )
         if begun.refused is not Refusal.TOO_SOON:
             break
         sleep(begun.wait_ms / 1000.0)
@@ -67,7 +70,7 @@ def place_one(
     try:
         result = client.start_back2back_call(
             instance_id=settings.instance_id,
-            caller=entry.caller,
+            caller=job.caller,
             callee=entry.callee,
             broker=entry.broker,
             additional_broker=entry.additional_broker or None,

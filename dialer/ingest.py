@@ -119,6 +119,7 @@ class IngestState:
 
     pool: tuple[str, ...]
     dnc: frozenset[str] = frozenset()
+    agents: bool = False  # a pool of callers: a row may leave its caller empty
     seen_callees: set[str] = field(default_factory=set)
     next_row: int = 1
     pool_cursor: int = 0
@@ -161,9 +162,11 @@ def validate_chunk(
         field_name = next((f for f, p in columns.positions.items() if p == position), None)
         if field_name is not None and reason[row] == "":
             reason[row], bad_column[row] = UNSAVED_FORMULA, field_name
-    flag(raw["caller"] == "", MISSING, "caller")
+    if not state.agents:
+        flag(raw["caller"] == "", MISSING, "caller")
     flag(raw["callee"] == "", MISSING, "callee")
-    flag(caller_sci | ~caller.str.fullmatch(PHONE), INVALID_NUMBER, "caller")
+    given = raw["caller"] != ""
+    flag(given & (caller_sci | ~caller.str.fullmatch(PHONE)), INVALID_NUMBER, "caller")
     flag(callee_sci | ~callee.str.fullmatch(PHONE), INVALID_NUMBER, "callee")
     flag((broker != "") & ~broker.str.fullmatch(BROKER), INVALID_NUMBER, "broker")
     flag((extra != "") & ~extra.str.fullmatch(BROKER), INVALID_NUMBER, "additional_broker")

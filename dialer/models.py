@@ -73,6 +73,14 @@ class CampaignSettings:
     broker_daily_cap: int = 0
     pair_guard_s: float = 60.0  # the same caller+callee pair, whatever campaign asks
     outcomes: bool = True  # fetch each call's record (GetCallDetailRecord) for its outcome
+    # Callers are people: one is busy from the moment a call is queued for them until its
+    # record says it ended, plus wrap-up; a row without a caller goes to the pool's agent
+    # who has been free longest.
+    agents: tuple[str, ...] = ()  # the pool of callers (--caller / --callers)
+    caller_concurrency: int = 1
+    wrap_up_s: float = 10.0
+    caller_max_hold_s: float = 900.0  # a call whose end never shows frees its caller then
+    caller_pacing: bool = True  # False: paced by brokers only (the old way, for comparison)
 
     def rate_for(self, broker: str) -> float:
         return self.broker_rates.get(broker, self.rate_per_s)

@@ -29,6 +29,7 @@ OUTCOMES = (
 CARRIER_CODES = frozenset({432, 434, 441, 472, 473, 474, 475, 476, 477, 478})
 NO_ANSWER_CODES = frozenset({408, 480, 487})
 MAX_RECORD_TRIES = 8
+MAX_PACED_RECORD_TRIES = 40  # 2 s growing to 30 s apart: past a caller's default max hold
 MAX_RECONCILE_TRIES = 5
 RECONCILE_BEFORE_MS = 60_000
 RECONCILE_AFTER_MS = 600_000
@@ -149,15 +150,22 @@ class RecordsPoller:
         except CampaignFatal:
             raise
         except CccError as exc:
-            # Not there yet (records land a while after hang-up), or a passing error.
-            if tries >= MAX_RECORD_TRIES:
+            # Not there yet (records land a while after hang-up), or a passing error. A
+            # paced caller waits on this record to be free again: look often, for longer.
+            paced = campaign.settings.caller_pacing
+            if tries >= (MAX_PACED_RECORD_TRIES if paced else MAX_RECORD_TRIES):
                 engine.patch_result(cid, row, {"cdr_tries": tries, "outcome_note": exc.code})
                 store.next_record_lookup(cid, row, None)
             else:
                 engine.patch_result(cid, row, {"cdr_tries": tries})
-                store.next_record_lookup(cid, row, engine.now_ms() + 10_000 * 2 ** (tries - 1))
+                wait = (
+                    min(30_000, 2_000 * 1.5 ** (tries - 1)) if paced else 10_000 * 2 ** (tries - 1)
+                )
+                store.next_record_lookup(cid, row, engine.now_ms() + int(wait))
             return False
         engine.patch_result(cid, row, {**classify(cdr), "cdr_tries": tries})
+        if cdr.release_time_ms:
+            engine.call_ended(campaign, row, cdr.release_time_ms)
         store.next_record_lookup(cid, row, None)
         return True
 
@@ -184,7 +192,7 @@ class RecordsPoller:
                     engine.patch_result(cid, entry.row, {"reconcile_tries": tries})
                     store.next_reconcile(cid, member, engine.now_ms() + 30_000 * tries)
                 continue
-            cdr_wait = engine.cdr_wait_ms(entry.timeout_seconds)
+            cdr_wait = engine.cdr_wait_ms(entry.timeout_seconds, campaign.settings)
             if match is not None:
                 patch = {
                     "job_id": match["ContactId"], "error_code": "", "error_message": "",

@@ -197,8 +197,10 @@ def _paused(campaign: Campaign, calendar: Calendar, now_s: float) -> str:
 
 def _waiting(campaign: Campaign, counts: dict[str, int], brokers: list[BrokerStatus],
              progress: Progress, calendar: Calendar, now_s: float) -> Now | None:  # fmt: skip
-    """Every row left waits for a time (a retry's backoff, a daily cap's reset): when."""
+    """Every row left waits for a time — a retry's backoff, a daily cap's reset, a busy
+    caller — and none is being dialled: what for, and when the first wait ends."""
     zone = calendar.tz.key
+    now_ms = int(now_s * 1000)
     in_flight = counts.get(RowState.QUEUED, 0) + counts.get(RowState.DIALING, 0)
     today = calendar.day_key(now_s)
     dialable = [
@@ -206,22 +208,33 @@ def _waiting(campaign: Campaign, counts: dict[str, int], brokers: list[BrokerSta
     ]
     if in_flight or dialable:
         return None
+    waits: list[tuple[int, str]] = []
     if any(b.waiting and progress.capped.get(b.number) == today for b in brokers):
-        at = calendar.next_day_open(now_s)
+        at = int(calendar.next_day_open(now_s) * 1000)
         cap = campaign.settings.broker_daily_cap
-        return Now(Activity.WAITING,
-                   f"every broker with rows left reached its daily cap of {cap} calls: "
-                   f"dialling resumes at {local_time(int(at * 1000), zone)}",
-                   int(at * 1000))  # fmt: skip
+        waits.append((at, f"every broker with rows left reached its daily cap of {cap} calls "
+                          f"(until {local_time(at, zone)})"))  # fmt: skip
     if counts.get(RowState.RETRY_WAIT) and progress.next_retry_ms is not None:
-        at_ms = max(progress.next_retry_ms, int(now_s * 1000))
-        at_ms = int(calendar.next_open(at_ms / 1000) * 1000)
+        at = max(progress.next_retry_ms, now_ms)
         n = counts[RowState.RETRY_WAIT]
-        return Now(Activity.WAITING,
-                   f"every row left ({n}) waits to be tried again: the next attempt is due at "
-                   f"{local_time(at_ms, zone)}",
-                   at_ms)  # fmt: skip
-    return None
+        waits.append((at, f"{n} row(s) wait to be tried again (the next at "
+                          f"{local_time(_in_hours(calendar, at), zone)})"))  # fmt: skip
+    if progress.parked:
+        at = max(progress.caller_free_ms or now_ms, now_ms)
+        waits.append((at, f"{progress.parked} row(s) wait for their caller, busy on another "
+                          f"call (the first is free at {local_time(at, zone)})"))  # fmt: skip
+    if not waits:
+        return None
+    at = _in_hours(calendar, min(at for at, _ in waits))
+    return Now(Activity.WAITING,
+               f"waiting: {'; '.join(text for _, text in waits)}. Dialling resumes at "
+               f"{local_time(at, zone)}",
+               at)  # fmt: skip
+
+
+def _in_hours(calendar: Calendar, at_ms: int) -> int:
+    """The first moment at or after `at_ms` inside the calling windows."""
+    return int(calendar.next_open(at_ms / 1000) * 1000)
 
 
 def _stalled(campaign: Campaign, brokers: list[BrokerStatus], progress: Progress,

@@ -40,7 +40,7 @@ def upload(
     assert chunk_rows % ROWS_PER_BLOCK == 0
     file = file_label or str(path)
     source = sheet.detect(path, sheet_name)
-    state = ingest.IngestState(pool=settings.pool, dnc=dnc)
+    state = ingest.IngestState(pool=settings.pool, dnc=dnc, agents=bool(settings.agents))
     defaults = ingest.Defaults(settings.additional_broker, settings.timeout_seconds)
     cid: str | None = None
     report: UploadReport | None = None
@@ -69,8 +69,11 @@ def upload(
 
 
 def _require_sources(file: str, columns: ingest.ColumnMap, settings: CampaignSettings) -> None:
-    if "caller" not in columns.fields:
-        raise SheetError(file, "no caller column (expected one of: Caller, 主叫, 主叫号码)")
+    if "caller" not in columns.fields and not settings.agents:
+        raise SheetError(
+            file,
+            "no caller column (Caller, 主叫, 主叫号码) and no --caller agents for the campaign",
+        )
     if "broker" not in columns.fields and not settings.pool:
         raise SheetError(
             file,

@@ -82,7 +82,7 @@ def enqueue(app: Celery, jobs: list[Job]) -> None:
     with app.producer_or_acquire() as producer, producer.batch():
         for job in jobs:
             task.apply_async(
-                args=(job.campaign_id, job.broker, job.packed, job.token, job.slot_ms),
+                args=(job.campaign_id, job.broker, job.packed, job.token, job.slot_ms, job.agent),
                 task_id=f"{job.campaign_id}:{job.row}:{job.token}",
                 producer=producer,
                 argsrepr=f"(campaign {job.campaign_id}, row {job.row})",
@@ -106,9 +106,9 @@ def register(app: Celery, settings: Settings) -> None:
 
     @app.task(name=TASK)
     def place_call(campaign_id: str, broker: str, packed: str, token: str,
-                   slot_ms: int = 0) -> str:  # fmt: skip
+                   slot_ms: int = 0, agent: str = "") -> str:  # fmt: skip
         c = ctx()
-        job = Job(campaign_id, broker, packed, token, slot_ms)
+        job = Job(campaign_id, broker, packed, token, slot_ms, agent)
         try:
             campaign = c.campaign(campaign_id)
         except CampaignNotFound:  # deleted (`dialer delete`, retention) after it was queued

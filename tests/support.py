@@ -27,11 +27,12 @@ def write_sheet(
     callees: list[str] | int,
     *,
     brokers: tuple[str, ...] = (),
-    caller: str = "13800000001",
+    caller: str | None = None,
     timeout_seconds: int | None = None,
 ) -> Path:
     """A campaign sheet: one row per callee (or N generated callees), brokers round robin
-    (none: the campaign's pool assigns them)."""
+    (none: the campaign's pool assigns them). Each row has a caller of its own unless
+    `caller` names one for all (callers are people: one call at a time each)."""
     if isinstance(callees, int):
         callees = [f"139{i:08d}" for i in range(callees)]
     header = "Caller,Callee,Broker" + (",TimeoutSeconds" if timeout_seconds else "")
@@ -39,7 +40,7 @@ def write_sheet(
     for i, callee in enumerate(callees):
         broker = brokers[i % len(brokers)] if brokers else ""
         extra = f",{timeout_seconds}" if timeout_seconds else ""
-        lines.append(f"{caller},{callee},{broker}{extra}")
+        lines.append(f"{caller or f'1380{i:07d}'},{callee},{broker}{extra}")
     path.write_text("\n".join(lines) + "\n")
     return path
 

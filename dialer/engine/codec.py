@@ -129,6 +129,7 @@ def decode_meta(cid: str, meta: Mapping[str, str]) -> Campaign:
         raise CampaignNotFound(f"no campaign {cid!r}")
     raw: dict[str, Any] = json.loads(meta["settings"])
     raw["pool"] = tuple(raw["pool"])
+    raw["agents"] = tuple(raw.get("agents") or ())
     raw["windows"] = tuple(raw.get("windows") or CampaignSettings.windows)
     return Campaign(
         id=cid,

@@ -19,6 +19,7 @@ from dialer.engine.scripts import (
     Feeding,
     Finished,
     Outcome,
+    Queued,
     Refusal,
     Scripts,
     Upkept,
@@ -31,6 +32,7 @@ T = TypeVar("T")
 BATCH = 1000
 PAUSED_BY_USER = "paused by operator"
 CLOCK_REFRESH_S = 30.0
+CALLER_FIRST_LOOKUP_MS = 2_000
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,16 @@ class Job:
     packed: str
     token: str
     slot_ms: int = 0
+    agent: str = ""  # the pool agent FEED gave a row without a caller of its own
 
     @property
     def entry(self) -> DialEntry:
         return DialEntry.unpack(self.packed, self.broker)
+
+    @property
+    def caller(self) -> str:
+        """The person rung first."""
+        return self.agent or self.entry.caller
 
     @property
     def row(self) -> int:
@@ -174,14 +182,16 @@ class Engine:
         next has a broker due, or None when only a script can wake it). `now` (epoch s)
         decides the calendar day for the brokers' daily caps."""
         now = self.clock() if now is None else now
-        feeding = self._feeding(calendar.day_key(now), int(calendar.next_day_open(now) * 1000))
+        feeding = self._feeding(campaign.settings, calendar.day_key(now),
+                                int(calendar.next_day_open(now) * 1000))  # fmt: skip
         rows, next_due = self.scripts.feed(campaign.id, feeding=feeding, max_rows=max_rows)
-        return [Job(campaign.id, q.broker, q.packed, q.token, q.slot_ms) for q in rows], next_due
+        return [_job(campaign.id, q) for q in rows], next_due
 
-    def _feeding(self, day_key: str, next_day_ms: int) -> Feeding:
+    def _feeding(self, settings: CampaignSettings, day_key: str, next_day_ms: int) -> Feeding:
         t = self.timing
         return Feeding(t.depth, t.lookahead_ms, t.queued_lease_ms, day_key, next_day_ms,
-                       self.account_interval_ms())  # fmt: skip
+                       self.account_interval_ms(), settings.caller_pacing,
+                       settings.caller_concurrency)  # fmt: skip
 
     def account_interval_ms(self) -> float:
         """Spacing of the account-wide QPS cap, with the same 2 % jitter margin as brokers."""
@@ -233,9 +243,11 @@ class Engine:
 
     # --- one row, in a worker -------------------------------------------------------------
 
-    def begin_dial(self, job: Job, caps: Caps, interval_ms: float) -> Begun:
+    def begin_dial(self, job: Job, caps: Caps, interval_ms: float, *,
+                   caller_max_hold_s: float = 0.0) -> Begun:  # fmt: skip
         """QUEUED -> DIALING just before the request leaves (see lua/begin_dial.lua);
-        `interval_ms`: the broker's pacing interval (CampaignStore.interval_ms)."""
+        `interval_ms`: the broker's pacing interval (CampaignStore.interval_ms);
+        `caller_max_hold_s`: how long the call holds its caller at most (0: not paced)."""
         entry = job.entry
         return self.scripts.begin_dial(
             job.campaign_id,
@@ -243,7 +255,7 @@ class Engine:
             token=job.token,
             broker=job.broker,
             packed=job.packed,
-            caller=entry.caller,
+            caller=job.caller,
             callee=entry.callee,
             dialing_lease_ms=self.timing.dialing_lease_ms,
             callee_daily_cap=caps.callee_daily,
@@ -255,6 +267,7 @@ class Engine:
             month_key=caps.month,
             account_interval_ms=self.account_interval_ms(),
             interval_ms=interval_ms,
+            caller_max_hold_ms=int(caller_max_hold_s * 1000),
         )
 
     def ms_until_broker_free(self, broker: str, interval_ms: float) -> float:
@@ -280,26 +293,38 @@ class Engine:
             token=job.token,
             broker=job.broker,
             packed=job.packed,
-            caller=entry.caller,
+            caller=job.caller,
             callee=entry.callee,
             outcome=outcome,
             patch=patch,
             reason=reason,
-            cdr_wait_ms=self.cdr_wait_ms(entry.timeout_seconds) if records else -1,
+            cdr_wait_ms=self.cdr_wait_ms(entry.timeout_seconds, settings) if records else -1,
             reconcile_wait_ms=int(self.timing.reconcile_wait_s * 1000) if records else -1,
             begun_at_ms=begun.begun_at_ms,
             max_attempts=settings.max_attempts,
             retry=retry,
             feed=window_open,
-            feeding=self._feeding(caps.day, caps.next_day_ms),
+            feeding=self._feeding(settings, caps.day, caps.next_day_ms),
             month_key=caps.month,
             interval_ms=self.store.interval_ms(settings, job.broker),
         )
-        fed = [Job(job.campaign_id, q.broker, q.packed, q.token, q.slot_ms) for q in finished.fed]
-        return finished.outcome, fed
+        return finished.outcome, [_job(job.campaign_id, q) for q in finished.fed]
 
-    def cdr_wait_ms(self, timeout_seconds: int) -> int:
-        """When a dispatched call's record is first looked up: once the call can have ended."""
+    def call_ended(self, campaign: Campaign, row: int, released_at_ms: int) -> int | None:
+        """A call record says the row's call ended: its caller is free from release plus the
+        campaign's wrap-up (the returned time; None if the row rang nobody it recorded)."""
+        wrap_up_ms = int(campaign.settings.wrap_up_s * 1000)
+        return self.scripts.call_ended(campaign.id, row=row, released_at_ms=released_at_ms,
+                                       wrap_up_ms=wrap_up_ms)  # fmt: skip
+
+    def cdr_wait_ms(self, timeout_seconds: int, settings: CampaignSettings) -> int:
+        """When a dispatched call's record is first looked up: once the call can have ended,
+        or soon when its caller waits on it (a short call frees them in seconds)."""
+        if settings.caller_pacing:
+            return min(CALLER_FIRST_LOOKUP_MS, self._cdr_wait_ms(timeout_seconds))
+        return self._cdr_wait_ms(timeout_seconds)
+
+    def _cdr_wait_ms(self, timeout_seconds: int) -> int:
         return max(0, int((timeout_seconds + self.timing.cdr_margin_s) * 1000))
 
     # --- call records (dialer.records) ---------------------------------------------------
@@ -318,6 +343,14 @@ class Engine:
         broker, packed = split_member(member)
         return self.scripts.reconcile(cid, broker=broker, packed=packed, found=found,
                                       patch=patch, cdr_wait_ms=cdr_wait_ms)  # fmt: skip
+
+
+def _job(cid: str, q: Queued) -> Job:
+    # A row's own caller travels in its packed entry; only a pool agent needs carrying.
+    own = DialEntry.unpack(q.packed, q.broker).caller
+    return Job(
+        cid, q.broker, q.packed, q.token, q.slot_ms, "" if q.caller in ("", own) else q.caller
+    )
 
 
 def with_redis_retry(fn: Callable[[], T], *, attempts: int = 40, delay_s: float = 0.25) -> T:

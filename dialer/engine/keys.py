@@ -54,6 +54,23 @@ class Keys:
         """list: a token pushed when a broker becomes due now; the leading feeder blocks on it."""
         return f"{self.namespace}:c:{cid}:wake"
 
+    def agents(self, cid: str) -> str:
+        """zset: an agent of the campaign's caller pool -> epoch ms it is free from (ends of
+        calls); the one free longest takes the next row without a caller."""
+        return f"{self.namespace}:c:{cid}:agents"
+
+    def parked(self, cid: str, caller: str) -> str:
+        """list: "broker SEP packed entry" of PENDING rows waiting for this (busy) caller, in
+        source order; a row goes back to the head of its broker queue when the caller frees."""
+        return self.parked_prefix(cid) + caller
+
+    def parked_prefix(self, cid: str) -> str:
+        return f"{self.namespace}:c:{cid}:parked:"
+
+    def parked_callers(self, cid: str) -> str:
+        """set: callers with rows parked in this campaign."""
+        return f"{self.namespace}:c:{cid}:parked-callers"
+
     def retry(self, cid: str) -> str:
         """zset: packed dial entry (with broker) -> epoch ms when it may be fed again."""
         return f"{self.namespace}:c:{cid}:retry"
@@ -127,6 +144,15 @@ class Keys:
         """string: the worker id fetching this campaign's call records; expires unless renewed."""
         return f"{self.namespace}:c:{cid}:records-lease"
 
+    def caller(self, number: str) -> str:
+        """zset: the calls a caller (a person) is in, queued, dialling or talking, every
+        campaign: "campaign:row" -> epoch ms the call holds them until (its max hold while its
+        end is unknown; release + wrap-up once known)."""
+        return self.caller_prefix() + number
+
+    def caller_prefix(self) -> str:
+        return f"{self.namespace}:caller:"
+
     def pace(self, broker: str) -> str:
         """string: next free slot (epoch ms, Redis clock) of a broker number, across campaigns."""
         return self.pace_prefix() + broker
@@ -156,6 +182,6 @@ class Keys:
             self.meta, self.rows, self.brokers, self.due, self.wake, self.retry, self.state,
             self.result, self.counts, self.lease, self.inflight, self.dialed, self.cdr_due,
             self.reconcile, self.broker_down, self.feeder_lease, self.broker_capped,
-            self.records_lease,
+            self.records_lease, self.agents, self.parked_callers,
         )  # fmt: skip
         return [key(cid) for key in per_campaign] + [self.queue(cid, b) for b in brokers]

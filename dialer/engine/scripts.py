@@ -23,7 +23,7 @@ from dialer.models import ACTIVE_STATES, CampaignStatus, RowState
 SCRIPT_NAMES = (
     "feed", "begin_dial", "finish", "upkeep", "redistribute", "cancel", "set_status", "sleep",
     "wake_sleeping", "reconcile", "patch_result", "take_idle_slot", "forget_if_settled",
-    "acquire_lease", "delete",
+    "acquire_lease", "call_ended", "delete",
 )  # fmt: skip
 
 
@@ -99,6 +99,7 @@ class Queued:
     packed: str
     token: str
     slot_ms: int
+    caller: str  # the person rung first: the row's own caller, or the pool agent it got
 
     @property
     def row(self) -> int:
@@ -131,6 +132,8 @@ class Feeding:
     day_key: str  # today in the campaign's zone: broker daily caps
     next_day_ms: int  # when today's capped brokers may be fed again (Redis clock)
     account_interval_ms: float  # 0: no account-wide cap
+    caller_pacing: bool  # callers are people: one call at a time each (caller_concurrency)
+    caller_concurrency: int
 
 
 @dataclass(frozen=True)
@@ -165,8 +168,14 @@ class Scripts:
 
     def _rows(self, out: list[Any], start: int) -> list[Queued]:
         return [
-            Queued(out[i].decode(), out[i + 1].decode(), out[i + 2].decode(), int(out[i + 3]))
-            for i in range(start, len(out), 4)
+            Queued(
+                out[i].decode(),
+                out[i + 1].decode(),
+                out[i + 2].decode(),
+                int(out[i + 3]),
+                out[i + 4].decode(),
+            )
+            for i in range(start, len(out), 5)
         ]
 
     def feed(self, cid: str, *, feeding: Feeding, max_rows: int) -> tuple[list[Queued], int | None]:
@@ -176,10 +185,11 @@ class Scripts:
             "feed",
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
              k.broker_down(cid), k.broker_capped(cid), k.due(cid), k.brokers(cid),
-             k.pace_account(), k.wake(cid)],
+             k.pace_account(), k.wake(cid), k.agents(cid), k.parked_callers(cid)],
             [feeding.depth, feeding.lookahead_ms, feeding.queued_lease_ms, feeding.day_key,
              feeding.next_day_ms, feeding.account_interval_ms, k.queue_prefix(cid),
-             k.pace_prefix(), max_rows],
+             k.pace_prefix(), max_rows, k.caller_prefix(), k.parked_prefix(cid), cid,
+             "1" if feeding.caller_pacing else "0", feeding.caller_concurrency],
         )  # fmt: skip
         return self._rows(out, 1), int(out[0]) if int(out[0]) >= 0 else None
 
@@ -187,17 +197,20 @@ class Scripts:
                    caller: str, callee: str, dialing_lease_ms: int, callee_daily_cap: int,
                    callee_monthly_cap: int, broker_daily_cap: int, pair_guard_ms: int,
                    next_day_ms: int, day_key: str, month_key: str,
-                   account_interval_ms: float, interval_ms: float) -> Begun:  # fmt: skip
+                   account_interval_ms: float, interval_ms: float,
+                   caller_max_hold_ms: int) -> Begun:  # fmt: skip
+        """`caller` is the person rung first; `caller_max_hold_ms` 0: callers not paced."""
         k = self.keys
         out = self._run(
             "begin_dial",
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
              k.queue(cid, broker), k.result(cid), k.last_dial(broker), k.callee_caps(callee),
              k.broker_day(day_key, broker), k.pair_guard(caller, callee), k.retry(cid),
-             k.broker_capped(cid), k.last_account_dial(), k.due(cid), k.wake(cid)],
+             k.broker_capped(cid), k.last_account_dial(), k.due(cid), k.wake(cid),
+             k.caller(caller), k.agents(cid)],
             [row, token, broker, packed, dialing_lease_ms, callee_daily_cap, callee_monthly_cap,
              broker_daily_cap, pair_guard_ms, next_day_ms, day_key, month_key,
-             account_interval_ms, interval_ms],
+             account_interval_ms, interval_ms, f"{cid}:{row}", caller_max_hold_ms, caller],
         )  # fmt: skip
         code = int(out[0])
         if code > 0:
@@ -219,13 +232,15 @@ class Scripts:
              k.broker_down(cid), k.callee_caps(callee), k.broker_day(feeding.day_key, broker),
              k.pair_guard(caller, callee), k.records(), k.cdr_due(cid), k.reconcile(cid),
              k.due(cid), k.wake(cid), k.running(), k.broker_capped(cid), k.brokers(cid),
-             k.pace_account()],
+             k.pace_account(), k.caller(caller), k.agents(cid), k.parked_callers(cid)],
             [row, token, broker, packed, outcome.value, json.dumps(patch, ensure_ascii=False),
              reason, cid, cdr_wait_ms, reconcile_wait_ms, begun_at_ms, max_attempts,
              retry.base_ms, retry.cap_ms, retry.jitter, feeding.day_key, month_key,
              "1" if feed else "0", feeding.depth, feeding.lookahead_ms,
              feeding.queued_lease_ms, feeding.next_day_ms, feeding.account_interval_ms,
-             k.queue_prefix(cid), k.pace_prefix(), interval_ms],
+             k.queue_prefix(cid), k.pace_prefix(), interval_ms, caller,
+             "1" if feeding.caller_pacing else "0", feeding.caller_concurrency,
+             k.caller_prefix(), k.parked_prefix(cid)],
         )  # fmt: skip
         if not int(out[0]):
             return Finished(None, [])
@@ -270,8 +285,8 @@ class Scripts:
         out = self._run(
             "cancel",
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
-             k.retry(cid), k.running(), k.sleeping(), k.brokers(cid)],
-            [cid, k.queue_prefix(cid), limit],
+             k.retry(cid), k.running(), k.sleeping(), k.brokers(cid), k.parked_callers(cid)],
+            [cid, k.queue_prefix(cid), limit, k.parked_prefix(cid)],
         )  # fmt: skip
         if int(out[0]) < 0:
             self._refused(cid, refusal(int(out[0])))
@@ -332,9 +347,22 @@ class Scripts:
                     cid,
                     packed,
                     broker,
+                    k.caller_prefix(),
                 ],
             )
         )
+
+    def call_ended(self, cid: str, *, row: int, released_at_ms: int, wrap_up_ms: int) -> int | None:
+        """The caller of the row's call is free from release + wrap-up: that time, or None
+        when the row names no caller it rang."""
+        k = self.keys
+        free_at = int(
+            self._run(
+                "call_ended", [k.result(cid), k.agents(cid), k.due(cid), k.wake(cid)],
+                [row, cid, released_at_ms, wrap_up_ms, k.caller_prefix(), k.parked_prefix(cid)],
+            )
+        )  # fmt: skip
+        return free_at if free_at >= 0 else None
 
     def patch_result(self, cid: str, *, row: int, patch: dict[str, Any]) -> bool:
         k = self.keys
@@ -356,10 +384,11 @@ class Scripts:
         """Delete the campaign if it is in `allowed` (and finished before the given time);
         None when deleted, else why not."""
         k = self.keys
-        first = [k.meta(cid), k.counts(cid), k.campaigns(), k.running(), k.sleeping(), k.records()]
+        first = [k.meta(cid), k.counts(cid), k.campaigns(), k.running(), k.sleeping(), k.records(),
+                 k.parked_callers(cid)]  # fmt: skip
         rest = [key for key in k.campaign_keys(cid, brokers) if key not in first]
-        answer = int(self._run("delete", first + rest,
-                               [cid, ",".join(sorted(allowed)), finished_before_ms]))  # fmt: skip
+        args = [cid, ",".join(sorted(allowed)), finished_before_ms, k.parked_prefix(cid)]
+        answer = int(self._run("delete", first + rest, args))
         return None if answer == 1 else refusal(answer)
 
     @staticmethod

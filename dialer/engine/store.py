@@ -53,6 +53,8 @@ class Progress:
     capped: dict[str, str]  # broker -> day key (campaign zone) it reached its daily cap
     fed: bool  # a worker's feeder leads the campaign (its lease is held)
     last_call_ms: int  # a call last began on one of its brokers (any campaign), 0: never
+    parked: int = 0  # PENDING rows waiting for their caller, busy on another call
+    caller_free_ms: int | None = None  # when the first of those callers is free again
 
 
 class CampaignStore:
@@ -74,6 +76,9 @@ class CampaignStore:
                                                             self.now_ms()))  # fmt: skip
         for broker in set(settings.pool) | set(settings.broker_rates):
             pipe.hset(self.keys.brokers(cid), broker, self.interval_ms(settings, broker))
+        if settings.agents:
+            # All free from the start, in the order given.
+            pipe.zadd(self.keys.agents(cid), {a: i for i, a in enumerate(settings.agents)})
         pipe.execute()
         return cid
 
@@ -126,7 +131,8 @@ class CampaignStore:
     def delete(self, cid: str) -> None:
         """Every key of the campaign, and its place in the shared sets."""
         brokers = self.brokers(cid)
-        keys = self.keys.campaign_keys(cid, brokers)
+        parked = [text(c) for c in self.r.smembers(self.keys.parked_callers(cid))]
+        keys = self.keys.campaign_keys(cid, brokers) + [self.keys.parked(cid, c) for c in parked]
         pipe = self.r.pipeline()
         for start in range(0, len(keys), 500):
             pipe.delete(*keys[start : start + 500])
@@ -171,18 +177,30 @@ class CampaignStore:
         ]  # fmt: skip
 
     def progress(self, cid: str, brokers: list[str]) -> Progress:
+        callers = [text(c) for c in self.r.smembers(self.keys.parked_callers(cid))]
         pipe = self.r.pipeline(transaction=False)
         pipe.zrange(self.keys.retry(cid), 0, 0, withscores=True)
         pipe.hgetall(self.keys.broker_capped(cid))
         pipe.exists(self.keys.feeder_lease(cid))
+        for c in callers:
+            pipe.llen(self.keys.parked(cid, c))
+            pipe.zrange(self.keys.caller(c), 0, 0, withscores=True)
         for b in brokers:
             pipe.get(self.keys.last_dial(b))
-        retry, capped, fed, *last = pipe.execute()
+        retry, capped, fed, *rest = pipe.execute()
+        parked, holds, last = (
+            rest[0 : 2 * len(callers) : 2],
+            rest[1 : 2 * len(callers) : 2],
+            rest[2 * len(callers) :],
+        )
+        free = [int(hold[0][1]) for hold in holds if hold]
         return Progress(
             next_retry_ms=int(retry[0][1]) if retry else None,
             capped={text(k): text(v) for k, v in capped.items()},
             fed=bool(fed),
             last_call_ms=int(max((float(t) for t in last if t), default=0)),
+            parked=sum(int(n) for n in parked),
+            caller_free_ms=min(free, default=None),
         )
 
     def claim(self, key: str, owner: str, ttl_ms: int) -> bool:

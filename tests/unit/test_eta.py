@@ -174,3 +174,22 @@ def test_rows_in_flight_are_dialling_even_when_the_rest_wait() -> None:
                 progress(next_retry_ms=int(NOW * 1000) + 60_000,
                          last_call_ms=int(NOW * 1000)))  # fmt: skip
     assert now.activity is Activity.DIALLING
+
+
+def test_rows_waiting_for_busy_callers_wait_until_the_first_is_free() -> None:
+    free = sh(2026, 3, 2, 10, 3)
+    now = doing(campaign(0), {"PENDING": 4, "DISPATCHED": 2}, [broker("A", 0)],
+                progress(parked=4, caller_free_ms=int(free * 1000)))  # fmt: skip
+    assert now.activity is Activity.WAITING
+    assert now.resumes_at_ms == int(free * 1000)
+    assert "4 row(s) wait for their caller, busy on another call" in now.reason
+    assert "Dialling resumes at 2026-03-02 10:03:00 Asia/Shanghai" in now.reason
+
+
+def test_the_first_wait_to_end_says_when_dialling_resumes() -> None:
+    retry, free = sh(2026, 3, 2, 10, 5), sh(2026, 3, 2, 10, 3)
+    now = doing(campaign(0), {"PENDING": 1, "RETRY_WAIT": 1}, [broker("A", 0)],
+                progress(next_retry_ms=int(retry * 1000), parked=1,
+                         caller_free_ms=int(free * 1000)))  # fmt: skip
+    assert now.resumes_at_ms == int(free * 1000)
+    assert "tried again" in now.reason and "busy on another call" in now.reason

@@ -10,11 +10,15 @@
 -- KEYS[9]  callee_caps   hash d:DAY / m:MONTH -> calls begun to the callee (every campaign)
 -- KEYS[10] broker_day    KEYS[11] pair guard   KEYS[12] retry        KEYS[13] capped
 -- KEYS[14] last_account_dial  KEYS[15] due      KEYS[16] wake
+-- KEYS[17] caller        the person rung first: calls they are in (every campaign)
+-- KEYS[18] agents        the campaign's caller pool
 -- ARGV[1] row  ARGV[2] token  ARGV[3] broker  ARGV[4] packed
 -- ARGV[5] dialing_lease_ms   ARGV[6] callee daily cap   ARGV[7] callee monthly cap
 -- ARGV[8] broker daily cap   ARGV[9] pair_guard_ms      ARGV[10] next_day_ms (Redis clock)
 -- ARGV[11] day_key           ARGV[12] month_key         ARGV[13] account_interval_ms (0: off)
 -- ARGV[14] interval_ms       the broker's pacing interval
+-- ARGV[15] call_id ("campaign:row")  ARGV[16] caller_max_hold_ms (0: callers not paced)
+-- ARGV[17] caller (the row's own, or the pool agent FEED gave it)
 -- Returns {begun_at_ms} (the row is DIALING), or {Refusal.X} / {Refusal.TOO_SOON, wait_ms}.
 local meta_key, state_key, counts_key, lease_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local inflight_key, queue_key, result_key, last_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
@@ -27,6 +31,8 @@ local daily, monthly, broker_cap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumbe
 local pair_guard, next_day = tonumber(ARGV[9]), tonumber(ARGV[10])
 local day_key, month_key, account_interval = ARGV[11], ARGV[12], tonumber(ARGV[13])
 local interval = tonumber(ARGV[14])
+local caller_key, agents_key, call_id = KEYS[17], KEYS[18], ARGV[15]
+local max_hold, caller = tonumber(ARGV[16]), ARGV[17]
 local day_field, month_field = 'd:' .. day_key, 'm:' .. month_key
 local member = member_of(broker, packed)
 
@@ -38,6 +44,11 @@ local function release()
   redis.call('ZREM', lease_key, member)
   redis.call('HINCRBY', inflight_key, broker, -1)
   wake(due_key, wake_key, broker, now)
+  if max_hold > 0 then
+    -- Nothing was placed: the caller is free at once.
+    redis.call('ZREM', caller_key, call_id)
+    redis.call('ZADD', agents_key, 'XX', now, caller)
+  end
 end
 -- The row was not dialled: back to the head of its queue, or CANCELLED with its campaign.
 local function give_back(status)
@@ -105,4 +116,8 @@ count(broker_day_key, 2 * 86400)
 if pair_guard > 0 then redis.call('SET', pair_key, '1', 'PX', pair_guard) end
 set_state(state_key, counts_key, row, State.QUEUED, State.DIALING, token)
 redis.call('ZADD', lease_key, 'XX', now + dialing_lease, member)
+if max_hold > 0 then
+  -- Busy until the call's record says it ended (records.py), or the max hold.
+  redis.call('ZADD', caller_key, now + max_hold, call_id)
+end
 return {now}

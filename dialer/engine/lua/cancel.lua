@@ -3,14 +3,14 @@
 -- `limit` waiting rows. Calling again after a crash part-way finishes the job. DIALING rows
 -- are left to finish as they would have.
 -- KEYS[1] meta  KEYS[2] state  KEYS[3] counts  KEYS[4] lease  KEYS[5] inflight
--- KEYS[6] retry  KEYS[7] running  KEYS[8] sleeping  KEYS[9] brokers
--- ARGV[1] campaign_id  ARGV[2] queue_prefix  ARGV[3] limit
+-- KEYS[6] retry  KEYS[7] running  KEYS[8] sleeping  KEYS[9] brokers  KEYS[10] parked_callers
+-- ARGV[1] campaign_id  ARGV[2] queue_prefix  ARGV[3] limit  ARGV[4] parked_prefix
 -- Returns {rows cancelled, 1 if rows are left to cancel}, or {Refusal.NO_CAMPAIGN} /
 -- {Refusal.WRONG_STATUS}.
 local meta_key, state_key, counts_key, lease_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local inflight_key, retry_key, running_key, sleeping_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local brokers_key = KEYS[9]
-local cid, queue_prefix, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local brokers_key, parked_callers_key = KEYS[9], KEYS[10]
+local cid, queue_prefix, limit, parked_prefix = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 
 local status = redis.call('HGET', meta_key, 'status')
 if not status or status == Status.UPLOADING then return {Refusal.NO_CAMPAIGN} end
@@ -39,6 +39,15 @@ for _, broker in ipairs(redis.call('HKEYS', brokers_key)) do
     cancel(packed, waiting)
   end
 end
+for _, caller in ipairs(redis.call('SMEMBERS', parked_callers_key)) do
+  if n >= limit then break end
+  for _, item in ipairs(redis.call('LPOP', parked_prefix .. caller, limit - n) or {}) do
+    cancel(select(2, split_member(item)), waiting)
+  end
+  if redis.call('EXISTS', parked_prefix .. caller) == 0 then
+    redis.call('SREM', parked_callers_key, caller)
+  end
+end
 local retrying = {[State.RETRY_WAIT] = true}
 if n < limit then
   local items = redis.call('ZPOPMIN', retry_key, limit - n)
@@ -56,7 +65,9 @@ for _, member in ipairs(redis.call('ZRANGE', lease_key, 0, -1)) do
 end
 
 local more = 0
-if redis.call('ZCARD', retry_key) > 0 then more = 1 end
+if redis.call('ZCARD', retry_key) > 0 or redis.call('SCARD', parked_callers_key) > 0 then
+  more = 1
+end
 for _, broker in ipairs(redis.call('HKEYS', brokers_key)) do
   if more == 1 then break end
   if redis.call('LLEN', queue_prefix .. broker) > 0 then more = 1 end

@@ -4,31 +4,47 @@
 -- KEYS[5]  inflight  broker -> rows QUEUED or DIALING
 -- KEYS[6]  down      KEYS[7]  capped    KEYS[8]  due       KEYS[9]  brokers (broker -> interval)
 -- KEYS[10] account   the account-wide next free slot (DIALER_MAX_QPS)   KEYS[11] wake
+-- KEYS[12] agents    the caller pool (agent -> free from)   KEYS[13] parked_callers
 -- ARGV[1] depth  ARGV[2] lookahead_ms  ARGV[3] queued_lease_ms  ARGV[4] day_key (campaign zone)
 -- ARGV[5] next_day_ms (when today's capped brokers may be fed again)
 -- ARGV[6] account_interval_ms (0: no account cap)  ARGV[7] queue_prefix  ARGV[8] pace_prefix
--- ARGV[9] max_rows
--- Returns {next_due_ms (-1: none), then broker, packed, token, slot_ms per row queued}.
+-- ARGV[9] max_rows  ARGV[10] caller_prefix  ARGV[11] parked_prefix  ARGV[12] campaign_id
+-- ARGV[13] caller pacing (1|0)  ARGV[14] caller concurrency
+-- First, each parked caller who is free again gets their next row back at the head of its
+-- broker queue. Returns {next_due_ms (-1: none), then broker, packed, token, slot_ms, caller
+-- per row queued}.
 local meta_key, inflight_key, due_key = KEYS[1], KEYS[5], KEYS[8]
 local c = feed_context(
   {state = KEYS[2], counts = KEYS[3], lease = KEYS[4], down = KEYS[6], capped = KEYS[7],
-   due = KEYS[8], brokers = KEYS[9], account = KEYS[10], wake = KEYS[11]},
+   due = KEYS[8], brokers = KEYS[9], account = KEYS[10], wake = KEYS[11], agents = KEYS[12],
+   parked_callers = KEYS[13]},
   {depth = ARGV[1], lookahead = ARGV[2], queued_lease = ARGV[3], day_key = ARGV[4],
    next_day = ARGV[5], account_interval = ARGV[6], queue_prefix = ARGV[7],
-   pace_prefix = ARGV[8]})
+   pace_prefix = ARGV[8], caller_prefix = ARGV[10], parked_prefix = ARGV[11], cid = ARGV[12],
+   pacing = ARGV[13], concurrency = ARGV[14]})
 local max_rows = tonumber(ARGV[9])
 
 if redis.call('HGET', meta_key, 'status') ~= Status.RUNNING then return {-1} end
 local now = now_ms()
 local out = {-1}
 local rows = {}
+local next_due = nil
+for _, caller in ipairs(redis.call('SMEMBERS', c.parked_callers)) do
+  if caller_busy(c, caller, now) then
+    local free_at = caller_free_at(c, caller)
+    if free_at and (not next_due or free_at < next_due) then next_due = free_at end
+  else
+    unpark(c, caller, now)
+  end
+end
 for _, broker in ipairs(redis.call('ZRANGEBYSCORE', due_key, '-inf', now, 'LIMIT', 0, 256)) do
-  if #rows / 4 >= max_rows then break end
+  if #rows / 5 >= max_rows then break end
   local inflight = tonumber(redis.call('HGET', inflight_key, broker) or '0')
-  local fed = feed_broker(c, broker, now, inflight, max_rows - #rows / 4, rows, false)
+  local fed = feed_broker(c, broker, now, inflight, max_rows - #rows / 5, rows, false)
   if fed > 0 then redis.call('HSET', inflight_key, broker, inflight + fed) end
 end
 local first = redis.call('ZRANGE', due_key, 0, 0, 'WITHSCORES')
-if first[2] then out[1] = tonumber(first[2]) end
+if first[2] and (not next_due or tonumber(first[2]) < next_due) then next_due = tonumber(first[2]) end
+if next_due then out[1] = next_due end
 for _, v in ipairs(rows) do table.insert(out, v) end
 return out

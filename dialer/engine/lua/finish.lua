@@ -8,7 +8,8 @@
 -- KEYS[11] callee_caps   KEYS[12] broker_day   KEYS[13] pair guard
 -- KEYS[14] records       (campaigns with call records to fetch)      KEYS[15] cdr_due
 -- KEYS[16] reconcile     KEYS[17] due          KEYS[18] wake         KEYS[19] running
--- KEYS[20] capped        KEYS[21] brokers      KEYS[22] account
+-- KEYS[20] capped        KEYS[21] brokers      KEYS[22] account      KEYS[23] caller
+-- KEYS[24] agents        KEYS[25] parked_callers
 -- ARGV[1] row  ARGV[2] token  ARGV[3] broker  ARGV[4] packed  ARGV[5] outcome (Outcome.*)
 -- ARGV[6] patch_json  ARGV[7] reason  ARGV[8] campaign_id
 -- ARGV[9] cdr_wait_ms  ARGV[10] reconcile_wait_ms  (-1: no call records for this campaign)
@@ -17,8 +18,10 @@
 -- ARGV[18] feed (1: the calling window is open)  ARGV[19] depth  ARGV[20] lookahead_ms
 -- ARGV[21] queued_lease_ms  ARGV[22] next_day_ms  ARGV[23] account_interval_ms
 -- ARGV[24] queue_prefix  ARGV[25] pace_prefix  ARGV[26] interval_ms (this broker's)
+-- ARGV[27] caller (the person rung)  ARGV[28] caller pacing (1|0)  ARGV[29] concurrency
+-- ARGV[30] caller_prefix  ARGV[31] parked_prefix
 -- Returns {0} (not DIALING with this token: nothing changed), or {1, final outcome, then
--- broker, packed, token, slot_ms of each row fed}.
+-- broker, packed, token, slot_ms, caller of each row fed}.
 local meta_key, state_key, counts_key, lease_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local inflight_key, queue_key, result_key, retry_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local dialed_key, down_key, callee_caps_key, broker_day_key = KEYS[9], KEYS[10], KEYS[11], KEYS[12]
@@ -32,10 +35,13 @@ local retry_base, retry_cap, retry_jitter = tonumber(ARGV[13]), tonumber(ARGV[14
 local day_key, month_key, feed = ARGV[16], ARGV[17], ARGV[18] == '1'
 local c = feed_context(
   {state = state_key, counts = counts_key, lease = lease_key, down = down_key,
-   capped = KEYS[20], due = due_key, wake = wake_key, brokers = KEYS[21], account = KEYS[22]},
+   capped = KEYS[20], due = due_key, wake = wake_key, brokers = KEYS[21], account = KEYS[22],
+   agents = KEYS[24], parked_callers = KEYS[25]},
   {depth = ARGV[19], lookahead = ARGV[20], queued_lease = ARGV[21], day_key = day_key,
    next_day = ARGV[22], account_interval = ARGV[23], queue_prefix = ARGV[24],
-   pace_prefix = ARGV[25], interval = ARGV[26]})
+   pace_prefix = ARGV[25], interval = ARGV[26], pacing = ARGV[28], concurrency = ARGV[29],
+   caller_prefix = ARGV[30], parked_prefix = ARGV[31], cid = cid})
+local caller_key, caller = KEYS[23], ARGV[27]
 local member = member_of(broker, packed)
 
 local st, tok = split_state(redis.call('HGET', state_key, row))
@@ -48,6 +54,7 @@ for k, v in pairs(cjson.decode(ARGV[6])) do obj[k] = v end
 local attempts = (tonumber(obj['attempts']) or 0) + 1
 obj['attempts'] = attempts
 obj['broker'] = broker
+obj['caller'] = caller
 obj['last_attempt_at'] = begun_at
 if not obj['first_attempt_at'] then obj['first_attempt_at'] = begun_at end
 if outcome == Outcome.RETRY_WAIT and attempts >= max_attempts then outcome = Outcome.FAILED end
@@ -61,6 +68,12 @@ if outcome ~= Outcome.DISPATCHED and outcome ~= Outcome.UNKNOWN then
     redis.call('DECR', broker_day_key)
   end
   redis.call('DEL', pair_key)
+  if c.pacing then
+    -- Nothing was placed: the caller is free at once, and their next row may go.
+    redis.call('ZREM', caller_key, cid .. ':' .. row)
+    redis.call('ZADD', c.agents, 'XX', now, caller)
+    unpark(c, caller, now)
+  end
 end
 redis.call('ZREM', lease_key, member)
 if outcome == Outcome.RETRY_WAIT then
@@ -104,7 +117,7 @@ if outcome ~= Outcome.BROKER_DOWN then
     redis.call('ZADD', due_key, now, broker)
   end
 end
-if #rows ~= 4 then redis.call('HSET', inflight_key, broker, inflight + #rows / 4) end
+if #rows ~= 5 then redis.call('HSET', inflight_key, broker, inflight + #rows / 5) end
 -- The campaign's last call finishes it (UPKEEP would, a little later).
 if #rows == 0 and inflight == 0 then complete_if_done(meta_key, counts_key, running_key, cid, now) end
 for _, v in ipairs(rows) do table.insert(out, v) end

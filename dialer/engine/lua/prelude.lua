@@ -68,6 +68,7 @@ end
 -- list that feeder blocks on, so it sleeps exactly until then and never polls. (Its
 -- half-second refresh feeds every campaign anyway: later times need no push.)
 local NOTIFY_WITHIN_MS = 500
+local MAX_SCAN = 64
 local function set_due(due_key, wake_key, broker, at, now)
   local first = nil
   if at <= now + NOTIFY_WITHIN_MS then
@@ -108,16 +109,51 @@ local function count(key, ttl_s)
   if redis.call('INCR', key) == 1 then redis.call('EXPIRE', key, ttl_s) end
 end
 
--- Per-campaign feeding context, built by feed_context from the caller's KEYS/ARGV:
--- {state, counts, lease, down, capped, due, wake, brokers, account (keys); queue_prefix,
---  pace_prefix, depth, lookahead, queued_lease, day_key, next_day, account_interval}
+-- Callers are people (KEYS caller:NUMBER, every campaign): the zset holds each call the
+-- person is in -- queued, dialling or talking -- scored by when it stops holding them.
+local function caller_busy(c, number, now)
+  local key = c.caller_prefix .. number
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  return redis.call('ZCARD', key) >= c.concurrency
+end
+
+-- The pool's agent free longest (the agents zset scores when each is free from), if any.
+local function free_agent(c, now)
+  for _, agent in ipairs(redis.call('ZRANGE', c.agents, 0, -1)) do
+    if not caller_busy(c, agent, now) then return agent end
+  end
+  return nil
+end
+
+-- A caller's next parked row goes back to the head of its broker queue, which is due now.
+local function unpark(c, number, now)
+  local item = redis.call('LPOP', c.parked_prefix .. number)
+  if not item then
+    redis.call('SREM', c.parked_callers, number)
+    return
+  end
+  local broker, packed = split_member(item)
+  redis.call('LPUSH', c.queue_prefix .. broker, packed)
+  set_due(c.due, c.wake, broker, now, now)
+end
+
+-- When the earliest hold of a caller ends (nil: none).
+local function caller_free_at(c, number)
+  local first = redis.call('ZRANGE', c.caller_prefix .. number, 0, 0, 'WITHSCORES')
+  return first[2] and tonumber(first[2]) or nil
+end
+
+-- Per-campaign feeding context, built by feed_context from the script's KEYS/ARGV:
+-- {state, counts, lease, down, capped, due, wake, brokers, account, agents, parked_callers
+--  (keys); queue_prefix, pace_prefix, caller_prefix, parked_prefix, cid, depth, lookahead,
+--  queued_lease, day_key, next_day, account_interval, pacing (callers), concurrency}
 -- Queue a broker's next PENDING rows (at most `limit`, and never more than `depth` in
 -- flight) whose slots are near, reserving each slot on the broker's (and the account's)
 -- pace key. "Near" is the lookahead plus depth intervals, so the finishing call can always
 -- feed its successor; BEGIN_DIAL re-checks status and real spacing before anything dials.
 -- Sets the broker's due score (`notify`: tell the feeder, see set_due); appends broker,
--- packed, token, slot per row to `out`. Returns rows queued and the broker's due score
--- (nil: nothing left to feed).
+-- packed, token, slot, caller per row to `out` (the caller: the row's own, or the pool agent
+-- it was given). Returns rows queued and the broker's due score (nil: nothing to feed).
 local function feed_broker(c, broker, now, inflight, limit, out, notify)
   if redis.call('HEXISTS', c.down, broker) == 1 then
     redis.call('ZREM', c.due, broker)
@@ -135,8 +171,10 @@ local function feed_broker(c, broker, now, inflight, limit, out, notify)
     account_tat = tonumber(redis.call('GET', c.account) or '0')
   end
   local horizon = now + c.lookahead + c.depth * interval
-  local fed, empty = 0, false
-  while inflight < c.depth and fed < limit do
+  local fed, empty, scanned, no_agent = 0, false, 0, false
+  -- Rows of busy callers are parked on the way (at most MAX_SCAN a call): none blocks the
+  -- rows behind it.
+  while inflight < c.depth and fed < limit and scanned < MAX_SCAN do
     local slot = math.max(now, tat, account_tat)
     if slot > horizon then break end
     local packed = redis.call('LPOP', c.queue_prefix .. broker)
@@ -144,20 +182,45 @@ local function feed_broker(c, broker, now, inflight, limit, out, notify)
       empty = true
       break
     end
+    scanned = scanned + 1
     local row = entry_row(packed)
     if split_state(redis.call('HGET', c.state, row)) == State.PENDING then
-      fed = fed + 1
-      -- Unique per queueing of a row: a row is never queued twice in one millisecond.
-      local token = now .. '.' .. (#out / 4 + 1)
-      set_state(c.state, c.counts, row, State.PENDING, State.QUEUED, token)
-      redis.call('ZADD', c.lease, now + c.queued_lease, member_of(broker, packed))
-      inflight = inflight + 1
-      tat = slot + interval
-      if c.account_interval > 0 then account_tat = slot + c.account_interval end
-      table.insert(out, broker)
-      table.insert(out, packed)
-      table.insert(out, token)
-      table.insert(out, slot)
+      local caller = ''
+      if c.pacing then
+        caller = entry_fields(packed)[ENTRY.caller]
+        if caller == '' then
+          caller = free_agent(c, now)
+          if not caller then
+            redis.call('LPUSH', c.queue_prefix .. broker, packed)
+            no_agent = true
+            break
+          end
+        elseif caller_busy(c, caller, now) then
+          redis.call('RPUSH', c.parked_prefix .. caller, member_of(broker, packed))
+          redis.call('SADD', c.parked_callers, caller)
+          caller = nil
+        end
+      end
+      if caller then
+        fed = fed + 1
+        -- Unique per queueing of a row: a row is never queued twice in one millisecond.
+        local token = now .. '.' .. (#out / 5 + 1)
+        set_state(c.state, c.counts, row, State.PENDING, State.QUEUED, token)
+        redis.call('ZADD', c.lease, now + c.queued_lease, member_of(broker, packed))
+        if c.pacing then
+          -- Held from now: no other row takes this person before the call begins.
+          redis.call('ZADD', c.caller_prefix .. caller, now + c.queued_lease, c.cid .. ':' .. row)
+          redis.call('ZADD', c.agents, 'XX', now + c.queued_lease, caller)
+        end
+        inflight = inflight + 1
+        tat = slot + interval
+        if c.account_interval > 0 then account_tat = slot + c.account_interval end
+        table.insert(out, broker)
+        table.insert(out, packed)
+        table.insert(out, token)
+        table.insert(out, slot)
+        table.insert(out, caller)
+      end
     end
   end
   if fed > 0 then
@@ -170,7 +233,12 @@ local function feed_broker(c, broker, now, inflight, limit, out, notify)
   if empty then
     redis.call('ZREM', c.due, broker)
   else
-    if inflight >= c.depth then
+    if no_agent then
+      -- Every agent is busy: look again when the first is due to be free (known ends), and
+      -- at least every two seconds (ends that call records have yet to tell).
+      local first = redis.call('ZRANGE', c.agents, 0, 0, 'WITHSCORES')
+      at = math.min(now + 2000, math.max(now + 250, tonumber(first[2] or '0')))
+    elseif inflight >= c.depth then
       -- FINISH feeds the successor when a place frees up; the lease sweep is the backstop.
       at = now + c.queued_lease
     else
@@ -189,7 +257,10 @@ local function feed_context(keys, args)
   return {
     state = keys.state, counts = keys.counts, lease = keys.lease, down = keys.down,
     capped = keys.capped, due = keys.due, wake = keys.wake, brokers = keys.brokers,
-    account = keys.account, queue_prefix = args.queue_prefix, pace_prefix = args.pace_prefix,
+    account = keys.account, agents = keys.agents, parked_callers = keys.parked_callers,
+    queue_prefix = args.queue_prefix, pace_prefix = args.pace_prefix,
+    caller_prefix = args.caller_prefix, parked_prefix = args.parked_prefix, cid = args.cid,
+    pacing = args.pacing == '1', concurrency = tonumber(args.concurrency),
     depth = tonumber(args.depth), lookahead = tonumber(args.lookahead),
     queued_lease = tonumber(args.queued_lease), day_key = args.day_key,
     next_day = tonumber(args.next_day), account_interval = tonumber(args.account_interval),
