@@ -40,7 +40,8 @@ def write_sheet(path: Path, rows: int, broker_numbers: tuple[str, ...]) -> None:
 
 
 @contextmanager
-def environment(numbers: tuple[str, ...], latency_ms: float) -> Iterator[dict]:
+def environment(numbers: tuple[str, ...], latency_ms: float, sim_args: tuple[str, ...] = (),
+                **worker_env: str) -> Iterator[dict]:  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedRedis(Path(tmp) / "redis").start()
         log = Path(tmp) / "calls.jsonl"
@@ -48,7 +49,7 @@ def environment(numbers: tuple[str, ...], latency_ms: float) -> Iterator[dict]:
         # must not wait on this process's GIL.
         sim = subprocess.Popen(
             [sys.executable, "-m", "dialer.cli", "simulator", "--port", "0",
-             "--latency-ms", str(latency_ms), "--calls-log", str(log),
+             "--latency-ms", str(latency_ms), "--calls-log", str(log), *sim_args,
              *[arg for n in numbers for arg in ("--number", n)]],
             stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
@@ -65,11 +66,12 @@ def environment(numbers: tuple[str, ...], latency_ms: float) -> Iterator[dict]:
             DIALER_CDR_MARGIN_S="0.5",
             DIALER_RECORDS_QPS="50",
         )  # fmt: skip
+        env.update(worker_env)
         engine = Engine(CampaignStore(redis.Redis.from_url(server.url), Keys(namespace)))
         procs: list[subprocess.Popen] = []
         try:
             yield {"tmp": Path(tmp), "env": env, "engine": engine, "sim": sim, "log": log,
-                   "procs": procs, "redis": server}  # fmt: skip
+                   "sim_url": sim_url, "procs": procs, "redis": server}  # fmt: skip
         finally:
             for p in procs:
                 p.terminate()

@@ -112,6 +112,8 @@ def _rows(store: CampaignStore, cid: str, zone: ZoneInfo, masked: bool) -> Itera
     masked_columns = [name not in _NOT_MASKED for name in RESULT_COLUMNS]
     for record, state, result in store.iter_rows(cid):
         row, caller, callee, broker, extra, _timeout, _tags, *passthrough = record
+        # A row without a caller of its own shows the pool agent who was rung.
+        caller = result.get("caller") or caller
         status = state.split("|", 1)[0]
         cells: list[Cell] = [
             int(row), str(caller), str(callee), str(result.get("broker") or broker), str(extra),

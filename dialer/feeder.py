@@ -31,6 +31,7 @@ class Feeder:
         *,
         upkeep_max_s: float = 5.0,
         refresh_s: float = 1.0,
+        max_feed_gap_s: float = 2.0,
         max_wait_s: float = 1.0,
         lease_ms: int = 3000,
         owner: str | None = None,
@@ -42,6 +43,7 @@ class Feeder:
         self.enqueue = enqueue
         self.upkeep_max_s = upkeep_max_s
         self.refresh_s = refresh_s
+        self.max_feed_gap_s = max_feed_gap_s
         self.max_wait_s = max_wait_s
         self.lease_ms = lease_ms
         self.owner = owner or uuid.uuid4().hex
@@ -53,6 +55,7 @@ class Feeder:
         self.retention_days = retention_days
         self.sweep_every_s = sweep_every_s
         self._next_sweep = 0.0
+        self._last_feed: dict[str, float] = {}
 
     def refresh(self) -> None:
         """Wake campaigns whose window opened; take or renew the leases of running ones."""
@@ -114,8 +117,12 @@ class Feeder:
                 self._drop(cid)
                 continue
             due = self._next_due_ms.get(cid)
-            if due is None or due > self.engine.now_ms():
+            # Besides when a broker is due, now and then regardless: a caller this campaign
+            # waits for may be freed by another campaign's call, which wakes only its own.
+            stale = now - self._last_feed.get(cid, 0.0) >= self.max_feed_gap_s
+            if not stale and (due is None or due > self.engine.now_ms()):
                 continue
+            self._last_feed[cid] = now
             jobs, self._next_due_ms[cid] = self.engine.feed(campaign, calendar, now=wall)
             if jobs:
                 self.enqueue(jobs)
@@ -126,12 +133,14 @@ class Feeder:
         self._led.pop(cid, None)
         self._next_upkeep.pop(cid, None)
         self._next_due_ms.pop(cid, None)
+        self._last_feed.pop(cid, None)
 
     def wait(self) -> None:
         """Until a broker is due, upkeep or a refresh is due, or a script says a broker of
         one of our campaigns is due earlier than we knew."""
         now = time.monotonic()
-        deadlines = [self._next_refresh, *self._next_upkeep.values()]
+        deadlines = [self._next_refresh, *self._next_upkeep.values(),
+                     *(t + self.max_feed_gap_s for t in self._last_feed.values())]  # fmt: skip
         due = [d for d in self._next_due_ms.values() if d is not None]
         if due:
             deadlines.append(now + (min(due) - self.engine.now_ms()) / 1000.0)

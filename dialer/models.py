@@ -98,3 +98,5 @@ class Timing:
     max_qps: float | None = None  # account-wide cap on calls per second (DIALER_MAX_QPS)
     cdr_margin_s: float = 15.0  # look a call record up this long after the call can have ended
     reconcile_wait_s: float = 120.0  # look for an UNKNOWN row's call once records have landed
+    # a paced caller waits on their call's record: first looked up this soon, then 1.5x apart
+    caller_lookup_ms: int = 2_000

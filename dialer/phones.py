@@ -76,6 +76,14 @@ def mask_number(number: str | None) -> str:
     return number[:-4] + "****"
 
 
+def mask_caller(number: str) -> str:
+    """A caller (an agent, staff) as operators tell them apart without the whole number:
+    the middle hidden, the last four kept: 13700000005 -> 137****0005."""
+    if len(number) <= 7:
+        return mask_number(number)
+    return number[:3] + "****" + number[-4:]
+
+
 def normalise_for_match(number: str | None) -> str:
     """The number as CCC and the sheet may both write it, reduced to one form for comparing:
     full-width characters folded, separators and Excel's trailing `.0` removed, the `+86` /

@@ -29,7 +29,7 @@ OUTCOMES = (
 CARRIER_CODES = frozenset({432, 434, 441, 472, 473, 474, 475, 476, 477, 478})
 NO_ANSWER_CODES = frozenset({408, 480, 487})
 MAX_RECORD_TRIES = 8
-MAX_PACED_RECORD_TRIES = 40  # 2 s growing to 30 s apart: past a caller's default max hold
+MAX_PACED_RECORD_TRIES = 40  # 2 s growing to 30 s apart (the default): past the max hold
 MAX_RECONCILE_TRIES = 5
 RECONCILE_BEFORE_MS = 60_000
 RECONCILE_AFTER_MS = 600_000
@@ -158,14 +158,20 @@ class RecordsPoller:
                 store.next_record_lookup(cid, row, None)
             else:
                 engine.patch_result(cid, row, {"cdr_tries": tries})
+                first = engine.timing.caller_lookup_ms
                 wait = (
-                    min(30_000, 2_000 * 1.5 ** (tries - 1)) if paced else 10_000 * 2 ** (tries - 1)
+                    min(30_000, first * 1.5 ** (tries - 1)) if paced else 10_000 * 2 ** (tries - 1)
                 )
                 store.next_record_lookup(cid, row, engine.now_ms() + int(wait))
             return False
         engine.patch_result(cid, row, {**classify(cdr), "cdr_tries": tries})
         if cdr.release_time_ms:
-            engine.call_ended(campaign, row, cdr.release_time_ms)
+            outcome = classify(cdr)
+            start = cdr.start_time_ms or cdr.release_time_ms
+            engine.call_ended(campaign, row, cdr.release_time_ms,
+                              connected=outcome["outcome"] == "CONNECTED",
+                              talk_s=int(outcome["talk_seconds"]),
+                              busy_ms=max(0, cdr.release_time_ms - start))  # fmt: skip
         store.next_record_lookup(cid, row, None)
         return True
 

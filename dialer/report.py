@@ -18,7 +18,7 @@ from dialer.engine import Campaign, CampaignStore
 from dialer.export import local_time, mask_text, replacing, zone_of
 from dialer.meanings import MEANINGS, OUTCOME_MEANINGS, STATUS_MEANINGS
 from dialer.models import format_rate
-from dialer.phones import mask_number
+from dialer.phones import mask_caller, mask_number
 from dialer.report_charts import (
     NO_RECORD,
     OUTCOME_CATEGORY,
@@ -309,6 +309,7 @@ paused campaign) or the call records showed it was not.</p>
 <th>status</th><th>attempts</th><th>code</th><th>message</th>
 <th>last attempt ({e(zone.key)})</th></tr>{_rows(problem_rows, "", 9)}</table>"""
     chart = render_timeline(summary.timeline, zone)
+    callers_html = _callers_html(store, campaign)
     now_ms = dt.datetime.now(dt.UTC).timestamp() * 1000
     zone_name = f"{e(zone.key)}, {page.offset(now_ms)}"
     paused = (
@@ -375,10 +376,33 @@ record was fetched ({placed} placed in all). {note}</p>
 <th>first call ({e(zone.key)})</th><th>last call ({e(zone.key)})</th></tr>{
         _rows(broker_rows, "no calls yet", 9)
     }</table>
+{callers_html}
 <h2>FAILED and UNKNOWN rows</h2>
 {problems_html}
 </body></html>
 """
+
+
+def _callers_html(store: CampaignStore, campaign: Campaign) -> str:
+    """Per caller (a person), when callers are paced: calls, connects, talk, time busy."""
+    if not campaign.settings.caller_pacing:
+        return ""
+    figures = store.caller_figures(campaign.id, campaign.settings.agents, limit=100)
+    span_s = max(1.0, ((campaign.finished_at_ms or store.now_ms()) - campaign.created_at_ms) / 1000)
+    rows = [
+        [html.escape(mask_caller(c.number)), c.calls, c.connected, _share(c.connected, c.calls),
+         f"{c.talk_s} s", f"{c.busy_ms / 1000 / c.calls:.0f} s" if c.calls else "–",
+         f"{min(1.0, c.busy_ms / 1000 / span_s):.0%}"]
+        for c in figures
+    ]  # fmt: skip
+    more = " (the 100 with most calls)" if len(figures) == 100 else ""
+    return f"""<h2>Per caller</h2>
+<p>Each caller is rung for one call at a time (plus {campaign.settings.wrap_up_s:g} s of
+wrap-up){more}; numbers masked.</p>
+<table id="callers"><tr><th>caller</th><th>calls</th><th>connected</th><th>connect rate</th>
+<th>talk</th><th>average call</th><th>share of time in calls</th></tr>{
+        _rows(rows, "no call placed yet", 7)
+    }</table>"""
 
 
 def write_report(store: CampaignStore, cid: str, path: Path) -> None:

@@ -43,6 +43,7 @@ class Settings:
     cdr_margin_s: float = 15.0
     reconcile_wait_s: float = 120.0
     records_qps: float = 10.0  # call-record lookups per second per worker process
+    caller_lookup_s: float = 2.0  # first record lookup of a paced caller's call
     retention_days: float | None = None  # DONE/CANCELLED campaigns are deleted after this
 
     @classmethod
@@ -74,6 +75,7 @@ class Settings:
             cdr_margin_s=_float(env, "DIALER_CDR_MARGIN_S", 15.0) or 15.0,
             reconcile_wait_s=_float(env, "DIALER_RECONCILE_WAIT_S", 120.0) or 120.0,
             records_qps=_float(env, "DIALER_RECORDS_QPS", 10.0) or 10.0,
+            caller_lookup_s=_float(env, "DIALER_CALLER_LOOKUP_S", 2.0),
             retention_days=_retention_days(env),
         )
 
@@ -86,6 +88,7 @@ class Settings:
             max_qps=self.max_qps,
             cdr_margin_s=self.cdr_margin_s,
             reconcile_wait_s=self.reconcile_wait_s,
+            caller_lookup_ms=int(self.caller_lookup_s * 1000),
         )
 
     def require_credentials(self) -> Credentials:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from dialer.calendar import Calendar
 from dialer.engine import PAUSED_BY_USER, BrokerFigures, Campaign, Engine, Progress
 from dialer.models import ACTIVE_STATES, TERMINAL_STATES, CampaignStatus, RowState
+from dialer.phones import mask_caller
 
 # A running campaign in its window with rows to dial, on which no call has begun for this
 # long (or three of its slowest broker's intervals, if longer), is stalled.
@@ -41,6 +42,18 @@ class BrokerStatus:
 
 
 @dataclass(frozen=True)
+class CallerStatus:
+    """One caller (a person): what they did in this campaign, and what they are doing now."""
+
+    number: str
+    calls: int
+    connected: int
+    talk_s: int
+    busy_share: float  # time in this campaign's calls / time since it started
+    now: str  # "in a call", "wrap-up", "free"
+
+
+@dataclass(frozen=True)
 class CampaignReport:
     id: str
     name: str
@@ -51,6 +64,7 @@ class CampaignReport:
     total: int
     counts: dict[str, int]
     brokers: list[BrokerStatus] = field(default_factory=list)
+    callers: list[CallerStatus] = field(default_factory=list)
     eta_s: float | None = None  # wall-clock seconds to the end, over the calling windows
     activity: Activity = Activity.DIALLING
     reason: str = ""  # why it is not dialling, in words
@@ -80,6 +94,7 @@ class CampaignReport:
             "eta_s": self.eta_s,
             "finishes_at_ms": self.finishes_at_ms,
             "brokers": [b.__dict__ for b in self.brokers],
+            "callers": [c.__dict__ for c in self.callers],
         }
 
 
@@ -98,16 +113,19 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
     counts = store.counts(cid)
     figures = store.broker_figures(cid)
     brokers = [_broker_status(campaign, b) for b in figures]
+    callers = _callers(engine, campaign) if campaign.settings.caller_pacing else []
     calendar = Calendar.of(campaign.settings.windows, campaign.settings.timezone)
     now_ms = engine.now_ms()
     progress = None
     if campaign.status is CampaignStatus.RUNNING:
         progress = store.progress(cid, [b.number for b in figures])
-    now = activity(campaign, counts, brokers, progress, calendar, now_ms)
+    busy = any(c.now != "free" for c in callers)
+    now = activity(campaign, counts, brokers, progress, calendar, now_ms, callers_busy=busy)
     eta_s = finishes_at_ms = rate = None
     if now.activity is Activity.DIALLING:
         rate = sum(b.achieved_per_s for b in brokers)
-        dial_s = dialling_seconds(counts, brokers, engine.timing.max_qps)
+        limit = _account_limit(engine, campaign, callers)
+        dial_s = dialling_seconds(counts, brokers, limit)
         finish = None if dial_s is None else calendar.after_open_seconds(now_ms / 1000, dial_s)
         if finish is not None:
             finishes_at_ms = int(finish * 1000)
@@ -122,6 +140,7 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
         total=campaign.total,
         counts=counts,
         brokers=brokers,
+        callers=callers,
         eta_s=eta_s,
         activity=now.activity,
         reason=now.reason,
@@ -143,18 +162,33 @@ def _broker_status(campaign: Campaign, b: BrokerFigures) -> BrokerStatus:
     )
 
 
+def _account_limit(engine: Engine, campaign: Campaign,
+                   callers: list[CallerStatus]) -> float | None:  # fmt: skip
+    """Calls/s the whole campaign cannot exceed whatever its brokers allow: the account's
+    DIALER_MAX_QPS, and its agents when callers are paced — each takes a call per (average
+    call so far + wrap-up)."""
+    limits = [engine.timing.max_qps] if engine.timing.max_qps else []
+    ended = [c for c in engine.store.caller_figures(campaign.id, campaign.settings.agents)
+             if c.busy_ms]  # fmt: skip
+    if campaign.settings.caller_pacing and ended and callers:
+        per_call_s = sum(c.busy_ms for c in ended) / 1000 / sum(c.calls for c in ended)
+        concurrent = len(callers) * campaign.settings.caller_concurrency
+        limits.append(concurrent / (per_call_s + campaign.settings.wrap_up_s))
+    return min(limits, default=None)
+
+
 def dialling_seconds(counts: dict[str, int], brokers: list[BrokerStatus],
-                     max_qps: float | None) -> float | None:  # fmt: skip
+                     max_per_s: float | None) -> float | None:  # fmt: skip
     """Seconds of dialling at full speed the rows left need: the busiest broker's queue at its
-    rate, and never less than every row left over every usable broker (or the account cap).
-    None when no broker can dial."""
+    rate, and never less than every row left over every usable broker (or `max_per_s`: the
+    account cap, the agents' pace). None when no broker can dial."""
     remaining = sum(counts.get(s.value, 0) for s in ACTIVE_STATES)
     if not remaining:
         return 0.0
     live = [b for b in brokers if not b.down]
     capacity = sum(b.limit_per_s for b in live)
-    if max_qps:
-        capacity = min(capacity, max_qps)
+    if max_per_s:
+        capacity = min(capacity, max_per_s)
     if not capacity:
         return None
     busiest = max((b.waiting / b.limit_per_s for b in live if b.limit_per_s), default=0.0)
@@ -162,8 +196,10 @@ def dialling_seconds(counts: dict[str, int], brokers: list[BrokerStatus],
 
 
 def activity(campaign: Campaign, counts: dict[str, int], brokers: list[BrokerStatus],
-             progress: Progress | None, calendar: Calendar, now_ms: int) -> Now:  # fmt: skip
-    """What the campaign is doing at `now_ms` (Redis clock), and why."""
+             progress: Progress | None, calendar: Calendar, now_ms: int, *,
+             callers_busy: bool = False) -> Now:  # fmt: skip
+    """What the campaign is doing at `now_ms` (Redis clock), and why. `callers_busy`: some
+    of its callers are in a call or wrap-up (a long call is not a stall)."""
     status = campaign.status
     if status is CampaignStatus.READY:
         return Now(Activity.NOT_STARTED, f"not started: `dialer start {campaign.id}` starts it")
@@ -180,7 +216,8 @@ def activity(campaign: Campaign, counts: dict[str, int], brokers: list[BrokerSta
                    int(opens * 1000))  # fmt: skip
     assert progress is not None
     waiting = _waiting(campaign, counts, brokers, progress, calendar, now_s)
-    return waiting or _stalled(campaign, brokers, progress, now_ms) or Now(Activity.DIALLING)
+    stalled = None if callers_busy else _stalled(campaign, brokers, progress, now_ms)
+    return waiting or stalled or Now(Activity.DIALLING)
 
 
 def _paused(campaign: Campaign, calendar: Calendar, now_s: float) -> str:
@@ -258,6 +295,23 @@ def _stalled(campaign: Campaign, brokers: list[BrokerStatus], progress: Progress
                "picks it up")  # fmt: skip
 
 
+def _callers(engine: Engine, campaign: Campaign) -> list[CallerStatus]:
+    now = engine.now_ms()
+    elapsed_s = max(1.0, (now - campaign.created_at_ms) / 1000)
+    wrap_up_ms = campaign.settings.wrap_up_s * 1000
+    out = []
+    for c in engine.store.caller_figures(campaign.id, campaign.settings.agents):
+        if c.held_until_ms is None:
+            doing = "free"
+        elif c.held_until_ms - now <= wrap_up_ms:
+            doing = "wrap-up"
+        else:
+            doing = "in a call"
+        out.append(CallerStatus(c.number, c.calls, c.connected, c.talk_s,
+                                min(1.0, c.busy_ms / 1000 / elapsed_s), doing))  # fmt: skip
+    return out
+
+
 def local_time(ms: int, timezone: str) -> str:
     """A stored time as a person reads it: in the campaign's zone, the zone named."""
     when = dt.datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone))
@@ -300,6 +354,14 @@ def render(report: CampaignReport) -> str:
             f"  broker {b.number}: {b.dispatched} dispatched{rate} "
             f"(limit {b.limit_per_s:g}/s), {b.waiting} waiting{note}"
         )
+    shown = 20
+    for c in report.callers[:shown]:
+        lines.append(
+            f"  caller {mask_caller(c.number)}: {c.calls} calls, {c.connected} connected, "
+            f"talk {format_duration(c.talk_s)}, busy {c.busy_share:.0%} — {c.now}"
+        )
+    if len(report.callers) > shown:
+        lines.append(f"  … and {len(report.callers) - shown} more callers (status --json)")
     if report.eta_s is not None and report.finishes_at_ms is not None:
         done_at = local_time(report.finishes_at_ms, report.timezone)
         lines.append(f"  ETA {eta_text(report)} (done around {done_at})")

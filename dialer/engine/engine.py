@@ -32,7 +32,6 @@ T = TypeVar("T")
 BATCH = 1000
 PAUSED_BY_USER = "paused by operator"
 CLOCK_REFRESH_S = 30.0
-CALLER_FIRST_LOOKUP_MS = 2_000
 
 
 @dataclass(frozen=True)
@@ -310,18 +309,22 @@ class Engine:
         )
         return finished.outcome, [_job(job.campaign_id, q) for q in finished.fed]
 
-    def call_ended(self, campaign: Campaign, row: int, released_at_ms: int) -> int | None:
+    def call_ended(self, campaign: Campaign, row: int, released_at_ms: int, *,
+                   connected: bool = False, talk_s: int = 0,
+                   busy_ms: int = 0) -> int | None:  # fmt: skip
         """A call record says the row's call ended: its caller is free from release plus the
-        campaign's wrap-up (the returned time; None if the row rang nobody it recorded)."""
+        campaign's wrap-up (the returned time; None if the row rang nobody it recorded).
+        The call's figures count towards its caller's in `status`."""
         wrap_up_ms = int(campaign.settings.wrap_up_s * 1000)
         return self.scripts.call_ended(campaign.id, row=row, released_at_ms=released_at_ms,
-                                       wrap_up_ms=wrap_up_ms)  # fmt: skip
+                                       wrap_up_ms=wrap_up_ms, connected=connected,
+                                       talk_s=talk_s, busy_ms=busy_ms)  # fmt: skip
 
     def cdr_wait_ms(self, timeout_seconds: int, settings: CampaignSettings) -> int:
         """When a dispatched call's record is first looked up: once the call can have ended,
         or soon when its caller waits on it (a short call frees them in seconds)."""
         if settings.caller_pacing:
-            return min(CALLER_FIRST_LOOKUP_MS, self._cdr_wait_ms(timeout_seconds))
+            return min(self.timing.caller_lookup_ms, self._cdr_wait_ms(timeout_seconds))
         return self._cdr_wait_ms(timeout_seconds)
 
     def _cdr_wait_ms(self, timeout_seconds: int) -> int:

@@ -59,6 +59,11 @@ class Keys:
         calls); the one free longest takes the next row without a caller."""
         return f"{self.namespace}:c:{cid}:agents"
 
+    def caller_stats(self, cid: str) -> str:
+        """hash: n:CALLER calls placed, connected:CALLER, talk_s:CALLER, busy_ms:CALLER (ring
+        to release, from call records), in this campaign."""
+        return f"{self.namespace}:c:{cid}:callers"
+
     def parked(self, cid: str, caller: str) -> str:
         """list: "broker SEP packed entry" of PENDING rows waiting for this (busy) caller, in
         source order; a row goes back to the head of its broker queue when the caller frees."""
@@ -182,6 +187,6 @@ class Keys:
             self.meta, self.rows, self.brokers, self.due, self.wake, self.retry, self.state,
             self.result, self.counts, self.lease, self.inflight, self.dialed, self.cdr_due,
             self.reconcile, self.broker_down, self.feeder_lease, self.broker_capped,
-            self.records_lease, self.agents, self.parked_callers,
+            self.records_lease, self.agents, self.parked_callers, self.caller_stats,
         )  # fmt: skip
         return [key(cid) for key in per_campaign] + [self.queue(cid, b) for b in brokers]

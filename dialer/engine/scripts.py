@@ -232,7 +232,8 @@ class Scripts:
              k.broker_down(cid), k.callee_caps(callee), k.broker_day(feeding.day_key, broker),
              k.pair_guard(caller, callee), k.records(), k.cdr_due(cid), k.reconcile(cid),
              k.due(cid), k.wake(cid), k.running(), k.broker_capped(cid), k.brokers(cid),
-             k.pace_account(), k.caller(caller), k.agents(cid), k.parked_callers(cid)],
+             k.pace_account(), k.caller(caller), k.agents(cid), k.parked_callers(cid),
+             k.caller_stats(cid)],
             [row, token, broker, packed, outcome.value, json.dumps(patch, ensure_ascii=False),
              reason, cid, cdr_wait_ms, reconcile_wait_ms, begun_at_ms, max_attempts,
              retry.base_ms, retry.cap_ms, retry.jitter, feeding.day_key, month_key,
@@ -352,14 +353,17 @@ class Scripts:
             )
         )
 
-    def call_ended(self, cid: str, *, row: int, released_at_ms: int, wrap_up_ms: int) -> int | None:
+    def call_ended(self, cid: str, *, row: int, released_at_ms: int, wrap_up_ms: int,
+                   connected: bool, talk_s: int, busy_ms: int) -> int | None:  # fmt: skip
         """The caller of the row's call is free from release + wrap-up: that time, or None
         when the row names no caller it rang."""
         k = self.keys
         free_at = int(
             self._run(
-                "call_ended", [k.result(cid), k.agents(cid), k.due(cid), k.wake(cid)],
-                [row, cid, released_at_ms, wrap_up_ms, k.caller_prefix(), k.parked_prefix(cid)],
+                "call_ended",
+                [k.result(cid), k.agents(cid), k.due(cid), k.wake(cid), k.caller_stats(cid)],
+                [row, cid, released_at_ms, wrap_up_ms, k.caller_prefix(), k.parked_prefix(cid),
+                 "1" if connected else "0", talk_s, busy_ms],
             )
         )  # fmt: skip
         return free_at if free_at >= 0 else None

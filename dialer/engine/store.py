@@ -34,6 +34,18 @@ def text(value: bytes | str) -> str:
 
 
 @dataclass(frozen=True)
+class CallerFigures:
+    """What one caller (a person) has done in a campaign, and whether they are held now."""
+
+    number: str
+    calls: int
+    connected: int
+    talk_s: int
+    busy_ms: int
+    held_until_ms: int | None
+
+
+@dataclass(frozen=True)
 class BrokerFigures:
     """What a campaign has done on one broker number so far."""
 
@@ -240,6 +252,27 @@ class CampaignStore:
             (records.get(r, [r]), found[r], json.loads(res) if res else {})
             for r, res in zip(rows, results, strict=True)
         ]
+
+    def caller_figures(self, cid: str, agents: tuple[str, ...],
+                       limit: int = 200) -> list[CallerFigures]:  # fmt: skip
+        """Calls, connected, talk and busy time of the campaign's callers (its agents and
+        every caller it has rung; the `limit` with most calls), and until when each is held
+        now by calls of any campaign (None: free)."""
+        raw = self.r.hgetall(self.keys.caller_stats(cid))
+        stats = {text(k): int(v) for k, v in raw.items()}
+        every = set(agents) | {k[2:] for k in stats if k.startswith("n:")}
+        callers = sorted(every, key=lambda c: (-stats.get(f"n:{c}", 0), c))[:limit]
+        now = self.now_ms()
+        pipe = self.r.pipeline(transaction=False)
+        for c in callers:
+            pipe.zrangebyscore(self.keys.caller(c), now, "+inf", withscores=True)
+        holds = pipe.execute()
+        return [
+            CallerFigures(c, stats.get(f"n:{c}", 0), stats.get(f"connected:{c}", 0),
+                          stats.get(f"talk_s:{c}", 0), stats.get(f"busy_ms:{c}", 0),
+                          int(max(s for _, s in held)) if held else None)
+            for c, held in zip(callers, holds, strict=True)
+        ]  # fmt: skip
 
     def result_of(self, cid: str, row: int) -> dict[str, Any]:
         raw = self.r.hget(self.keys.result(cid), str(row))

@@ -8,12 +8,15 @@ from __future__ import annotations
 import itertools
 import time
 
+import redis
 from support import NUMBERS, calls_log, engine_env, feed_now, new_campaign, wait_until
 
 from dialer.ccc.simulator.calls import caller_overlaps
 from dialer.ccc.simulator.faults import Span
-from dialer.engine import Backoff, Caps, Engine, Job, Outcome
+from dialer.embedded_redis import EmbeddedRedis
+from dialer.engine import Backoff, CampaignStore, Caps, Engine, Job, Keys, Outcome
 from dialer.models import CampaignStatus
+from dialer.status import campaign_report, render
 
 BROKER = NUMBERS[0]
 A, B, C = "13800000001", "13800000002", "13800000003"
@@ -118,3 +121,58 @@ def test_no_caller_is_ever_in_two_calls_at_once_with_two_workers(
     # The two workers shared it: calls of different callers overlapped in time.
     spans = sorted((c["start_ms"], c["release_ms"]) for c in placed)
     assert any(b[0] < a[1] for a, b in itertools.pairwise(spans))
+
+    # Once the last records are in, nobody is held and every call counts for its caller.
+    def all_free():
+        report = campaign_report(engine, cid)
+        return report if all(c.now == "free" for c in report.callers) else None
+
+    report = wait_until(all_free, 20, "every caller free")
+    assert sorted(c.number for c in report.callers) == [A, B, C]
+    assert all(c.calls == 4 and c.connected <= 4 and c.busy_share > 0 for c in report.callers)
+    assert "caller 138****0001: 4 calls" in render(report)
+
+
+def test_a_worker_killed_mid_call_never_leaves_a_caller_rung_twice_at_once(
+    engine, simulator, redis_server, namespace, workers, tmp_path
+) -> None:
+    simulator.faults.update({"ring_s": Span(1, 2), "talk_s": Span(30, 90), "time_scale": 60,
+                             "latency_ms": 300})  # fmt: skip
+    cid = new_campaign(engine, sheet(tmp_path / "s.csv", [A, B, C] * 3), pool=NUMBERS[:2],
+                       rate_per_s=5.0, wrap_up_s=0.2, caller_max_hold_s=4.0)  # fmt: skip
+    w = workers(engine_env(redis_server.url, namespace, simulator.url))
+    victim = w.start()
+    w.start()
+    wait_until(lambda: engine.store.counts(cid).get("DIALING"), 30, "a call in flight")
+    w.kill(victim)
+    w.start()
+    wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE, 90,
+               "the campaign to finish")  # fmt: skip
+    placed = calls_log(simulator.config.calls_log)
+    assert caller_overlaps(placed) == [] and not any(c["caller_busy"] for c in placed)
+    callees = [c["callee"] for c in placed]
+    assert len(callees) == len(set(callees))
+
+
+def test_callers_stay_one_call_at_a_time_across_a_redis_restart(
+    simulator, namespace, workers, tmp_path
+) -> None:
+    simulator.faults.update({"ring_s": Span(1, 2), "talk_s": Span(30, 60), "time_scale": 60})
+    server = EmbeddedRedis(tmp_path / "redis").start()  # AOF on: the holds survive
+    try:
+        engine = Engine(CampaignStore(redis.Redis.from_url(server.url), Keys(namespace)))
+        callers = [f"138000000{i:02d}" for i in range(6)] * 4
+        cid = new_campaign(engine, sheet(tmp_path / "s.csv", callers), pool=NUMBERS[:2],
+                           rate_per_s=5.0, wrap_up_s=0.2)  # fmt: skip
+        w = workers(engine_env(server.url, namespace, simulator.url,
+                               DIALER_CALLER_LOOKUP_S="0.3"))  # fmt: skip
+        w.start()
+        wait_until(lambda: len(calls_log(simulator.config.calls_log)) >= 6, 30, "calls")
+        server.restart()
+        wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE, 90,
+                   "the campaign to finish", tick=w.revive)  # fmt: skip
+        placed = calls_log(simulator.config.calls_log)
+        assert len(placed) == 24
+        assert caller_overlaps(placed) == [] and not any(c["caller_busy"] for c in placed)
+    finally:
+        server.cleanup()

@@ -9,6 +9,9 @@ import subprocess
 import sys
 
 import pytest
+from support import calls_log
+
+from dialer.ccc.simulator.calls import caller_overlaps
 
 
 @pytest.mark.timeout(240)
@@ -28,11 +31,19 @@ def test_demo_runs_end_to_end_in_a_fresh_directory(tmp_path) -> None:
         rows = list(csv.DictReader(f))
     assert len(rows) == 300
     assert {r["status"] for r in rows} <= {"DISPATCHED", "FAILED", "REJECTED"}
-    assert sum(r["status"] == "REJECTED" for r in rows) == 8
+    assert sum(r["status"] == "REJECTED" for r in rows) == 7
+    # Agents are paced: 20 of them share the rows, and none is rung mid-call.
+    calls = calls_log(out / "calls.jsonl")
+    assert caller_overlaps(calls) == [] and not any(c["caller_busy"] for c in calls)
+    assert len({c["caller"] for c in calls}) == 20
+    assert {r["caller"] for r in rows if r["status"] == "DISPATCHED"} == {
+        c["caller"] for c in calls
+    }
     # The demo waits for its call records, so every placed call has an outcome and the
     # report shows them.
     placed = [r for r in rows if r["status"] == "DISPATCHED"]
     assert placed and all(r["outcome"] for r in placed)
+    assert {"CONNECTED", "CALLEE_NO_ANSWER"} <= {r["outcome"] for r in placed}
     page = (out / "report.html").read_text(encoding="utf-8")
     outcomes = page[page.index('<table id="outcomes">') :]
     assert "CONNECTED" in outcomes[: outcomes.index("</table>")]

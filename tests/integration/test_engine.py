@@ -193,8 +193,8 @@ def test_unusable_broker_moves_pool_rows_and_fails_its_own(
 ) -> None:
     bad = "01000000000"
     sheet = tmp_path / "s.csv"
-    lines = ["Caller,Callee,Broker"] + [f"13800000001,139{i:08d}," for i in range(20)]
-    lines += [f"13800000001,137{i:08d},{bad}" for i in range(3)]
+    lines = ["Caller,Callee,Broker"] + [f"1380{i:07d},139{i:08d}," for i in range(20)]
+    lines += [f"1381{i:07d},137{i:08d},{bad}" for i in range(3)]
     sheet.write_text("\n".join(lines) + "\n")
     cid = new_campaign(engine, sheet, pool=(NUMBERS[0], bad), rate_per_s=10.0)
     w = workers(engine_env(redis_server.url, namespace, simulator.url))

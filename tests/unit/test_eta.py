@@ -132,6 +132,14 @@ def test_no_call_for_minutes_without_a_feeder_is_stalled() -> None:
     assert now.resumes_at_ms is None
 
 
+def test_no_call_for_minutes_while_its_callers_talk_is_not_a_stall() -> None:
+    ten_min_ago = int(NOW * 1000) - 600_000
+    now = activity(campaign(ten_min_ago), {"PENDING": 5}, [broker("A", 5)],
+                   progress(last_call_ms=ten_min_ago), CAL, int(NOW * 1000),
+                   callers_busy=True)  # fmt: skip
+    assert now.activity is Activity.DIALLING
+
+
 def test_a_campaign_just_started_is_not_stalled() -> None:
     now = doing(campaign(int(NOW * 1000) - 5000), {"PENDING": 5}, [broker("A", 5)],
                 progress(fed=False))  # fmt: skip

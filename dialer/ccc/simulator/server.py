@@ -103,6 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.nonces,
             now,
         )
+        state.count_request(auth.action)
         if state.over_qps(now):
             raise GatewayError(
                 400, "Throttling.User", "Request was denied due to user flow control."
@@ -138,6 +139,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, state.faults_dict())
         elif what == "calls":
             self._send_json(200, state.log_entries())
+        elif what == "requests":
+            self._send_json(200, state.request_counts())
         else:
             self._send_json(404, {"error": "no such admin path"})
 

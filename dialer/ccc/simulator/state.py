@@ -7,7 +7,7 @@ import random
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,8 @@ class SimulatorState:
         self._busy_until_ms: dict[str, int] = {}
         self._lock = threading.Lock()
         self._recent: deque[float] = deque()
+        # Signed requests per action, answered or refused: what a run cost in API calls.
+        self.requests: Counter[str] = Counter()
         self._job_counter = self.rng.randrange(10**17, 9 * 10**17)
         # Held open for the simulator's lifetime and closed in close().
         self._log_file = (
@@ -101,6 +103,15 @@ class SimulatorState:
     def close(self) -> None:
         if self._log_file:
             self._log_file.close()
+
+    def count_request(self, action: str) -> None:
+        with self._lock:
+            self.requests[action] += 1
+
+    def request_counts(self) -> dict[str, int]:
+        """Signed requests per action so far (GET /_simulator/requests)."""
+        with self._lock:
+            return dict(self.requests)
 
     def new_request_id(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4)).upper()

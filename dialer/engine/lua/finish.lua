@@ -9,7 +9,7 @@
 -- KEYS[14] records       (campaigns with call records to fetch)      KEYS[15] cdr_due
 -- KEYS[16] reconcile     KEYS[17] due          KEYS[18] wake         KEYS[19] running
 -- KEYS[20] capped        KEYS[21] brokers      KEYS[22] account      KEYS[23] caller
--- KEYS[24] agents        KEYS[25] parked_callers
+-- KEYS[24] agents        KEYS[25] parked_callers  KEYS[26] caller_stats
 -- ARGV[1] row  ARGV[2] token  ARGV[3] broker  ARGV[4] packed  ARGV[5] outcome (Outcome.*)
 -- ARGV[6] patch_json  ARGV[7] reason  ARGV[8] campaign_id
 -- ARGV[9] cdr_wait_ms  ARGV[10] reconcile_wait_ms  (-1: no call records for this campaign)
@@ -100,6 +100,7 @@ elseif outcome == Outcome.UNKNOWN and reconcile_wait >= 0 then
   redis.call('SADD', records_key, cid)
 end
 if outcome == Outcome.DISPATCHED then
+  if caller ~= '' then redis.call('HINCRBY', KEYS[26], 'n:' .. caller, 1) end
   if redis.call('HINCRBY', dialed_key, 'n:' .. broker, 1) == 1 then
     redis.call('HSET', dialed_key, 'first:' .. broker, now)
   end
