@@ -32,11 +32,13 @@ def brokers(n: int) -> tuple[str, ...]:
 
 
 def write_sheet(path: Path, rows: int, broker_numbers: tuple[str, ...]) -> None:
+    """Rows whose callers are all different people: these benchmarks measure broker pacing
+    (bench/agents.py measures callers)."""
     with open(path, "w") as f:
         f.write("Caller,Callee,Broker\n")
         for i in range(rows):
-            f.write(f"13800000001,1{30 + i // 10**8 % 70}{i % 10**8:08d},"
-                    f"{broker_numbers[i % len(broker_numbers)]}\n")  # fmt: skip
+            number = f"{30 + i // 10**8 % 70}{i % 10**8:08d}"
+            f.write(f"18{number[1:]},1{number},{broker_numbers[i % len(broker_numbers)]}\n")
 
 
 @contextmanager

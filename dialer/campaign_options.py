@@ -41,6 +41,9 @@ def add_upload_options(p: argparse.ArgumentParser) -> None:
                    help="do not fetch call records (for keys without CDR permission)")  # fmt: skip
     p.add_argument("--pair-guard-s", type=opt.pair_guard_s, default=60.0,
                    help="no repeat of a caller+callee pair within this many seconds")  # fmt: skip
+    p.add_argument("--reconcile-horizon", type=opt.horizon, default=6 * 3600.0, metavar="TIME",
+                   help="how long after a call its record is looked for (default 6h); an "
+                   "UNKNOWN row not found by then stays UNKNOWN, with the reason")  # fmt: skip
     p.add_argument("--caller", action="append", default=[], type=opt.phone_number,
                    dest="agents", help="an agent of the pool (repeatable): rows without a "
                    "caller go to the agent free longest")  # fmt: skip
@@ -85,6 +88,7 @@ def settings_from_args(args: argparse.Namespace, settings: Settings) -> Campaign
         broker_daily_cap=args.broker_daily_cap,
         pair_guard_s=args.pair_guard_s,
         outcomes=not args.no_outcomes,
+        reconcile_horizon_s=args.reconcile_horizon,
         agents=tuple(dict.fromkeys([*args.agents, *_agents_file(args.callers)])),
         caller_concurrency=args.caller_concurrency,
         wrap_up_s=args.wrap_up_s,

@@ -4,6 +4,7 @@ Both front ends call these functions, so they can never disagree."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fnmatch
 from collections.abc import Iterable, Iterator
@@ -155,23 +156,36 @@ class RowView:
     caller: str
     callee: str
     broker: str
-    code: str  # the error code, else the call's outcome (CONNECTED, BUSY, ...)
+    error_code: str  # what ended its last attempt (or the sheet's reason)
+    reconcile_code: str  # for an UNKNOWN row: what the call records showed
+    outcome: str  # a placed call's end: CONNECTED, BUSY, ...
     message: str
     attempts: int
     passthrough: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def codes(self) -> list[str]:
+        return [c for c in (self.error_code, self.reconcile_code, self.outcome) if c]
+
+    @property
+    def code(self) -> str:
+        """'Client.ReadTimeout, Reconcile.NotFound', 'Sheet.Duplicate', 'CONNECTED'."""
+        return ", ".join(self.codes)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "row": self.row, "state": self.state, "caller": self.caller, "callee": self.callee,
-            "broker": self.broker, "code": self.code, "message": self.message,
-            "attempts": self.attempts, "passthrough": self.passthrough,
+            "broker": self.broker, "code": self.code, "error_code": self.error_code,
+            "reconcile_code": self.reconcile_code, "outcome": self.outcome,
+            "message": self.message, "attempts": self.attempts, "passthrough": self.passthrough,
         }  # fmt: skip
 
 
 @dataclass(frozen=True)
 class RowFilter:
-    """Rows in any of `states` (all states when empty) whose code matches one of `codes`
-    (shell-style patterns, case-insensitive: `Sheet.*`; all codes when empty)."""
+    """Rows in any of `states` (all states when empty) with a code matching one of `codes`:
+    shell-style patterns, any case (`Sheet.*`), against the error code, the reconcile reason
+    (as `dialer redial --code` selects) and the call's outcome; all rows when empty."""
 
     states: frozenset[RowState] = frozenset()
     codes: tuple[str, ...] = ()
@@ -179,8 +193,10 @@ class RowFilter:
     def keeps(self, view: RowView) -> bool:
         if self.states and view.state not in self.states:
             return False
-        code = view.code.lower()
-        return not self.codes or any(fnmatch.fnmatchcase(code, c.lower()) for c in self.codes)
+        if not self.codes:
+            return True
+        mine = [c.lower() for c in view.codes]
+        return any(fnmatch.fnmatchcase(c, p.lower()) for c in mine for p in self.codes)
 
 
 def find_rows(store: CampaignStore, cid: str, where: RowFilter, *, limit: int | None = None,
@@ -209,21 +225,24 @@ def _candidates(store: CampaignStore, cid: str,
 def _view(campaign: Campaign, rec: list[Any], state: str, outcome: dict[str, Any]) -> RowView:
     width = 7 + len(campaign.passthrough)
     source = ["" if v is None else str(v) for v in rec] + [""] * (width - len(rec))
-    code = str(outcome.get("error_code") or outcome.get("outcome") or "")
+    codes = [str(outcome.get(k) or "") for k in ("error_code", "reconcile_code", "outcome")]
     said = [str(outcome.get(k) or "") for k in ("error_message", "reconcile", "release_reason")]
-    message = " — ".join(p for p in said if p) or MEANINGS.get(code, OUTCOME_MEANINGS.get(code, ""))
+    first = next((c for c in codes if c), "")
+    message = " — ".join(p for p in said if p) or MEANINGS.get(
+        first, OUTCOME_MEANINGS.get(first, "")
+    )
     return RowView(
-        row=int(source[0]), state=state.split("|", 1)[0],
-        caller=source[1], callee=source[2], broker=str(outcome.get("broker") or source[3]),
-        code=code, message=message, attempts=int(outcome.get("attempts") or 0),
+        row=int(source[0]), state=state.split("|", 1)[0], caller=source[1], callee=source[2],
+        broker=str(outcome.get("broker") or source[3]), error_code=codes[0],
+        reconcile_code=codes[1], outcome=codes[2], message=message,
+        attempts=int(outcome.get("attempts") or 0),
         passthrough=dict(zip(campaign.passthrough, source[7:], strict=False)),
     )  # fmt: skip
 
 
 def _masked(view: RowView) -> RowView:
-    return RowView(
-        row=view.row, state=view.state, caller=mask_number(view.caller),
-        callee=mask_number(view.callee), broker=view.broker, code=view.code,
-        message=mask_text(view.message), attempts=view.attempts,
+    return dataclasses.replace(
+        view, caller=mask_number(view.caller), callee=mask_number(view.callee),
+        message=mask_text(view.message),
         passthrough={k: mask_text(v) for k, v in view.passthrough.items()},
     )  # fmt: skip

@@ -14,6 +14,8 @@ from dialer.console import exit_status, print_upload, watch
 from dialer.engine import open_engine, open_store
 from dialer.export import check_export, check_output, export
 from dialer.ingest import load_dnc
+from dialer.models import CampaignStatus, RowState
+from dialer.redial import REDIALABLE, redial, select_rows
 from dialer.settings import Settings
 from dialer.status import campaign_report, render
 from dialer.upload import UploadReport, upload
@@ -65,6 +67,40 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     report = campaign_report(engine, args.id)
     print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else render(report))
     return 0
+
+
+def cmd_redial(args: argparse.Namespace, settings: Settings) -> int:
+    engine = open_engine(settings)
+    state = RowState(args.status)
+    selection = select_rows(engine, args.id, state, args.code)
+    which = f"{state} rows" + (f" (code {' or '.join(args.code)})" if args.code else "")
+    n = len(selection.rows)
+    if not n:
+        print(f"campaign {args.id}: no {which}; nothing to dial again")
+        return 0
+    print(f"campaign {args.id}: {n} {which} to dial again as fresh attempts, paced and capped "
+          "like any call:")  # fmt: skip
+    for reason, count in selection.reasons.most_common():
+        print(f"  {count:>7}  {reason}")
+    if state is RowState.UNKNOWN:
+        print("  (an UNKNOWN row's earlier call may have been placed: its callee may be called "
+              "twice)")  # fmt: skip
+    if not args.yes and not _confirm(f"dial these {n} rows again? [y/N] "):
+        print("nothing changed")
+        return 1
+    moved, status = redial(engine, args.id, selection)
+    print(f"{moved} rows put back; campaign {args.id}: {status.value}")
+    if status is CampaignStatus.PAUSED:
+        print(f"  the campaign is paused: `dialer resume {args.id}` dials them")
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:
+        print()
+        return False
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -137,6 +173,15 @@ def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    "status 0 DONE, 1 paused by an error, 3 cancelled")  # fmt: skip
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("redial", help="dial UNKNOWN or FAILED rows again, as fresh attempts")
+    p.add_argument("id")
+    p.add_argument("--status", required=True, type=str.upper, help="which rows: UNKNOWN or FAILED",
+                   choices=[s.value for s in REDIALABLE])  # fmt: skip
+    p.add_argument("--code", action="append", default=[], metavar="C",
+                   help="only rows with this error or reconcile code (repeatable)")  # fmt: skip
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(handler=cmd_redial)
 
     p = sub.add_parser("export", help="write the results sheet (.csv or .xlsx)")
     p.add_argument("id")

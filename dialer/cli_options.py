@@ -88,6 +88,26 @@ workers = int_in(0, MAX_WORKERS)
 pair_guard_s = float_in(0, MAX_PAIR_GUARD_S, unit=" seconds")
 
 
+_DURATION_UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+MAX_HORIZON_S = 7 * 86400.0
+
+
+def horizon(text: str) -> float:
+    """A duration in seconds from '6h', '90m', '45s', '1d' or plain seconds: how long call
+    records are looked for after an attempt."""
+    expected = "must be a duration such as 6h, 90m or 600s, from 1s to 7d"
+    raw = unicodedata.normalize("NFKC", text).strip().lower()
+    number = raw.rstrip("abcdefghijklmnopqrstuvwxyz").strip()
+    unit = raw[len(number) :].strip() or "s"
+    try:
+        value = float(number) * _DURATION_UNITS[unit]
+    except (KeyError, ValueError):
+        _fail(text, expected)
+    if not math.isfinite(value) or not 1 <= value <= MAX_HORIZON_S:
+        _fail(text, expected)
+    return value
+
+
 def rate(text: str) -> float:
     """Calls per second from '2/s', '30/m' or '100/h', within a sane range."""
     try:

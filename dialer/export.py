@@ -28,7 +28,7 @@ RESULT_COLUMNS = (
     "row", "caller", "callee", "broker", "additional_broker", "status", "job_id", "request_id",
     "error_code", "error_message", "http_status", "attempts", "first_attempt_at",
     "dispatched_at", "outcome", "talk_seconds", "release_initiator", "release_reason",
-    "established_at", "released_at",
+    "established_at", "released_at", "previous_job_ids", "note",
 )  # fmt: skip
 TIME_COLUMNS = frozenset({"first_attempt_at", "dispatched_at", "established_at", "released_at"})
 PHONE_COLUMNS = ("caller", "callee")
@@ -38,7 +38,7 @@ _DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 # Rows in flight show as what an operator would call them.
 _SHOWN_STATE = {"QUEUED": "PENDING"}
 # Identifiers that may hold long digit runs but never a phone number.
-_NOT_MASKED = frozenset({"job_id", "request_id"})
+_NOT_MASKED = frozenset({"job_id", "request_id", "previous_job_ids"})
 # A mobile (1 + 10 digits) or landline (0 + 9-11 digits) number, maybe with a +86/0086/86
 # prefix and spaces or dashes between digit groups, not inside a longer run of digits.
 _PHONE = re.compile(
@@ -124,7 +124,7 @@ def _rows(store: CampaignStore, cid: str, zone: ZoneInfo, masked: bool) -> Itera
             local_time(result.get("dispatched_at"), zone), result.get("outcome") or "",
             _int(result.get("talk_seconds")), result.get("release_initiator") or "",
             result.get("release_reason") or "", local_time(result.get("established_at"), zone),
-            local_time(result.get("released_at"), zone),
+            local_time(result.get("released_at"), zone), _previous(result), _note(result),
             *("" if v is None else str(v) for v in passthrough),
         ]  # fmt: skip
         if masked:
@@ -133,6 +133,22 @@ def _rows(store: CampaignStore, cid: str, zone: ZoneInfo, masked: bool) -> Itera
                 if isinstance(value, str) and (i >= len(masked_columns) or masked_columns[i]):
                     cells[i] = mask_text(value)
         yield cells
+
+
+def _previous(result: dict[str, Any]) -> str:
+    """JobIds of the row's calls before an operator redialled it, oldest first."""
+    ids = result.get("previous_job_ids")
+    return " ".join(str(i) for i in ids) if isinstance(ids, list) else ""
+
+
+def _note(result: dict[str, Any]) -> str:
+    """What the call records said: how an UNKNOWN row was settled or why it is still unknown,
+    or why a placed call has no outcome."""
+    notes = [str(result.get(k) or "") for k in ("reconcile", "outcome_note")]
+    redialled = result.get("redialled_from")
+    if isinstance(redialled, list) and redialled:
+        notes.append("dialled again by an operator after: " + "; ".join(map(str, redialled)))
+    return "; ".join(n for n in notes if n)
 
 
 # --- output files ----------------------------------------------------------------------

@@ -30,8 +30,14 @@ MEANINGS = {
     "Sheet.InvalidTimeout": "TimeoutSeconds was not a whole number from 1 to 600.",
     "Sheet.Duplicate": "The callee already appeared earlier in this campaign.",
     "Sheet.DoNotCall": "The callee is on the do-not-call list.",
-    "Reconcile.NotFound": "Outcome was unknown; the call records showed no call, so it was "
-    "dialled again.",
+    "Reconcile.NotFound": "Outcome unknown, and no such call in the call records by the "
+    "campaign's reconcile horizon: most likely never placed. Not dialled again unless an "
+    "operator runs `dialer redial`.",
+    "Reconcile.Unreadable": "Outcome unknown: the call records could not be read up to the "
+    "reconcile horizon. Not dialled again unless an operator runs `dialer redial`.",
+    "Reconcile.Unavailable": "Outcome unknown: the key may not read call records "
+    "(Forbidden.RAM). Not dialled again unless an operator runs `dialer redial`.",
+    "Operator.Redial": "An operator dialled the row again (`dialer redial`).",
 }
 STATUS_MEANINGS = {
     "PENDING": "not dialled yet",

@@ -72,7 +72,10 @@ class CampaignSettings:
     callee_monthly_cap: int = 5
     broker_daily_cap: int = 0
     pair_guard_s: float = 60.0  # the same caller+callee pair, whatever campaign asks
-    outcomes: bool = True  # fetch each call's record (GetCallDetailRecord) for its outcome
+    outcomes: bool = True  # fetch each call's record for its outcome
+    # How long after an attempt its call record is looked for: an UNKNOWN row still not in
+    # the records then stays UNKNOWN with the reason; a dispatched call's outcome is given up.
+    reconcile_horizon_s: float = 6 * 3600.0
     # Callers are people: one is busy from the moment a call is queued for them until its
     # record says it ended, plus wrap-up; a row without a caller goes to the pool's agent
     # who has been free longest.
@@ -96,7 +99,14 @@ class Timing:
     # a dialing row silent this long is UNKNOWN; Settings().timing() gives the same (tested)
     dialing_lease_ms: int = 73_050
     max_qps: float | None = None  # account-wide cap on calls per second (DIALER_MAX_QPS)
-    cdr_margin_s: float = 15.0  # look a call record up this long after the call can have ended
-    reconcile_wait_s: float = 120.0  # look for an UNKNOWN row's call once records have landed
-    # a paced caller waits on their call's record: first looked up this soon, then 1.5x apart
+    cdr_margin_s: float = 5.0  # first look for a dispatched call's record this long after it
+    reconcile_wait_s: float = 120.0  # first look for an UNKNOWN row's call this long after it
+    # Call-record lookups (dialer.records): an instance is polled at most every records_poll_s,
+    # spending at most records_budget requests per call placed, and at least every
+    # records_max_lag_s while a lookup is due.
+    records_poll_s: float = 2.0
+    records_budget: float = 0.08
+    records_max_lag_s: float = 30.0
+    # a paced caller waits on their call's record: first looked up this soon, and at least
+    # every records_max_lag_s after
     caller_lookup_ms: int = 2_000

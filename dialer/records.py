@@ -1,254 +1,142 @@
-"""Call records: the final outcome of each dispatched call (GetCallDetailRecord), and
-reconciling UNKNOWN rows against ListCallDetailRecords instead of guessing."""
+"""Call records: each dispatched call's outcome, and the calls of UNKNOWN rows, read in bulk
+from CCC's ListCallDetailRecords.
+
+The rule: a call that is not in the records proves nothing. A call whose answer was lost may
+still be ringing or in conversation, and its record is written only after it ends and is
+indexed; an answer that does not read as call records is a failed lookup. So no row is ever
+dialled again here: an UNKNOWN row found in the records becomes DISPATCHED with its JobId and
+outcome, one still not found at its campaign's horizon stays UNKNOWN with the reason, and
+`dialer redial` is the operator's decision.
+
+One worker polls each CCC instance (a lease), for every campaign on it: the rows due are
+planned into as few requests as can find them (dialer.records_plan), as often as every
+DIALER_RECORDS_POLL_S while lookups stay within DIALER_RECORDS_BUDGET requests per call
+placed, and never in a busy account budget's way (DIALER_MAX_QPS)."""
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from dialer.ccc.client import CccClient
-from dialer.ccc.responses import CallDetailRecord
+from dialer.ccc.records import CallRecord, get_record, iter_call_records, matches
 from dialer.engine import Campaign, DialEntry, Engine
 from dialer.engine.codec import split_member
-from dialer.errors import CampaignFatal, CccError
+from dialer.errors import CampaignFatal, CampaignNotFound, CccError, PermanentCallError
+from dialer.records_plan import (
+    Budget,
+    Density,
+    Kind,
+    Lookup,
+    Offsets,
+    Pending,
+    next_lookup_ms,
+    plan,
+)
+from dialer.records_rules import classify, outcome_item, reconcile_item, unavailable
+
+__all__ = ["RecordsPoller", "classify"]
 
 log = logging.getLogger(__name__)
 
-OUTCOMES = (
-    "CONNECTED", "CALLER_NO_ANSWER", "CALLEE_NO_ANSWER", "BUSY", "REJECTED_BY_CARRIER",
-    "FAILED_OTHER",
-)  # fmt: skip
-# Carrier refusals (CCC's "阿里云通信-SIP常见错误码" and partner variants): frequency and
-# period limits, blacklists, line caps, arrears, no line, blind area.
-CARRIER_CODES = frozenset({432, 434, 441, 472, 473, 474, 475, 476, 477, 478})
-NO_ANSWER_CODES = frozenset({408, 480, 487})
-MAX_RECORD_TRIES = 8
-MAX_PACED_RECORD_TRIES = 40  # 2 s growing to 30 s apart (the default): past the max hold
-MAX_RECONCILE_TRIES = 5
-RECONCILE_BEFORE_MS = 60_000
-RECONCILE_AFTER_MS = 600_000
-LEASE_MS = 30_000
+LEASE_MS = 10_000
+MAX_DUE = 2_000  # rows of each kind per campaign per poll
 
 
-def sip_code(reason: str | None) -> int | None:
-    match = re.match(r"\s*(\d{3})\b", reason or "")
-    return int(match[1]) if match else None
+class _NoSlot(Exception):
+    """The account budget has no idle slot: stop this poll, nothing is wrong."""
 
 
-def classify(cdr: CallDetailRecord) -> dict[str, Any]:
-    """A call record -> the outcome columns of the results sheet."""
-    code = sip_code(cdr.release_reason)
-    initiator = (cdr.release_initiator or "").lower()
-    if cdr.established_time_ms:
-        outcome = "CONNECTED"
-    elif code == 486:
-        outcome = "BUSY"
-    elif code in CARRIER_CODES:
-        outcome = "REJECTED_BY_CARRIER"
-    elif cdr.contact_disposition == "NoAnswer" or code in NO_ANSWER_CODES:
-        # The caller's leg rings first; if it is the one that never answered, the callee was
-        # never dialled.
-        outcome = "CALLER_NO_ANSWER" if initiator in ("caller", "agent") else "CALLEE_NO_ANSWER"
-    else:
-        outcome = "FAILED_OTHER"
-    talk = 0
-    if cdr.established_time_ms and cdr.release_time_ms:
-        talk = max(0, (cdr.release_time_ms - cdr.established_time_ms) // 1000)
-    return {
-        "outcome": outcome,
-        "talk_seconds": talk,
-        "release_initiator": cdr.release_initiator or "",
-        "release_reason": cdr.release_reason or "",
-        "established_at": cdr.established_time_ms,
-        "released_at": cdr.release_time_ms,
-    }
+@dataclass
+class _Instance:
+    """What the leader of one CCC instance remembers between polls."""
+
+    budget: Budget
+    density: Density = field(default_factory=Density)
+    offsets: Offsets = field(default_factory=Offsets)
+    last_poll_s: float = float("-inf")
+
+
+@dataclass
+class _Round:
+    """What one poll learnt, per row key."""
+
+    found: dict[tuple[str, int], CallRecord] = field(default_factory=dict)
+    failed: dict[tuple[str, int], str] = field(default_factory=dict)
+    looked: set[tuple[str, int]] = field(default_factory=set)
+    claimed: set[str] = field(default_factory=set)  # ContactIds taken by a row
 
 
 class RecordsPoller:
-    """Fetches call records for every campaign that has some due. One leader per campaign
-    (lease), requests spaced at `qps` and, under DIALER_MAX_QPS, only in the account
-    budget's idle slots, so new calls are never pushed back."""
-
     def __init__(
         self,
         engine: Engine,
         client: CccClient,
         *,
-        qps: float = 5.0,
+        qps: float = 10.0,
         max_qps: float | None = None,
-        batch: int = 20,
-        lookups: int = 8,
         owner: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        timing = engine.timing
         self.engine = engine
         self.client = client
         self.interval_s = 1.0 / qps
         self.account_interval_ms = 1000.0 / max_qps if max_qps else 0.0
-        self.batch = batch
+        self.poll_s = timing.records_poll_s
+        self.max_lag_s = timing.records_max_lag_s
+        self.budget_per_call = timing.records_budget
+        self.reconcile_wait_ms = int(timing.reconcile_wait_s * 1000)
         self.owner = owner or uuid.uuid4().hex
         self.sleep = sleep
-        self._lock = threading.Lock()
+        self.clock = clock
+        self.requests = 0  # made by this poller, for tests and benchmarks
         self._next_request = 0.0
-        self._lookups = ThreadPoolExecutor(lookups, thread_name_prefix="dialer-records")
+        self._lease_renewed = 0.0
+        self._instances: dict[str, _Instance] = {}
+        self._campaigns: dict[str, Campaign] = {}
+
+    # --- the loop ---------------------------------------------------------------------------
 
     def poll_once(self) -> int:
-        """One pass over every campaign with records due; returns rows settled."""
-        engine = self.engine
+        """One tick: every instance this worker leads is polled if its cadence and budget
+        allow and something is due. Returns rows settled (outcome written, or found)."""
         settled = 0
-        led = engine.led_campaigns(
-            engine.keys.records(), engine.keys.records_lease, self.owner, LEASE_MS
-        )
-        for campaign in led:
-            cid = campaign.id
-            try:
-                settled += self._records(campaign) + self._reconcile(campaign)
-            except CampaignFatal as exc:
-                self._give_up(campaign, exc)
-            engine.forget_if_settled(cid)
-        return settled
-
-    def _pace(self) -> bool:
-        """Space requests (across the lookup threads); False when the account budget has
-        no idle slot right now."""
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next_request)
-            self._next_request = slot + self.interval_s
-        if slot > now:
-            self.sleep(slot - now)
-        return not self.account_interval_ms or self.engine.take_idle_account_slot(
-            self.account_interval_ms
-        )
-
-    def _records(self, campaign: Campaign) -> int:
-        due = self.engine.store.due_records(campaign.id, self.engine.now_ms(), self.batch)
-        # Lookups wait on the network, so a few run at once; pacing still spaces them.
-        futures = [self._lookups.submit(self._settle_record, campaign, row) for row in due]
-        return sum(f.result() for f in futures)
-
-    def _settle_record(self, campaign: Campaign, row: int) -> bool:
-        engine, store, cid = self.engine, self.engine.store, campaign.id
-        result = store.result_of(cid, row)
-        job_id = result.get("job_id")
-        if not job_id:
-            store.next_record_lookup(cid, row, None)
-            return False
-        if not self._pace():
-            return False
-        tries = int(result.get("cdr_tries") or 0) + 1
-        try:
-            cdr = self.client.get_call_detail_record(
-                instance_id=campaign.settings.instance_id, contact_id=job_id
-            )
-        except CampaignFatal:
-            raise
-        except CccError as exc:
-            # Not there yet (records land a while after hang-up), or a passing error. A
-            # paced caller waits on this record to be free again: look often, for longer.
-            paced = campaign.settings.caller_pacing
-            if tries >= (MAX_PACED_RECORD_TRIES if paced else MAX_RECORD_TRIES):
-                engine.patch_result(cid, row, {"cdr_tries": tries, "outcome_note": exc.code})
-                store.next_record_lookup(cid, row, None)
-            else:
-                engine.patch_result(cid, row, {"cdr_tries": tries})
-                first = engine.timing.caller_lookup_ms
-                wait = (
-                    min(30_000, first * 1.5 ** (tries - 1)) if paced else 10_000 * 2 ** (tries - 1)
-                )
-                store.next_record_lookup(cid, row, engine.now_ms() + int(wait))
-            return False
-        engine.patch_result(cid, row, {**classify(cdr), "cdr_tries": tries})
-        if cdr.release_time_ms:
-            outcome = classify(cdr)
-            start = cdr.start_time_ms or cdr.release_time_ms
-            engine.call_ended(campaign, row, cdr.release_time_ms,
-                              connected=outcome["outcome"] == "CONNECTED",
-                              talk_s=int(outcome["talk_seconds"]),
-                              busy_ms=max(0, cdr.release_time_ms - start))  # fmt: skip
-        store.next_record_lookup(cid, row, None)
-        return True
-
-    def _reconcile(self, campaign: Campaign) -> int:
-        engine, store, cid = self.engine, self.engine.store, campaign.id
-        settled = 0
-        for member in store.due_reconciles(cid, engine.now_ms(), self.batch):
-            broker, packed = split_member(member)
-            entry = DialEntry.unpack(packed, broker)
-            result = engine.store.result_of(cid, entry.row)
-            if not self._pace():
-                break
-            tries = int(result.get("reconcile_tries") or 0) + 1
-            try:
-                match = self._find_call(campaign, entry, int(result.get("last_attempt_at") or 0))
-            except CampaignFatal:
-                raise
-            except CccError as exc:
-                if tries >= MAX_RECONCILE_TRIES:
-                    note = f"could not check the call records ({exc.code}); still unknown"
-                    engine.patch_result(cid, entry.row, {"reconcile": note})
-                    store.next_reconcile(cid, member, None)
-                else:
-                    engine.patch_result(cid, entry.row, {"reconcile_tries": tries})
-                    store.next_reconcile(cid, member, engine.now_ms() + 30_000 * tries)
+        for instance, campaigns in self._by_instance().items():
+            if not self.engine.acquire_records_lease(instance, self.owner, LEASE_MS):
+                self._instances.pop(instance, None)
                 continue
-            cdr_wait = engine.cdr_wait_ms(entry.timeout_seconds, campaign.settings)
-            if match is not None:
-                patch = {
-                    "job_id": match["ContactId"], "error_code": "", "error_message": "",
-                    "dispatched_at": match.get("StartTime"),
-                    "reconcile": "found in the call records",
-                }  # fmt: skip
-                engine.reconcile(cid, member, found=True, patch=patch, cdr_wait_ms=cdr_wait)
-            else:
-                patch = {"reconcile": "not in the call records: dialled again"}
-                engine.reconcile(cid, member, found=False, patch=patch, cdr_wait_ms=-1)
-            store.next_reconcile(cid, member, None)
-            settled += 1
+            self._lease_renewed = self.clock()
+            state = self._instances.setdefault(instance, _Instance(Budget(self.budget_per_call)))
+            state.budget.earn(self.engine.store.calls_placed([c.id for c in campaigns]))
+            now = self.clock()
+            if not state.budget.may_poll(now - state.last_poll_s, self.poll_s, self.max_lag_s):
+                continue
+            due = self._due(campaigns, state.offsets.range())
+            if due:
+                state.last_poll_s = now
+                try:
+                    settled += self._poll(instance, due, state)
+                except CampaignFatal as exc:
+                    for campaign in campaigns:
+                        self._give_up(campaign, exc)
+            for campaign in campaigns:  # nothing left to look up: off the records set
+                self.engine.forget_if_settled(campaign.id)
         return settled
-
-    def _find_call(self, campaign: Campaign, entry: DialEntry, attempt_ms: int) -> dict | None:
-        """The record of a call to this callee on this broker around the attempt, if any."""
-        found: list[dict[str, Any]] = []
-        page = 1
-        while True:
-            body = self.client.call(
-                "ListCallDetailRecords",
-                {
-                    "InstanceId": campaign.settings.instance_id,
-                    "CalledNumber": entry.callee,
-                    "StartTime": str(attempt_ms - RECONCILE_BEFORE_MS),
-                    "EndTime": str(attempt_ms + RECONCILE_AFTER_MS),
-                    "PageNumber": str(page),
-                    "PageSize": "100",
-                },
-            )
-            items = (body.get("Data") or {}).get("List") or []
-            found += [i for i in items if i.get("Broker", entry.broker) == entry.broker]
-            if len(items) < 100:
-                break
-            page += 1
-        if not found:
-            return None
-        return min(found, key=lambda i: abs(int(i.get("StartTime") or 0) - attempt_ms))
-
-    def _give_up(self, campaign: Campaign, exc: CccError) -> None:
-        """No permission to read call records: say so once; dialling is not affected."""
-        note = f"call records unavailable ({exc.code}): outcomes are not fetched"
-        self.engine.store.forget_records(campaign.id, note)
-        log.warning("campaign %s: %s", campaign.id, note)
 
     def run(self, stop: threading.Event) -> None:
+        tick_s = min(0.5, max(0.05, self.poll_s / 2))
         while not stop.is_set():
             try:
                 if not self.poll_once():
-                    stop.wait(1.0)
+                    stop.wait(tick_s)
             except Exception:
                 log.exception("call record poll failed")
                 stop.wait(2.0)
@@ -257,3 +145,228 @@ class RecordsPoller:
         stop = threading.Event()
         threading.Thread(target=self.run, args=(stop,), name="dialer-records", daemon=True).start()
         return stop
+
+    def _by_instance(self) -> dict[str, list[Campaign]]:
+        grouped: dict[str, list[Campaign]] = defaultdict(list)
+        for cid in self.engine.store.records_campaigns():
+            campaign = self._campaigns.get(cid)
+            if campaign is None:
+                try:
+                    campaign = self._campaigns[cid] = self.engine.store.campaign(cid)
+                except CampaignNotFound:
+                    self.engine.forget_if_settled(cid)  # deleted: nothing left to look up
+                    continue
+            grouped[campaign.settings.instance_id].append(campaign)
+        return grouped
+
+    # --- what is due ------------------------------------------------------------------------
+
+    def _due(self, campaigns: list[Campaign], offsets: tuple[int, int] | None) -> list[Pending]:
+        store = self.engine.store
+        now = self.engine.now_ms()
+        due: list[Pending] = []
+        for campaign in campaigns:
+            cid, horizon = campaign.id, int(campaign.settings.reconcile_horizon_s * 1000)
+            # A paced caller may be held by a call (waiting for it to end) up to the max hold.
+            paced = campaign.settings.caller_pacing
+            hold_ms = int(campaign.settings.caller_max_hold_s * 1000)
+
+            rows, members = store.due_lookups(cid, now, MAX_DUE)
+            unknown = {
+                DialEntry.unpack(split_member(m)[1], split_member(m)[0]): (m, at)
+                for m, at in members.items()
+            }
+            results = store.results_of(cid, list(rows) + [e.row for e in unknown])
+            no_job = []
+            for row in rows:
+                r = results[row]
+                job_id = str(r.get("job_id") or "")
+                if not job_id:
+                    patch = {"outcome_note": "no JobId to look up"}
+                    no_job.append({"row": row, "job_id": "", "act": "stop", "patch": patch})
+                    continue
+                end = _ms(r.get("dispatched_at")) or now
+                start = _ms(r.get("last_attempt_at")) or end
+                due.append(Pending(cid, row, start, end, horizon, rows[row], job_id=job_id,
+                                   held_until_ms=start + hold_ms if paced else 0))  # fmt: skip
+            self.engine.settle_records(cid, no_job)
+            for entry, (member, at) in unknown.items():
+                r = results[entry.row]
+                start = _ms(r.get("last_attempt_at")) or now - self.reconcile_wait_ms
+                previous = r.get("previous_job_ids")
+                due.append(Pending(
+                    cid, entry.row, start, start, horizon, at, callee=entry.callee,
+                    broker=entry.broker, member=member,
+                    exclude=frozenset(previous if isinstance(previous, list) else ()),
+                    tries=int(r.get("reconcile_tries") or 0),
+                    failures=int(r.get("reconcile_failures") or 0),
+                    code=str(r.get("error_code") or ""),
+                ))  # fmt: skip
+        return [p.window(now, offsets) for p in due]
+
+    # --- one poll ---------------------------------------------------------------------------
+
+    def _poll(self, instance: str, due: list[Pending], state: _Instance) -> int:
+        done = _Round(claimed={p.job_id for p in due if p.job_id})
+        failures: dict[str, Counter[str]] = defaultdict(Counter)
+        client = _Paced(self, instance, state)
+        for i, lookup in enumerate(plan(due, state.density.per_s)):
+            if i and state.budget.tokens < 1:
+                break  # the rest stay due for the next poll
+            try:
+                self._lookup(client, instance, lookup, state, done)
+            except _NoSlot:
+                break
+            except CampaignFatal:
+                raise
+            except CccError as exc:  # RecordsUnreadable included: a failure, never "absent"
+                for p in lookup.items:
+                    done.failed[p.key] = exc.code
+                for cid in {p.campaign_id for p in lookup.items}:
+                    failures[cid][exc.code] += 1
+                log.info("call-record lookup failed: %s", exc)
+        for cid, codes in failures.items():
+            self.engine.store.count_lookup_failures(cid, dict(codes))
+        return self._apply(due, done)
+
+    def _lookup(self, client: _Paced, instance: str, lookup: Lookup, state: _Instance,
+                done: _Round) -> None:  # fmt: skip
+        if lookup.kind is Kind.RECORD:
+            [p] = lookup.items
+            try:
+                records = [get_record(client, instance, p.job_id)]
+            except PermanentCallError as exc:
+                if not exc.code.startswith("NotExists"):
+                    raise
+                records = []  # not written yet
+        elif lookup.kind is Kind.CALLEE:
+            [p] = lookup.items
+            records = list(
+                iter_call_records(
+                    client, instance, start_ms=lookup.lo_ms, end_ms=lookup.hi_ms,
+                    called_number=p.callee,
+                )
+            )  # fmt: skip
+        else:
+            records = self._list_window(client, instance, lookup, state)
+        by_id = {r.contact_id: r for r in records}
+        for p in lookup.items:
+            done.looked.add(p.key)
+            if not p.unknown:
+                if p.job_id in by_id:
+                    done.found[p.key] = by_id[p.job_id]
+                    state.offsets.add(by_id[p.job_id].start_time_ms - p.start_ms)
+                continue
+            candidates = [
+                r for r in records
+                if p.lo_ms <= r.start_time_ms <= p.hi_ms
+                and r.contact_id not in done.claimed | p.exclude
+                and matches(r, callee=p.callee, broker=p.broker)
+            ]  # fmt: skip
+            if candidates:
+                best = min(candidates, key=lambda r: abs(r.start_time_ms - p.start_ms))
+                done.found[p.key] = best
+                done.claimed.add(best.contact_id)
+
+    def _list_window(self, client: _Paced, instance: str, lookup: Lookup,
+                     state: _Instance) -> list[CallRecord]:  # fmt: skip
+        """Every record in the window; only DISPATCHED rows there: stop once all are found."""
+        wanted = None if any(p.unknown for p in lookup.items) else {p.job_id for p in lookup.items}
+        records = []
+        for record in iter_call_records(client, instance, start_ms=lookup.lo_ms,
+                                        end_ms=lookup.hi_ms):  # fmt: skip
+            records.append(record)
+            if wanted is not None and record.contact_id in wanted:
+                wanted.discard(record.contact_id)
+                if not wanted:
+                    return records
+        state.density.update(len(records), lookup.lo_ms, lookup.hi_ms)
+        return records
+
+    # --- writing down what was found ---------------------------------------------------------
+
+    def _apply(self, due: list[Pending], done: _Round) -> int:
+        now = self.engine.now_ms()
+        min_ms = int(self.poll_s * 1000)
+        settle: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        reconcile: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for p in due:
+            if p.key not in done.looked and p.key not in done.failed:
+                continue  # not reached this poll: still due
+            record = done.found.get(p.key)
+            at = next_lookup_ms(now, p, min_ms, failed=p.key in done.failed,
+                                held_cap_ms=int(self.max_lag_s * 1000))  # fmt: skip
+            if not p.unknown:
+                settle[p.campaign_id].append(outcome_item(p, record, at, now))
+            else:
+                cdr_at = now + self.engine.cdr_wait_ms(self._campaigns[p.campaign_id].settings)
+                reconcile[p.campaign_id].append(
+                    reconcile_item(p, record, at, done.failed.get(p.key), cdr_at, now)
+                )
+        ended: list[tuple[str, int]] = []
+        for cid, items in settle.items():
+            ended += [(cid, row) for row in self.engine.settle_records(cid, items)]
+        for cid, items in reconcile.items():
+            ended += [(cid, row) for row in self.engine.reconcile(cid, items)]
+        for cid, row in ended:
+            record = done.found[(cid, row)]
+            if record.release_time_ms:
+                self._call_ended(self._campaigns[cid], row, record)
+        return len(ended)
+
+    def _call_ended(self, campaign: Campaign, row: int, record: CallRecord) -> None:
+        """The call is over: its caller is free after wrap-up, and its figures count."""
+        released = record.release_time_ms or 0
+        outcome = classify(record)
+        self.engine.call_ended(
+            campaign, row, released, connected=outcome["outcome"] == "CONNECTED",
+            talk_s=int(outcome["talk_seconds"]),
+            busy_ms=max(0, released - record.start_time_ms),
+        )  # fmt: skip
+
+    def _give_up(self, campaign: Campaign, exc: CccError) -> None:
+        """No permission to read call records: every waiting row says so; dialling goes on."""
+        note, dispatched, unknown = unavailable(exc.code)
+        self.engine.forget_records(campaign.id, note, dispatched=dispatched, unknown=unknown)
+        log.warning("campaign %s: %s", campaign.id, note)
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def _pace(self) -> bool:
+        """Space requests; False when the account budget has no idle slot right now."""
+        now = time.monotonic()
+        slot = max(now, self._next_request)
+        self._next_request = slot + self.interval_s
+        if slot > now:
+            self.sleep(slot - now)
+        return not self.account_interval_ms or self.engine.take_idle_account_slot(
+            self.account_interval_ms
+        )
+
+
+class _Paced:
+    """The client as lookups use it: each request spaced, spent from the instance's budget,
+    counted, and the instance's lease kept while a long listing pages."""
+
+    def __init__(self, poller: RecordsPoller, instance: str, state: _Instance) -> None:
+        self.poller = poller
+        self.instance = instance
+        self.state = state
+
+    def call(self, action: str, params: Mapping[str, str]) -> dict[str, Any]:
+        poller = self.poller
+        if not poller._pace():
+            raise _NoSlot
+        if poller.clock() - poller._lease_renewed > LEASE_MS / 3000:
+            poller.engine.acquire_records_lease(self.instance, poller.owner, LEASE_MS)
+            poller._lease_renewed = poller.clock()
+        self.state.budget.spend()
+        poller.requests += 1
+        return poller.client.call(action, params)
+
+
+def _ms(value: object) -> int:
+    try:
+        return int(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0

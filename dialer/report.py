@@ -86,8 +86,8 @@ class Summary:
 def _retry_reason(status: str, result: dict) -> str:
     if result.get("retry_code"):
         return str(result["retry_code"])
-    if "dialled again" in str(result.get("reconcile") or ""):
-        return "Reconcile.NotFound"
+    if result.get("redials"):
+        return "Operator.Redial"
     if status != "DISPATCHED" and result.get("error_code"):
         return str(result["error_code"])
     return "(not recorded)"
@@ -291,7 +291,7 @@ def render_html(store: CampaignStore, cid: str) -> str:
         retries_html = f"""<p>{retried} rows were dialled more than once \
 ({summary.extra_attempts} extra attempts); they ended {retried_ends}. A row is dialled again only
 when the call was certainly not placed (a transient CCC error, a broker taken out of service, a
-paused campaign) or the call records showed it was not.</p>
+paused campaign) or an operator asked (`dialer redial`).</p>
 <table id="retries"><tr><th>reason of the last retry</th><th>rows</th>
 <th>then placed</th><th>meaning</th></tr>{_rows(retry_rows, "", 4)}</table>"""
     more = summary.problems_total - len(summary.problems)

@@ -40,9 +40,12 @@ class Settings:
     pace_margin_ms: float = 10.0
     feeder_depth: int = 2
     run_feeder: bool = True  # DIALER_FEEDER=0: this worker only places calls
-    cdr_margin_s: float = 15.0
+    cdr_margin_s: float = 5.0
     reconcile_wait_s: float = 120.0
-    records_qps: float = 10.0  # call-record lookups per second per worker process
+    records_qps: float = 10.0  # call-record requests per second per worker process, at most
+    records_poll_s: float = 2.0
+    records_budget: float = 0.08  # call-record requests per call placed
+    records_max_lag_s: float = 30.0
     caller_lookup_s: float = 2.0  # first record lookup of a paced caller's call
     retention_days: float | None = None  # DONE/CANCELLED campaigns are deleted after this
 
@@ -72,9 +75,12 @@ class Settings:
             pace_margin_ms=_float(env, "DIALER_PACE_MARGIN_MS", 10.0),
             feeder_depth=int(_float(env, "DIALER_FEEDER_DEPTH", 2.0) or 2),
             run_feeder=env.get("DIALER_FEEDER", "1") != "0",
-            cdr_margin_s=_float(env, "DIALER_CDR_MARGIN_S", 15.0) or 15.0,
-            reconcile_wait_s=_float(env, "DIALER_RECONCILE_WAIT_S", 120.0) or 120.0,
-            records_qps=_float(env, "DIALER_RECORDS_QPS", 10.0) or 10.0,
+            cdr_margin_s=_float(env, "DIALER_CDR_MARGIN_S", 5.0),
+            reconcile_wait_s=_float(env, "DIALER_RECONCILE_WAIT_S", 120.0),
+            records_qps=_float(env, "DIALER_RECORDS_QPS", 10.0),
+            records_poll_s=_float(env, "DIALER_RECORDS_POLL_S", 2.0),
+            records_budget=_float(env, "DIALER_RECORDS_BUDGET", 0.08),
+            records_max_lag_s=_float(env, "DIALER_RECORDS_MAX_LAG_S", 30.0),
             caller_lookup_s=_float(env, "DIALER_CALLER_LOOKUP_S", 2.0),
             retention_days=_retention_days(env),
         )
@@ -88,6 +94,9 @@ class Settings:
             max_qps=self.max_qps,
             cdr_margin_s=self.cdr_margin_s,
             reconcile_wait_s=self.reconcile_wait_s,
+            records_poll_s=self.records_poll_s,
+            records_budget=self.records_budget,
+            records_max_lag_s=self.records_max_lag_s,
             caller_lookup_ms=int(self.caller_lookup_s * 1000),
         )
 

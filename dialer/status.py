@@ -71,6 +71,10 @@ class CampaignReport:
     windows: str = ""  # '09:00–21:00 Asia/Shanghai'
     rate_per_s: float | None = None  # calls/s, only while dialling
     finishes_at_ms: int | None = None
+    # UNKNOWN rows by why they are still unknown (see unknown_reasons), and call-record
+    # lookups that failed, by code.
+    unknown_reasons: dict[str, int] = field(default_factory=dict)
+    lookup_failures: dict[str, int] = field(default_factory=dict)
 
     @property
     def done_rows(self) -> int:
@@ -94,6 +98,8 @@ class CampaignReport:
             "eta_s": self.eta_s,
             "finishes_at_ms": self.finishes_at_ms,
             "brokers": [b.__dict__ for b in self.brokers],
+            "unknown_reasons": self.unknown_reasons,
+            "lookup_failures": self.lookup_failures,
             "callers": [c.__dict__ for c in self.callers],
         }
 
@@ -131,6 +137,8 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
             finishes_at_ms = int(finish * 1000)
             eta_s = max(0.0, finish - now_ms / 1000)
     return CampaignReport(
+        unknown_reasons=unknown_reasons(engine, cid, counts.get(RowState.UNKNOWN.value, 0)),
+        lookup_failures=store.lookup_failures(cid),
         id=cid,
         name=campaign.settings.name,
         status=campaign.status,
@@ -295,6 +303,24 @@ def _stalled(campaign: Campaign, brokers: list[BrokerStatus], progress: Progress
                "picks it up")  # fmt: skip
 
 
+LOOKING = "looking in the call records"
+NOT_LOOKED_UP = "not looked up (call records off)"
+
+
+def unknown_reasons(engine: Engine, cid: str, unknown: int) -> dict[str, int]:
+    """UNKNOWN rows by why: still being looked for in the call records, or the reason their
+    lookups ended (Reconcile.NotFound, Reconcile.Unreadable, Reconcile.Unavailable)."""
+    if not unknown:
+        return {}
+    ended, looking = engine.store.unknown_reasons(cid)
+    reasons = {LOOKING: looking} if looking else {}
+    reasons.update(ended)
+    rest = unknown - looking - sum(ended.values())
+    if rest > 0:
+        reasons[NOT_LOOKED_UP] = rest
+    return reasons
+
+
 def _callers(engine: Engine, campaign: Campaign) -> list[CallerStatus]:
     now = engine.now_ms()
     elapsed_s = max(1.0, (now - campaign.created_at_ms) / 1000)
@@ -354,6 +380,12 @@ def render(report: CampaignReport) -> str:
             f"  broker {b.number}: {b.dispatched} dispatched{rate} "
             f"(limit {b.limit_per_s:g}/s), {b.waiting} waiting{note}"
         )
+    if report.unknown_reasons:
+        why = ", ".join(f"{n} {r}" for r, n in sorted(report.unknown_reasons.items()))
+        lines.append(f"  UNKNOWN: {why} (`dialer redial {report.id} --status UNKNOWN`)")
+    if report.lookup_failures:
+        failed = ", ".join(f"{n} {c}" for c, n in sorted(report.lookup_failures.items()))
+        lines.append(f"  call-record lookups failed: {failed}")
     shown = 20
     for c in report.callers[:shown]:
         lines.append(

@@ -86,8 +86,9 @@ def running_console(redis_url: str, namespace: str, sim_url: str,
 
 
 def sheet(rows: int, bad: tuple[str, ...] = (), start: int = 0) -> str:
-    """Caller/callee rows (callees 139…), then `bad` callees that validation rejects."""
+    """Caller/callee rows (callees 139…, each with a caller of its own: callers are people,
+    one call at a time), then `bad` callees that validation rejects."""
     lines = ["主叫号码,被叫号码,客户姓名"]
-    lines += [f"13800000001,139{start + i:08d},客户{i}" for i in range(rows)]
+    lines += [f"1380{start + i:07d},139{start + i:08d},客户{i}" for i in range(rows)]
     lines += [f"13800000001,{callee},坏行" for callee in bad]
     return "\n".join(lines) + "\n"

@@ -15,9 +15,8 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from dialer.ccc.client import CccClient
 from dialer.errors import RecordsUnreadable
 from dialer.phones import normalise_for_match, same_number
 
@@ -44,6 +43,13 @@ _DIGITS = re.compile(r"[0-9]+")
 _SIP_CODE = re.compile(r"\s*(\d{3})(?!\d)")
 
 
+class RecordsClient(Protocol):
+    """What these lookups need of a client: `CccClient.call` (or a wrapper that paces and
+    counts the requests)."""
+
+    def call(self, action: str, params: Mapping[str, str]) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class CallRecord:
     """One call record. The attribute names are those of `responses.CallDetailRecord`, so
@@ -68,8 +74,13 @@ class CallRecord:
     @property
     def release_code(self) -> int | None:
         """The SIP code at the head of ReleaseReason (`200 - OK`, `486:USER_BUSY`), if any."""
-        found = _SIP_CODE.match(self.release_reason or "")
-        return int(found[1]) if found else None
+        return sip_code(self.release_reason)
+
+
+def sip_code(reason: str | None) -> int | None:
+    """The SIP code at the head of a ReleaseReason: `200 - OK`, `486:USER_BUSY`, `486 Busy Here`."""
+    found = _SIP_CODE.match(reason or "")
+    return int(found[1]) if found else None
 
 
 @dataclass(frozen=True)
@@ -117,7 +128,7 @@ def parse_record_page(body: object) -> RecordPage:
     )
 
 
-def get_record(client: CccClient, instance_id: str, contact_id: str) -> CallRecord:
+def get_record(client: RecordsClient, instance_id: str, contact_id: str) -> CallRecord:
     """GetCallDetailRecord, read strictly. CCC's own errors (e.g. 404 while the record is not
     written yet) raise as `client.call` raises them; an answer that is not this call's record
     raises RecordsUnreadable."""
@@ -138,7 +149,7 @@ def matches(record: CallRecord, *, callee: str, broker: str) -> bool:
 
 
 def iter_call_records(
-    client: CccClient,
+    client: RecordsClient,
     instance_id: str,
     *,
     start_ms: int,
@@ -181,7 +192,7 @@ def iter_call_records(
 
 
 def records_by_contact_ids(
-    client: CccClient,
+    client: RecordsClient,
     instance_id: str,
     contact_ids: Iterable[str],
     *,
@@ -209,7 +220,7 @@ def records_by_contact_ids(
 
 
 def _window(
-    client: CccClient, params: dict[str, str], start_ms: int, end_ms: int, page_size: int
+    client: RecordsClient, params: dict[str, str], start_ms: int, end_ms: int, page_size: int
 ) -> Iterator[CallRecord]:
     window = {**params, "StartTime": str(start_ms), "EndTime": str(end_ms)}
     total: int | None = None
@@ -253,7 +264,7 @@ def _halves(start_ms: int, end_ms: int) -> tuple[tuple[int, int], tuple[int, int
     return (start_ms, middle), (middle, end_ms)
 
 
-def _page(client: CccClient, window: dict[str, str], number: int) -> RecordPage:
+def _page(client: RecordsClient, window: dict[str, str], number: int) -> RecordPage:
     body = client.call("ListCallDetailRecords", {**window, "PageNumber": str(number)})
     page = parse_record_page(body)
     if page.page_number is not None and page.page_number != number:

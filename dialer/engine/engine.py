@@ -26,7 +26,7 @@ from dialer.engine.scripts import (
 )
 from dialer.engine.store import CampaignStore, text
 from dialer.errors import CampaignNotFound, DialerError
-from dialer.models import CampaignSettings, CampaignStatus, Timing
+from dialer.models import CampaignSettings, CampaignStatus, RowState, Timing
 
 T = TypeVar("T")
 BATCH = 1000
@@ -225,8 +225,11 @@ class Engine:
         """Sweep expired leases, release due retries, move rows off down brokers, and mark
         the campaign DONE when nothing is left."""
         cid = campaign.id
-        upkept = self.scripts.upkeep(cid, limit=BATCH,
-                                     dialing_lease_ms=self.timing.dialing_lease_ms)  # fmt: skip
+        reconcile_wait = int(self.timing.reconcile_wait_s * 1000)
+        upkept = self.scripts.upkeep(
+            cid, limit=BATCH, dialing_lease_ms=self.timing.dialing_lease_ms,
+            reconcile_wait_ms=reconcile_wait if campaign.settings.outcomes else -1,
+        )  # fmt: skip
         if upkept.brokers_down:
             down = {
                 text(k): text(v)
@@ -297,7 +300,7 @@ class Engine:
             outcome=outcome,
             patch=patch,
             reason=reason,
-            cdr_wait_ms=self.cdr_wait_ms(entry.timeout_seconds, settings) if records else -1,
+            cdr_wait_ms=self.cdr_wait_ms(settings) if records else -1,
             reconcile_wait_ms=int(self.timing.reconcile_wait_s * 1000) if records else -1,
             begun_at_ms=begun.begun_at_ms,
             max_attempts=settings.max_attempts,
@@ -320,15 +323,14 @@ class Engine:
                                        wrap_up_ms=wrap_up_ms, connected=connected,
                                        talk_s=talk_s, busy_ms=busy_ms)  # fmt: skip
 
-    def cdr_wait_ms(self, timeout_seconds: int, settings: CampaignSettings) -> int:
-        """When a dispatched call's record is first looked up: once the call can have ended,
-        or soon when its caller waits on it (a short call frees them in seconds)."""
+    def cdr_wait_ms(self, settings: CampaignSettings) -> int:
+        """When a dispatched call's record is first looked for. A call can end within seconds
+        (a busy or declining caller) or last an hour: dialer.records keeps looking. Sooner when
+        its caller waits on it (a short call frees them in seconds)."""
+        first_ms = self.timing.cdr_margin_s * 1000
         if settings.caller_pacing:
-            return min(self.timing.caller_lookup_ms, self._cdr_wait_ms(timeout_seconds))
-        return self._cdr_wait_ms(timeout_seconds)
-
-    def _cdr_wait_ms(self, timeout_seconds: int) -> int:
-        return max(0, int((timeout_seconds + self.timing.cdr_margin_s) * 1000))
+            first_ms = min(first_ms, self.timing.caller_lookup_ms)
+        return max(0, int(first_ms))
 
     # --- call records (dialer.records) ---------------------------------------------------
 
@@ -341,11 +343,47 @@ class Engine:
     def patch_result(self, cid: str, row: int, patch: dict[str, Any]) -> None:
         self.scripts.patch_result(cid, row=row, patch=patch)
 
-    def reconcile(self, cid: str, member: str, *, found: bool, patch: dict[str, Any],
-                  cdr_wait_ms: int) -> bool:  # fmt: skip
-        broker, packed = split_member(member)
-        return self.scripts.reconcile(cid, broker=broker, packed=packed, found=found,
-                                      patch=patch, cdr_wait_ms=cdr_wait_ms)  # fmt: skip
+    def acquire_records_lease(self, instance_id: str, owner: str, ttl_ms: int) -> bool:
+        """Whether `owner` polls this CCC instance's call records now (taking or renewing)."""
+        return self.scripts.acquire_lease(
+            self.keys.records_lease(instance_id), owner=owner, ttl_ms=ttl_ms
+        )
+
+    def reconcile(self, cid: str, items: list[dict[str, Any]]) -> list[int]:
+        """What lookups found for UNKNOWN rows (lua/reconcile.lua); the rows found."""
+        return self.scripts.reconcile(cid, items=items) if items else []
+
+    def settle_records(self, cid: str, items: list[dict[str, Any]]) -> list[int]:
+        """What lookups found for DISPATCHED rows (lua/settle_records.lua); the rows whose
+        outcome was written."""
+        return self.scripts.settle_records(cid, items=items) if items else []
+
+    def forget_records(self, cid: str, note: str, *, dispatched: dict[str, Any],
+                       unknown: dict[str, Any]) -> int:  # fmt: skip
+        """Stop every call-record lookup of the campaign, each waiting row patched to say why."""
+        return self.scripts.forget_records(cid, note=note, dispatched_patch=dispatched,
+                                           unknown_patch=unknown)  # fmt: skip
+
+    def redial(self, cid: str, state: RowState, rows: list[int]) -> tuple[int, CampaignStatus]:
+        """Put these rows, if still in `state` (UNKNOWN or FAILED), back as fresh attempts
+        (lua/redial.lua): paced and capped like any row; a DONE campaign runs again. Returns
+        (rows put back, the campaign's status after)."""
+        campaign = self.store.campaign(cid)
+        members = self.store.reconcile_members(cid)
+        total, status = 0, campaign.status
+        for start in range(0, len(rows), BATCH):
+            batch = rows[start : start + BATCH]
+            entries = []
+            for row, entry in self.store.dial_entries(campaign, batch).items():
+                member = members.get(row, "")
+                if member:  # exactly as FINISH wrote it
+                    broker, packed = split_member(member)
+                    entries.append((broker, packed, member))
+                else:
+                    entries.append((entry.broker, entry.pack(), ""))
+            n, status = self.scripts.redial(cid, state=state, entries=entries)
+            total += n
+        return total, status
 
 
 def _job(cid: str, q: Queued) -> Job:

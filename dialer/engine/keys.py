@@ -116,6 +116,16 @@ class Keys:
         """zset: "broker SEP packed entry" of an UNKNOWN row -> epoch ms to look for its call."""
         return f"{self.namespace}:c:{cid}:reconcile"
 
+    def records_stats(self, cid: str) -> str:
+        """hash: failed:CODE -> call-record lookups that failed so; unknown:CODE -> UNKNOWN rows
+        whose lookups ended for that reason (Reconcile.NotFound, ...)."""
+        return f"{self.namespace}:c:{cid}:records-stats"
+
+    def records_lease(self, instance_id: str) -> str:
+        """string: the worker id polling this CCC instance's call records; expires unless
+        renewed. One poller per instance: one listing serves every campaign on it."""
+        return f"{self.namespace}:records-lease:{instance_id}"
+
     def broker_down(self, cid: str) -> str:
         """hash: broker -> error code that took it out of this campaign."""
         return f"{self.namespace}:c:{cid}:down"
@@ -144,10 +154,6 @@ class Keys:
         """string with TTL: the worker that last swept campaigns past DIALER_RETENTION_DAYS;
         no worker sweeps again until it expires."""
         return f"{self.namespace}:retention-sweep"
-
-    def records_lease(self, cid: str) -> str:
-        """string: the worker id fetching this campaign's call records; expires unless renewed."""
-        return f"{self.namespace}:c:{cid}:records-lease"
 
     def caller(self, number: str) -> str:
         """zset: the calls a caller (a person) is in, queued, dialling or talking, every
@@ -187,6 +193,6 @@ class Keys:
             self.meta, self.rows, self.brokers, self.due, self.wake, self.retry, self.state,
             self.result, self.counts, self.lease, self.inflight, self.dialed, self.cdr_due,
             self.reconcile, self.broker_down, self.feeder_lease, self.broker_capped,
-            self.records_lease, self.agents, self.parked_callers, self.caller_stats,
+            self.records_stats, self.agents, self.parked_callers, self.caller_stats,
         )  # fmt: skip
         return [key(cid) for key in per_campaign] + [self.queue(cid, b) for b in brokers]

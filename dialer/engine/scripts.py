@@ -22,8 +22,8 @@ from dialer.models import ACTIVE_STATES, CampaignStatus, RowState
 
 SCRIPT_NAMES = (
     "feed", "begin_dial", "finish", "upkeep", "redistribute", "cancel", "set_status", "sleep",
-    "wake_sleeping", "reconcile", "patch_result", "take_idle_slot", "forget_if_settled",
-    "acquire_lease", "call_ended", "delete",
+    "wake_sleeping", "reconcile", "settle_records", "redial", "forget_records", "patch_result",
+    "take_idle_slot", "forget_if_settled", "acquire_lease", "call_ended", "delete",
 )  # fmt: skip
 
 
@@ -249,14 +249,15 @@ class Scripts:
 
     # --- campaign upkeep ----------------------------------------------------------------
 
-    def upkeep(self, cid: str, *, limit: int, dialing_lease_ms: int) -> Upkept:
+    def upkeep(self, cid: str, *, limit: int, dialing_lease_ms: int,
+               reconcile_wait_ms: int) -> Upkept:  # fmt: skip
         k = self.keys
         out = self._run(
             "upkeep",
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
              k.result(cid), k.retry(cid), k.due(cid), k.wake(cid), k.running(),
-             k.broker_down(cid)],
-            [k.queue_prefix(cid), limit, cid, dialing_lease_ms],
+             k.broker_down(cid), k.records(), k.reconcile(cid)],
+            [k.queue_prefix(cid), limit, cid, dialing_lease_ms, reconcile_wait_ms],
         )  # fmt: skip
         next_due = int(out[4])
         return Upkept(int(out[0]), int(out[1]), bool(out[2]), int(out[3]),
@@ -323,35 +324,64 @@ class Scripts:
 
     # --- call records ---------------------------------------------------------------------
 
-    def reconcile(self, cid: str, *, broker: str, packed: str, found: bool,
-                  patch: dict[str, Any], cdr_wait_ms: int) -> bool:  # fmt: skip
+    def reconcile(self, cid: str, *, items: list[dict[str, Any]]) -> list[int]:
+        """Lookups' findings for UNKNOWN rows ({member, act, patch, at}: see reconcile.lua);
+        returns the rows found."""
         k = self.keys
-        return bool(
+        return _ints(
             self._run(
                 "reconcile",
                 [
-                    k.meta(cid),
                     k.state(cid),
                     k.counts(cid),
                     k.result(cid),
+                    k.reconcile(cid),
                     k.cdr_due(cid),
-                    k.queue(cid, broker),
-                    k.running(),
-                    k.due(cid),
-                    k.wake(cid),
+                    k.records_stats(cid),
                 ],
-                [
-                    row_of(packed),
-                    "1" if found else "0",
-                    json.dumps(patch, ensure_ascii=False),
-                    cdr_wait_ms,
-                    cid,
-                    packed,
-                    broker,
-                    k.caller_prefix(),
-                ],
+                [json.dumps(items, ensure_ascii=False)],
             )
         )
+
+    def settle_records(self, cid: str, *, items: list[dict[str, Any]]) -> list[int]:
+        """Lookups' findings for DISPATCHED rows ({row, job_id, act, patch, at}: see
+        settle_records.lua); returns the rows whose outcome was written."""
+        k = self.keys
+        return _ints(
+            self._run(
+                "settle_records",
+                [k.state(cid), k.result(cid), k.cdr_due(cid)],
+                [json.dumps(items, ensure_ascii=False)],
+            )
+        )
+
+    def forget_records(self, cid: str, *, note: str, dispatched_patch: dict[str, Any],
+                       unknown_patch: dict[str, Any]) -> int:  # fmt: skip
+        k = self.keys
+        return int(
+            self._run(
+                "forget_records",
+                [k.meta(cid), k.state(cid), k.result(cid), k.cdr_due(cid), k.reconcile(cid),
+                 k.records_stats(cid)],
+                [note, json.dumps(dispatched_patch, ensure_ascii=False),
+                 json.dumps(unknown_patch, ensure_ascii=False)],
+            )
+        )  # fmt: skip
+
+    def redial(self, cid: str, *, state: RowState,
+               entries: list[tuple[str, str, str]]) -> tuple[int, CampaignStatus]:  # fmt: skip
+        """Put rows in `state` back as fresh attempts; `entries`: (broker, packed, reconcile
+        member or ""). Returns (rows put back, the campaign's status after)."""
+        k = self.keys
+        out = self._run(
+            "redial",
+            [k.meta(cid), k.state(cid), k.counts(cid), k.result(cid), k.reconcile(cid),
+             k.cdr_due(cid), k.due(cid), k.wake(cid), k.running(), k.records_stats(cid)],
+            [cid, k.queue_prefix(cid), state.value, *(v for e in entries for v in e)],
+        )  # fmt: skip
+        if int(out[0]) < 0:
+            self._refused(cid, refusal(int(out[0])))
+        return int(out[0]), CampaignStatus(out[1].decode())
 
     def call_ended(self, cid: str, *, row: int, released_at_ms: int, wrap_up_ms: int,
                    connected: bool, talk_s: int, busy_ms: int) -> int | None:  # fmt: skip
@@ -400,3 +430,8 @@ class Scripts:
         if why is Refusal.NO_CAMPAIGN:
             raise CampaignNotFound(f"no campaign {cid!r}")
         raise DialerError(f"campaign {cid}: {why.name.lower().replace('_', ' ')}")
+
+
+def _ints(reply: Any) -> list[int]:
+    """A script's list of numbers (an empty Lua table comes back as an empty list)."""
+    return [int(v) for v in reply or []]

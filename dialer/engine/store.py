@@ -18,7 +18,15 @@ from typing import Any, cast
 import pandas as pd
 import redis
 
-from dialer.engine.codec import Campaign, decode_meta, encode_meta, pack_frame
+from dialer.engine.codec import (
+    Campaign,
+    DialEntry,
+    decode_meta,
+    encode_meta,
+    pack_frame,
+    row_of,
+    split_member,
+)
 from dialer.engine.keys import Keys
 from dialer.models import CampaignSettings, CampaignStatus, RowState
 from dialer.pacing import interval_ms
@@ -298,33 +306,85 @@ class CampaignStore:
 
     # --- call-record bookkeeping (dialer.records) -----------------------------------------
 
-    def forget_records(self, cid: str, note: str) -> None:
-        """This campaign's call records will not be fetched (the note says why)."""
-        pipe = self.r.pipeline()
-        pipe.hset(self.keys.meta(cid), "outcomes_note", note)
-        pipe.delete(self.keys.cdr_due(cid), self.keys.reconcile(cid))
+    def records_campaigns(self) -> list[str]:
+        """Campaigns with call records still to look up (DISPATCHED rows without an outcome,
+        UNKNOWN rows not yet found)."""
+        return sorted(text(c) for c in self.r.smembers(self.keys.records()))
+
+    def due_lookups(self, cid: str, now_ms: int,
+                    limit: int) -> tuple[dict[int, int], dict[str, int]]:  # fmt: skip
+        """({DISPATCHED row whose record is due for a lookup: when it fell due}, {reconcile
+        member of an UNKNOWN row due for one: when}), at most `limit` of each, the
+        longest-waiting first."""
+        pipe = self.r.pipeline(transaction=False)
+        for key in (self.keys.cdr_due(cid), self.keys.reconcile(cid)):
+            pipe.zrangebyscore(key, "-inf", now_ms, start=0, num=limit, withscores=True)
+        rows, members = pipe.execute()
+        return ({int(r): int(at) for r, at in rows},
+                {text(m): int(at) for m, at in members})  # fmt: skip
+
+    def results_of(self, cid: str, rows: list[int]) -> dict[int, dict[str, Any]]:
+        if not rows:
+            return {}
+        raw = self.r.hmget(self.keys.result(cid), [str(r) for r in rows])
+        return {r: json.loads(v) if v else {} for r, v in zip(rows, raw, strict=True)}
+
+    def calls_placed(self, cids: list[str]) -> int:
+        """Rows of these campaigns whose call was (or may have been) placed: DISPATCHED and
+        UNKNOWN. It grows with every call placed: what call-record lookups are budgeted by."""
+        pipe = self.r.pipeline(transaction=False)
+        for cid in cids:
+            pipe.hmget(self.keys.counts(cid), [RowState.DISPATCHED.value, RowState.UNKNOWN.value])
+        return sum(int(n or 0) for counts in pipe.execute() for n in counts)
+
+    def count_lookup_failures(self, cid: str, codes: dict[str, int]) -> None:
+        """Lookups that failed (an error, or an answer that was not call records), by code."""
+        pipe = self.r.pipeline(transaction=False)
+        for code, n in codes.items():
+            pipe.hincrby(self.keys.records_stats(cid), f"failed:{code}", n)
         pipe.execute()
 
-    def due_records(self, cid: str, now_ms: int, limit: int) -> list[int]:
-        """Rows whose call record is due for a lookup."""
-        raw = self.r.zrangebyscore(self.keys.cdr_due(cid), "-inf", now_ms, start=0, num=limit)
-        return [int(r) for r in cast("list[bytes]", raw)]
+    def lookup_failures(self, cid: str) -> dict[str, int]:
+        return self._stats(cid, "failed:")
 
-    def next_record_lookup(self, cid: str, row: int, at_ms: int | None) -> None:
-        """Look the row's record up again at `at_ms`, or never (None)."""
-        if at_ms is None:
-            self.r.zrem(self.keys.cdr_due(cid), row)
-        else:
-            self.r.zadd(self.keys.cdr_due(cid), {str(row): at_ms})
+    def unknown_reasons(self, cid: str) -> tuple[dict[str, int], int]:
+        """(UNKNOWN rows whose lookups ended, by reason; UNKNOWN rows still looked up)."""
+        return self._stats(cid, "unknown:"), int(self.r.zcard(self.keys.reconcile(cid)))
 
-    def due_reconciles(self, cid: str, now_ms: int, limit: int) -> list[str]:
-        """Lease-style members ("broker SEP packed") of UNKNOWN rows due for a lookup."""
-        key = self.keys.reconcile(cid)
-        raw = self.r.zrangebyscore(key, "-inf", now_ms, start=0, num=limit)
-        return [text(m) for m in cast("list[bytes]", raw)]
+    def _stats(self, cid: str, prefix: str) -> dict[str, int]:
+        raw = self.r.hgetall(self.keys.records_stats(cid))
+        return {
+            text(k).removeprefix(prefix): int(v)
+            for k, v in raw.items()
+            if text(k).startswith(prefix) and int(v)
+        }
 
-    def next_reconcile(self, cid: str, member: str, at_ms: int | None) -> None:
-        if at_ms is None:
-            self.r.zrem(self.keys.reconcile(cid), member)
-        else:
-            self.r.zadd(self.keys.reconcile(cid), {member: at_ms})
+    def reconcile_members(self, cid: str) -> dict[int, str]:
+        """Row -> its reconcile member, for UNKNOWN rows still looked up."""
+        members = cast("list[bytes]", self.r.zrange(self.keys.reconcile(cid), 0, -1))
+        return {row_of(split_member(m)[1]): text(m) for m in members}
+
+    def dial_entries(self, campaign: Campaign, rows: list[int]) -> dict[int, DialEntry]:
+        """The dial entries of these rows, rebuilt from the source rows, on the broker of
+        their last attempt. A row on a pool number counts as the pool's (it may move if its
+        broker goes down): whether the sheet named that number itself is not kept."""
+        records = self._source_records(campaign.id, rows)
+        results = self.results_of(campaign.id, [r for r in rows if r in records])
+        pool = set(campaign.settings.pool)
+        entries = {}
+        for row, rec in records.items():
+            _, caller, callee, broker, extra, timeout, tags = rec[: len(ROW_FIELDS)]
+            broker = str(results[row].get("broker") or broker)
+            entries[row] = DialEntry(row, str(caller), str(callee), broker, str(extra or ""),
+                                     int(timeout), broker in pool, str(tags or ""))  # fmt: skip
+        return entries
+
+    def _source_records(self, cid: str, rows: list[int]) -> dict[int, list[Any]]:
+        wanted = set(rows)
+        records: dict[int, list[Any]] = {}
+        for block in sorted({(r - 1) // ROWS_PER_BLOCK for r in wanted}):
+            payload = self.r.hget(self.keys.rows(cid), str(block))
+            for rec in json.loads(zlib.decompress(cast(bytes, payload))) if payload else []:
+                if int(rec[0]) in wanted:
+                    records[int(rec[0])] = rec
+        return records

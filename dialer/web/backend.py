@@ -52,6 +52,7 @@ OPTION_FLAGS = {
     "callee_monthly_cap": "--callee-monthly-cap",
     "broker_daily_cap": "--broker-daily-cap",
     "pair_guard_s": "--pair-guard-s",
+    "reconcile_horizon": "--reconcile-horizon",
     "sheet": "--sheet",
 }
 SWITCHES = {"no_outcomes": "--no-outcomes"}
@@ -206,7 +207,7 @@ class Backend:
             return []
         with _translated():
             found = find_rows(self.store, cid, RowFilter(states=wanted), limit=limit)
-        return [{**r.as_dict(), "error_code": r.code, "error_message": r.message} for r in found]
+        return [{**r.as_dict(), "error_message": r.message} for r in found]
 
     # --- upload -------------------------------------------------------------------------
 

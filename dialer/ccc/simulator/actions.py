@@ -208,10 +208,21 @@ def _id_list(raw: str) -> set[str]:
     return {str(item).strip() for item in items if str(item).strip()}
 
 
+def _criteria_number(raw: str) -> str:
+    try:
+        criteria = json.loads(raw) if raw else {}
+    except ValueError:
+        criteria = {}
+    number = criteria.get("phoneNumber") if isinstance(criteria, dict) else None
+    return national_number(str(number)) if number else ""
+
+
 def _record_filter(params: dict[str, str], *, v2: bool) -> Callable[[PlacedCall], bool]:
     names = ("CalledNumber", "CallingNumber", "Broker") if v2 else ("CalledNumber", "CallingNumber")
     # Numbers match as national numbers, however the records happen to write them.
     numbers = {name: national_number(params[name]) for name in names if params.get(name)}
+    # Criteria {"phoneNumber": N}: CCC's fuzzy filter, any number of the call containing N.
+    fuzzy = _criteria_number(params.get("Criteria") or "")
     ids: set[str] | None = None
     if v2 and params.get("ContactIdList"):
         ids = _id_list(params["ContactIdList"])
@@ -219,6 +230,10 @@ def _record_filter(params: dict[str, str], *, v2: bool) -> Callable[[PlacedCall]
         ids = {params["ContactId"]}
 
     def wanted(call: PlacedCall) -> bool:
+        if fuzzy and not any(
+            fuzzy in national_number(call.cdr[name] or "") for name in NUMBER_FIELDS
+        ):
+            return False
         return (ids is None or call.job_id in ids) and all(
             national_number(call.cdr[name]) == number for name, number in numbers.items()
         )

@@ -195,6 +195,10 @@ class Simulator:
         `caller_overlaps` for the check that no caller was in two calls at once)."""
         return self.state.log_entries()
 
+    def requests(self) -> dict[str, int]:
+        """Signed requests received so far, by action (also GET /_simulator/requests)."""
+        return self.state.request_counts()
+
     @property
     def port(self) -> int:
         return int(self._server.server_address[1])

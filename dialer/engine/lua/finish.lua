@@ -57,7 +57,9 @@ obj['broker'] = broker
 obj['caller'] = caller
 obj['last_attempt_at'] = begun_at
 if not obj['first_attempt_at'] then obj['first_attempt_at'] = begun_at end
-if outcome == Outcome.RETRY_WAIT and attempts >= max_attempts then outcome = Outcome.FAILED end
+-- A row an operator redialled has its attempts counted from the redial (REDIAL).
+local tries = attempts - (tonumber(obj['redial_offset']) or 0)
+if outcome == Outcome.RETRY_WAIT and tries >= max_attempts then outcome = Outcome.FAILED end
 if outcome == Outcome.DISPATCHED then obj['dispatched_at'] = now end
 redis.call('HSET', result_key, row, cjson.encode(obj))
 
@@ -78,7 +80,7 @@ end
 redis.call('ZREM', lease_key, member)
 if outcome == Outcome.RETRY_WAIT then
   set_state(state_key, counts_key, row, State.DIALING, State.RETRY_WAIT)
-  local backoff = math.min(retry_cap, retry_base * 2 ^ (attempts - 1)) * retry_jitter
+  local backoff = math.min(retry_cap, retry_base * 2 ^ (tries - 1)) * retry_jitter
   redis.call('ZADD', retry_key, now + math.floor(backoff), member)
 elseif outcome == Outcome.BROKER_DOWN or outcome == Outcome.CAMPAIGN_FATAL then
   -- the call was refused, not placed: the row waits at the head of its queue

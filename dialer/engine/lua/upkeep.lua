@@ -6,15 +6,17 @@
 -- 3. A running campaign with no row left to dial is DONE.
 -- KEYS[1] meta  KEYS[2] state  KEYS[3] counts  KEYS[4] lease  KEYS[5] inflight
 -- KEYS[6] result  KEYS[7] retry  KEYS[8] due  KEYS[9] wake  KEYS[10] running  KEYS[11] down
+-- KEYS[12] records  KEYS[13] reconcile
 -- ARGV[1] queue_prefix  ARGV[2] limit (rows per step)  ARGV[3] campaign_id
 -- ARGV[4] dialing_lease_ms (a DIALING row's lease ran out this long after its call began)
+-- ARGV[5] reconcile_wait_ms (-1: no call records): when an UNKNOWN row's call is looked for
 -- Returns {rows swept, retries released, 1 if the campaign just finished, brokers down,
 -- epoch ms the next lease runs out or retry falls due (-1: none)}.
 local meta_key, state_key, counts_key, lease_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local inflight_key, result_key, retry_key, due_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local wake_key, running_key, down_key = KEYS[9], KEYS[10], KEYS[11]
 local queue_prefix, limit, cid = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local dialing_lease = tonumber(ARGV[4])
+local dialing_lease, reconcile_wait = tonumber(ARGV[4]), tonumber(ARGV[5])
 local now = now_ms()
 
 local expired = redis.call('ZRANGEBYSCORE', lease_key, '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit)
@@ -35,6 +37,10 @@ for i = 1, #expired, 2 do
     if not obj['first_attempt_at'] then obj['first_attempt_at'] = begun_at end
     obj['attempts'] = (tonumber(obj['attempts']) or 0) + 1
     redis.call('HSET', result_key, row, cjson.encode(obj))
+    if reconcile_wait >= 0 then  -- the call may have been placed: look for it
+      redis.call('ZADD', KEYS[13], now + reconcile_wait, member)
+      redis.call('SADD', KEYS[12], cid)
+    end
   end
   redis.call('ZREM', lease_key, member)
   if st == State.QUEUED or st == State.DIALING then
