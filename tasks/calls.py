@@ -13,6 +13,7 @@ from celery.signals import worker_ready, worker_shutting_down
 from dialer.ccc.client import CccClient
 from dialer.dialing import place_one
 from dialer.engine import Campaign, Engine, Job, open_engine
+from dialer.errors import CampaignNotFound
 from dialer.feeder import Feeder
 from dialer.records import RecordsPoller
 from dialer.settings import Settings
@@ -50,7 +51,8 @@ class WorkerContext:
         with self._lock:
             if self._stops or not self.settings.run_feeder:
                 return
-            _thread, feeder_stop = Feeder(self.engine, enqueue).start_thread()
+            feeder = Feeder(self.engine, enqueue, retention_days=self.settings.retention_days)
+            _thread, feeder_stop = feeder.start_thread()
             records_stop = RecordsPoller(
                 self.engine, self.ccc, qps=self.settings.records_qps,
                 max_qps=self.settings.max_qps,
@@ -107,7 +109,12 @@ def register(app: Celery, settings: Settings) -> None:
                    slot_ms: int = 0, agent: str = "") -> str:  # fmt: skip
         c = ctx()
         job = Job(campaign_id, broker, packed, token, slot_ms, agent)
-        return place_one(c.engine, c.ccc, c.campaign(campaign_id), job,
+        try:
+            campaign = c.campaign(campaign_id)
+        except CampaignNotFound:  # deleted (`dialer delete`, retention) after it was queued
+            log.info("campaign %s no longer exists: row %s not dialled", campaign_id, job.row)
+            return "no_campaign"
+        return place_one(c.engine, c.ccc, campaign, job,
                          enqueue=lambda jobs: enqueue(app, jobs))  # fmt: skip
 
     def started(sender: Any = None, **_: object) -> None:

@@ -28,13 +28,13 @@
     bar.max = s.total || 1; bar.value = s.done;
     document.getElementById("done").textContent = s.done;
     document.getElementById("total").textContent = s.total;
-    const rate = s.brokers.reduce((sum, b) => sum + b.achieved_per_s, 0);
-    document.getElementById("rate").textContent = s.status === "RUNNING" ? rate.toFixed(1) : "0.0";
-    document.getElementById("eta").textContent = s.status === "RUNNING" ? duration(s.eta_s) : "–";
+    // A rate and a time left only while it dials (not paused, waiting or outside its hours).
+    document.getElementById("rate").textContent = s.rate_per_s === null ? "–" : s.rate_per_s.toFixed(1);
+    document.getElementById("eta").textContent = duration(s.eta_s);
     const reason = words.pause_reasons[s.pause_reason] || s.pause_reason;
     show(document.getElementById("pause-reason"),
       s.status === "PAUSED" && s.pause_reason ? ui.paused.replace("{reason}", reason) : "");
-    show(document.getElementById("resumes-at"), s.status === "RUNNING" && s.resumes_at_ms
+    show(document.getElementById("resumes-at"), s.activity === "outside_hours" && s.resumes_at_ms
       ? ui.resumes.replace("{time}", new Date(s.resumes_at_ms).toLocaleString()) : "");
     for (const button of document.querySelectorAll("#controls button")) {
       button.hidden = !(allowed[s.status] || []).includes(button.dataset.action);
