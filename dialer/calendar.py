@@ -75,6 +75,62 @@ class Calendar:
                     candidates.append(at.timestamp())
         return min(candidates)
 
+    def window_end(self, ts: float) -> float:
+        """When the window `ts` lies in closes (`ts` itself when it is outside every window).
+        Windows that meet or overlap count as one."""
+        end = ts
+        for _ in range(8):  # a week of back-to-back windows at most (never: around the clock)
+            if not self.is_open(end):
+                break
+            end = max(self._ends_of_windows_open_at(end))
+        return end
+
+    def _ends_of_windows_open_at(self, ts: float) -> list[float]:
+        now = self.local(ts)
+        minute = now.hour * 60 + now.minute
+        midnight = dt.datetime(now.year, now.month, now.day, tzinfo=self.tz)
+        ends = []
+        for start, end in self.windows:
+            if start < end and start <= minute < end:
+                ends.append(_wall(midnight, 0, end))
+            elif start > end and minute >= start:
+                ends.append(_wall(midnight, 1, end))
+            elif start > end and minute < end:
+                ends.append(_wall(midnight, 0, end))
+        return ends
+
+    def after_open_seconds(
+        self, ts: float, seconds: float, *, max_days: int = 3660
+    ) -> float | None:
+        """The moment `seconds` of calling-window time have passed after `ts`: when work that
+        takes that long at full speed is done, dialling only inside the windows. None when
+        that is more than `max_days` away."""
+        if self.is_always_open():
+            return ts + seconds if seconds < max_days * 86400 else None
+        at = self.next_open(ts)
+        left = seconds
+        while at - ts < max_days * 86400:
+            end = self.window_end(at)
+            if end - at >= left:
+                return at + left
+            left -= end - at
+            at = self.next_open(end)
+        return None
+
+    def describe(self) -> str:
+        """'09:00–12:00, 14:00–21:00 Asia/Shanghai', or 'around the clock (Asia/Shanghai)'."""
+        if self.is_always_open():
+            return f"around the clock ({self.tz.key})"
+        spans = ", ".join(f"{_hhmm(a)}–{_hhmm(b)}" for a, b in self.windows)
+        return f"{spans} {self.tz.key}"
+
+    def is_always_open(self) -> bool:
+        covered: set[int] = set()
+        for start, end in self.windows:
+            span = range(start, end) if start < end else [*range(start, DAY_MINUTES), *range(end)]
+            covered.update(span)
+        return len(covered) == DAY_MINUTES
+
     def day_key(self, ts: float) -> str:
         return self.local(ts).strftime("%Y%m%d")
 
@@ -86,6 +142,18 @@ class Calendar:
         now = self.local(ts)
         tomorrow = dt.datetime(now.year, now.month, now.day, tzinfo=self.tz) + dt.timedelta(days=1)
         return self.next_open(tomorrow.timestamp())
+
+
+def _wall(midnight: dt.datetime, days: int, minute: int) -> float:
+    """Epoch seconds of a wall-clock time `days` after `midnight`'s date (DST-aware)."""
+    day = (midnight + dt.timedelta(days=days)).date() + dt.timedelta(days=minute // DAY_MINUTES)
+    rest = minute % DAY_MINUTES
+    return dt.datetime(day.year, day.month, day.day, rest // 60, rest % 60,
+                       tzinfo=midnight.tzinfo).timestamp()  # fmt: skip
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
 @functools.lru_cache(maxsize=256)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -226,6 +227,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dialer: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `dialer rows ID --limit 0 | head`: the reader has what it wanted. Python would
+        # complain again when it flushes stdout at exit, so stdout goes nowhere from now on.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as exc:  # the one place every error becomes a line and an exit status
         status, message = explain(exc, settings)
         if args.verbose:

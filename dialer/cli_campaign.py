@@ -7,9 +7,10 @@ import json
 import sys
 from pathlib import Path
 
+from dialer import cli_manage
 from dialer import cli_options as opt
 from dialer.campaign_options import add_upload_options, settings_from_args
-from dialer.console import print_upload, watch
+from dialer.console import exit_status, print_upload, watch
 from dialer.engine import open_engine, open_store
 from dialer.export import check_export, check_output, export
 from dialer.ingest import load_dnc
@@ -41,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_upload_options(p)
     p.set_defaults(handler=cmd_upload)
     register_engine(sub)
+    cli_manage.register(sub)
 
 
 def cmd_control(args: argparse.Namespace, settings: Settings) -> int:
@@ -61,8 +63,7 @@ def cmd_control(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
     if args.watch:
-        watch(engine, args.id)
-        return 0
+        return exit_status(watch(engine, args.id))
     report = campaign_report(engine, args.id)
     print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else render(report))
     return 0
@@ -132,7 +133,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if args.export:
         n = export(engine.store, cid, args.export)
         print(f"{n} rows written to {args.export}")
-    return 0 if final.status is CampaignStatus.DONE else 1
+    return exit_status(final)
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
@@ -168,7 +169,8 @@ def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     p = sub.add_parser("status", help="counts by state, calls/s per broker, ETA")
     p.add_argument("id")
-    p.add_argument("--watch", action="store_true", help="live progress bar until done")
+    p.add_argument("--watch", action="store_true", help="live progress bar until it ends; exit "
+                   "status 0 DONE, 1 paused by an error, 3 cancelled")  # fmt: skip
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_status)
 

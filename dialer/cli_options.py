@@ -15,7 +15,7 @@ from typing import NoReturn
 from dialer.calendar import Calendar, parse_window
 from dialer.errors import ConfigError, OptionError, clip
 from dialer.ingest import MAX_TIMEOUT_S
-from dialer.models import format_rate, parse_rate
+from dialer.models import CampaignStatus, RowState, format_rate, parse_rate
 from dialer.phones import is_broker, is_phone, normalise_number
 
 MIN_RATE_PER_S = 1 / 3600  # 1/h
@@ -177,6 +177,28 @@ def export_encoding(text: str) -> str:
     if name not in EXPORT_ENCODINGS:
         _fail(text, f"must be one of {', '.join(EXPORT_ENCODINGS)}")
     return name
+
+
+def _one_of(text: str, names: list[str]) -> list[str]:
+    """Comma-separated names, each one of `names` (any case)."""
+    chosen = [part.strip().upper() for part in text.split(",") if part.strip()]
+    if not chosen or any(c not in names for c in chosen):
+        _fail(text, f"must be one of {', '.join(names)}")
+    return chosen
+
+
+def campaign_statuses(text: str) -> list[CampaignStatus]:
+    """'RUNNING' or 'done,cancelled': campaign statuses (repeatable)."""
+    names = [s.value for s in CampaignStatus if s is not CampaignStatus.UPLOADING]
+    return [CampaignStatus(name) for name in _one_of(text, names)]
+
+
+def row_states(text: str) -> list[RowState]:
+    """'FAILED' or 'failed,unknown': row states (repeatable)."""
+    return [RowState(name) for name in _one_of(text, [s.value for s in RowState])]
+
+
+limit = int_in(0, note=" (0 = every one)")
 
 
 def checked(label: str, text: str, parse: Callable[[str], str]) -> str:

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from dialer.ccc.simulator import Simulator, SimulatorConfig
 from dialer.ccc.simulator.faults import Span
-from dialer.console import print_upload, watch
+from dialer.console import exit_status, print_upload, watch
 from dialer.embedded_redis import EmbeddedRedis
 from dialer.engine import CampaignStore, open_engine
 from dialer.export import export
-from dialer.models import CampaignSettings, CampaignStatus, parse_rate
+from dialer.models import CampaignSettings, parse_rate
 from dialer.report import write_report
 from dialer.settings import Credentials, Settings
 from dialer.upload import upload
@@ -120,7 +120,7 @@ def _campaign(settings: Settings, workers: Workers, sheet: Path, output: Path,
         print(f"  {(output / name).resolve()}")
     if web:
         wait_until_interrupted(console)
-    return 0 if final.status is CampaignStatus.DONE else 1
+    return exit_status(final)
 
 
 def _wait_for_records(store: CampaignStore, cid: str, timeout_s: float = 60.0) -> None:

@@ -5,6 +5,7 @@ DialerError
 ├── ConfigError             missing or malformed settings
 │   └── OptionError         a command-line option value that cannot be used (names the option)
 ├── CampaignNotFound        no campaign with that id
+├── WrongStatus             the campaign's status does not allow this (deleting a running one)
 └── CccError                an answer (or non-answer) from CCC; carries code, http_status,
     │                       request_id, message
     ├── PermanentCallError  this row can never succeed (Parameter.*, unknown 4xx)
@@ -62,6 +63,10 @@ class OptionError(ConfigError):
 
 class CampaignNotFound(DialerError):
     """No campaign with the given id exists in this Redis namespace."""
+
+
+class WrongStatus(DialerError):
+    """The campaign's status (or rows still being dialled) does not allow what was asked."""
 
 
 class SheetError(DialerError):

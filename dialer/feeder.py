@@ -18,6 +18,7 @@ from collections.abc import Callable
 import redis
 
 from dialer.calendar import Calendar
+from dialer.campaigns import expire_campaigns
 from dialer.engine import Campaign, Engine, Job
 from dialer.health import Breaker
 
@@ -39,6 +40,8 @@ class Feeder:
         owner: str | None = None,
         clock: Callable[[], float] | None = None,
         breaker: Breaker | None = None,
+        retention_days: float | None = None,
+        sweep_every_s: float = 600.0,
     ) -> None:
         self.engine = engine
         self.breaker = breaker
@@ -54,6 +57,9 @@ class Feeder:
         self._next_refresh = 0.0
         self._next_upkeep: dict[str, float] = {}
         self._next_due_ms: dict[str, int | None] = {}
+        self.retention_days = retention_days
+        self.sweep_every_s = sweep_every_s
+        self._next_sweep = 0.0
         self._last_feed: dict[str, float] = {}
 
     def refresh(self) -> None:
@@ -69,6 +75,24 @@ class Feeder:
             self._next_due_ms.setdefault(cid, 0)  # a campaign just taken over: feed at once
         for gone in (set(self._next_upkeep) | set(self._next_due_ms)) - set(self._led):
             self._drop(gone)
+        self.sweep()
+
+    def sweep(self) -> list[str]:
+        """Delete finished campaigns past DIALER_RETENTION_DAYS: at most once per
+        `sweep_every_s` across every worker (whoever takes the sweep key first)."""
+        now = time.monotonic()
+        if self.retention_days is None or now < self._next_sweep:
+            return []
+        self._next_sweep = now + self.sweep_every_s
+        store = self.engine.store
+        if not store.claim(
+            store.keys.retention_sweep(), self.owner, int(self.sweep_every_s * 1000)
+        ):
+            return []
+        gone = expire_campaigns(self.engine, self.retention_days, int(self.clock() * 1000))
+        for cid in gone:
+            log.info("deleted campaign %s: finished over %g days ago", cid, self.retention_days)
+        return gone
 
     def tick(self) -> int:
         """Feed every campaign this feeder leads whose next broker is due; rows enqueued."""

@@ -47,6 +47,7 @@ class Settings:
     records_budget: float = 0.08  # call-record requests per call placed
     records_max_lag_s: float = 30.0
     caller_lookup_s: float = 2.0  # first record lookup of a paced caller's call
+    retention_days: float | None = None  # DONE/CANCELLED campaigns are deleted after this
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -81,6 +82,7 @@ class Settings:
             records_budget=_float(env, "DIALER_RECORDS_BUDGET", 0.08),
             records_max_lag_s=_float(env, "DIALER_RECORDS_MAX_LAG_S", 30.0),
             caller_lookup_s=_float(env, "DIALER_CALLER_LOOKUP_S", 2.0),
+            retention_days=_retention_days(env),
         )
 
     def timing(self) -> Timing:
@@ -105,6 +107,13 @@ class Settings:
                 "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
             )
         return self.credentials
+
+
+def _retention_days(env: Mapping[str, str]) -> float | None:
+    """DIALER_RETENTION_DAYS: unset or 0 keeps every campaign."""
+    if env.get("DIALER_RETENTION_DAYS", "").strip() in ("", "0"):
+        return None
+    return _float(env, "DIALER_RETENTION_DAYS", None)
 
 
 @overload

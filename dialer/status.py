@@ -1,15 +1,38 @@
-"""What `dialer status` shows: counts by state, calls/s per broker against its limit, ETA."""
+"""What `dialer status` shows: counts by state, calls/s per broker against its limit, and what
+the campaign is doing — dialling (with an ETA over its calling windows), or why not and when
+that changes, in the campaign's zone. A rate or an ETA is shown only while it dials."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from dialer.engine import Campaign, Engine
+from dialer.calendar import Calendar
+from dialer.engine import PAUSED_BY_USER, BrokerFigures, Campaign, Engine, Progress
+from dialer.engine.health import Workers
 from dialer.health import live_workers
 from dialer.models import ACTIVE_STATES, TERMINAL_STATES, CampaignStatus, RowState
 from dialer.phones import mask_caller
+
+# A running campaign in its window with rows to dial, on which no call has begun for this
+# long (or three of its slowest broker's intervals, if longer), is stalled.
+STALL_AFTER_S = 60.0
+
+
+class Activity(StrEnum):
+    """What a campaign is doing now, whatever its status says."""
+
+    NOT_STARTED = "not_started"
+    DIALLING = "dialling"
+    OUTSIDE_HOURS = "outside_hours"
+    WAITING = "waiting"  # every row left waits: for its retry, or for a daily cap to reset
+    STALLED = "stalled"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    NO_WORKERS = "no_workers"  # no worker process is alive to dial it
+    CCC_UNREACHABLE = "ccc_unreachable"  # the breaker of its CCC instance is open
 
 
 @dataclass(frozen=True)
@@ -17,19 +40,9 @@ class BrokerStatus:
     number: str
     limit_per_s: float
     dispatched: int
-    achieved_per_s: float
+    achieved_per_s: float  # average from its first call to its last
     waiting: int
     down: str
-
-
-@dataclass(frozen=True)
-class Outage:
-    """CCC unreachable for the campaign's instance: its breaker is open."""
-
-    endpoint: str
-    since_ms: int
-    next_probe_ms: int | None
-    error: str
 
 
 @dataclass(frozen=True)
@@ -45,18 +58,33 @@ class CallerStatus:
 
 
 @dataclass(frozen=True)
+class Outage:
+    """CCC unreachable for the campaign's instance: its breaker is open."""
+
+    endpoint: str
+    since_ms: int
+    next_probe_ms: int | None
+    error: str
+
+
+@dataclass(frozen=True)
 class CampaignReport:
     id: str
     name: str
     status: CampaignStatus
     pause_reason: str
-    resumes_at_ms: int | None
+    resumes_at_ms: int | None  # when dialling resumes by itself, if it will
     timezone: str
     total: int
     counts: dict[str, int]
     brokers: list[BrokerStatus] = field(default_factory=list)
     callers: list[CallerStatus] = field(default_factory=list)
-    eta_s: float | None = None
+    eta_s: float | None = None  # wall-clock seconds to the end, over the calling windows
+    activity: Activity = Activity.DIALLING
+    reason: str = ""  # why it is not dialling, in words
+    windows: str = ""  # '09:00–21:00 Asia/Shanghai'
+    rate_per_s: float | None = None  # calls/s, only while dialling
+    finishes_at_ms: int | None = None
     # UNKNOWN rows by why they are still unknown (see unknown_reasons), and call-record
     # lookups that failed, by code.
     unknown_reasons: dict[str, int] = field(default_factory=dict)
@@ -76,13 +104,18 @@ class CampaignReport:
             "id": self.id,
             "name": self.name,
             "status": self.status.value,
+            "activity": self.activity.value,
+            "reason": self.reason,
             "pause_reason": self.pause_reason,
             "resumes_at_ms": self.resumes_at_ms,
             "timezone": self.timezone,
+            "windows": self.windows,
             "total": self.total,
             "done": self.done_rows,
             "counts": self.counts,
+            "rate_per_s": self.rate_per_s,
             "eta_s": self.eta_s,
+            "finishes_at_ms": self.finishes_at_ms,
             "brokers": [b.__dict__ for b in self.brokers],
             "unknown_reasons": self.unknown_reasons,
             "lookup_failures": self.lookup_failures,
@@ -102,46 +135,46 @@ class CampaignReport:
         }
 
 
+@dataclass(frozen=True)
+class Now:
+    """What the campaign is doing: the activity, why (words), and when it resumes by itself."""
+
+    activity: Activity
+    reason: str = ""
+    resumes_at_ms: int | None = None
+
+
 def campaign_report(engine: Engine, cid: str) -> CampaignReport:
     store = engine.store
     campaign = store.campaign(cid)
     counts = store.counts(cid)
-    brokers = []
-    for b in store.broker_figures(cid):
-        span_s = (b.last_ms - b.first_ms) / 1000.0
-        brokers.append(
-            BrokerStatus(
-                number=b.number,
-                limit_per_s=campaign.settings.rate_for(b.number),
-                dispatched=b.dispatched,
-                achieved_per_s=(b.dispatched - 1) / span_s if b.dispatched > 1 and span_s else 0.0,
-                waiting=b.waiting,
-                down=b.down,
-            )
-        )
-    remaining = sum(counts.get(s.value, 0) for s in ACTIVE_STATES)
-    capacity = sum(b.limit_per_s for b in brokers if not b.down and (b.waiting or remaining))
-    if engine.timing.max_qps:
-        capacity = min(capacity, engine.timing.max_qps)
+    figures = store.broker_figures(cid)
+    brokers = [_broker_status(campaign, b) for b in figures]
     callers = _callers(engine, campaign) if campaign.settings.caller_pacing else []
-    ended = [c for c in store.caller_figures(cid, campaign.settings.agents) if c.busy_ms]
-    if campaign.settings.caller_pacing and ended and callers:
-        # Agents, not brokers, may be the limit: each takes a call per (call + wrap-up).
-        per_call_s = sum(c.busy_ms for c in ended) / 1000 / sum(c.calls for c in ended)
-        concurrent = len(callers) * campaign.settings.caller_concurrency
-        capacity = min(capacity, concurrent / (per_call_s + campaign.settings.wrap_up_s))
-    eta = remaining / capacity if capacity and remaining else (0.0 if not remaining else None)
-    resumes = campaign.resumes_at_ms
-    now = engine.now_ms()
+    calendar = Calendar.of(campaign.settings.windows, campaign.settings.timezone)
+    now_ms = engine.now_ms()
+    progress = None
+    if campaign.status is CampaignStatus.RUNNING:
+        progress = store.progress(cid, [b.number for b in figures])
+    busy = any(c.now != "free" for c in callers)
+    now = activity(campaign, counts, brokers, progress, calendar, now_ms, callers_busy=busy)
     workers = live_workers(engine)
     outage = next(
-        (Outage(b.endpoint, b.since_ms or now, b.next_probe_ms, b.error)
+        (Outage(b.endpoint, b.since_ms or now_ms, b.next_probe_ms, b.error)
          for b in engine.health.breakers()
          if b.open and b.instance == campaign.settings.instance_id),
         None,
     )  # fmt: skip
-    if eta and (not workers.alive or outage is not None):
-        eta = None  # nothing is being dialled: no time left can be told
+    now = _unable(now, workers, outage, campaign.settings.timezone, now_ms)
+    eta_s = finishes_at_ms = rate = None
+    if now.activity is Activity.DIALLING:
+        rate = sum(b.achieved_per_s for b in brokers)
+        limit = _account_limit(engine, campaign, callers)
+        dial_s = dialling_seconds(counts, brokers, limit)
+        finish = None if dial_s is None else calendar.after_open_seconds(now_ms / 1000, dial_s)
+        if finish is not None:
+            finishes_at_ms = int(finish * 1000)
+            eta_s = max(0.0, finish - now_ms / 1000)
     return CampaignReport(
         unknown_reasons=unknown_reasons(engine, cid, counts.get(RowState.UNKNOWN.value, 0)),
         lookup_failures=store.lookup_failures(cid),
@@ -149,19 +182,206 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
         name=campaign.settings.name,
         status=campaign.status,
         pause_reason=campaign.pause_reason,
-        resumes_at_ms=resumes if resumes and resumes > engine.now_ms() else None,
+        resumes_at_ms=now.resumes_at_ms,
         timezone=campaign.settings.timezone,
         total=campaign.total,
         counts=counts,
         brokers=brokers,
         callers=callers,
-        eta_s=eta,
-        now_ms=now,
+        eta_s=eta_s,
+        activity=now.activity,
+        reason=now.reason,
+        windows=calendar.describe(),
+        rate_per_s=rate,
+        finishes_at_ms=finishes_at_ms,
+        now_ms=now_ms,
         workers_alive=workers.alive,
         workers_last_seen_ms=workers.last_seen_ms,
         unhealthy_workers=[(w.name, w.reason) for w in workers.live if not w.healthy],
         outage=outage,
     )
+
+
+# What a running campaign in its calling hours would be doing, were it not for this.
+_OVERRIDDEN = (Activity.DIALLING, Activity.WAITING, Activity.STALLED)
+
+
+def _unable(now: Now, workers: Workers, outage: Outage | None, zone: str, now_ms: int) -> Now:
+    """No live worker, or CCC unreachable, come before what the campaign would be doing."""
+    if now.activity not in _OVERRIDDEN:
+        return now
+    if not workers.alive:
+        if workers.last_seen_ms is None:
+            return Now(Activity.NO_WORKERS, "no live workers (none has been seen): start "
+                       "workers (celery -A tasks worker)")  # fmt: skip
+        since = clock_time(workers.last_seen_ms, zone, now_ms)
+        return Now(Activity.NO_WORKERS, f"no live workers since {since}: start or restart "
+                   "workers (celery -A tasks worker)")  # fmt: skip
+    if outage is not None:
+        since = clock_time(outage.since_ms, zone, now_ms)
+        probe = _seconds_until(outage.next_probe_ms, now_ms)
+        when = f"next probe in {probe} s" if probe is not None else "probing now"
+        return Now(Activity.CCC_UNREACHABLE,
+                   f"CCC unreachable since {since}, {when} ({outage.error}): rows wait "
+                   "without using attempts; dialling resumes by itself")  # fmt: skip
+    return now
+
+
+def _seconds_until(at_ms: int | None, now_ms: int) -> int | None:
+    return None if at_ms is None else max(0, round((at_ms - now_ms) / 1000))
+
+
+def clock_time(ms: int, timezone: str, now_ms: int) -> str:
+    """A recent time as 10:42:07 (Asia/Shanghai); an older one with its date."""
+    when = dt.datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone))
+    if abs(now_ms - ms) < 86_400_000:
+        return f"{when:%H:%M:%S} ({timezone})"
+    return f"{when:%Y-%m-%d %H:%M:%S} ({timezone})"
+
+
+def _broker_status(campaign: Campaign, b: BrokerFigures) -> BrokerStatus:
+    span_s = (b.last_ms - b.first_ms) / 1000.0
+    return BrokerStatus(
+        number=b.number,
+        limit_per_s=campaign.settings.rate_for(b.number),
+        dispatched=b.dispatched,
+        achieved_per_s=(b.dispatched - 1) / span_s if b.dispatched > 1 and span_s else 0.0,
+        waiting=b.waiting,
+        down=b.down,
+    )
+
+
+def _account_limit(engine: Engine, campaign: Campaign,
+                   callers: list[CallerStatus]) -> float | None:  # fmt: skip
+    """Calls/s the whole campaign cannot exceed whatever its brokers allow: the account's
+    DIALER_MAX_QPS, and its agents when callers are paced — each takes a call per (average
+    call so far + wrap-up)."""
+    limits = [engine.timing.max_qps] if engine.timing.max_qps else []
+    ended = [c for c in engine.store.caller_figures(campaign.id, campaign.settings.agents)
+             if c.busy_ms]  # fmt: skip
+    if campaign.settings.caller_pacing and ended and callers:
+        per_call_s = sum(c.busy_ms for c in ended) / 1000 / sum(c.calls for c in ended)
+        concurrent = len(callers) * campaign.settings.caller_concurrency
+        limits.append(concurrent / (per_call_s + campaign.settings.wrap_up_s))
+    return min(limits, default=None)
+
+
+def dialling_seconds(counts: dict[str, int], brokers: list[BrokerStatus],
+                     max_per_s: float | None) -> float | None:  # fmt: skip
+    """Seconds of dialling at full speed the rows left need: the busiest broker's queue at its
+    rate, and never less than every row left over every usable broker (or `max_per_s`: the
+    account cap, the agents' pace). None when no broker can dial."""
+    remaining = sum(counts.get(s.value, 0) for s in ACTIVE_STATES)
+    if not remaining:
+        return 0.0
+    live = [b for b in brokers if not b.down]
+    capacity = sum(b.limit_per_s for b in live)
+    if max_per_s:
+        capacity = min(capacity, max_per_s)
+    if not capacity:
+        return None
+    busiest = max((b.waiting / b.limit_per_s for b in live if b.limit_per_s), default=0.0)
+    return max(busiest, remaining / capacity)
+
+
+def activity(campaign: Campaign, counts: dict[str, int], brokers: list[BrokerStatus],
+             progress: Progress | None, calendar: Calendar, now_ms: int, *,
+             callers_busy: bool = False) -> Now:  # fmt: skip
+    """What the campaign is doing at `now_ms` (Redis clock), and why. `callers_busy`: some
+    of its callers are in a call or wrap-up (a long call is not a stall)."""
+    status = campaign.status
+    if status is CampaignStatus.READY:
+        return Now(Activity.NOT_STARTED, f"not started: `dialer start {campaign.id}` starts it")
+    if status in (CampaignStatus.DONE, CampaignStatus.CANCELLED):
+        return Now(Activity.FINISHED)
+    now_s = now_ms / 1000
+    if status is CampaignStatus.PAUSED:
+        return Now(Activity.PAUSED, _paused(campaign, calendar, now_s))
+    if not calendar.is_open(now_s):
+        opens = calendar.next_open(now_s)
+        return Now(Activity.OUTSIDE_HOURS,
+                   f"outside calling hours ({calendar.describe()}): dialling resumes at "
+                   f"{local_time(int(opens * 1000), calendar.tz.key)}",
+                   int(opens * 1000))  # fmt: skip
+    assert progress is not None
+    waiting = _waiting(campaign, counts, brokers, progress, calendar, now_s)
+    stalled = None if callers_busy else _stalled(campaign, brokers, progress, now_ms)
+    return waiting or stalled or Now(Activity.DIALLING)
+
+
+def _paused(campaign: Campaign, calendar: Calendar, now_s: float) -> str:
+    resume = f"`dialer resume {campaign.id}`"
+    if campaign.pause_reason == PAUSED_BY_USER:
+        text = f"paused by the operator: it resumes when someone runs {resume}"
+    else:
+        text = f"paused by an error: {campaign.pause_reason}; fix it, then run {resume}"
+    if not calendar.is_open(now_s):
+        opens = local_time(int(calendar.next_open(now_s) * 1000), calendar.tz.key)
+        text += f" (calling hours resume at {opens})"
+    return text
+
+
+def _waiting(campaign: Campaign, counts: dict[str, int], brokers: list[BrokerStatus],
+             progress: Progress, calendar: Calendar, now_s: float) -> Now | None:  # fmt: skip
+    """Every row left waits for a time — a retry's backoff, a daily cap's reset, a busy
+    caller — and none is being dialled: what for, and when the first wait ends."""
+    zone = calendar.tz.key
+    now_ms = int(now_s * 1000)
+    in_flight = counts.get(RowState.QUEUED, 0) + counts.get(RowState.DIALING, 0)
+    today = calendar.day_key(now_s)
+    dialable = [
+        b for b in brokers if b.waiting and not b.down and progress.capped.get(b.number) != today
+    ]
+    if in_flight or dialable:
+        return None
+    waits: list[tuple[int, str]] = []
+    if any(b.waiting and progress.capped.get(b.number) == today for b in brokers):
+        at = int(calendar.next_day_open(now_s) * 1000)
+        cap = campaign.settings.broker_daily_cap
+        waits.append((at, f"every broker with rows left reached its daily cap of {cap} calls "
+                          f"(until {local_time(at, zone)})"))  # fmt: skip
+    if counts.get(RowState.RETRY_WAIT) and progress.next_retry_ms is not None:
+        at = max(progress.next_retry_ms, now_ms)
+        n = counts[RowState.RETRY_WAIT]
+        waits.append((at, f"{n} row(s) wait to be tried again (the next at "
+                          f"{local_time(_in_hours(calendar, at), zone)})"))  # fmt: skip
+    if progress.parked:
+        at = max(progress.caller_free_ms or now_ms, now_ms)
+        waits.append((at, f"{progress.parked} row(s) wait for their caller, busy on another "
+                          f"call (the first is free at {local_time(at, zone)})"))  # fmt: skip
+    if not waits:
+        return None
+    at = _in_hours(calendar, min(at for at, _ in waits))
+    return Now(Activity.WAITING,
+               f"waiting: {'; '.join(text for _, text in waits)}. Dialling resumes at "
+               f"{local_time(at, zone)}",
+               at)  # fmt: skip
+
+
+def _in_hours(calendar: Calendar, at_ms: int) -> int:
+    """The first moment at or after `at_ms` inside the calling windows."""
+    return int(calendar.next_open(at_ms / 1000) * 1000)
+
+
+def _stalled(campaign: Campaign, brokers: list[BrokerStatus], progress: Progress,
+             now_ms: int) -> Now | None:  # fmt: skip
+    """No call has begun for a while though the campaign should be dialling."""
+    slowest_s = max((1 / b.limit_per_s for b in brokers if b.waiting and b.limit_per_s),
+                    default=0.0)  # fmt: skip
+    quiet_s = max(STALL_AFTER_S, 3 * slowest_s)
+    # Its last call, start or resume, or the opening of its calling window (the feeder
+    # notes when a sleeping campaign opens): a campaign just set going is not stalled.
+    since = max(progress.last_call_ms, campaign.running_since_ms or 0, campaign.resumes_at_ms or 0)
+    if now_ms - since < quiet_s * 1000:
+        return None
+    idle = format_duration((now_ms - since) / 1000)
+    if not progress.fed:
+        why = "no worker is feeding it (start workers: celery -A tasks worker)"
+    else:
+        why = "a worker leads its feeder, yet nothing dials (see the workers' logs)"
+    return Now(Activity.STALLED,
+               f"stalled: no call has begun for {idle}; {why}. It resumes once a worker "
+               "picks it up")  # fmt: skip
 
 
 LOOKING = "looking in the call records"
@@ -180,35 +400,6 @@ def unknown_reasons(engine: Engine, cid: str, unknown: int) -> dict[str, int]:
     if rest > 0:
         reasons[NOT_LOOKED_UP] = rest
     return reasons
-
-
-def _seconds_until(at_ms: int | None, now_ms: int) -> int | None:
-    return None if at_ms is None else max(0, round((at_ms - now_ms) / 1000))
-
-
-def clock_time(ms: int, timezone: str, now_ms: int) -> str:
-    """A recent time as 10:42:07 (Asia/Shanghai); an older one with its date."""
-    when = dt.datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone))
-    if abs(now_ms - ms) < 86_400_000:
-        return f"{when:%H:%M:%S} ({timezone})"
-    return f"{when:%Y-%m-%d %H:%M:%S} ({timezone})"
-
-
-def not_dialling(report: CampaignReport) -> str:
-    """Why a running campaign dials nothing now ("" when it can dial)."""
-    if report.status is not CampaignStatus.RUNNING:
-        return ""
-    if not report.workers_alive:
-        if report.workers_last_seen_ms is None:
-            return "no live workers (none has been seen): start workers"
-        since = clock_time(report.workers_last_seen_ms, report.timezone, report.now_ms)
-        return f"no live workers since {since}: start or restart workers"
-    if report.outage is not None:
-        since = clock_time(report.outage.since_ms, report.timezone, report.now_ms)
-        probe = _seconds_until(report.outage.next_probe_ms, report.now_ms)
-        when = f"next probe in {probe} s" if probe is not None else "probing now"
-        return f"CCC unreachable since {since}, {when} ({report.outage.error})"
-    return ""
 
 
 def _callers(engine: Engine, campaign: Campaign) -> list[CallerStatus]:
@@ -235,41 +426,41 @@ def local_time(ms: int, timezone: str) -> str:
 
 
 def format_duration(seconds: float) -> str:
-    """3 d 4 h, 2 h 5 min, 7 min, 40 s: never a clock face that wraps at 24 h."""
+    """3 d 4 h, 2 h 5 min, 7 min, 40 s, rounded to the last unit shown: never a clock face
+    that wraps at 24 h."""
     s = round(seconds)
-    days, rest = divmod(s, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
+    if s >= 86400 - 1800:
+        days, hours = divmod(round(s / 3600), 24)
         return f"{days} d {hours} h"
-    if hours:
+    if s >= 3600 - 30:
+        hours, minutes = divmod(round(s / 60), 60)
         return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min"
-    return f"{secs} s"
+    if s >= 60:
+        return f"{round(s / 60)} min"
+    return f"{s} s"
+
+
+def eta_text(report: CampaignReport) -> str:
+    """'≈ 2 d 3 h, dialling 09:00–21:00 Asia/Shanghai' ('' unless it is dialling)."""
+    if report.eta_s is None:
+        return ""
+    return f"≈ {format_duration(report.eta_s)}, dialling {report.windows}"
 
 
 def render(report: CampaignReport) -> str:
     lines = [f"campaign {report.id} ({report.name}): {report.status.value}"]
-    if report.pause_reason and report.status is CampaignStatus.PAUSED:
-        lines.append(f"  paused: {report.pause_reason}")
-    if report.resumes_at_ms and report.status is CampaignStatus.RUNNING:
-        when = local_time(report.resumes_at_ms, report.timezone)
-        lines.append(f"  outside calling hours: dialling resumes at {when}")
-    idle = not_dialling(report)
-    if idle:
-        lines.append(f"  {idle}")
-        if report.workers_alive and report.outage is not None:
-            lines.append("  rows wait without using attempts; dialling resumes by itself")
+    if report.reason:
+        lines.append(f"  {report.reason}")
     for name, why in report.unhealthy_workers:
         lines.append(f"  worker {name} unhealthy: {why}")
     order = [s.value for s in RowState]
     lines.append("  " + "  ".join(f"{s} {report.counts[s]}" for s in order if report.counts.get(s)))
+    dialling = report.activity is Activity.DIALLING
     for b in report.brokers:
         note = f"  DOWN ({b.down})" if b.down else ""
-        rate = f"{b.achieved_per_s:.2f}/s " if not idle else ""
+        rate = f", {b.achieved_per_s:.2f}/s" if dialling else ""
         lines.append(
-            f"  broker {b.number}: {b.dispatched} dispatched, {rate}"
+            f"  broker {b.number}: {b.dispatched} dispatched{rate} "
             f"(limit {b.limit_per_s:g}/s), {b.waiting} waiting{note}"
         )
     if report.unknown_reasons:
@@ -286,6 +477,7 @@ def render(report: CampaignReport) -> str:
         )
     if len(report.callers) > shown:
         lines.append(f"  … and {len(report.callers) - shown} more callers (status --json)")
-    if report.eta_s and not idle:
-        lines.append(f"  ETA ≈ {format_duration(report.eta_s)}")
+    if report.eta_s is not None and report.finishes_at_ms is not None:
+        done_at = local_time(report.finishes_at_ms, report.timezone)
+        lines.append(f"  ETA {eta_text(report)} (done around {done_at})")
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from celery.signals import worker_ready, worker_shutting_down
 from dialer.ccc.client import CccClient
 from dialer.dialing import place_one
 from dialer.engine import Campaign, Engine, Job, open_engine
-from dialer.errors import CccError, WorkerFatal
+from dialer.errors import CampaignNotFound, CccError, WorkerFatal
 from dialer.feeder import Feeder
 from dialer.health import Breaker, Identity, Monitor, WorkerHealth
 from dialer.records import RecordsPoller
@@ -58,10 +58,14 @@ class WorkerContext:
             return self._campaigns[cid]
 
     def place(self, job: Job, enqueue: Any) -> str:
+        try:
+            campaign = self.campaign(job.campaign_id)
+        except CampaignNotFound:  # deleted (`dialer delete`, retention) after it was queued
+            log.info("campaign %s no longer exists: row %s not dialled", job.campaign_id, job.row)
+            return "no_campaign"
         with self.health.task():
-            return place_one(self.engine, self.ccc, self.campaign(job.campaign_id), job,
-                             enqueue=enqueue, breaker=self.breaker,
-                             health=self.health)  # fmt: skip
+            return place_one(self.engine, self.ccc, campaign, job, enqueue=enqueue,
+                             breaker=self.breaker, health=self.health)  # fmt: skip
 
     def start_threads(self, enqueue: Any, *, name: str, consumer: Any = None,
                       concurrency: int = 0) -> None:  # fmt: skip
@@ -87,8 +91,9 @@ class WorkerContext:
         monitor.check_credentials()
         monitor.start_thread()
         if self.settings.run_feeder:
-            _thread, feeder_stop = Feeder(self.engine, enqueue,
-                                          breaker=self.breaker).start_thread()  # fmt: skip
+            feeder = Feeder(self.engine, enqueue, breaker=self.breaker,
+                            retention_days=self.settings.retention_days)  # fmt: skip
+            _thread, feeder_stop = feeder.start_thread()
             with self._lock:
                 self._stops.append(feeder_stop)
         self._records(self.health.healthy)

@@ -10,7 +10,7 @@ from dialer.engine.codec import Campaign, DialEntry
 from dialer.engine.engine import PAUSED_BY_USER, Caps, Engine, Job, with_redis_retry
 from dialer.engine.keys import Keys
 from dialer.engine.scripts import Backoff, Begun, Outcome, Refusal
-from dialer.engine.store import BrokerFigures, CampaignStore
+from dialer.engine.store import BrokerFigures, CampaignStore, Progress
 from dialer.runtime import redis_url
 from dialer.settings import Settings
 
@@ -32,6 +32,6 @@ def open_engine(settings: Settings) -> Engine:
 
 __all__ = [
     "PAUSED_BY_USER", "Backoff", "Begun", "BrokerFigures", "Campaign", "CampaignStore", "Caps",
-    "DialEntry", "Engine", "Job", "Keys", "Outcome", "Refusal", "connect", "open_engine",
-    "open_store", "with_redis_retry",
+    "DialEntry", "Engine", "Job", "Keys", "Outcome", "Progress", "Refusal", "connect",
+    "open_engine", "open_store", "with_redis_retry",
 ]  # fmt: skip

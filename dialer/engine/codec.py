@@ -98,6 +98,7 @@ class Campaign:
     pause_reason: str = ""
     resumes_at_ms: int | None = None  # set while outside the calling windows
     finished_at_ms: int | None = None
+    running_since_ms: int | None = None  # the last start or resume
     outcomes_note: str = ""  # why call records are not fetched, when they are not
     token: int = 0  # the last token base FEED minted
 
@@ -143,6 +144,7 @@ def decode_meta(cid: str, meta: Mapping[str, str]) -> Campaign:
         pause_reason=meta.get("pause_reason", ""),
         resumes_at_ms=_ms(meta.get("resumes_at")),
         finished_at_ms=_ms(meta.get("finished_at")),
+        running_since_ms=_ms(meta.get("running_since")),
         outcomes_note=meta.get("outcomes_note", ""),
         token=int(meta.get("token") or 0),
     )

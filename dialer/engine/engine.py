@@ -22,6 +22,7 @@ from dialer.engine.scripts import (
     Finished,
     Outcome,
     Queued,
+    Refusal,
     Scripts,
     Upkept,
 )
@@ -152,6 +153,14 @@ class Engine:
             n, more = self.scripts.cancel(cid, limit=BATCH)
             total += n
         return total
+
+    def delete(self, cid: str, *, allowed: set[CampaignStatus],
+               finished_before_ms: int = -1) -> Refusal | None:  # fmt: skip
+        """Remove every key of the campaign in one step, if its status is in `allowed` (and
+        it finished before `finished_before_ms`, unless -1) and no row is being dialled:
+        None when deleted, else why not."""
+        return self.scripts.delete(cid, brokers=self.store.brokers(cid), allowed=allowed,
+                                   finished_before_ms=finished_before_ms)  # fmt: skip
 
     # --- feeding (one leader per campaign) ----------------------------------------------
 

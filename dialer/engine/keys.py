@@ -150,6 +150,11 @@ class Keys:
         """string with TTL: this caller+callee pair was just called; no repeat until it expires."""
         return f"{self.namespace}:pair:{caller}:{callee}"
 
+    def retention_sweep(self) -> str:
+        """string with TTL: the worker that last swept campaigns past DIALER_RETENTION_DAYS;
+        no worker sweeps again until it expires."""
+        return f"{self.namespace}:retention-sweep"
+
     def caller(self, number: str) -> str:
         """zset: the calls a caller (a person) is in, queued, dialling or talking, every
         campaign: "campaign:row" -> epoch ms the call holds them until (its max hold while its

@@ -23,7 +23,7 @@ from dialer.models import ACTIVE_STATES, CampaignStatus, RowState
 SCRIPT_NAMES = (
     "feed", "begin_dial", "finish", "upkeep", "redistribute", "cancel", "set_status", "sleep",
     "wake_sleeping", "reconcile", "settle_records", "redial", "forget_records", "patch_result",
-    "take_idle_slot", "forget_if_settled", "acquire_lease", "call_ended", "give_back",
+    "take_idle_slot", "forget_if_settled", "acquire_lease", "call_ended", "give_back", "delete",
 )  # fmt: skip
 
 
@@ -39,6 +39,7 @@ class Refusal(IntEnum):
     BROKER_CAP = -8  # the broker's daily cap: the row went back, the broker rests until tomorrow
     NO_CAMPAIGN = -9
     WRONG_STATUS = -10
+    IN_FLIGHT = -11  # rows of the campaign are being dialled right now
 
 
 class Outcome(StrEnum):
@@ -407,10 +408,11 @@ class Scripts:
         )  # fmt: skip
         return free_at if free_at >= 0 else None
 
-    def patch_result(self, cid: str, *, row: int, patch: dict[str, Any]) -> None:
-        self._run(
-            "patch_result", [self.keys.result(cid)], [row, json.dumps(patch, ensure_ascii=False)]
-        )
+    def patch_result(self, cid: str, *, row: int, patch: dict[str, Any]) -> bool:
+        k = self.keys
+        patched = self._run("patch_result", [k.state(cid), k.result(cid)],
+                            [row, json.dumps(patch, ensure_ascii=False)])  # fmt: skip
+        return bool(patched)
 
     def take_idle_slot(self, *, interval_ms: float) -> bool:
         return bool(self._run("take_idle_slot", [self.keys.pace_account()], [interval_ms]))
@@ -420,6 +422,18 @@ class Scripts:
         return bool(
             self._run("forget_if_settled", [k.records(), k.cdr_due(cid), k.reconcile(cid)], [cid])
         )
+
+    def delete(self, cid: str, *, brokers: list[str], allowed: set[CampaignStatus],
+               finished_before_ms: int = -1) -> Refusal | None:  # fmt: skip
+        """Delete the campaign if it is in `allowed` (and finished before the given time);
+        None when deleted, else why not."""
+        k = self.keys
+        first = [k.meta(cid), k.counts(cid), k.campaigns(), k.running(), k.sleeping(), k.records(),
+                 k.parked_callers(cid)]  # fmt: skip
+        rest = [key for key in k.campaign_keys(cid, brokers) if key not in first]
+        args = [cid, ",".join(sorted(allowed)), finished_before_ms, k.parked_prefix(cid)]
+        answer = int(self._run("delete", first + rest, args))
+        return None if answer == 1 else refusal(answer)
 
     @staticmethod
     def _refused(cid: str, why: Refusal) -> None:

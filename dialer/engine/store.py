@@ -65,6 +65,18 @@ class BrokerFigures:
     down: str  # the error code that took it out of the campaign, if any
 
 
+@dataclass(frozen=True)
+class Progress:
+    """What tells whether a running campaign is dialling, waiting, or stalled."""
+
+    next_retry_ms: int | None  # the earliest RETRY_WAIT row's time
+    capped: dict[str, str]  # broker -> day key (campaign zone) it reached its daily cap
+    fed: bool  # a worker's feeder leads the campaign (its lease is held)
+    last_call_ms: int  # a call last began on one of its brokers (any campaign), 0: never
+    parked: int = 0  # PENDING rows waiting for their caller, busy on another call
+    caller_free_ms: int | None = None  # when the first of those callers is free again
+
+
 class CampaignStore:
     def __init__(self, client: redis.Redis, keys: Keys, *, pace_margin_ms: float = 10.0) -> None:
         self.r = client
@@ -183,6 +195,37 @@ class CampaignStore:
                           dialed.get(f"last:{b}", 0), int(n), down.get(b, ""))
             for b, n in zip(brokers, waiting, strict=True)
         ]  # fmt: skip
+
+    def progress(self, cid: str, brokers: list[str]) -> Progress:
+        callers = [text(c) for c in self.r.smembers(self.keys.parked_callers(cid))]
+        pipe = self.r.pipeline(transaction=False)
+        pipe.zrange(self.keys.retry(cid), 0, 0, withscores=True)
+        pipe.hgetall(self.keys.broker_capped(cid))
+        pipe.exists(self.keys.feeder_lease(cid))
+        for c in callers:
+            pipe.llen(self.keys.parked(cid, c))
+            pipe.zrange(self.keys.caller(c), 0, 0, withscores=True)
+        for b in brokers:
+            pipe.get(self.keys.last_dial(b))
+        retry, capped, fed, *rest = pipe.execute()
+        parked, holds, last = (
+            rest[0 : 2 * len(callers) : 2],
+            rest[1 : 2 * len(callers) : 2],
+            rest[2 * len(callers) :],
+        )
+        free = [int(hold[0][1]) for hold in holds if hold]
+        return Progress(
+            next_retry_ms=int(retry[0][1]) if retry else None,
+            capped={text(k): text(v) for k, v in capped.items()},
+            fed=bool(fed),
+            last_call_ms=int(max((float(t) for t in last if t), default=0)),
+            parked=sum(int(n) for n in parked),
+            caller_free_ms=min(free, default=None),
+        )
+
+    def claim(self, key: str, owner: str, ttl_ms: int) -> bool:
+        """Take `key` for `ttl_ms` if nobody holds it (a fleet-wide "once per period")."""
+        return bool(self.r.set(key, owner, nx=True, px=ttl_ms))
 
     def ping(self) -> bool:
         """Whether Redis answers."""

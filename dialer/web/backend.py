@@ -19,11 +19,12 @@ import redis
 
 from dialer import ingest, sheet
 from dialer.campaign_options import add_upload_options, settings_from_args
+from dialer.campaigns import RowFilter, find_rows, list_campaigns
 from dialer.engine import CampaignStore, Engine, open_store
 from dialer.errors import CampaignNotFound, DialerError, SheetError
 from dialer.export import export
 from dialer.ingest import load_dnc
-from dialer.models import TERMINAL_STATES, CampaignSettings, CampaignStatus, RowState
+from dialer.models import CampaignSettings, CampaignStatus, RowState
 from dialer.report import write_report
 from dialer.settings import Settings
 from dialer.status import campaign_report
@@ -149,29 +150,8 @@ class Backend:
     # --- campaigns ----------------------------------------------------------------------
 
     def campaigns(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Newest first: id, name, status, total, done, created_at, calls_per_s."""
-        store = self.store
-        out: list[dict[str, Any]] = []
-        for cid in reversed(store.campaign_ids()):
-            if len(out) >= limit:
-                break
-            try:
-                campaign = store.campaign(cid)
-            except CampaignNotFound:
-                continue
-            rate = 0.0
-            if campaign.status is CampaignStatus.RUNNING:
-                report = campaign_report(self.engine, cid)
-                rate = sum(b.achieved_per_s for b in report.brokers)
-            out.append({
-                "id": cid, "name": campaign.settings.name, "status": campaign.status.value,
-                "file": campaign.file, "created_at": campaign.created_at_ms / 1000,
-                "total": campaign.total, "accepted": campaign.accepted,
-                "rejected": campaign.rejected,
-                "done": sum(n for s, n in store.counts(cid).items() if s in TERMINAL_STATES),
-                "calls_per_s": rate,
-            })  # fmt: skip
-        return out
+        """Newest first: what `dialer list --json` shows (dialer.campaigns.list_campaigns)."""
+        return [c.as_dict() for c in list_campaigns(self.engine, limit=limit)]
 
     def status(self, cid: str) -> dict[str, Any]:
         """The `dialer status --json` document."""
@@ -220,21 +200,14 @@ class Backend:
         return out
 
     def rows(self, cid: str, states: Iterable[str], limit: int = 100) -> list[dict[str, Any]]:
-        """Up to `limit` rows in the given states, in source order, with their outcome."""
+        """Up to `limit` rows in the given states, in source order, with their reasons: what
+        `dialer rows` shows (dialer.campaigns.find_rows)."""
+        wanted = frozenset(RowState(s) for s in states if s in set(RowState))
+        if not wanted:
+            return []
         with _translated():
-            campaign = self.store.campaign(cid)
-            found = self.store.rows_in_states(cid, set(states) & set(RowState), limit)
-        out = []
-        for rec, _state, outcome in found:
-            source = [str(v) for v in rec] + [""] * (7 + len(campaign.passthrough) - len(rec))
-            out.append({
-                "row": int(rec[0]), "caller": source[1], "callee": source[2],
-                "broker": outcome.get("broker") or source[3],
-                "error_code": outcome.get("error_code") or "",
-                "error_message": outcome.get("error_message") or "",
-                "passthrough": dict(zip(campaign.passthrough, source[7:], strict=False)),
-            })  # fmt: skip
-        return out
+            found = find_rows(self.store, cid, RowFilter(states=wanted), limit=limit)
+        return [{**r.as_dict(), "error_message": r.message} for r in found]
 
     # --- upload -------------------------------------------------------------------------
 

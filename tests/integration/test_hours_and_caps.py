@@ -71,7 +71,7 @@ def test_status_shows_when_dialling_resumes(engine, tmp_path, monkeypatch):
     later = dt.datetime.now(SH).replace(hour=12, minute=0).timestamp()
     Feeder(engine, lambda jobs: None, clock=lambda: later).tick()
     text = render(campaign_report(engine, cid))
-    assert "outside calling hours: dialling resumes at" in text
+    assert "outside calling hours (00:00–00:01 Asia/Shanghai): dialling resumes at" in text
 
 
 def test_window_crossing_midnight_feeds_after_midnight(engine, tmp_path):

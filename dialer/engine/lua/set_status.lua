@@ -21,6 +21,8 @@ if new == Status.RUNNING then
   redis.call('SADD', running_key, cid)
   -- Every broker is looked at again: rows may have come back while it stood still.
   local now = now_ms()
+  -- `status` gives a campaign just started or resumed a moment before calling it stalled.
+  redis.call('HSET', meta_key, 'running_since', now)
   for _, broker in ipairs(redis.call('HKEYS', brokers_key)) do
     wake(due_key, wake_key, broker, now)
   end

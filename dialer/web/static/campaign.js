@@ -22,14 +22,13 @@
 
   // Why a running campaign dials nothing now: no live worker, or CCC unreachable ("" if it dials).
   function notDialling(s) {
-    if (s.status !== "RUNNING") return "";
     const at = (ms) => new Date(ms).toLocaleTimeString();
-    if (!s.workers_alive) {
+    if (s.activity === "no_workers") {
       return s.workers_last_seen_ms ? ui.no_workers.replace("{time}", at(s.workers_last_seen_ms))
         : ui.no_workers_ever;
     }
     const out = s.ccc_unreachable;
-    return out ? ui.outage.replace("{time}", at(out.since_ms))
+    return s.activity === "ccc_unreachable" && out ? ui.outage.replace("{time}", at(out.since_ms))
       .replace("{seconds}", out.next_probe_in_s ?? 0) : "";
   }
 
@@ -41,15 +40,14 @@
     bar.max = s.total || 1; bar.value = s.done;
     document.getElementById("done").textContent = s.done;
     document.getElementById("total").textContent = s.total;
-    const rate = s.brokers.reduce((sum, b) => sum + b.achieved_per_s, 0);
-    const idle = notDialling(s);
-    show(document.getElementById("not-dialling"), idle);
-    document.getElementById("rate").textContent = s.status === "RUNNING" && !idle ? rate.toFixed(1) : "0.0";
-    document.getElementById("eta").textContent = s.status === "RUNNING" && !idle ? duration(s.eta_s) : "–";
+    show(document.getElementById("not-dialling"), notDialling(s));
+    // A rate and a time left only while it dials (not paused, waiting or outside its hours).
+    document.getElementById("rate").textContent = s.rate_per_s === null ? "–" : s.rate_per_s.toFixed(1);
+    document.getElementById("eta").textContent = duration(s.eta_s);
     const reason = words.pause_reasons[s.pause_reason] || s.pause_reason;
     show(document.getElementById("pause-reason"),
       s.status === "PAUSED" && s.pause_reason ? ui.paused.replace("{reason}", reason) : "");
-    show(document.getElementById("resumes-at"), s.status === "RUNNING" && s.resumes_at_ms
+    show(document.getElementById("resumes-at"), s.activity === "outside_hours" && s.resumes_at_ms
       ? ui.resumes.replace("{time}", new Date(s.resumes_at_ms).toLocaleString()) : "");
     for (const button of document.querySelectorAll("#controls button")) {
       button.hidden = !(allowed[s.status] || []).includes(button.dataset.action);
