@@ -57,6 +57,17 @@ def new_campaign(engine: Engine, sheet: Path, *, start: bool = True, **settings:
     return cid
 
 
+def live_worker(engine: Engine, name: str = "w0@test") -> None:
+    """A heartbeat as a live, healthy worker writes it (status says nothing dials without
+    one)."""
+    from dialer.engine.health import WorkerBeat
+    from dialer.health import HEARTBEAT_TTL_S
+
+    now = engine.now_ms()
+    beat = WorkerBeat(f"{name}/1", name, "test", 1, (), 8, True, "", 0, now, now)
+    engine.health.beat(beat, HEARTBEAT_TTL_S)
+
+
 def feed_now(engine: Engine, cid: str, now: float | None = None) -> list[Job]:
     """One FEED of the campaign, as its leading feeder would do it (at `now`, epoch s)."""
     campaign = engine.store.campaign(cid)

@@ -13,7 +13,7 @@ import time
 from zoneinfo import ZoneInfo
 
 import pytest
-from support import NUMBERS, new_campaign, wait_until, write_sheet
+from support import NUMBERS, live_worker, new_campaign, wait_until, write_sheet
 
 from dialer.engine import Engine
 from dialer.status import Activity, campaign_report, local_time, render
@@ -53,6 +53,7 @@ def test_multi_day_eta_counts_only_the_calling_windows(engine: Engine, tmp_path)
     window, _ = windows_from_now("Asia/Shanghai", -60, 60)
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 280), pool=NUMBERS[:1],
                        rate_per_s=1 / 60, windows=(window,))  # fmt: skip
+    live_worker(engine)
     report = campaign_report(engine, cid)
     assert report.activity is Activity.DIALLING
     assert report.eta_s == pytest.approx(2 * 86400 + 40 * 60, abs=2)
@@ -88,12 +89,20 @@ def test_paused_by_the_operator_inside_its_hours_says_who_resumes_it(engine, tmp
 
 def test_a_running_campaign_no_worker_feeds_is_stalled(engine, tmp_path, redis_client) -> None:
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 5), pool=NUMBERS[:1])
+    live_worker(engine)  # alive, yet leading no feeder
     assert campaign_report(engine, cid).activity is Activity.DIALLING  # just started
     # Started ten minutes ago, and no worker has led its feeder since.
     redis_client.hset(engine.keys.meta(cid), "running_since", engine.now_ms() - 600_000)
     report = campaign_report(engine, cid)
     assert report.activity is Activity.STALLED and report.eta_s is None
     assert "no call has begun for 10 min; no worker is feeding it" in render(report)
+
+
+def test_with_no_live_worker_a_running_campaign_says_so_rather_than_stalled(engine, tmp_path):
+    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 5), pool=NUMBERS[:1])
+    report = campaign_report(engine, cid)
+    assert report.activity is Activity.NO_WORKERS and report.eta_s is None
+    assert "no live workers (none has been seen): start workers" in render(report)
 
 
 # --- status --watch ------------------------------------------------------------------------
