@@ -3,6 +3,8 @@ to the session's private Redis and the simulator, and the `dialer` CLI as a subp
 
 from __future__ import annotations
 
+import csv
+import io
 import subprocess
 import sys
 import time
@@ -92,3 +94,16 @@ def sheet(rows: int, bad: tuple[str, ...] = (), start: int = 0) -> str:
     lines += [f"1380{start + i:07d},139{start + i:08d},客户{i}" for i in range(rows)]
     lines += [f"13800000001,{callee},坏行" for callee in bad]
     return "\n".join(lines) + "\n"
+
+
+def wait_for_outcomes(console, cid: str, timeout_s: float = 90) -> None:
+    """Call records keep landing after a campaign is DONE: wait until every placed call in
+    the results has its outcome, so downloads compared later cannot differ."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        text = console.get(f"/api/campaigns/{cid}/results.csv").content.decode("utf-8-sig")
+        placed = [r for r in csv.DictReader(io.StringIO(text)) if r["status"] == "DISPATCHED"]
+        if all(r["outcome"] for r in placed):
+            return
+        assert time.monotonic() < deadline, "call records still missing"
+        time.sleep(1)

@@ -3,18 +3,15 @@ what an operator does, in English and in Chinese, with a screenshot of each."""
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 from support import NUMBERS
-from web_support import TOKEN, WINDOW, sheet
+from web_support import TOKEN, WINDOW, sheet, wait_for_outcomes
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -82,16 +79,7 @@ def test_operator_uploads_checks_starts_watches_and_downloads_in_english(
     expect(page.get_by_role("button", name="Start")).to_be_hidden()
     screenshot(page, tmp_path, "campaign-en.png")
 
-    # Call records keep landing after Done: download once every placed call has its own.
-    def outcomes_in() -> bool:
-        text = console.get(f"/api/campaigns/{cid}/results.csv").content.decode("utf-8-sig")
-        placed = [r for r in csv.DictReader(io.StringIO(text)) if r["status"] == "DISPATCHED"]
-        return all(r["outcome"] for r in placed)
-
-    deadline = time.monotonic() + 90
-    while not outcomes_in():
-        assert time.monotonic() < deadline, "call records still missing"
-        time.sleep(1)
+    wait_for_outcomes(console, cid)
     with page.expect_download() as download:
         page.get_by_role("link", name="Results (CSV)").click()
     got = Path(download.value.path()).read_bytes()

@@ -11,7 +11,7 @@ import time
 import pytest
 from openpyxl import load_workbook
 from support import NUMBERS
-from web_support import sheet
+from web_support import sheet, wait_for_outcomes
 
 
 def cells(xlsx: bytes) -> list[list]:
@@ -51,16 +51,7 @@ def test_campaign_started_from_the_api_dials_to_done_and_downloads_match_the_cli
     assert re.search(rows_metric, scraped)
     assert re.search(r"^dialer_workers_alive [1-9]", scraped, flags=re.M)
 
-    # Call records keep landing after DONE; compare downloads once every call has its own.
-    def outcomes_in() -> bool:
-        text = console.get(f"/api/campaigns/{cid}/results.csv").content.decode("utf-8-sig")
-        placed = [r for r in csv.DictReader(io.StringIO(text)) if r["status"] == "DISPATCHED"]
-        return all(r["outcome"] for r in placed)
-
-    settled = time.monotonic() + 90
-    while not outcomes_in():
-        assert time.monotonic() < settled, "call records still missing"
-        time.sleep(1)
+    wait_for_outcomes(console, cid)
     api_csv = console.get(f"/api/campaigns/{cid}/results.csv")
     assert api_csv.status_code == 200
     done = console.cli("export", cid, "-o", str(tmp_path / "cli.csv"))
