@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dialer.activity import Activity
 from dialer.engine import Campaign, CampaignStore, Engine, Refusal
 from dialer.errors import CampaignNotFound, WrongStatus
 from dialer.export import mask_text
 from dialer.meanings import MEANINGS, OUTCOME_MEANINGS
 from dialer.models import TERMINAL_STATES, CampaignStatus, RowState
 from dialer.phones import mask_number
-from dialer.status import Activity, campaign_report
+from dialer.status import campaign_report
 
 # What `delete` may remove: nothing is dialling, nor will until someone starts it.
 DELETABLE = frozenset({CampaignStatus.READY, CampaignStatus.DONE, CampaignStatus.CANCELLED})

@@ -13,6 +13,7 @@ from dialer.campaign_options import add_upload_options, settings_from_args
 from dialer.console import exit_status, print_upload, watch
 from dialer.engine import open_engine, open_store
 from dialer.export import check_export, check_output, export
+from dialer.i18n import DEFAULT, LOCALES
 from dialer.ingest import load_dnc
 from dialer.models import CampaignStatus, RowState
 from dialer.redial import REDIALABLE, redial, select_rows
@@ -141,7 +142,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
     check_output(args.output, REPORT_SUFFIXES, "the report")
     try:
-        write_report(open_store(settings), args.id, args.output)
+        write_report(open_store(settings), args.id, args.output, args.lang)
     except OSError as exc:
         print(f"dialer: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -193,6 +194,9 @@ def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = sub.add_parser("report", help="write a self-contained HTML report")
     p.add_argument("id")
     p.add_argument("-o", "--output", type=Path, required=True)
+    # English unless asked: the same command writes the same file whoever's shell runs it.
+    p.add_argument("--lang", choices=LOCALES, default=DEFAULT,
+                   help="zh_CN (Simplified Chinese) or en (the default)")  # fmt: skip
     p.set_defaults(handler=cmd_report)
 
     p = sub.add_parser("demo", help="run a sample campaign on a private Redis and simulator")

@@ -7,10 +7,10 @@ import datetime as dt
 import json
 from dataclasses import asdict
 
+from dialer.activity import format_duration
 from dialer.engine import open_engine
 from dialer.health import live_workers
 from dialer.settings import Settings
-from dialer.status import format_duration
 
 
 def cmd_workers(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,9 +8,10 @@ import time
 from collections import deque
 from typing import TextIO
 
+from dialer.activity import Activity, local_time
 from dialer.engine import PAUSED_BY_USER, Engine
 from dialer.models import CampaignSettings, CampaignStatus, format_rate
-from dialer.status import Activity, CampaignReport, campaign_report, eta_text, local_time
+from dialer.status import CampaignReport, campaign_report, eta_text
 from dialer.upload import UploadReport
 
 WATCH_PAUSED_BY_ERROR = 1

@@ -47,6 +47,8 @@ STALL_S = 20.0  # calls waited this long while this worker had room and took non
 # An unhealthy worker pauses the campaigns only after this long with no healthy worker alive:
 # workers started together have time to write their first heartbeats.
 NO_HEALTHY_GRACE_S = 15.0
+# How the pause reason begins when no live worker is healthy.
+NO_HEALTHY_WORKER = "no healthy worker"
 
 
 def breaker_name(endpoint: str, instance_id: str) -> str:
@@ -272,7 +274,7 @@ class Monitor:
         if workers.healthy or not workers.live:
             return []
         why = "; ".join(f"{w.name} ({w.reason.split(':', 1)[0]})" for w in workers.live)
-        reason = (f"no healthy worker: {why}; fix the key or the clock of the workers and "
+        reason = (f"{NO_HEALTHY_WORKER}: {why}; fix the key or the clock of the workers and "
                   "restart them, then resume")[:300]  # fmt: skip
         paused = []
         for cid in self.engine.running_ids_all():

@@ -1,7 +1,9 @@
 """The report's chart: calls over time by outcome, with the connect rate, as inline SVG.
 
 Time is cut into buckets of a round size aligned on the campaign's local clock; each bar is
-one bucket, its label the bucket's start, so labels sit under the bars they name."""
+one bucket, its label the bucket's start, so labels sit under the bars they name. Its words
+come from the catalogue (dialer.i18n); text is drawn as paths, so the chart looks the same
+wherever the report is opened."""
 
 from __future__ import annotations
 
@@ -10,20 +12,24 @@ import io
 import math
 from array import array
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from zoneinfo import ZoneInfo
+
+from dialer.i18n import N_
 
 # (label in the legend, colour); the index is what Timeline stores per call.
 CATEGORIES = (
-    ("connected", "#2f855a"),
-    ("callee no answer", "#ecc94b"),
-    ("caller no answer", "#b7791f"),
-    ("busy", "#dd6b20"),
-    ("rejected by carrier", "#9b2c2c"),
-    ("other, not connected", "#c05621"),
-    ("placed, no call record", "#a0aec0"),
-    ("request FAILED", "#e53e3e"),
-    ("UNKNOWN", "#805ad5"),
+    (N_("connected"), "#2f855a"),
+    (N_("callee no answer"), "#ecc94b"),
+    (N_("caller no answer"), "#b7791f"),
+    (N_("busy"), "#dd6b20"),
+    (N_("rejected by carrier"), "#9b2c2c"),
+    (N_("other, not connected"), "#c05621"),
+    (N_("placed, no call record"), "#a0aec0"),
+    (N_("request FAILED"), "#e53e3e"),
+    (N_("UNKNOWN"), "#805ad5"),
 )
 OUTCOME_CATEGORY = {
     "CONNECTED": 0, "CALLEE_NO_ANSWER": 1, "CALLER_NO_ANSWER": 2, "BUSY": 3,
@@ -34,6 +40,11 @@ _STEPS_S = (10, 30, 60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86
 _MAX_BARS = 72
 _MAX_LABELS = 11
 _MIN_FOR_RATE = 5
+# Fonts with the Chinese glyphs, best first (Debian's fonts-noto-cjk, WenQuanYi).
+_CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei")
+# A fixed salt for the ids in the SVG: the same report renders to the same bytes.
+_SVG_SALT = "dialer-report"
+Gettext = Callable[[str], str]
 
 
 @dataclass
@@ -53,14 +64,27 @@ class Timeline:
         self.category.append(category)
 
 
-def _step_name(step_s: int) -> str:
+def _step_name(step_s: int, _: Gettext) -> str:
     if step_s < 60:
-        return f"{step_s} seconds"
+        return _("{n} seconds").format(n=step_s)
     if step_s < 3600:
-        return "minute" if step_s == 60 else f"{step_s // 60} minutes"
+        return _("minute") if step_s == 60 else _("{n} minutes").format(n=step_s // 60)
     if step_s < 86400:
-        return "hour" if step_s == 3600 else f"{step_s // 3600} hours"
-    return "day"
+        return _("hour") if step_s == 3600 else _("{n} hours").format(n=step_s // 3600)
+    return _("day")
+
+
+@cache
+def cjk_font() -> str | None:
+    """An installed font that draws Chinese, if any (the chart's Chinese needs one)."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in _CJK_FONTS if name in installed), None)
+
+
+def _english(message: str) -> str:
+    return message
 
 
 def _local_s(at_ms: int, zone: ZoneInfo) -> int:
@@ -83,7 +107,7 @@ class Axis:
     title: str
 
 
-def time_axis(local: list[int], zone_name: str) -> Axis:
+def time_axis(local: list[int], zone_name: str, _: Gettext = _english) -> Axis:
     """Round buckets (at most _MAX_BARS) over wall-clock seconds, labelled at round times."""
     first, last = min(local), max(local)
     step = next((s for s in _STEPS_S if (last - first) / s < _MAX_BARS), _STEPS_S[-1])
@@ -101,23 +125,35 @@ def time_axis(local: list[int], zone_name: str) -> Axis:
     labels = [dt.datetime.fromtimestamp((start + i) * step, dt.UTC).strftime(fmt) for i in ticks]
     day = dt.datetime.fromtimestamp(first, dt.UTC).strftime("%Y-%m-%d")
     where = f"{day}, " if same_day and step < 86400 else ""
-    return Axis(step, start, count, ticks, labels,
-                f"start of each {_step_name(step)} ({where}{zone_name})")  # fmt: skip
+    title = _("start of each {step} ({where}{zone})").format(
+        step=_step_name(step, _), where=where, zone=zone_name
+    )
+    return Axis(step, start, count, ticks, labels, title)
 
 
-def render_timeline(timeline: Timeline, zone: ZoneInfo) -> str:
-    """An SVG chart, or "" when nothing has been dialled yet."""
+def render_timeline(timeline: Timeline, zone: ZoneInfo, _: Gettext = _english) -> str:
+    """An SVG chart in the words `_` gives, or "" when nothing has been dialled yet. Without
+    a font that draws Chinese the chart keeps its English words rather than draw boxes."""
     if not timeline.at_ms:
         return ""
     import matplotlib
 
     matplotlib.use("Agg")
+    cjk = cjk_font()
+    if cjk is None:
+        _ = _english
+    fonts = ["DejaVu Sans", *([cjk] if cjk else [])]  # per glyph: Latin first, then Chinese
+    with matplotlib.rc_context({"font.family": fonts, "svg.hashsalt": _SVG_SALT}):
+        return _draw(timeline, zone, _)
+
+
+def _draw(timeline: Timeline, zone: ZoneInfo, _: Gettext) -> str:
     from matplotlib import pyplot as plt
 
     local = [_local_s(ms, zone) for ms in timeline.at_ms]
-    axis = time_axis(local, zone.key)
+    axis = time_axis(local, zone.key, _)
     count = axis.count
-    per: list[Counter[int]] = [Counter() for _ in range(count)]
+    per: list[Counter[int]] = [Counter() for _bucket in range(count)]
     for seconds, category in zip(local, timeline.category, strict=True):
         per[seconds // axis.step_s - axis.start][category] += 1
 
@@ -127,10 +163,10 @@ def render_timeline(timeline: Timeline, zone: ZoneInfo) -> str:
     for index, (label, colour) in enumerate(CATEGORIES):
         heights = [bucket[index] for bucket in per]
         if any(heights):
-            ax.bar(xs, heights, bottom=bottoms, width=0.8, color=colour, label=label)
+            ax.bar(xs, heights, bottom=bottoms, width=0.8, color=colour, label=_(label))
             bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
     ax.set_xlim(-0.6, count - 0.4)
-    ax.set_ylabel(f"calls per {_step_name(axis.step_s)}")
+    ax.set_ylabel(_("calls per {step}").format(step=_step_name(axis.step_s, _)))
     ax.spines[["top"]].set_visible(False)
 
     rates = []
@@ -141,9 +177,9 @@ def render_timeline(timeline: Timeline, zone: ZoneInfo) -> str:
     if any(not math.isnan(r) for r in rates):
         rate_ax = ax.twinx()
         rate_ax.plot(xs, rates, color="#1a365d", marker="o", markersize=3, linewidth=1.5,
-                     label="connect rate, right axis")  # fmt: skip
+                     label=_("connect rate, right axis"))  # fmt: skip
         rate_ax.set_ylim(0, 105)
-        rate_ax.set_ylabel("connect rate %")
+        rate_ax.set_ylabel(_("connect rate %"))
         rate_ax.spines[["top"]].set_visible(False)
         handles, labels = ax.get_legend_handles_labels()
         more, more_labels = rate_ax.get_legend_handles_labels()
@@ -157,7 +193,7 @@ def render_timeline(timeline: Timeline, zone: ZoneInfo) -> str:
     ax.set_xlabel(axis.title)
 
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     svg = buffer.getvalue()
     return svg[svg.index("<svg") :]

@@ -9,40 +9,32 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from dialer.activity import (
+    Activity,
+    BrokerStatus,
+    Now,
+    StallCause,
+    Wait,
+    activity,
+    format_duration,
+    local_time,
+    pause_code,
+)
 from dialer.calendar import Calendar
-from dialer.engine import PAUSED_BY_USER, BrokerFigures, Campaign, Engine, Progress
+from dialer.engine import BrokerFigures, Campaign, Engine
 from dialer.engine.health import Workers
 from dialer.health import live_workers
+from dialer.i18n import N_
 from dialer.models import ACTIVE_STATES, TERMINAL_STATES, CampaignStatus, RowState
 from dialer.phones import mask_caller
 
-# A running campaign in its window with rows to dial, on which no call has begun for this
-# long (or three of its slowest broker's intervals, if longer), is stalled.
-STALL_AFTER_S = 60.0
 
+class CallerNow(StrEnum):
+    """What a paced caller is doing now (in the catalogue: the console shows it)."""
 
-class Activity(StrEnum):
-    """What a campaign is doing now, whatever its status says."""
-
-    NOT_STARTED = "not_started"
-    DIALLING = "dialling"
-    OUTSIDE_HOURS = "outside_hours"
-    WAITING = "waiting"  # every row left waits: for its retry, or for a daily cap to reset
-    STALLED = "stalled"
-    PAUSED = "paused"
-    FINISHED = "finished"
-    NO_WORKERS = "no_workers"  # no worker process is alive to dial it
-    CCC_UNREACHABLE = "ccc_unreachable"  # the breaker of its CCC instance is open
-
-
-@dataclass(frozen=True)
-class BrokerStatus:
-    number: str
-    limit_per_s: float
-    dispatched: int
-    achieved_per_s: float  # average from its first call to its last
-    waiting: int
-    down: str
+    IN_CALL = N_("in a call")  # rung, ringing or talking: held until the call's record ends it
+    WRAP_UP = N_("wrap-up")
+    FREE = N_("free")
 
 
 @dataclass(frozen=True)
@@ -54,7 +46,7 @@ class CallerStatus:
     connected: int
     talk_s: int
     busy_share: float  # time in this campaign's calls / time since it started
-    now: str  # "in a call", "wrap-up", "free"
+    now: CallerNow
 
 
 @dataclass(frozen=True)
@@ -82,6 +74,9 @@ class CampaignReport:
     eta_s: float | None = None  # wall-clock seconds to the end, over the calling windows
     activity: Activity = Activity.DIALLING
     reason: str = ""  # why it is not dialling, in words
+    waits: tuple[Wait, ...] = ()  # WAITING: what every row left waits for
+    stall: StallCause | None = None
+    idle_s: float = 0.0  # STALLED: since the last call began
     windows: str = ""  # '09:00–21:00 Asia/Shanghai'
     rate_per_s: float | None = None  # calls/s, only while dialling
     finishes_at_ms: int | None = None
@@ -107,6 +102,14 @@ class CampaignReport:
             "activity": self.activity.value,
             "reason": self.reason,
             "pause_reason": self.pause_reason,
+            "pause_code": pause_code(self.pause_reason),
+            "waits": [
+                {"for": w.kind.value, "rows": w.rows, "cap": w.cap, "until_ms": w.until_ms}
+                for w in self.waits
+            ],
+            "stalled": None
+            if self.stall is None
+            else {"cause": self.stall.value, "idle_s": round(self.idle_s)},
             "resumes_at_ms": self.resumes_at_ms,
             "timezone": self.timezone,
             "windows": self.windows,
@@ -119,7 +122,10 @@ class CampaignReport:
             "brokers": [b.__dict__ for b in self.brokers],
             "unknown_reasons": self.unknown_reasons,
             "lookup_failures": self.lookup_failures,
-            "callers": [c.__dict__ for c in self.callers],
+            "callers": [
+                {**c.__dict__, "now": c.now.value, "masked": mask_caller(c.number)}
+                for c in self.callers
+            ],
             "workers_alive": self.workers_alive,
             "workers_last_seen_ms": self.workers_last_seen_ms,
             "unhealthy_workers": [{"name": n, "reason": r} for n, r in self.unhealthy_workers],
@@ -135,15 +141,6 @@ class CampaignReport:
         }
 
 
-@dataclass(frozen=True)
-class Now:
-    """What the campaign is doing: the activity, why (words), and when it resumes by itself."""
-
-    activity: Activity
-    reason: str = ""
-    resumes_at_ms: int | None = None
-
-
 def campaign_report(engine: Engine, cid: str) -> CampaignReport:
     store = engine.store
     campaign = store.campaign(cid)
@@ -156,7 +153,7 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
     progress = None
     if campaign.status is CampaignStatus.RUNNING:
         progress = store.progress(cid, [b.number for b in figures])
-    busy = any(c.now != "free" for c in callers)
+    busy = any(c.now is not CallerNow.FREE for c in callers)
     now = activity(campaign, counts, brokers, progress, calendar, now_ms, callers_busy=busy)
     workers = live_workers(engine)
     outage = next(
@@ -191,6 +188,9 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
         eta_s=eta_s,
         activity=now.activity,
         reason=now.reason,
+        waits=now.waits,
+        stall=now.stall,
+        idle_s=now.idle_s,
         windows=calendar.describe(),
         rate_per_s=rate,
         finishes_at_ms=finishes_at_ms,
@@ -284,106 +284,6 @@ def dialling_seconds(counts: dict[str, int], brokers: list[BrokerStatus],
     return max(busiest, remaining / capacity)
 
 
-def activity(campaign: Campaign, counts: dict[str, int], brokers: list[BrokerStatus],
-             progress: Progress | None, calendar: Calendar, now_ms: int, *,
-             callers_busy: bool = False) -> Now:  # fmt: skip
-    """What the campaign is doing at `now_ms` (Redis clock), and why. `callers_busy`: some
-    of its callers are in a call or wrap-up (a long call is not a stall)."""
-    status = campaign.status
-    if status is CampaignStatus.READY:
-        return Now(Activity.NOT_STARTED, f"not started: `dialer start {campaign.id}` starts it")
-    if status in (CampaignStatus.DONE, CampaignStatus.CANCELLED):
-        return Now(Activity.FINISHED)
-    now_s = now_ms / 1000
-    if status is CampaignStatus.PAUSED:
-        return Now(Activity.PAUSED, _paused(campaign, calendar, now_s))
-    if not calendar.is_open(now_s):
-        opens = calendar.next_open(now_s)
-        return Now(Activity.OUTSIDE_HOURS,
-                   f"outside calling hours ({calendar.describe()}): dialling resumes at "
-                   f"{local_time(int(opens * 1000), calendar.tz.key)}",
-                   int(opens * 1000))  # fmt: skip
-    assert progress is not None
-    waiting = _waiting(campaign, counts, brokers, progress, calendar, now_s)
-    stalled = None if callers_busy else _stalled(campaign, brokers, progress, now_ms)
-    return waiting or stalled or Now(Activity.DIALLING)
-
-
-def _paused(campaign: Campaign, calendar: Calendar, now_s: float) -> str:
-    resume = f"`dialer resume {campaign.id}`"
-    if campaign.pause_reason == PAUSED_BY_USER:
-        text = f"paused by the operator: it resumes when someone runs {resume}"
-    else:
-        text = f"paused by an error: {campaign.pause_reason}; fix it, then run {resume}"
-    if not calendar.is_open(now_s):
-        opens = local_time(int(calendar.next_open(now_s) * 1000), calendar.tz.key)
-        text += f" (calling hours resume at {opens})"
-    return text
-
-
-def _waiting(campaign: Campaign, counts: dict[str, int], brokers: list[BrokerStatus],
-             progress: Progress, calendar: Calendar, now_s: float) -> Now | None:  # fmt: skip
-    """Every row left waits for a time — a retry's backoff, a daily cap's reset, a busy
-    caller — and none is being dialled: what for, and when the first wait ends."""
-    zone = calendar.tz.key
-    now_ms = int(now_s * 1000)
-    in_flight = counts.get(RowState.QUEUED, 0) + counts.get(RowState.DIALING, 0)
-    today = calendar.day_key(now_s)
-    dialable = [
-        b for b in brokers if b.waiting and not b.down and progress.capped.get(b.number) != today
-    ]
-    if in_flight or dialable:
-        return None
-    waits: list[tuple[int, str]] = []
-    if any(b.waiting and progress.capped.get(b.number) == today for b in brokers):
-        at = int(calendar.next_day_open(now_s) * 1000)
-        cap = campaign.settings.broker_daily_cap
-        waits.append((at, f"every broker with rows left reached its daily cap of {cap} calls "
-                          f"(until {local_time(at, zone)})"))  # fmt: skip
-    if counts.get(RowState.RETRY_WAIT) and progress.next_retry_ms is not None:
-        at = max(progress.next_retry_ms, now_ms)
-        n = counts[RowState.RETRY_WAIT]
-        waits.append((at, f"{n} row(s) wait to be tried again (the next at "
-                          f"{local_time(_in_hours(calendar, at), zone)})"))  # fmt: skip
-    if progress.parked:
-        at = max(progress.caller_free_ms or now_ms, now_ms)
-        waits.append((at, f"{progress.parked} row(s) wait for their caller, busy on another "
-                          f"call (the first is free at {local_time(at, zone)})"))  # fmt: skip
-    if not waits:
-        return None
-    at = _in_hours(calendar, min(at for at, _ in waits))
-    return Now(Activity.WAITING,
-               f"waiting: {'; '.join(text for _, text in waits)}. Dialling resumes at "
-               f"{local_time(at, zone)}",
-               at)  # fmt: skip
-
-
-def _in_hours(calendar: Calendar, at_ms: int) -> int:
-    """The first moment at or after `at_ms` inside the calling windows."""
-    return int(calendar.next_open(at_ms / 1000) * 1000)
-
-
-def _stalled(campaign: Campaign, brokers: list[BrokerStatus], progress: Progress,
-             now_ms: int) -> Now | None:  # fmt: skip
-    """No call has begun for a while though the campaign should be dialling."""
-    slowest_s = max((1 / b.limit_per_s for b in brokers if b.waiting and b.limit_per_s),
-                    default=0.0)  # fmt: skip
-    quiet_s = max(STALL_AFTER_S, 3 * slowest_s)
-    # Its last call, start or resume, or the opening of its calling window (the feeder
-    # notes when a sleeping campaign opens): a campaign just set going is not stalled.
-    since = max(progress.last_call_ms, campaign.running_since_ms or 0, campaign.resumes_at_ms or 0)
-    if now_ms - since < quiet_s * 1000:
-        return None
-    idle = format_duration((now_ms - since) / 1000)
-    if not progress.fed:
-        why = "no worker is feeding it (start workers: celery -A tasks worker)"
-    else:
-        why = "a worker leads its feeder, yet nothing dials (see the workers' logs)"
-    return Now(Activity.STALLED,
-               f"stalled: no call has begun for {idle}; {why}. It resumes once a worker "
-               "picks it up")  # fmt: skip
-
-
 LOOKING = "looking in the call records"
 NOT_LOOKED_UP = "not looked up (call records off)"
 
@@ -409,35 +309,14 @@ def _callers(engine: Engine, campaign: Campaign) -> list[CallerStatus]:
     out = []
     for c in engine.store.caller_figures(campaign.id, campaign.settings.agents):
         if c.held_until_ms is None:
-            doing = "free"
+            doing = CallerNow.FREE
         elif c.held_until_ms - now <= wrap_up_ms:
-            doing = "wrap-up"
+            doing = CallerNow.WRAP_UP
         else:
-            doing = "in a call"
+            doing = CallerNow.IN_CALL
         out.append(CallerStatus(c.number, c.calls, c.connected, c.talk_s,
                                 min(1.0, c.busy_ms / 1000 / elapsed_s), doing))  # fmt: skip
     return out
-
-
-def local_time(ms: int, timezone: str) -> str:
-    """A stored time as a person reads it: in the campaign's zone, the zone named."""
-    when = dt.datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone))
-    return f"{when:%Y-%m-%d %H:%M:%S} {timezone}"
-
-
-def format_duration(seconds: float) -> str:
-    """3 d 4 h, 2 h 5 min, 7 min, 40 s, rounded to the last unit shown: never a clock face
-    that wraps at 24 h."""
-    s = round(seconds)
-    if s >= 86400 - 1800:
-        days, hours = divmod(round(s / 3600), 24)
-        return f"{days} d {hours} h"
-    if s >= 3600 - 30:
-        hours, minutes = divmod(round(s / 60), 60)
-        return f"{hours} h {minutes} min"
-    if s >= 60:
-        return f"{round(s / 60)} min"
-    return f"{s} s"
 
 
 def eta_text(report: CampaignReport) -> str:

@@ -7,7 +7,14 @@ from __future__ import annotations
 import redis
 
 from dialer.engine.codec import Campaign, DialEntry
-from dialer.engine.engine import PAUSED_BY_USER, Caps, Engine, Job, with_redis_retry
+from dialer.engine.engine import (
+    NO_USABLE_BROKER,
+    PAUSED_BY_USER,
+    Caps,
+    Engine,
+    Job,
+    with_redis_retry,
+)
 from dialer.engine.keys import Keys
 from dialer.engine.scripts import Backoff, Begun, Outcome, Refusal
 from dialer.engine.store import BrokerFigures, CampaignStore, Progress
@@ -31,7 +38,7 @@ def open_engine(settings: Settings) -> Engine:
 
 
 __all__ = [
-    "PAUSED_BY_USER", "Backoff", "Begun", "BrokerFigures", "Campaign", "CampaignStore", "Caps",
-    "DialEntry", "Engine", "Job", "Keys", "Outcome", "Progress", "Refusal", "connect",
-    "open_engine", "open_store", "with_redis_retry",
+    "NO_USABLE_BROKER", "PAUSED_BY_USER", "Backoff", "Begun", "BrokerFigures", "Campaign",
+    "CampaignStore", "Caps", "DialEntry", "Engine", "Job", "Keys", "Outcome", "Progress",
+    "Refusal", "connect", "open_engine", "open_store", "with_redis_retry",
 ]  # fmt: skip

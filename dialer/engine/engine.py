@@ -34,6 +34,8 @@ from dialer.phones import mask_number
 T = TypeVar("T")
 BATCH = 1000
 PAUSED_BY_USER = "paused by operator"
+# How the pause reason begins when CCC refused every broker a campaign had left.
+NO_USABLE_BROKER = "no usable broker"
 CLOCK_REFRESH_S = 30.0
 
 
@@ -266,7 +268,7 @@ class Engine:
         codes = ", ".join(sorted(set(down.values())))
         refused = ", ".join(mask_number(b) for b in sorted(down))
         reason = (
-            f"no usable broker: CCC refused {refused} ({codes}) on instance "
+            f"{NO_USABLE_BROKER}: CCC refused {refused} ({codes}) on instance "
             f"{campaign.settings.instance_id}; add the number to the instance (or fix the "
             "sheet), then resume"
         )

@@ -16,8 +16,10 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
+from dialer.i18n import LOCALES
 from dialer.web.backend import ACTIONS, OPTION_FLAGS, SWITCHES, Backend, display_name
 from dialer.web.errors import BadRequest, NotFound
+from dialer.web.language import locale_for
 
 router = APIRouter(prefix="/api", tags=["campaigns"])
 _ID = re.compile(r"^[0-9a-f]{1,64}$")
@@ -241,9 +243,19 @@ def results_xlsx(request: Request, cid: str, _: Authed, masked: bool = False) ->
     )
 
 
-@router.get("/campaigns/{cid}/report.html", summary="As `dialer report ID -o report.html`")
-def report_html(request: Request, cid: str, _: Authed) -> FileResponse:
+@router.get(
+    "/campaigns/{cid}/report.html",
+    summary="As `dialer report ID -o report.html --lang L`",
+    description="`lang` (zh_CN or en) or else the request's language, as the pages choose it.",
+)
+def report_html(request: Request, cid: str, _: Authed, lang: str | None = None) -> FileResponse:
+    if lang is not None and lang not in LOCALES:
+        raise BadRequest(f"lang must be one of {', '.join(LOCALES)}")
+    chosen = lang or locale_for(request)
     backend = _backend(request)
     return _download(
-        _id(cid), "report.html", lambda p: backend.write_report(cid, p), "text/html; charset=utf-8"
+        _id(cid),
+        "report.html",
+        lambda p: backend.write_report(cid, p, chosen),
+        "text/html; charset=utf-8",
     )

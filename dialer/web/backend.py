@@ -293,9 +293,9 @@ class Backend:
         with _translated():
             export(self.store, cid, path, masked=masked, encoding=encoding)
 
-    def write_report(self, cid: str, path: Path) -> None:
+    def write_report(self, cid: str, path: Path, lang: str) -> None:
         with _translated():
-            write_report(self.store, cid, path)
+            write_report(self.store, cid, path, lang)
 
     # --- metrics ------------------------------------------------------------------------
 

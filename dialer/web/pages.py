@@ -15,7 +15,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from dialer.web import i18n
+from dialer import i18n
+from dialer.web import language
 from dialer.web.auth import COOKIE, CSRF_FIELD, Auth, Session
 from dialer.web.backend import Backend
 from dialer.web.errors import LoginRequired, WebError
@@ -60,8 +61,8 @@ def _render(
     session: Session | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    locale = i18n.locale_for(request)
-    words = i18n.words(locale)
+    locale = language.locale_for(request)
+    words = language.words(locale)
     csrf = _auth(request).csrf_token(session) if session else ""
     html = (
         _env(locale)
@@ -146,7 +147,9 @@ async def logout(request: Request) -> Response:
 def choose_language(locale: str, next: str = "") -> Response:
     response = RedirectResponse(_safe_next(next), 303)
     if locale in i18n.LOCALES:
-        response.set_cookie(i18n.COOKIE, locale, max_age=365 * 86400, samesite="strict", path="/")
+        response.set_cookie(
+            language.COOKIE, locale, max_age=365 * 86400, samesite="strict", path="/"
+        )
     return response
 
 

@@ -14,6 +14,7 @@ from support import NUMBERS
 from web_support import TOKEN, WINDOW, sheet, wait_for_outcomes
 
 pytestmark = pytest.mark.timeout(240)
+EXPECT_MS = 10_000
 
 
 def screenshot(page: Page, tmp_path: Path, name: str) -> Path:
@@ -77,6 +78,15 @@ def test_operator_uploads_checks_starts_watches_and_downloads_in_english(
     expect(page.locator('#counts td[data-state="DISPATCHED"]')).to_have_text("16")
     expect(page.locator("#rejected tbody tr")).to_contain_text("Sheet.InvalidNumber")
     expect(page.get_by_role("button", name="Start")).to_be_hidden()
+    # Each sheet row rings a caller of its own: 16 callers, each with one call, masked.
+    callers = page.locator("#callers tbody tr")
+    expect(page.get_by_role("heading", name="Callers")).to_be_visible()
+    expect(callers).to_have_count(16)
+    expect(callers.first).to_contain_text(re.compile(r"138\*{4}\d{4}"))
+    expect(callers.first.locator("td").nth(2)).to_have_text("1")
+    expect(page.locator("#dl-report")).to_have_attribute(
+        "href", f"/api/campaigns/{cid}/report.html?lang=en"
+    )
     screenshot(page, tmp_path, "campaign-en.png")
 
     wait_for_outcomes(console, cid)
@@ -118,7 +128,24 @@ def test_operator_pauses_resumes_and_cancels_in_chinese(
     page.wait_for_timeout(2000)
     assert len(simulator.config.calls_log.read_text().splitlines()) == placed
     assert 0 < placed < 80
+    callers = page.locator("#callers tbody tr")
+    expect(page.get_by_role("heading", name="主叫坐席")).to_be_visible()
+    expect(callers.first).to_contain_text(re.compile("通话中|话后整理|空闲"))
     screenshot(page, tmp_path, "campaign-zh.png")
+
+    # The report link gives the report in the page's language (as a download, so it is
+    # fetched with the page's session and shown here).
+    href = page.locator("#dl-report").get_attribute("href")
+    assert href == f"/api/campaigns/{cid}/report.html?lang=zh_CN"
+    got = context.request.get(console.url + href)
+    assert got.ok and "attachment" in got.headers["content-disposition"]
+    report = context.new_page()
+    report.set_content(got.text())
+    expect(report.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(report.get_by_role("heading", name="各状态行数")).to_be_visible()
+    expect(report.locator("#callers")).to_contain_text("通话时间占比")
+    screenshot(report, tmp_path, "report-zh.png")
+    report.close()
 
     page.get_by_role("button", name="继续").click()
     expect(page.locator("#status")).to_have_text("进行中")
@@ -147,4 +174,46 @@ def test_operator_pauses_resumes_and_cancels_in_chinese(
     assert overflow <= 0, "the page scrolls sideways on a phone"
     screenshot(small, tmp_path, "campaign-zh-phone.png")
     phone.close()
+    context.close()
+
+
+def test_the_campaign_page_says_why_it_waits_stalls_or_paused_in_chinese(
+    browser, console, tmp_path
+) -> None:
+    """What the status document says, as the page words it: the status is fed to the page
+    (a campaign made to wait for callers, stall or pause on a CCC code needs minutes)."""
+    cid = console.create(sheet(3), name="三月回访.csv")["id"]
+    real = console.get(f"/api/campaigns/{cid}").json()
+    now_ms = 1_772_416_980_000  # 2026-03-02 10:03:00 Asia/Shanghai
+    said: dict = {}
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.route(f"**/api/campaigns/{cid}", lambda route: route.fulfill(json={**real, **said}))
+    sign_in(page, console.url)
+    page.goto(f"{console.url}/campaigns/{cid}")
+
+    said.update(status="RUNNING", activity="waiting", resumes_at_ms=now_ms, waits=[
+        {"for": "caller", "rows": 4, "cap": 0, "until_ms": now_ms},
+        {"for": "retry", "rows": 2, "cap": 0, "until_ms": now_ms + 60_000},
+    ])  # fmt: skip
+    waiting = page.locator("#waiting")
+    expect(waiting).to_contain_text("等待中：剩余的行都在等待", timeout=EXPECT_MS)
+    expect(waiting.locator("li").first).to_contain_text("4 行在等主叫坐席")
+    expect(waiting.locator("li").first).to_contain_text("10:03:00 (Asia/Shanghai)")
+    expect(waiting.locator("li").nth(1)).to_contain_text("2 行等待重试")
+    screenshot(page, tmp_path, "campaign-zh-waiting.png")
+
+    said.update(activity="stalled", waits=[], stalled={"cause": "no_feeder", "idle_s": 720})
+    expect(waiting).to_be_hidden(timeout=EXPECT_MS)
+    expect(page.locator("#not-dialling")).to_have_text(
+        "停滞：已有 12 分钟没有发起呼叫；没有 worker 在为它派发号码（请启动 worker：celery -A "
+        "tasks worker）。有 worker 接手后会自动恢复"
+    )
+
+    reason = "NotExists.InstanceId: The specified instance does not exist."
+    said.update(status="PAUSED", activity="paused", stalled=None, pause_reason=reason,
+                pause_code="NotExists.InstanceId")  # fmt: skip
+    expect(page.locator("#not-dialling")).to_be_hidden(timeout=EXPECT_MS)
+    expect(page.locator("#pause-reason")).to_have_text(f"已暂停：CCC 实例不存在 ({reason})")
+    expect(page.locator("#status")).to_have_text("已暂停")
     context.close()

@@ -254,6 +254,24 @@ def test_report_has_one_chart_and_loads_nothing(driven) -> None:
     assert "America/Sao_Paulo" in page.split("<svg", 1)[1]  # the chart's axis names the zone
 
 
+def test_report_in_chinese_has_the_english_figures_in_chinese_words(driven) -> None:
+    store, _, cid = driven
+    en, zh = render_html(store, cid), render_html(store, cid, "zh_CN")
+    assert '<html lang="zh-CN">' in zh and '<html lang="en">' in en
+    for table in ("totals", "outcomes", "failures", "brokers", "problems"):
+        cells = [re.findall(r'<td class="num">(.*?)</td>', _table(p, table)) for p in (en, zh)]
+        assert cells[0] == cells[1] and cells[0], table
+    for words in ("<h2>设置</h2>", "<h2>各状态行数</h2>", "<h2>通话结果</h2>",
+                  "<h2>按错误码统计的失败和拒绝</h2>", "<h2>各中间号</h2>",
+                  "<h2>失败和结果未知的行</h2>", "最后一次尝试（America/Sao_Paulo）",
+                  "所有时间均为 America/Sao_Paulo, UTC-03:00", "内部CTI服务错误；已重试。",
+                  "失败 <code", "结果未知 <code"):  # fmt: skip
+        assert words in zh, words
+    # Codes stay as the results sheet has them; only the words around them change.
+    assert "InternalService.CTI" in _table(zh, "failures") and "Client.ReadTimeout" in zh
+    assert "Rows by status" not in zh and "meaning" not in zh
+
+
 def _table(page: str, table_id: str) -> str:
     start = page.index(f'<table id="{table_id}">')
     return page[start : page.index("</table>", start)]

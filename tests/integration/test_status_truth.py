@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from support import NUMBERS, live_worker, new_campaign, wait_until, write_sheet
 
+from dialer.activity import Activity, local_time
 from dialer.engine import Engine
-from dialer.status import Activity, campaign_report, local_time, render
+from dialer.status import campaign_report, render
 
 NY = "America/New_York"  # not the machine's zone, nor the default
 

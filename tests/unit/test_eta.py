@@ -8,16 +8,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dialer.activity import (
+    Activity,
+    BrokerStatus,
+    StallCause,
+    Wait,
+    WaitFor,
+    activity,
+    format_duration,
+    pause_code,
+)
 from dialer.calendar import Calendar
 from dialer.engine import Campaign, Progress
 from dialer.models import CampaignSettings, CampaignStatus
-from dialer.status import (
-    Activity,
-    BrokerStatus,
-    activity,
-    dialling_seconds,
-    format_duration,
-)
+from dialer.status import dialling_seconds
 
 SH = ZoneInfo("Asia/Shanghai")
 DAY = 86400.0
@@ -130,6 +134,8 @@ def test_no_call_for_minutes_without_a_feeder_is_stalled() -> None:
     assert now.activity is Activity.STALLED
     assert "no call has begun for 10 min" in now.reason and "no worker is feeding" in now.reason
     assert now.resumes_at_ms is None
+    # The same facts as data, for the console to word in its own language.
+    assert now.stall is StallCause.NO_FEEDER and now.idle_s == 600
 
 
 def test_no_call_for_minutes_while_its_callers_talk_is_not_a_stall() -> None:
@@ -175,6 +181,7 @@ def test_every_broker_capped_today_waits_for_tomorrow_s_window() -> None:
     assert now.activity is Activity.WAITING
     assert now.resumes_at_ms == int(sh(2026, 3, 3, 9, 0) * 1000)
     assert "daily cap of 2 calls" in now.reason
+    assert now.waits == (Wait(WaitFor.BROKER_CAP, int(sh(2026, 3, 3, 9, 0) * 1000), 5, 2),)
 
 
 def test_rows_in_flight_are_dialling_even_when_the_rest_wait() -> None:
@@ -201,3 +208,16 @@ def test_the_first_wait_to_end_says_when_dialling_resumes() -> None:
                          caller_free_ms=int(free * 1000)))  # fmt: skip
     assert now.resumes_at_ms == int(free * 1000)
     assert "tried again" in now.reason and "busy on another call" in now.reason
+    assert now.waits == (Wait(WaitFor.RETRY, int(retry * 1000), 1),
+                         Wait(WaitFor.CALLER, int(free * 1000), 1))  # fmt: skip
+
+
+def test_a_pause_reason_gives_its_reason_code() -> None:
+    from dialer.engine import PAUSED_BY_USER
+
+    assert pause_code(PAUSED_BY_USER) == "Operator.Pause"
+    assert pause_code("NotExists.InstanceId: the instance does not exist") == "NotExists.InstanceId"
+    assert pause_code("no usable broker: CCC refused 0215123**** (NotExists.Number) on instance "
+                      "ccc-1; add the number") == "Broker.NoneUsable"  # fmt: skip
+    assert pause_code("no healthy worker: w2@b (SignatureDoesNotMatch)") == "Worker.NoneHealthy"
+    assert pause_code("") == "" and pause_code("something else") == ""

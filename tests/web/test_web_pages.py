@@ -1,5 +1,6 @@
 """The pages as a browser receives them: signed-in only, in Chinese or English from
-Accept-Language or the switch, every word from the catalogue, every asset from the package."""
+Accept-Language or the switch, every word from the catalogue (tests/unit/test_catalogue.py),
+every asset from the package."""
 
 from __future__ import annotations
 
@@ -7,14 +8,11 @@ import re
 from pathlib import Path
 
 import requests
-from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 from web_support import TOKEN, sheet
 
-from dialer.web import i18n
+from dialer.web import language
 
-WEB = Path(i18n.__file__).parent
-ROOT = WEB.parents[1]
+WEB = Path(language.__file__).parent
 
 
 def signed_in(console, language: str | None = None) -> requests.Session:
@@ -23,19 +21,6 @@ def signed_in(console, language: str | None = None) -> requests.Session:
         browser.headers["Accept-Language"] = language
     browser.post(console.url + "/login", data={"token": TOKEN}, timeout=10)
     return browser
-
-
-def test_the_catalogue_translates_every_message_and_nothing_else() -> None:
-    method_map = [("dialer/web/**.py", "python"), ("dialer/web/templates/**.html", "jinja2")]
-    options = {"dialer/web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-    keywords = {"_": None, "N_": None, "gettext": None}
-    used = {m[2] for m in extract_from_dir(ROOT, method_map, options, keywords=keywords)}
-    with open(WEB / "locale" / "zh_CN" / "LC_MESSAGES" / "messages.po", "rb") as f:
-        catalog = read_po(f)
-    known = {m.id: m.string for m in catalog if m.id}
-    assert used - set(known) == set(), "messages missing from the catalogue"
-    assert set(known) - used == set(), "stale catalogue entries"
-    assert [k for k, v in known.items() if not v] == []
 
 
 def test_accept_language_picks_the_language_and_the_switch_overrides_it(console) -> None:
@@ -52,13 +37,6 @@ def test_accept_language_picks_the_language_and_the_switch_overrides_it(console)
     assert '<html lang="zh-CN">' in page and "新建任务" in page
     browser.get(console.url + "/lang/en", timeout=10)
     assert "New campaign" in browser.get(console.url + "/campaigns", timeout=10).text
-
-
-def test_negotiation_respects_quality_values() -> None:
-    assert i18n.negotiate("en;q=0.4, zh-Hans;q=0.8") == "zh_CN"
-    assert i18n.negotiate("zh-TW;q=0.9, en;q=0.8") == "en"
-    assert i18n.negotiate("zh;q=0, en") == "en"
-    assert i18n.negotiate("de") == "en"
 
 
 def test_pages_need_a_session(console) -> None:
@@ -100,8 +78,9 @@ def test_every_asset_ships_in_the_package() -> None:
         assert (WEB / "static" / asset).exists()
 
 
-def test_the_operators_pause_reason_is_in_the_catalogue() -> None:
-    from dialer.engine import PAUSED_BY_USER
-
-    assert PAUSED_BY_USER in i18n.PAUSE_REASONS
-    assert i18n.words("zh_CN")["pause_reasons"][PAUSED_BY_USER] == "操作员手动暂停"
+def test_the_pages_get_every_data_word_translated() -> None:
+    words = language.words("zh_CN")
+    assert words["reasons"]["Operator.Pause"] == "操作员手动暂停"
+    assert words["waits"]["caller"].startswith("{rows} 行在等主叫坐席")
+    assert words["caller_now"] == {"in a call": "通话中", "wrap-up": "话后整理", "free": "空闲"}
+    assert words["stall_causes"]["no_feeder"].startswith("没有 worker")

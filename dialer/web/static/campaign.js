@@ -1,5 +1,6 @@
 // One campaign, live: polls the status document every second, shows the controls its status
-// allows, and lists the rejected and UNKNOWN rows.
+// allows, why it is not dialling (in the page's words), its callers, and lists the rejected
+// and UNKNOWN rows.
 "use strict";
 (() => {
   const { api, el, rows, show, words, ui } = Dialer;
@@ -11,7 +12,28 @@
   };
   const order = ["PENDING", "QUEUED", "DIALING", "RETRY_WAIT", "DISPATCHED", "FAILED", "UNKNOWN", "CANCELLED", "REJECTED"];
   const errorBox = document.getElementById("control-error");
+  const lang = document.documentElement.lang;
+  // On a phone the callers' table folds each caller into a small card: its cells carry their
+  // column's heading.
+  const callerHeads = [...document.querySelectorAll("#callers thead th")].map((th) => th.textContent);
   let lastKey = "";
+
+  // A time on the campaign's clock, its zone named: the times `dialer status` shows.
+  function at(ms, zone) {
+    try {
+      return new Date(ms).toLocaleString(lang, { timeZone: zone, hour12: false }) + ` (${zone})`;
+    } catch (error) { return new Date(ms).toLocaleString(lang); }
+  }
+
+  function labelled(heads, cells) {
+    cells.forEach((cell, i) => cell.setAttribute("data-label", heads[i]));
+    return cells;
+  }
+
+  // A catalogue sentence with its {name} slots filled.
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, (slot, name) => (name in values ? values[name] : slot));
+  }
 
   function duration(seconds) {
     if (seconds === null || seconds === undefined) return "–";
@@ -20,16 +42,41 @@
     return `${(seconds / 3600).toFixed(1)} ${ui.h}`;
   }
 
-  // Why a running campaign dials nothing now: no live worker, or CCC unreachable ("" if it dials).
+  // Why a running campaign dials nothing now: no live worker, CCC unreachable, or stalled
+  // ("" if it dials; waiting has a list of its own).
   function notDialling(s) {
-    const at = (ms) => new Date(ms).toLocaleTimeString();
     if (s.activity === "no_workers") {
-      return s.workers_last_seen_ms ? ui.no_workers.replace("{time}", at(s.workers_last_seen_ms))
+      return s.workers_last_seen_ms ? fill(ui.no_workers, { time: at(s.workers_last_seen_ms, s.timezone) })
         : ui.no_workers_ever;
     }
     const out = s.ccc_unreachable;
-    return s.activity === "ccc_unreachable" && out ? ui.outage.replace("{time}", at(out.since_ms))
-      .replace("{seconds}", out.next_probe_in_s ?? 0) : "";
+    if (s.activity === "ccc_unreachable" && out) {
+      return fill(ui.outage, { time: at(out.since_ms, s.timezone), seconds: out.next_probe_in_s ?? 0 });
+    }
+    const stall = s.stalled;
+    if (s.activity === "stalled" && stall) {
+      return fill(ui.stalled, { idle: duration(stall.idle_s), why: words.stall_causes[stall.cause] || stall.cause });
+    }
+    return "";
+  }
+
+  // Every row left waits: for what, how many, until when; and when dialling resumes.
+  function showWaiting(s) {
+    const box = document.getElementById("waiting");
+    const waits = s.activity === "waiting" ? s.waits || [] : [];
+    box.hidden = waits.length === 0;
+    if (box.hidden) return;
+    document.getElementById("waiting-title").textContent =
+      fill(ui.waiting, { time: s.resumes_at_ms ? at(s.resumes_at_ms, s.timezone) : "–" });
+    document.getElementById("waiting-list").replaceChildren(...waits.map((w) => el("li", {},
+      fill(words.waits[w.for] || w.for, { rows: w.rows, cap: w.cap, time: at(w.until_ms, s.timezone) }))));
+  }
+
+  // Why it is paused: the operator, or a reason code in the page's words and the engine's own text.
+  function pausedBy(s) {
+    const word = words.reasons[s.pause_code];
+    if (s.pause_code === "Operator.Pause") return word;
+    return word ? `${word} (${s.pause_reason})` : s.pause_reason;
   }
 
   function render(s) {
@@ -44,11 +91,11 @@
     // A rate and a time left only while it dials (not paused, waiting or outside its hours).
     document.getElementById("rate").textContent = s.rate_per_s === null ? "–" : s.rate_per_s.toFixed(1);
     document.getElementById("eta").textContent = duration(s.eta_s);
-    const reason = words.pause_reasons[s.pause_reason] || s.pause_reason;
     show(document.getElementById("pause-reason"),
-      s.status === "PAUSED" && s.pause_reason ? ui.paused.replace("{reason}", reason) : "");
+      s.status === "PAUSED" && s.pause_reason ? fill(ui.paused, { reason: pausedBy(s) }) : "");
     show(document.getElementById("resumes-at"), s.activity === "outside_hours" && s.resumes_at_ms
-      ? ui.resumes.replace("{time}", new Date(s.resumes_at_ms).toLocaleString()) : "");
+      ? fill(ui.resumes, { time: at(s.resumes_at_ms, s.timezone) }) : "");
+    showWaiting(s);
     for (const button of document.querySelectorAll("#controls button")) {
       button.hidden = !(allowed[s.status] || []).includes(button.dataset.action);
       button.disabled = false;
@@ -60,6 +107,14 @@
       [el("td", {}, b.number), el("td", { class: "num" }, b.dispatched),
        el("td", { class: "num" }, b.achieved_per_s.toFixed(2)), el("td", { class: "num" }, b.limit_per_s),
        el("td", { class: "num" }, b.waiting), el("td", b.down ? { class: "bad" } : {}, b.down ? `${ui.down}: ${b.down}` : "")]);
+    const callers = s.callers || [];
+    document.getElementById("callers-card").hidden = callers.length === 0;
+    rows(document.querySelector("#callers tbody"), callers, (c) => labelled(callerHeads,
+      [el("td", { class: "who" }, c.masked),
+       el("td", { "data-now": c.now }, el("span", { class: "dot now-" + c.now.replace(/\W+/g, "-") }), words.caller_now[c.now] || c.now),
+       el("td", { class: "num" }, c.calls), el("td", { class: "num" }, c.connected),
+       el("td", { class: "num" }, c.calls ? duration(c.talk_s) : "–"),
+       el("td", { class: "num" }, `${Math.round(c.busy_share * 100)}%`)]));
     const key = `${s.counts.REJECTED || 0}/${s.counts.UNKNOWN || 0}`;
     if (key !== lastKey) { lastKey = key; loadRows(); }
   }
@@ -69,7 +124,8 @@
       const { rows: list } = await api("GET", `${base}/rows?state=${state}&limit=200`);
       rows(document.querySelector(`#${table} tbody`), list, (r) =>
         [el("td", { class: "num" }, r.row), el("td", {}, r.callee),
-         el("td", {}, words.reasons[r.error_code] || r.error_code, el("div", { class: "muted small" }, r.error_code)),
+         el("td", {}, ...[r.error_code, r.reconcile_code].filter(Boolean).map((code) =>
+           el("div", {}, words.reasons[code] || code, el("div", { class: "muted small" }, code)))),
          el("td", {}, r.error_message)]);
       document.getElementById(none).hidden = list.length > 0;
       document.getElementById(table).hidden = list.length === 0;
