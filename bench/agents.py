@@ -37,8 +37,11 @@ def run(args: argparse.Namespace, paced: bool) -> dict[str, float]:
     numbers = harness.brokers(args.brokers)
     sim_args = ("--ring-s", args.ring, "--talk-s", args.talk, "--time-scale", str(args.time_scale),
                 "--seed", "7")  # fmt: skip
-    # Records are looked up soon and often: the scaled calls last about a second.
-    with harness.environment(numbers, 20, sim_args, DIALER_CALLER_LOOKUP_S="0.2") as ctx:
+    # The product's 2 s floors for record lookups, scaled like the calls: the run then
+    # costs the requests per call, and the idle time per call, of the unscaled campaign.
+    floor_s = str(2.0 / args.time_scale)
+    with harness.environment(numbers, 20, sim_args, DIALER_CALLER_LOOKUP_S=floor_s,
+                             DIALER_RECORDS_POLL_S=floor_s) as ctx:  # fmt: skip
         engine = ctx["engine"]
         people = agents(args.agents)
         sheet = ctx["tmp"] / "sheet.csv"

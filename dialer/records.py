@@ -31,6 +31,7 @@ from dialer.engine.codec import split_member
 from dialer.errors import CampaignFatal, CampaignNotFound, CccError, PermanentCallError
 from dialer.records_plan import (
     Budget,
+    CallLength,
     Density,
     Kind,
     Lookup,
@@ -60,7 +61,11 @@ class _Instance:
     budget: Budget
     density: Density = field(default_factory=Density)
     offsets: Offsets = field(default_factory=Offsets)
+    calls: CallLength = field(default_factory=CallLength)
     last_poll_s: float = float("-inf")
+    # How often a lookup waits at most while paced callers may be held by the calls looked
+    # for (dialer.records_plan.CallLength); the poller's max lag when no caller is paced.
+    lag_s: float = float("inf")
 
 
 @dataclass
@@ -118,15 +123,15 @@ class RecordsPoller:
             state = self._instances.setdefault(instance, _Instance(Budget(self.budget_per_call)))
             state.budget.earn(self.engine.store.calls_placed([c.id for c in campaigns]))
             now = self.clock()
-            max_lag_s = self.max_lag_s
+            state.lag_s = self.max_lag_s
             if any(c.settings.caller_pacing for c in campaigns):
                 # Paced callers wait on these records to be free again: a free agent waits
                 # seconds, not the budget's tens of seconds. The price: more lookups per call
                 # when agents, not brokers, are the limit (bench/agents.py measures it).
-                max_lag_s = min(max_lag_s, self.caller_poll_s)
-            if not state.budget.may_poll(now - state.last_poll_s, self.poll_s, max_lag_s):
+                state.lag_s = min(self.max_lag_s, state.calls.cadence_s(self.caller_poll_s))
+            if not state.budget.may_poll(now - state.last_poll_s, self.poll_s, state.lag_s):
                 continue
-            due = self._due(campaigns, state.offsets.range())
+            due = self._due(campaigns, state)
             if due:
                 state.last_poll_s = now
                 try:
@@ -168,7 +173,7 @@ class RecordsPoller:
 
     # --- what is due ------------------------------------------------------------------------
 
-    def _due(self, campaigns: list[Campaign], offsets: tuple[int, int] | None) -> list[Pending]:
+    def _due(self, campaigns: list[Campaign], state: _Instance) -> list[Pending]:
         store = self.engine.store
         now = self.engine.now_ms()
         due: list[Pending] = []
@@ -177,8 +182,13 @@ class RecordsPoller:
             # A paced caller may be held by a call (waiting for it to end) up to the max hold.
             paced = campaign.settings.caller_pacing
             hold_ms = int(campaign.settings.caller_max_hold_s * 1000)
-
-            rows, members = store.due_lookups(cid, now, MAX_DUE)
+            # Once one of its calls is due, every call of a paced campaign due before the next
+            # poll is looked for too: one listing finds them all, and their callers' calls are
+            # then looked for together, once a cadence, rather than each on its own.
+            ahead_ms = int(state.lag_s * 1000) if paced else 0
+            rows, members = store.due_lookups(cid, now, MAX_DUE, ahead_ms)
+            if not members and all(at > now for at in rows.values()):
+                continue
             unknown = {
                 DialEntry.unpack(split_member(m)[1], split_member(m)[0]): (m, at)
                 for m, at in members.items()
@@ -209,6 +219,7 @@ class RecordsPoller:
                     failures=int(r.get("reconcile_failures") or 0),
                     code=str(r.get("error_code") or ""),
                 ))  # fmt: skip
+        offsets = state.offsets.range()
         return [p.window(now, offsets) for p in due]
 
     # --- one poll ---------------------------------------------------------------------------
@@ -234,7 +245,7 @@ class RecordsPoller:
                 log.info("call-record lookup failed: %s", exc)
         for cid, codes in failures.items():
             self.engine.store.count_lookup_failures(cid, dict(codes))
-        return self._apply(due, done)
+        return self._apply(due, done, state)
 
     def _lookup(self, client: _Paced, instance: str, lookup: Lookup, state: _Instance,
                 done: _Round) -> None:  # fmt: skip
@@ -292,7 +303,7 @@ class RecordsPoller:
 
     # --- writing down what was found ---------------------------------------------------------
 
-    def _apply(self, due: list[Pending], done: _Round) -> int:
+    def _apply(self, due: list[Pending], done: _Round, state: _Instance) -> int:
         now = self.engine.now_ms()
         min_ms = int(self.poll_s * 1000)
         settle: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -302,7 +313,7 @@ class RecordsPoller:
                 continue  # not reached this poll: still due
             record = done.found.get(p.key)
             at = next_lookup_ms(now, p, min_ms, failed=p.key in done.failed,
-                                held_cap_ms=int(self.max_lag_s * 1000))  # fmt: skip
+                                held_cap_ms=int(state.lag_s * 1000))  # fmt: skip
             if not p.unknown:
                 settle[p.campaign_id].append(outcome_item(p, record, at, now))
             else:
@@ -318,6 +329,8 @@ class RecordsPoller:
         for cid, row in ended:
             record = done.found[(cid, row)]
             if record.release_time_ms:
+                if record.start_time_ms:
+                    state.calls.update(record.release_time_ms - record.start_time_ms)
                 self._call_ended(self._campaigns[cid], row, record)
         return len(ended)
 

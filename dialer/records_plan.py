@@ -38,6 +38,15 @@ GRACE_MS = 900_000
 START = 10.0  # requests a new poller may spend before calls have earned any
 PRIOR_DENSITY_PER_S = 1.0  # records per second of StartTime, until a listing measures it
 DENSITY_WEIGHT = 0.3  # of each new measurement
+# Paced callers wait on lookups to be free again. Their calls are looked for every tenth of a
+# mean call (an agent idles about 5 % of a call, on average, before the record that frees it
+# is seen), never less often than CALLER_MAX_LAG_S (a free agent waits seconds, not tens of
+# seconds) and never more often than the poll floor. A poll costs a request however many
+# callers it frees, so this costs about (mean call / cadence) / agents busy requests per call:
+# ~0.5 with 20 agents, ~0.1 with 100 (bench/agents.py).
+CALLER_LAG_SHARE = 0.1
+CALLER_MAX_LAG_S = 10.0
+CALL_LENGTH_WEIGHT = 0.1  # of each call found
 
 
 class Kind(StrEnum):
@@ -188,6 +197,26 @@ class Density:
         weight = DENSITY_WEIGHT if self.measured else 1.0
         self.per_s += weight * (sample - self.per_s)
         self.measured = True
+
+
+@dataclass
+class CallLength:
+    """How long a call holds its caller (start to release), from the records found."""
+
+    mean_s: float | None = None
+
+    def update(self, busy_ms: int) -> None:
+        sample = busy_ms / 1000
+        if self.mean_s is None:
+            self.mean_s = sample
+        else:
+            self.mean_s += CALL_LENGTH_WEIGHT * (sample - self.mean_s)
+
+    def cadence_s(self, floor_s: float) -> float:
+        """How often paced callers' calls are looked for; the floor until a call is measured."""
+        if self.mean_s is None:
+            return floor_s
+        return max(floor_s, min(CALLER_MAX_LAG_S, CALLER_LAG_SHARE * self.mean_s))
 
 
 @dataclass

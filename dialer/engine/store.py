@@ -311,14 +311,16 @@ class CampaignStore:
         UNKNOWN rows not yet found)."""
         return sorted(text(c) for c in self.r.smembers(self.keys.records()))
 
-    def due_lookups(self, cid: str, now_ms: int,
-                    limit: int) -> tuple[dict[int, int], dict[str, int]]:  # fmt: skip
-        """({DISPATCHED row whose record is due for a lookup: when it fell due}, {reconcile
-        member of an UNKNOWN row due for one: when}), at most `limit` of each, the
-        longest-waiting first."""
+    def due_lookups(self, cid: str, now_ms: int, limit: int,
+                    ahead_ms: int = 0) -> tuple[dict[int, int], dict[str, int]]:  # fmt: skip
+        """({DISPATCHED row whose record is due for a lookup by `now_ms + ahead_ms`: when it
+        falls due}, {reconcile member of an UNKNOWN row due for one by `now_ms`: when}), at
+        most `limit` of each, the longest-waiting first."""
         pipe = self.r.pipeline(transaction=False)
-        for key in (self.keys.cdr_due(cid), self.keys.reconcile(cid)):
-            pipe.zrangebyscore(key, "-inf", now_ms, start=0, num=limit, withscores=True)
+        pipe.zrangebyscore(self.keys.cdr_due(cid), "-inf", now_ms + ahead_ms, start=0,
+                           num=limit, withscores=True)  # fmt: skip
+        pipe.zrangebyscore(self.keys.reconcile(cid), "-inf", now_ms, start=0, num=limit,
+                           withscores=True)  # fmt: skip
         rows, members = pipe.execute()
         return ({int(r): int(at) for r, at in rows},
                 {text(m): int(at) for m, at in members})  # fmt: skip

@@ -9,10 +9,12 @@ import pytest
 
 from dialer.cli_options import horizon
 from dialer.records_plan import (
+    CALLER_MAX_LAG_S,
     MAX_BACKOFF_MS,
     SKEW_MS,
     START,
     Budget,
+    CallLength,
     Density,
     Kind,
     Offsets,
@@ -151,6 +153,20 @@ def test_an_empty_budget_still_polls_after_the_longest_lag() -> None:
     budget = Budget(per_call=0.1, tokens=-50.0)
     assert not budget.may_poll(since_s=29.0, poll_s=2.0, max_lag_s=30.0)
     assert budget.may_poll(since_s=30.0, poll_s=2.0, max_lag_s=30.0)
+
+
+def test_paced_callers_calls_are_looked_for_every_tenth_of_a_mean_call() -> None:
+    calls = CallLength()
+    assert calls.cadence_s(2.0) == 2.0  # nothing measured yet: as often as the floor
+    calls.update(40_000)
+    assert calls.cadence_s(2.0) == pytest.approx(4.0)
+    for _ in range(200):  # two-minute calls: a free agent still waits seconds, not minutes
+        calls.update(120_000)
+    assert calls.cadence_s(2.0) == CALLER_MAX_LAG_S
+    for _ in range(200):  # calls of a few seconds: never more often than the floor
+        calls.update(3_000)
+    assert calls.cadence_s(2.0) == 2.0
+    assert calls.cadence_s(0.1) == pytest.approx(0.3)
 
 
 def test_density_is_measured_from_listings() -> None:

@@ -84,6 +84,9 @@ class SimulatorState:
         # Call timelines draw from their own stream, so they depend only on the order calls
         # are placed, not on how many other requests (lookups, errors) came in between.
         self.call_rng = random.Random(None if config.seed is None else f"calls:{config.seed}")
+        # Request ids too: fault rolls then depend only on the order of the requests they
+        # apply to, however many lookups a poller happens to make in between.
+        self._id_rng = random.Random(None if config.seed is None else f"ids:{config.seed}")
         self.calls: list[PlacedCall] = []
         self._by_job: dict[str, PlacedCall] = {}
         # Caller number -> epoch ms its current timed call is released.
@@ -114,7 +117,9 @@ class SimulatorState:
             return dict(self.requests)
 
     def new_request_id(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4)).upper()
+        with self._lock:
+            bits = self._id_rng.getrandbits(128)
+        return str(uuid.UUID(int=bits, version=4)).upper()
 
     def roll(self, rate: float) -> bool:
         if rate <= 0:
