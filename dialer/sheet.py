@@ -24,6 +24,9 @@ import pandas as pd
 from dialer.errors import SheetError, clip
 
 SAMPLE_BYTES = 256 * 1024
+# csv.Sniffer's regular expressions take time quadratic in the text: 16 KB is a tenth of a
+# second, a 256 KB line of garbage was half a minute.
+SNIFF_CHARS = 16 * 1024
 CHUNK_ROWS = 100_000
 MAX_COLUMNS = 1000
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -117,8 +120,12 @@ def _utf16_without_bom(sample: bytes) -> tuple[str, ...]:
 
 def _sniff_delimiter(text: str) -> str:
     lines = [line for line in text.splitlines()[:50] if line.strip()]
+    sample = "\n".join(lines)
+    if len(sample) > SNIFF_CHARS:  # whole lines, unless the first alone is longer
+        cut = sample.rfind("\n", 0, SNIFF_CHARS)
+        sample = sample[: cut if cut > 0 else SNIFF_CHARS]
     try:
-        return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         header = lines[0] if lines else ""
         return max(",;\t|", key=header.count) if any(c in header for c in ",;\t|") else ","

@@ -68,6 +68,15 @@ def test_delimiters_are_sniffed(store, tmp_path, sep) -> None:
     assert rows_of(store, report.campaign_id)[0][0][-1] == "a,b"
 
 
+def test_the_delimiter_of_long_rows_is_sniffed_from_their_first_lines(store, tmp_path) -> None:
+    # 60 rows of 500 characters: more than the sniffer reads, cut at a whole line.
+    note = "a,b " * 125
+    body = "".join(f"13800000001;139{i:08d};{note}\n" for i in range(60))
+    report = upload(store, write(tmp_path, "Caller;Callee;Note\n" + body), settings())
+    assert report.accepted == 60
+    assert rows_of(store, report.campaign_id)[0][0][-1] == note
+
+
 @pytest.mark.parametrize(
     "header",
     [
