@@ -72,7 +72,9 @@ def run_demo(workers: Workers, output: Path, sheet: Path | None = None, rate: st
             # this margin); the simulator has it at once, so the report can show outcomes.
             cdr_margin_s=1.0,
             records_qps=50.0,
-            caller_lookup_s=0.3,  # the scaled calls last a second or two
+            # The scaled calls last a second or two: their records are looked for as often.
+            caller_lookup_s=0.3,
+            records_poll_s=0.3,
         )
         return _campaign(settings, workers, sheet, output, rate, web)
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import threading
 from array import array
 from collections import Counter
 from collections.abc import Callable
@@ -83,10 +84,6 @@ def cjk_font() -> str | None:
     return next((name for name in _CJK_FONTS if name in installed), None)
 
 
-def _english(message: str) -> str:
-    return message
-
-
 def _local_s(at_ms: int, zone: ZoneInfo) -> int:
     """Seconds on the campaign's wall clock, counted as if it were UTC."""
     moment = dt.datetime.fromtimestamp(at_ms / 1000, zone)
@@ -107,7 +104,7 @@ class Axis:
     title: str
 
 
-def time_axis(local: list[int], zone_name: str, _: Gettext = _english) -> Axis:
+def time_axis(local: list[int], zone_name: str, _: Gettext = N_) -> Axis:
     """Round buckets (at most _MAX_BARS) over wall-clock seconds, labelled at round times."""
     first, last = min(local), max(local)
     step = next((s for s in _STEPS_S if (last - first) / s < _MAX_BARS), _STEPS_S[-1])
@@ -131,7 +128,10 @@ def time_axis(local: list[int], zone_name: str, _: Gettext = _english) -> Axis:
     return Axis(step, start, count, ticks, labels, title)
 
 
-def render_timeline(timeline: Timeline, zone: ZoneInfo, _: Gettext = _english) -> str:
+_DRAWING = threading.Lock()
+
+
+def render_timeline(timeline: Timeline, zone: ZoneInfo, _: Gettext = N_) -> str:
     """An SVG chart in the words `_` gives, or "" when nothing has been dialled yet. Without
     a font that draws Chinese the chart keeps its English words rather than draw boxes."""
     if not timeline.at_ms:
@@ -141,9 +141,11 @@ def render_timeline(timeline: Timeline, zone: ZoneInfo, _: Gettext = _english) -
     matplotlib.use("Agg")
     cjk = cjk_font()
     if cjk is None:
-        _ = _english
+        _ = N_
     fonts = ["DejaVu Sans", *([cjk] if cjk else [])]  # per glyph: Latin first, then Chinese
-    with matplotlib.rc_context({"font.family": fonts, "svg.hashsalt": _SVG_SALT}):
+    # rc_context swaps matplotlib's global settings: two reports drawn at once by the web
+    # console's threads would otherwise put each other's font and SVG salt back mid-draw.
+    with _DRAWING, matplotlib.rc_context({"font.family": fonts, "svg.hashsalt": _SVG_SALT}):
         return _draw(timeline, zone, _)
 
 

@@ -304,7 +304,8 @@ def unknown_reasons(engine: Engine, cid: str, unknown: int) -> dict[str, int]:
 
 def _callers(engine: Engine, campaign: Campaign) -> list[CallerStatus]:
     now = engine.now_ms()
-    elapsed_s = max(1.0, (now - campaign.created_at_ms) / 1000)
+    # Busy share over the campaign's life, as the report counts it: it stops at the end.
+    elapsed_s = max(1.0, ((campaign.finished_at_ms or now) - campaign.created_at_ms) / 1000)
     wrap_up_ms = campaign.settings.wrap_up_s * 1000
     out = []
     for c in engine.store.caller_figures(campaign.id, campaign.settings.agents):

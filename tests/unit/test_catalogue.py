@@ -23,8 +23,9 @@ CODE = re.compile(r"[A-Z][A-Za-z]*(?:\.[A-Z][A-Za-z]*)+")  # Sheet.InvalidNumber
 
 
 def catalogue() -> dict[str, str]:
+    """Translated entries; a fuzzy one is left out, as Babel leaves it out of the pages."""
     with open(i18n.LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "messages.po", "rb") as f:
-        return {m.id: m.string for m in read_po(f) if m.id}
+        return {m.id: m.string for m in read_po(f) if m.id and not m.fuzzy}
 
 
 def marked_in_python() -> dict[Path, set[str]]:
