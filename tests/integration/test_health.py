@@ -154,6 +154,14 @@ def test_with_no_healthy_worker_left_campaigns_pause_naming_them_and_no_number_l
         assert number not in said
     # A worker with the right key, and the operator's resume: the campaign completes.
     workers(env, name="good").start()
+
+    def healthy() -> bool:
+        listed = json.loads(dialer(env, "workers", "--json").stdout)["workers"]
+        return any(w["healthy"] for w in listed)
+
+    # As an operator would: once the new worker shows healthy (resumed before that, the
+    # campaign may pause again at once, for want of a healthy worker).
+    wait_until(healthy, 30, "a healthy worker")
     assert dialer(env, "resume", cid).returncode == 0
     wait_for(engine, cid, CampaignStatus.DONE, 60)
     each_row_dispatched_once(engine, cid, simulator)
