@@ -27,7 +27,7 @@ from dialer.meanings import (
     ROW_STATES,
     STATUS_MEANINGS,
 )
-from dialer.models import format_rate
+from dialer.models import CampaignStatus, format_rate
 from dialer.phones import mask_caller
 from dialer.report_charts import Timeline, render_timeline
 from dialer.report_summary import NOT_RECORDED, Summary, summarise
@@ -104,14 +104,16 @@ def _head(*names: str) -> str:
 def _settings_rows(campaign: Campaign, page: _Page) -> list[list[object]]:
     s, _ = campaign.settings, page._
     overrides = ", ".join(f"{e(b)} {format_rate(r)}" for b, r in sorted(s.broker_rates.items()))
-    daily = _("{n} a day").format(n=s.callee_daily_cap) if s.callee_daily_cap else _("no daily cap")
+
+    def per_day(n: int) -> str:
+        return _("{n} a day").format(n=n) if n else _("no daily cap")
+
+    daily = per_day(s.callee_daily_cap)
     monthly = (
         _("{n} a month").format(n=s.callee_monthly_cap) if s.callee_monthly_cap
         else _("no monthly cap")
     )  # fmt: skip
-    broker = (
-        _("{n} a day").format(n=s.broker_daily_cap) if s.broker_daily_cap else _("no daily cap")
-    )
+    broker = per_day(s.broker_daily_cap)
     caps = _(
         "per callee {daily}, {monthly}; per broker {broker}; the same caller and callee not "
         "twice within {guard} s"
@@ -141,7 +143,7 @@ def _settings_rows(campaign: Campaign, page: _Page) -> list[list[object]]:
 def _paused_text(campaign: Campaign, page: _Page) -> str:
     """' — why' after the status in the lead line of a paused campaign ('' otherwise)."""
     reason = campaign.pause_reason
-    if campaign.status.value != "PAUSED" or not reason:
+    if campaign.status is not CampaignStatus.PAUSED or not reason:
         return ""
     found = pause_code(reason)
     why = page.word(REASONS, found)
@@ -174,10 +176,6 @@ def _outcome_rows(outcomes: dict[str, int], no_record: dict[str, int],
             meaning = _("placed; the record was not fetched (yet)")
         out.append([label, n, "", e(meaning)])
     return out
-
-
-def _meaning(value: str, page: _Page) -> str:
-    return page.word(MEANINGS, value)
 
 
 def _chart(timeline: Timeline, zone: ZoneInfo, page: _Page) -> str:
@@ -269,7 +267,7 @@ def _retries_html(summary: Summary, page: _Page) -> str:
     ).format(rows=retried, extra=summary.extra_attempts, ends=ends)
     cells = [
         [_code(r) if r != NOT_RECORDED else e(_("(not recorded)")), n,
-         summary.retry_reasons_placed.get(r, 0), _meaning(r, page)]
+         summary.retry_reasons_placed.get(r, 0), page.word(MEANINGS, r)]
         for r, n in summary.retry_reasons.most_common()
     ]  # fmt: skip
     header = _head(_("reason of the last retry"), _("rows"), _("then placed"), _("meaning"))
@@ -351,7 +349,7 @@ def render_html(store: CampaignStore, cid: str, lang: str = DEFAULT) -> str:
         "placed in all)."
     ).format(rate=f"<b>{_share(connected, recorded)}</b>", n=recorded, placed=placed)
     by_status = dict(summary.by_status.most_common())
-    error_cells = [[_code(c), n, _meaning(c, page)] for c, n in summary.by_error.most_common()]
+    error_cells = [[_code(c), n, page.word(MEANINGS, c)] for c, n in summary.by_error.most_common()]
     outcomes = _outcome_rows(
         dict(summary.outcomes.most_common()), dict(summary.no_record.most_common()), page
     )
