@@ -39,6 +39,9 @@ REASONS = {
     "Records.Unreadable": N_("Call record unreadable"),
     "Records.Incomplete": N_("Call record incomplete"),
     "Records.TooMany": N_("Too many call records"),
+    "Records.NotFound": N_("No call record"),
+    "Records.NoJobId": N_("No JobId to look up"),
+    "Records.Unavailable": N_("Call records not permitted"),
     "Operator.Redial": N_("Redialled by an operator"),
     "Operator.Pause": N_("paused by operator"),
     "Broker.NoneUsable": N_("No usable broker"),
@@ -114,6 +117,14 @@ MEANINGS = {
     "Records.Unreadable": N_("A call-record answer did not read as one; looked up again."),
     "Records.Incomplete": N_("A call record lacked a field it must have; looked up again."),
     "Records.TooMany": N_("More call records than one lookup may read; looked up again."),
+    "Records.NotFound": N_(
+        "Placed, but no call record came by the campaign's reconcile horizon: the outcome is "
+        "not known."
+    ),
+    "Records.NoJobId": N_("Placed, but CCC gave no JobId: its call record cannot be looked up."),
+    "Records.Unavailable": N_(
+        "Placed; the key may not read call records (Forbidden.RAM), so the outcome is not fetched."
+    ),
     "Operator.Redial": N_("An operator dialled the row again (`dialer redial`)."),
     "Operator.Pause": N_("An operator paused the campaign."),
     "Broker.NoneUsable": N_(

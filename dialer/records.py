@@ -199,7 +199,8 @@ class RecordsPoller:
                 r = results[row]
                 job_id = str(r.get("job_id") or "")
                 if not job_id:
-                    patch = {"outcome_note": "no JobId to look up"}
+                    patch = {"outcome_note": "no JobId to look up",
+                             "outcome_code": "Records.NoJobId"}  # fmt: skip
                     no_job.append({"row": row, "job_id": "", "act": "stop", "patch": patch})
                     continue
                 end = _ms(r.get("dispatched_at")) or now

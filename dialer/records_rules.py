@@ -79,7 +79,7 @@ def outcome_item(p: Pending, record: CallRecord | None, at: int | None,
         item.update(act="found", patch={**classify(record), "record_found_at": now})
     elif at is None:
         note = f"no call record within {format_span(p.horizon_ms / 1000)} of the call"
-        item.update(act="stop", patch={"outcome_note": note})
+        item.update(act="stop", patch={"outcome_note": note, "outcome_code": "Records.NotFound"})
     return item
 
 
@@ -131,4 +131,4 @@ def unavailable(code: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
         "reconcile": f"call records unavailable ({code}): whether the call was placed is not "
         f"known; {REDIAL_HINT}",
     }
-    return note, {"outcome_note": note}, unknown
+    return note, {"outcome_note": note, "outcome_code": "Records.Unavailable"}, unknown

@@ -168,7 +168,10 @@ def _outcome_rows(outcomes: dict[str, int], no_record: dict[str, int],
         for o, n in outcomes.items()
     ]
     for why, n in no_record.items():
-        if why:
+        if why in REASONS:
+            label = _("no record ({why})").format(why=e(page.word(REASONS, why)))
+            meaning = page.word(MEANINGS, why)
+        elif why:  # a row written before its reason had a code: the note as it was written
             label = _("no record ({why})").format(why=_code(why))
             meaning = _("placed; its call record was not fetched")
         else:

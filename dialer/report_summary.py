@@ -142,5 +142,7 @@ def _count_broker(summary: Summary, campaign: Campaign, status: str, result: dic
             stats.connected += 1
             stats.talk_s += int(result.get("talk_seconds") or 0)
     else:
-        summary.no_record[str(result.get("outcome_note") or "")] += 1
+        # By code, so the report can say it in the reader's language (the note is English).
+        why = result.get("outcome_code") or result.get("outcome_note") or ""
+        summary.no_record[str(why)] += 1
     summary.timeline.add(at, OUTCOME_CATEGORY.get(outcome or "", NO_RECORD))

@@ -18,6 +18,7 @@ from dialer.dialing import place_one
 from dialer.embedded_redis import free_port
 from dialer.engine import Caps, Engine
 from dialer.records import RecordsPoller, classify
+from dialer.report import render_html
 from dialer.settings import Credentials
 from dialer.status import campaign_report
 
@@ -158,6 +159,10 @@ def test_outcome_not_recorded_by_the_horizon_says_why(engine, tmp_path) -> None:
         for state, result in rows(engine, cid):
             assert state == "DISPATCHED" and "outcome" not in result
             assert result["outcome_note"] == "no call record within 1 s of the call"
+            assert result["outcome_code"] == "Records.NotFound"
+        # The report says why in the reader's language, from the code.
+        assert "no record (No call record)" in render_html(engine.store, cid, "en")
+        assert "无通话记录" in render_html(engine.store, cid, "zh_CN")
 
 
 def test_forbidden_ram_is_a_note_and_unknown_rows_say_why(engine, tmp_path) -> None:
