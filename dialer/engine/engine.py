@@ -36,6 +36,7 @@ BATCH = 1000
 PAUSED_BY_USER = "paused by operator"
 # How the pause reason begins when CCC refused every broker a campaign had left.
 NO_USABLE_BROKER = "no usable broker"
+CLOCK_SAMPLES = 5
 CLOCK_REFRESH_S = 30.0
 
 
@@ -112,11 +113,17 @@ class Engine:
     def exact_now_ms(self) -> float:
         with self._clock_lock:
             if time.monotonic() - self._offset_at >= CLOCK_REFRESH_S:
-                before = time.time()
-                seconds, micros = self.store.r.time()
-                after = time.time()
-                redis_ms = int(seconds) * 1000 + int(micros) / 1000
-                self._offset_ms = redis_ms - (before + after) * 500.0
+                # The quickest of a few round trips: a thread held up between reading this
+                # clock and sending (GIL, scheduling) skews a sample by up to the delay, and
+                # an estimate that runs ahead makes BEGIN_DIAL refuse as too soon.
+                samples = []
+                for _ in range(CLOCK_SAMPLES):
+                    before = time.time()
+                    seconds, micros = self.store.r.time()
+                    after = time.time()
+                    redis_ms = int(seconds) * 1000 + int(micros) / 1000
+                    samples.append((after - before, redis_ms - (before + after) * 500.0))
+                self._offset_ms = min(samples)[1]
                 self._offset_at = time.monotonic()
             return time.time() * 1000 + self._offset_ms
 

@@ -69,6 +69,7 @@ end
 -- half-second refresh feeds every campaign anyway: later times need no push.)
 local NOTIFY_WITHIN_MS = 500
 local MAX_SCAN = 64
+local SLOT_SLACK = 1.01  -- see feed_broker
 local function set_due(due_key, wake_key, broker, at, now)
   local first = nil
   if at <= now + NOTIFY_WITHIN_MS then
@@ -213,7 +214,10 @@ local function feed_broker(c, broker, now, inflight, limit, out, notify)
           redis.call('ZADD', c.agents, 'XX', now + c.queued_lease, caller)
         end
         inflight = inflight + 1
-        tat = slot + interval
+        -- Slots 1 % further apart than the pacing check: each call begins a little after
+        -- its slot (sleep, a round trip), and without the slack the delays add up until two
+        -- queued calls' slots are both past and they race for one start (a refusal each).
+        tat = slot + interval * SLOT_SLACK
         if c.account_interval > 0 then account_tat = slot + c.account_interval end
         table.insert(out, broker)
         table.insert(out, packed)
