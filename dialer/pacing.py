@@ -10,7 +10,8 @@ from dialer.models import CampaignSettings
 
 def interval_ms(settings: CampaignSettings, broker: str, margin_ms: float) -> float:
     """Spacing between a broker's calls: 1/rate, plus a margin for the send jitter after the
-    start is recorded (at most 2% of the interval, so utilisation stays >= 0.98)."""
+    start is recorded (at most 2% of the interval). FEED reserves slots 1% further apart still
+    (SLOT_SLACK in the Lua prelude), so utilisation stays >= 0.97."""
     base = 1000.0 / settings.rate_for(broker)
     return base + min(margin_ms, base / 50)
 
