@@ -61,7 +61,8 @@ def run_demo(workers: Workers, output: Path, sheet: Path | None = None, rate: st
     try:
         server.start()
         sim.start()
-        print(f"redis-server (private, {data}) at {server.url}; CCC simulator at {sim.url}")
+        print(f"redis-server (private, {data}) at {server.url}, namespace demo; "
+              f"CCC simulator at {sim.url} (AccessKey demo / demo-secret)")
         settings = Settings(
             redis_url=server.url,
             namespace="demo",
@@ -110,18 +111,19 @@ def _campaign(settings: Settings, workers: Workers, sheet: Path, output: Path,
     with workers(settings):
         final = watch(engine, report.campaign_id)
         _wait_for_records(store, report.campaign_id)
-    files = {
-        "results.csv": lambda p: export(store, report.campaign_id, p),
-        "results.xlsx": lambda p: export(store, report.campaign_id, p),
-        "report.html": lambda p: write_report(store, report.campaign_id, p),
-    }
-    for name, write in files.items():
-        write(output / name)
-    print("demo output:")
-    for name in files:
-        print(f"  {(output / name).resolve()}")
-    if web:
-        wait_until_interrupted(console)
+        files = {
+            "results.csv": lambda p: export(store, report.campaign_id, p),
+            "results.xlsx": lambda p: export(store, report.campaign_id, p),
+            "report.html": lambda p: write_report(store, report.campaign_id, p),
+        }
+        for name, write in files.items():
+            write(output / name)
+        print("demo output:")
+        for name in files:
+            print(f"  {(output / name).resolve()}")
+        if web:
+            # The workers stay too: a campaign made in the console dials like the demo's.
+            wait_until_interrupted(console)
     return exit_status(final)
 
 

@@ -54,8 +54,12 @@ OPTION_FLAGS = {
     "pair_guard_s": "--pair-guard-s",
     "reconcile_horizon": "--reconcile-horizon",
     "sheet": "--sheet",
+    "caller": "--caller",
+    "caller_concurrency": "--caller-concurrency",
+    "wrap_up_s": "--wrap-up-s",
+    "caller_max_hold_s": "--caller-max-hold-s",
 }
-SWITCHES = {"no_outcomes": "--no-outcomes"}
+SWITCHES = {"no_outcomes": "--no-outcomes", "no_caller_pacing": "--no-caller-pacing"}
 _TRUE = {"1", "true", "on", "yes"}
 
 

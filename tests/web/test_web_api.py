@@ -11,6 +11,8 @@ import redis
 from support import NUMBERS
 from web_support import WINDOW, running_console, sheet
 
+from dialer.engine import open_engine
+
 
 def keys_of(redis_client: redis.Redis, namespace: str) -> list[bytes]:
     return list(redis_client.scan_iter(match=f"{namespace}:*"))
@@ -68,6 +70,27 @@ def test_create_answers_201_and_status_is_the_cli_status_document(console) -> No
     cli = console.cli("status", created["id"], "--json")
     assert cli.returncode == 0, cli.stderr
     assert doc == json.loads(cli.stdout)
+
+
+def test_an_agent_pool_campaign_is_created_from_the_api(console) -> None:
+    agents = ["13700000001", "13700000002"]
+    response = console.post(
+        "/api/campaigns", files={"file": ("pool.csv", "Callee\n13900000001\n13900000002\n")},
+        data={"broker": NUMBERS[0], "caller": agents, "wrap_up_s": "15",
+              "caller_concurrency": "2"},
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    assert response.json()["accepted"] == 2
+    cid = response.json()["id"]
+    settings = open_engine(console.settings).store.campaign(cid).settings
+    assert (settings.agents, settings.wrap_up_s, settings.caller_concurrency) == (
+        tuple(agents), 15.0, 2)  # fmt: skip
+    assert settings.caller_pacing
+    off = console.post(
+        "/api/campaigns", files={"file": ("s.csv", sheet(2))},
+        data={"broker": NUMBERS[0], "no_caller_pacing": "on"},
+    )  # fmt: skip
+    assert not open_engine(console.settings).store.campaign(off.json()["id"]).settings.caller_pacing
 
 
 def test_list_shows_campaigns_newest_first_with_their_file_names(console) -> None:

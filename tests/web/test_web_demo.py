@@ -41,6 +41,21 @@ def test_demo_web_opens_the_console_on_the_campaign_until_ctrl_c(tmp_path) -> No
         status = browser.get(page.url.replace("/campaigns/", "/api/campaigns/"), timeout=10)
         assert status.json()["status"] == "DONE" and status.json()["id"] == cid
         assert proc.poll() is None  # still open after the campaign
+        # The workers stay with the console: a campaign made there dials too.
+        token = {"Authorization": "Bearer " + re.search(r"token=([^&]+)", link)[1]}
+        api = page.url.split("/campaigns/")[0] + "/api/campaigns"
+        made = requests.post(
+            api, headers=token, timeout=10, files={"file": ("more.csv", "Callee\n13912345678\n")},
+            data={"broker": "02151234567", "instance_id": "ccc-demo", "window": "00:00-24:00",
+                  "caller": "13700000001", "wrap_up_s": "0"},
+        )  # fmt: skip
+        assert made.status_code == 201, made.text
+        more = made.json()["id"]
+        assert requests.post(f"{api}/{more}/start", headers=token, timeout=10).ok
+        deadline = time.monotonic() + 60
+        while requests.get(f"{api}/{more}", headers=token, timeout=10).json()["status"] != "DONE":
+            assert time.monotonic() < deadline, "the console's campaign never finished"
+            time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
     finally:
