@@ -61,8 +61,10 @@ def run_demo(workers: Workers, output: Path, sheet: Path | None = None, rate: st
     try:
         server.start()
         sim.start()
-        print(f"redis-server (private, {data}) at {server.url}, namespace demo; "
-              f"CCC simulator at {sim.url} (AccessKey demo / demo-secret)")
+        print(
+            f"redis-server (private, {data}) at {server.url}, namespace demo; "
+            f"CCC simulator at {sim.url} (AccessKey demo / demo-secret)"
+        )
         settings = Settings(
             redis_url=server.url,
             namespace="demo",
