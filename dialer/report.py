@@ -65,8 +65,11 @@ class _Page:
         return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
     def word(self, table: dict[str, str], key: str) -> str:
-        """The translated word for a code of `table`, escaped ('' for an unknown code)."""
-        return e(self._(table[key])) if key in table else ""
+        """The translated word for a code of `table`, escaped ('' for an unknown code); a
+        command in backticks (`dialer redial`) is shown as code."""
+        if key not in table:
+            return ""
+        return _BACKTICKED.sub(r"<code>\1</code>", e(self._(table[key])))
 
     def named(self, table: dict[str, str], key: str) -> str:
         """A state, status or outcome: its word, then its code as the results sheet has it."""
@@ -95,6 +98,9 @@ def _rows(
 
 def _h2(text: str) -> str:
     return f"<h2>{e(text)}</h2>"
+
+
+_BACKTICKED = re.compile(r"`([^`<>]+)`")
 
 
 def _head(*names: str) -> str:
@@ -169,15 +175,15 @@ def _outcome_rows(outcomes: dict[str, int], no_record: dict[str, int],
     ]
     for why, n in no_record.items():
         if why in REASONS:
-            label = _("no record ({why})").format(why=e(page.word(REASONS, why)))
+            label = _("no record ({why})").format(why=page.word(REASONS, why))
             meaning = page.word(MEANINGS, why)
         elif why:  # a row written before its reason had a code: the note as it was written
             label = _("no record ({why})").format(why=_code(why))
-            meaning = _("placed; its call record was not fetched")
+            meaning = e(_("placed; its call record was not fetched"))
         else:
             label = e(_("no call record yet"))
-            meaning = _("placed; the record was not fetched (yet)")
-        out.append([label, n, "", e(meaning)])
+            meaning = e(_("placed; the record was not fetched (yet)"))
+        out.append([label, n, "", meaning])
     return out
 
 

@@ -161,7 +161,9 @@ def test_outcome_not_recorded_by_the_horizon_says_why(engine, tmp_path) -> None:
             assert result["outcome_note"] == "no call record within 1 s of the call"
             assert result["outcome_code"] == "Records.NotFound"
         # The report says why in the reader's language, from the code.
-        assert "no record (No call record)" in render_html(engine.store, cid, "en")
+        english = render_html(engine.store, cid, "en")
+        assert "no record (No call record)" in english
+        assert "the campaign&#x27;s reconcile horizon" in english  # escaped once, not twice
         assert "无通话记录" in render_html(engine.store, cid, "zh_CN")
 
 
