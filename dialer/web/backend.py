@@ -206,7 +206,11 @@ class Backend:
     def rows(self, cid: str, states: Iterable[str], limit: int = 100) -> list[dict[str, Any]]:
         """Up to `limit` rows in the given states, in source order, with their reasons: what
         `dialer rows` shows (dialer.campaigns.find_rows)."""
-        wanted = frozenset(RowState(s) for s in states if s in set(RowState))
+        known = {s.value for s in RowState}
+        if unknown := sorted(set(states) - known):
+            raise BadRequest(f"unknown row state {unknown[0]!r}: one of {', '.join(sorted(known))}",
+                             "Request.Invalid")  # fmt: skip
+        wanted = frozenset(RowState(s) for s in states)
         if not wanted:
             return []
         with _translated():

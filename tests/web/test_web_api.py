@@ -248,6 +248,8 @@ def test_rows_lists_rejected_rows_with_their_reasons(console) -> None:
     assert rows[0]["passthrough"] == {"客户姓名": "坏行"}
     assert console.get(f"/api/campaigns/{cid}/rows?state=UNKNOWN").json() == {"rows": []}
     assert console.get(f"/api/campaigns/{cid}/rows").status_code == 400
+    bogus = console.get(f"/api/campaigns/{cid}/rows?state=BOGUS")
+    assert bogus.status_code == 400 and "BOGUS" in bogus.json()["message"]
 
 
 def test_openapi_describes_every_endpoint(console) -> None:
