@@ -144,6 +144,7 @@ def test_rows_mistakes_are_one_line(dialer, three):
 def test_rows_and_the_web_console_agree(engine, three):
     from dialer.settings import Settings
     from dialer.web.backend import Backend
+    from dialer.web.errors import BadRequest
 
     _ready, _running, cancelled = three
     backend = Backend(Settings())
@@ -154,7 +155,8 @@ def test_rows_and_the_web_console_agree(engine, three):
         (2, "REJECTED", "Sheet.InvalidNumber"),
         (3, "CANCELLED", ""),
     ]
-    assert backend.rows(cancelled, ["NONSENSE"]) == []
+    with pytest.raises(BadRequest, match="NONSENSE"):  # refused, as `dialer rows --state` does
+        backend.rows(cancelled, ["NONSENSE"])
 
 
 # --- delete --------------------------------------------------------------------------------
