@@ -20,6 +20,7 @@ import redis
 from dialer import ingest, sheet
 from dialer.campaign_options import add_upload_options, settings_from_args
 from dialer.campaigns import RowFilter, find_rows, list_campaigns
+from dialer.cli_options import row_states
 from dialer.engine import CampaignStore, Engine, open_store
 from dialer.errors import CampaignNotFound, DialerError, SheetError
 from dialer.export import export
@@ -206,11 +207,10 @@ class Backend:
     def rows(self, cid: str, states: Iterable[str], limit: int = 100) -> list[dict[str, Any]]:
         """Up to `limit` rows in the given states, in source order, with their reasons: what
         `dialer rows` shows (dialer.campaigns.find_rows)."""
-        known = {s.value for s in RowState}
-        if unknown := sorted(set(states) - known):
-            raise BadRequest(f"unknown row state {unknown[0]!r}: one of {', '.join(sorted(known))}",
-                             "Request.Invalid")  # fmt: skip
-        wanted = frozenset(RowState(s) for s in states)
+        try:  # the words `dialer rows --state` refuses a state with
+            wanted = frozenset(state for text in states for state in row_states(text))
+        except argparse.ArgumentTypeError as exc:
+            raise BadRequest(f"state: {exc}") from None
         if not wanted:
             return []
         with _translated():
