@@ -214,11 +214,12 @@ local function feed_broker(c, broker, now, inflight, limit, out, notify)
           redis.call('ZADD', c.agents, 'XX', now + c.queued_lease, caller)
         end
         inflight = inflight + 1
-        -- Slots 1 % further apart than the pacing check: each call begins a little after
-        -- its slot (sleep, a round trip), and without the slack the delays add up until two
-        -- queued calls' slots are both past and they race for one start (a refusal each).
+        -- Slots 1 % further apart than the pacing checks (the broker's and the account's):
+        -- each call begins a little after its slot (sleep, a round trip), and without the
+        -- slack the delays add up until two queued calls' slots are both past and they race
+        -- for one start (a refusal each).
         tat = slot + interval * SLOT_SLACK
-        if c.account_interval > 0 then account_tat = slot + c.account_interval end
+        if c.account_interval > 0 then account_tat = slot + c.account_interval * SLOT_SLACK end
         table.insert(out, broker)
         table.insert(out, packed)
         table.insert(out, token)
