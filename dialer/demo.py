@@ -63,7 +63,7 @@ def run_demo(workers: Workers, output: Path, sheet: Path | None = None, rate: st
         sim.start()
         print(
             f"redis-server (private, {data}) at {server.url}, namespace demo; "
-            f"CCC simulator at {sim.url} (AccessKey demo / demo-secret)"
+            f"CCC simulator at {sim.url} (AccessKey ID demo; its secret is in dialer/demo.py)"
         )
         settings = Settings(
             redis_url=server.url,
