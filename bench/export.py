@@ -21,12 +21,12 @@ from pathlib import Path
 
 import redis
 
-from dialer.embedded_redis import EmbeddedRedis
 from dialer.engine import CampaignStore, Keys
-from dialer.export import export
+from dialer.engine.embedded import EmbeddedRedis
 from dialer.models import CampaignSettings
-from dialer.report import write_report
-from dialer.upload import upload
+from dialer.results.export import export
+from dialer.results.report import write_report
+from dialer.sheets.upload import upload
 
 START_MS = 1_772_413_200_000  # 2026-03-02 09:00 Asia/Shanghai
 OUTCOMES = (

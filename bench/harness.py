@@ -18,11 +18,11 @@ from pathlib import Path
 import psutil
 import redis
 
-from dialer.embedded_redis import EmbeddedRedis
 from dialer.engine import CampaignStore, Engine, Keys
+from dialer.engine.embedded import EmbeddedRedis
+from dialer.engine.pacing import worst_window
 from dialer.models import CampaignSettings
-from dialer.pacing import worst_window
-from dialer.upload import upload
+from dialer.sheets.upload import upload
 
 ROOT = Path(__file__).resolve().parent.parent
 

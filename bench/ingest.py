@@ -18,10 +18,10 @@ from pathlib import Path
 
 import redis
 
-from dialer.embedded_redis import EmbeddedRedis
 from dialer.engine import CampaignStore, Keys
+from dialer.engine.embedded import EmbeddedRedis
 from dialer.models import CampaignSettings
-from dialer.upload import upload
+from dialer.sheets.upload import upload
 
 
 def generate(path: Path, rows: int) -> None:

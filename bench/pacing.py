@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness
 
 from dialer.models import CampaignSettings
-from dialer.upload import upload
+from dialer.sheets.upload import upload
 
 
 def run_engine(args: argparse.Namespace, outcomes: bool = False) -> dict:

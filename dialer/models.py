@@ -101,7 +101,7 @@ class Timing:
     max_qps: float | None = None  # account-wide cap on calls per second (DIALER_MAX_QPS)
     cdr_margin_s: float = 5.0  # first look for a dispatched call's record this long after it
     reconcile_wait_s: float = 120.0  # first look for an UNKNOWN row's call this long after it
-    # Call-record lookups (dialer.records): an instance is polled at most every records_poll_s,
+    # Call-record lookups (records.poller): an instance is polled at most every records_poll_s,
     # spending at most records_budget requests per call placed, and at least every
     # records_max_lag_s while a lookup is due.
     records_poll_s: float = 2.0

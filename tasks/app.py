@@ -7,7 +7,7 @@ from typing import Any
 from celery import Celery
 
 from dialer.engine import Keys
-from dialer.runtime import redis_url
+from dialer.engine.connection import redis_url
 from dialer.settings import Settings
 from tasks import calls
 from tasks.broker import TRANSPORT

@@ -7,7 +7,7 @@ worker process exits (seen with the threads pool; the same AttributeError is
 https://github.com/celery/kombu/issues/582). Elsewhere the same reconnect leaves workers
 alive but no longer consuming (https://github.com/celery/celery/issues/8030,
 https://github.com/celery/celery/issues/10205): the worker's monitor watches for that
-(dialer.health.Monitor.watch_for_stall).
+(dialer.worker.monitor.Monitor.watch_for_stall).
 
 Here a channel of a closed connection raises redis.ConnectionError instead: a connection
 error, which Celery logs ("Couldn't ack") and recovers from by reconnecting. The unacked

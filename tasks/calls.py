@@ -13,13 +13,13 @@ from celery import Celery
 from celery.signals import worker_ready, worker_shutting_down
 
 from dialer.ccc.client import CccClient
-from dialer.dialing import place_one
 from dialer.engine import Campaign, Engine, Job, open_engine
 from dialer.errors import CampaignNotFound, CccError, WorkerFatal
-from dialer.feeder import Feeder
-from dialer.health import Breaker, Identity, Monitor, WorkerHealth
-from dialer.records import RecordsPoller
+from dialer.records.poller import RecordsPoller
 from dialer.settings import Settings
+from dialer.worker.dialing import place_one
+from dialer.worker.feeder import Feeder
+from dialer.worker.monitor import Breaker, Identity, Monitor, WorkerHealth
 
 log = logging.getLogger(__name__)
 TASK = "dialer.place_call"

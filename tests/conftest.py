@@ -9,8 +9,8 @@ from support import NUMBERS, WorkerPool
 
 from dialer.ccc.client import CccClient
 from dialer.ccc.simulator import Simulator, SimulatorConfig
-from dialer.embedded_redis import EmbeddedRedis
 from dialer.engine import CampaignStore, Engine, Keys
+from dialer.engine.embedded import EmbeddedRedis
 from dialer.models import Timing
 from dialer.settings import Credentials
 

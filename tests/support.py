@@ -15,7 +15,7 @@ from typing import Any
 from dialer.calendar import Calendar
 from dialer.engine import Engine, Job
 from dialer.models import CampaignSettings
-from dialer.upload import upload
+from dialer.sheets.upload import upload
 
 NUMBERS = ("02151234567", "02151234568", "02151234569", "02151234570")
 # Tests run at any hour; the carriers' 09:00-21:00 default is tested on its own.
@@ -61,7 +61,7 @@ def live_worker(engine: Engine, name: str = "w0@test") -> None:
     """A heartbeat as a live, healthy worker writes it (status says nothing dials without
     one)."""
     from dialer.engine.health import WorkerBeat
-    from dialer.health import HEARTBEAT_TTL_S
+    from dialer.worker.monitor import HEARTBEAT_TTL_S
 
     now = engine.now_ms()
     beat = WorkerBeat(f"{name}/1", name, "test", 1, (), 8, True, "", 0, now, now)

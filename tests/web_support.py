@@ -17,7 +17,6 @@ from support import ALWAYS, NUMBERS, engine_env
 
 from dialer.settings import Credentials, Settings
 from dialer.web.app import create_app
-from dialer.web.cli import celery_workers_alive
 from dialer.web.serve import ConsoleServer
 from dialer.web.settings import WebSettings
 
@@ -78,7 +77,7 @@ def running_console(redis_url: str, namespace: str, sim_url: str,
         instance_id="ccc-test",
     )
     web = WebSettings(**{"token": TOKEN, "max_upload_bytes": MAX_UPLOAD, **web_kw})
-    app = create_app(settings, web, workers_alive=celery_workers_alive(settings))
+    app = create_app(settings, web)
     server = ConsoleServer(app, port=0).start()
     try:
         yield Console(server.url, web.token, settings, web,

@@ -1,12 +1,13 @@
 """The one owner of campaign state in Redis: keys, codec, Lua scripts, the store and the
 engine. Nothing outside this package holds a Redis client (the embedded-server launcher in
-dialer.runtime aside)."""
+dialer.engine.connection aside)."""
 
 from __future__ import annotations
 
 import redis
 
 from dialer.engine.codec import Campaign, DialEntry
+from dialer.engine.connection import redis_url
 from dialer.engine.engine import (
     NO_USABLE_BROKER,
     PAUSED_BY_USER,
@@ -18,7 +19,6 @@ from dialer.engine.engine import (
 from dialer.engine.keys import Keys
 from dialer.engine.scripts import Backoff, Begun, Outcome, Refusal
 from dialer.engine.store import BrokerFigures, CampaignStore, Progress
-from dialer.runtime import redis_url
 from dialer.settings import Settings
 
 

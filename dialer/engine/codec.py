@@ -54,7 +54,7 @@ def row_of(packed: str) -> int:
 
 
 def pack_frame(frame: pd.DataFrame) -> pd.Series:
-    """Packed entries of validated rows (dialer.ingest columns), vectorised: `DialEntry.pack`
+    """Packed entries of validated rows (dialer.sheets.validate), vectorised: `DialEntry.pack`
     for a whole chunk at once."""
     columns = {
         "row": frame["row"].astype(str),

@@ -379,14 +379,14 @@ class Engine:
 
     def cdr_wait_ms(self, settings: CampaignSettings) -> int:
         """When a dispatched call's record is first looked for. A call can end within seconds
-        (a busy or declining caller) or last an hour: dialer.records keeps looking. Sooner when
+        (a busy or declining caller) or last an hour: the poller keeps looking. Sooner when
         its caller waits on it (a short call frees them in seconds)."""
         first_ms = self.timing.cdr_margin_s * 1000
         if settings.caller_pacing:
             first_ms = min(first_ms, self.timing.caller_lookup_ms)
         return max(0, int(first_ms))
 
-    # --- call records (dialer.records) ---------------------------------------------------
+    # --- call records (dialer.records.poller) ---------------------------------------------------
 
     def forget_if_settled(self, cid: str) -> bool:
         return self.scripts.forget_if_settled(cid)

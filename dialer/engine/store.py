@@ -28,8 +28,8 @@ from dialer.engine.codec import (
     split_member,
 )
 from dialer.engine.keys import Keys
+from dialer.engine.pacing import interval_ms
 from dialer.models import CampaignSettings, CampaignStatus, RowState
-from dialer.pacing import interval_ms
 
 ROWS_PER_BLOCK = 1000
 ROW_FIELDS = ("row", "caller", "callee", "broker", "additional_broker", "timeout_seconds", "tags")
@@ -107,7 +107,7 @@ class CampaignStore:
 
     def add_rows(self, cid: str, frame: pd.DataFrame, passthrough: tuple[str, ...],
                  settings: CampaignSettings) -> None:  # fmt: skip
-        """Store one validated chunk (see dialer.ingest.validate_chunk)."""
+        """Store one validated chunk (see dialer.sheets.validate.validate_chunk)."""
         if frame.empty:
             return
         pipe = self.r.pipeline(transaction=False)
@@ -304,7 +304,7 @@ class CampaignStore:
                     json.loads(result) if result else {},
                 )
 
-    # --- call-record bookkeeping (dialer.records) -----------------------------------------
+    # --- call-record bookkeeping (dialer.records.poller) -----------------------------------------
 
     def records_campaigns(self) -> list[str]:
         """Campaigns with call records still to look up (DISPATCHED rows without an outcome,

@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
-from dialer.i18n import LOCALES
+from dialer.i18n.catalogue import LOCALES
 from dialer.web.backend import ACTIONS, OPTION_FLAGS, SWITCHES, Backend, display_name
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.language import locale_for

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -110,11 +109,9 @@ class AccessLog:
                             (time.monotonic() - started) * 1000)  # fmt: skip
 
 
-def create_app(settings: Settings, web: WebSettings, *,
-               workers_alive: Callable[[], int | None] | None = None) -> FastAPI:  # fmt: skip
-    """The console for `settings`. `workers_alive` (Celery workers answering a ping) feeds
-    /metrics; the Celery layer sits above this library, so the caller hands it in."""
-    backend = Backend(settings, workers_alive=workers_alive)
+def create_app(settings: Settings, web: WebSettings) -> FastAPI:
+    """The console for `settings`."""
+    backend = Backend(settings)
     auth = Auth(web)
     app = FastAPI(
         title="b2b-dialer console",

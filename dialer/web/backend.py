@@ -1,14 +1,14 @@
 """The console's one door into the library. Every call the web layer makes into the engine,
 upload, status, export and report goes through `Backend`, and library errors become
 `dialer.web.errors` here and nowhere else — so when the engine's API moves, only this file
-changes. Celery sits above the library: whoever builds the app hands in `workers_alive`."""
+changes."""
 
 from __future__ import annotations
 
 import argparse
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,20 +17,21 @@ from typing import Any, NoReturn, cast
 import pandas as pd
 import redis
 
-from dialer import ingest, sheet
-from dialer.campaign_options import add_upload_options, settings_from_args
-from dialer.campaigns import RowFilter, find_rows, list_campaigns
-from dialer.cli_options import row_states
+from dialer.campaign.manage import RowFilter, find_rows, list_campaigns
+from dialer.campaign.status import campaign_report
 from dialer.engine import CampaignStore, Engine, open_store
 from dialer.errors import CampaignNotFound, DialerError, SheetError
-from dialer.export import export
-from dialer.ingest import load_dnc
 from dialer.models import CampaignSettings, CampaignStatus, RowState
-from dialer.report import write_report
+from dialer.options.upload import add_upload_options, settings_from_args
+from dialer.options.values import row_states
+from dialer.results.export import export
+from dialer.results.report import write_report
 from dialer.settings import Settings
-from dialer.status import campaign_report
-from dialer.upload import upload
+from dialer.sheets import reader, validate
+from dialer.sheets.upload import upload
+from dialer.sheets.validate import load_dnc
 from dialer.web.errors import BadRequest, Conflict, NotFound, Unavailable, Unprocessable
+from dialer.worker.monitor import live_workers
 
 PREVIEW_ROWS = 20
 PREVIEW_REJECTED = 200
@@ -97,7 +98,7 @@ class _PreviewSink:
 
     def add_rows(self, cid: str, frame: pd.DataFrame, passthrough: tuple[str, ...],
                  settings: CampaignSettings) -> None:  # fmt: skip
-        columns = ["row", *ingest.FIELDS, "reason", "detail", *passthrough]
+        columns = ["row", *validate.FIELDS, "reason", "detail", *passthrough]
         if len(self.first) < PREVIEW_ROWS:
             head = frame.head(PREVIEW_ROWS - len(self.first))[columns]
             self.first += _records(head)
@@ -126,17 +127,16 @@ class MetricsSnapshot:
     rows: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)  # (id, name)
     placed: dict[tuple[str, str], int] = field(default_factory=dict)  # (id, broker)
     failed: dict[tuple[str, str], int] = field(default_factory=dict)  # (id, code)
-    workers: int | None = None
+    workers: int = 0
 
 
 class Backend:
-    def __init__(self, settings: Settings, *,
-                 workers_alive: Callable[[], int | None] | None = None) -> None:  # fmt: skip
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._store: CampaignStore | None = None
+        self._engine: Engine | None = None
         self._lock = threading.Lock()
         self._failed_cache: dict[str, tuple[int, Counter[str]]] = {}
-        self._workers_alive = workers_alive
 
     @property
     def store(self) -> CampaignStore:
@@ -147,7 +147,12 @@ class Backend:
 
     @property
     def engine(self) -> Engine:
-        return Engine(self.store, self.settings.timing())
+        # Built once: an Engine measures the Redis clock's offset when it is made.
+        store = self.store
+        with self._lock:
+            if self._engine is None:
+                self._engine = Engine(store, self.settings.timing())
+            return self._engine
 
     def healthy(self) -> bool:
         return self.store.ping()
@@ -155,7 +160,7 @@ class Backend:
     # --- campaigns ----------------------------------------------------------------------
 
     def campaigns(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Newest first: what `dialer list --json` shows (dialer.campaigns.list_campaigns)."""
+        """Newest first: what `dialer list --json` shows (dialer.campaign.manage.list_campaigns)."""
         return [c.as_dict() for c in list_campaigns(self.engine, limit=limit)]
 
     def status(self, cid: str) -> dict[str, Any]:
@@ -206,7 +211,7 @@ class Backend:
 
     def rows(self, cid: str, states: Iterable[str], limit: int = 100) -> list[dict[str, Any]]:
         """Up to `limit` rows in the given states, in source order, with their reasons: what
-        `dialer rows` shows (dialer.campaigns.find_rows)."""
+        `dialer rows` shows (dialer.campaign.manage.find_rows)."""
         try:  # the words `dialer rows --state` refuses a state with
             wanted = frozenset(state for text in states for state in row_states(text))
         except argparse.ArgumentTypeError as exc:
@@ -251,9 +256,9 @@ class Backend:
         """What `upload` would store and reject, computed by `upload` itself into a sink."""
         sink = _PreviewSink()
         with _sheet_errors(label):
-            source = sheet.detect(path, opts.sheet_name)
-            header = next(sheet.read_chunks(source, 1)).columns
-            columns = ingest.ColumnMap.from_header(str(path), header)
+            source = reader.detect(path, opts.sheet_name)
+            header = next(reader.read_chunks(source, 1)).columns
+            columns = validate.ColumnMap.from_header(str(path), header)
             report = upload(
                 cast(CampaignStore, sink),
                 path,
@@ -329,11 +334,7 @@ class Backend:
                 snap.placed[(cid, figures.number)] = figures.dispatched
             for code, n in self._failed_by_code(cid, counts.get(RowState.FAILED.value, 0)).items():
                 snap.failed[(cid, code)] = n
-        if self._workers_alive is not None:
-            try:
-                snap.workers = self._workers_alive()
-            except Exception:  # a broker hiccup leaves the gauge out, not the scrape failing
-                snap.workers = None
+        snap.workers = live_workers(self.engine).alive
         return snap
 
     def _failed_by_code(self, cid: str, failed: int) -> Counter[str]:

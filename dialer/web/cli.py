@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
 from dialer.settings import Settings
 
@@ -14,7 +13,7 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
     from dialer.web.settings import WebSettings
 
     web = WebSettings.from_env()
-    app = create_app(settings, web, workers_alive=celery_workers_alive(settings))
+    app = create_app(settings, web)
     server = ConsoleServer(app, args.host, args.port)
     log_requests()
     if web.token_generated:
@@ -24,14 +23,6 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Console at {server.url}/ (sign in with DIALER_WEB_TOKEN)", flush=True)
     server.run()
     return 0
-
-
-def celery_workers_alive(settings: Settings) -> Callable[[], int]:
-    """Counts the workers of this namespace that answer a ping within half a second."""
-    from tasks.app import make_app
-
-    app = make_app(settings)
-    return lambda: len(app.control.ping(timeout=0.5) or [])
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

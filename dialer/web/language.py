@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from dialer import meanings
-from dialer.activity import STALL_TEXT, WAIT_TEXT
-from dialer.i18n import LOCALES, negotiate, translations
-from dialer.status import CallerNow
+from dialer.campaign.activity import STALL_TEXT, WAIT_TEXT
+from dialer.campaign.status import CallerNow
+from dialer.i18n import meanings
+from dialer.i18n.catalogue import LOCALES, negotiate, translations
 
 COOKIE = "dialer_lang"
 

@@ -59,12 +59,11 @@ class DialerCollector(Collector):
         for (cid, code), n in sorted(snap.failed.items()):
             failed.add_metric([cid, code], n)
         yield failed
-        if snap.workers is not None:
-            workers = GaugeMetricFamily(
-                "dialer_workers_alive", "Celery workers that answered a ping on this Redis"
-            )
-            workers.add_metric([], snap.workers)
-            yield workers
+        workers = GaugeMetricFamily(
+            "dialer_workers_alive", "Worker processes of this namespace seen in the last 30 s"
+        )
+        workers.add_metric([], snap.workers)
+        yield workers
 
 
 @router.get("/metrics", summary="Prometheus metrics")
@@ -73,7 +72,7 @@ async def metrics(request: Request) -> Response:
         await request.app.state.auth.require(request)
     backend: Backend = request.app.state.backend
     collector = DialerCollector(backend)
-    # Redis reads and the worker ping block: gather them off the event loop, render after.
+    # Redis reads block: gather them off the event loop, render after.
     collector.snapshot = await run_in_threadpool(backend.metrics)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)

@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from dialer import i18n
+from dialer.i18n import catalogue
 from dialer.web import language
 from dialer.web.auth import COOKIE, CSRF_FIELD, Auth, Session
 from dialer.web.backend import Backend
@@ -35,7 +35,7 @@ def _env(locale: str) -> Environment:
         lstrip_blocks=True,
     )
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
-    env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(catalogue.translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.filters["when"] = lambda ts: (
         dt.datetime.fromtimestamp(float(ts), LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if ts else ""
     )
@@ -70,7 +70,7 @@ def _render(
         .render(
             request_path=request.url.path,
             locale=locale,
-            html_lang=i18n.HTML_LANG[locale],
+            html_lang=catalogue.HTML_LANG[locale],
             csrf=csrf,
             csrf_field=CSRF_FIELD,
             signed_in=session is not None,
@@ -146,7 +146,7 @@ async def logout(request: Request) -> Response:
 @router.get("/lang/{locale}")
 def choose_language(locale: str, next: str = "") -> Response:
     response = RedirectResponse(_safe_next(next), 303)
-    if locale in i18n.LOCALES:
+    if locale in catalogue.LOCALES:
         response.set_cookie(
             language.COOKIE, locale, max_age=365 * 86400, samesite="strict", path="/"
         )

@@ -11,12 +11,12 @@ import time
 import redis
 from support import NUMBERS, calls_log, engine_env, feed_now, new_campaign, wait_until
 
+from dialer.campaign.status import campaign_report, render
 from dialer.ccc.simulator.calls import caller_overlaps
 from dialer.ccc.simulator.faults import Span
-from dialer.embedded_redis import EmbeddedRedis
 from dialer.engine import Backoff, CampaignStore, Caps, Engine, Job, Keys, Outcome
+from dialer.engine.embedded import EmbeddedRedis
 from dialer.models import CampaignStatus
-from dialer.status import campaign_report, render
 
 BROKER = NUMBERS[0]
 A, B, C = "13800000001", "13800000002", "13800000003"

@@ -12,9 +12,9 @@ import pytest
 import redis
 from support import NUMBERS, new_campaign, write_sheet
 
-from dialer.campaigns import expire_campaigns, list_campaigns
+from dialer.campaign.manage import expire_campaigns, list_campaigns
 from dialer.engine import Engine
-from dialer.feeder import Feeder
+from dialer.worker.feeder import Feeder
 
 DAY_MS = 86_400_000
 
@@ -205,7 +205,7 @@ def test_delete_refuses_a_running_or_paused_campaign_in_one_line(
 
 def test_a_campaign_started_after_the_check_is_still_not_deleted(engine, three, redis_client,
                                                                   namespace):  # fmt: skip
-    from dialer.campaigns import delete_campaign
+    from dialer.campaign.manage import delete_campaign
     from dialer.errors import WrongStatus
 
     ready = three[0]
@@ -223,7 +223,7 @@ def test_delete_of_an_unknown_campaign_is_one_line(dialer):
 def test_delete_waits_for_calls_under_way(engine: Engine, tmp_path, redis_client, namespace):
     from support import feed_now
 
-    from dialer.campaigns import delete_campaign
+    from dialer.campaign.manage import delete_campaign
     from dialer.engine import Caps
     from dialer.errors import WrongStatus
 
@@ -239,7 +239,7 @@ def test_delete_waits_for_calls_under_way(engine: Engine, tmp_path, redis_client
 
 def test_a_call_record_arriving_after_delete_leaves_no_key(engine, tmp_path, redis_client,
                                                            namespace):  # fmt: skip
-    from dialer.campaigns import delete_campaign
+    from dialer.campaign.manage import delete_campaign
 
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 1), start=False, pool=NUMBERS[:1])
     delete_campaign(engine, cid)
@@ -300,7 +300,7 @@ def test_retention_setting_is_read_from_the_environment() -> None:
 
 @pytest.mark.parametrize("command", [["list"], ["rows", "abc123"], ["delete", "abc123", "--yes"]])
 def test_unreachable_redis_is_one_line_for_the_new_commands(command) -> None:
-    from dialer.embedded_redis import free_port
+    from dialer.engine.embedded import free_port
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_"))}
     env["DIALER_REDIS_URL"] = target = f"redis://127.0.0.1:{free_port()}/0"

@@ -11,7 +11,7 @@ import requests
 
 from dialer.ccc.client import CccClient
 from dialer.ccc.simulator import Simulator
-from dialer.embedded_redis import free_port
+from dialer.engine.embedded import free_port
 from dialer.errors import (
     BrokerUnavailable,
     CampaignFatal,

@@ -14,7 +14,7 @@ import pytest
 import redis
 from openpyxl import Workbook
 
-from dialer.embedded_redis import free_port
+from dialer.engine.embedded import free_port
 
 DIALER = [sys.executable, "-m", "dialer.cli"]
 SAMPLE = str(Path(__file__).resolve().parents[2] / "campaigns" / "sample.csv")

@@ -14,8 +14,8 @@ from support import NUMBERS, calls_log, engine_env, feed_now, new_campaign, wait
 
 from dialer.ccc.simulator import Simulator
 from dialer.engine import CampaignStore, Engine, Keys
+from dialer.engine.pacing import worst_window
 from dialer.models import TERMINAL_STATES, CampaignStatus
-from dialer.pacing import worst_window
 
 
 def calls(sim: Simulator) -> list[dict]:
@@ -101,7 +101,7 @@ def test_killed_workers_lose_no_row_and_dial_nobody_twice(
 
 
 def test_redis_restart_mid_campaign_completes(simulator, namespace, workers, tmp_path) -> None:
-    from dialer.embedded_redis import EmbeddedRedis
+    from dialer.engine.embedded import EmbeddedRedis
 
     server = EmbeddedRedis(tmp_path / "redis").start()
     try:

@@ -20,13 +20,13 @@ from support import ALWAYS, feed_now
 
 from dialer.ccc.client import CccClient
 from dialer.ccc.simulator import Simulator
-from dialer.dialing import place_one
 from dialer.engine import CampaignStore, Engine, Keys
-from dialer.export import RESULT_COLUMNS, export, neutralise
 from dialer.models import CampaignSettings, Timing
-from dialer.report import render_html
+from dialer.results.export import RESULT_COLUMNS, export, neutralise
+from dialer.results.report import render_html
 from dialer.settings import Credentials
-from dialer.upload import upload
+from dialer.sheets.upload import upload
+from dialer.worker.dialing import place_one
 
 ZONE = "America/Sao_Paulo"
 SHEET = (

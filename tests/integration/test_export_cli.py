@@ -14,7 +14,7 @@ from support import ALWAYS
 
 from dialer.engine import CampaignStore, Keys
 from dialer.models import CampaignSettings
-from dialer.upload import upload
+from dialer.sheets.upload import upload
 
 
 @pytest.fixture

@@ -189,7 +189,7 @@ def test_when_every_worker_is_gone_status_says_so_within_45_s(
 def test_workers_ride_out_a_redis_restart_without_a_supervisor(
     simulator, namespace, workers, tmp_path
 ) -> None:
-    from dialer.embedded_redis import EmbeddedRedis
+    from dialer.engine.embedded import EmbeddedRedis
 
     server = EmbeddedRedis(tmp_path / "redis").start()
     try:

@@ -9,12 +9,15 @@ import time
 import pytest
 from support import NUMBERS, feed_now, new_campaign, write_sheet
 
+from dialer.campaign.status import campaign_report, render
 from dialer.ccc.client import CccClient
-from dialer.dialing import place_one
 from dialer.engine import Engine
 from dialer.engine.health import WorkerBeat
 from dialer.errors import WorkerFatal
-from dialer.health import (
+from dialer.models import CampaignStatus
+from dialer.settings import Credentials
+from dialer.worker.dialing import place_one
+from dialer.worker.monitor import (
     BREAKER_THRESHOLD,
     FIRST_PROBE_MS,
     HEARTBEAT_TTL_S,
@@ -26,9 +29,6 @@ from dialer.health import (
     Monitor,
     WorkerHealth,
 )
-from dialer.models import CampaignStatus
-from dialer.settings import Credentials
-from dialer.status import campaign_report, render
 
 NAME = "ccc.test|ccc-test"
 

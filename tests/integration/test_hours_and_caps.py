@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from support import NUMBERS, feed_now, new_campaign, write_sheet
 
+from dialer.campaign.status import campaign_report, render
 from dialer.ccc.client import CccClient
-from dialer.dialing import place_one
 from dialer.engine import Engine
-from dialer.feeder import Feeder
 from dialer.models import CampaignSettings
-from dialer.status import campaign_report, render
+from dialer.worker.dialing import place_one
+from dialer.worker.feeder import Feeder
 
 SH = ZoneInfo("Asia/Shanghai")
 BROKER = NUMBERS[0]

@@ -10,17 +10,17 @@ import pytest
 from support import ALWAYS, NUMBERS, calls_log, feed_now, new_campaign, wait_until, write_sheet
 
 from dialer.calendar import Calendar
+from dialer.campaign.status import campaign_report
 from dialer.ccc.client import CccClient
 from dialer.ccc.records import parse_record
 from dialer.ccc.responses import CallDetailRecord
 from dialer.ccc.simulator import Simulator, SimulatorConfig
-from dialer.dialing import place_one
-from dialer.embedded_redis import free_port
 from dialer.engine import Caps, Engine
-from dialer.records import RecordsPoller, classify
-from dialer.report import render_html
+from dialer.engine.embedded import free_port
+from dialer.records.poller import RecordsPoller, classify
+from dialer.results.report import render_html
 from dialer.settings import Credentials
-from dialer.status import campaign_report
+from dialer.worker.dialing import place_one
 
 BROKER = NUMBERS[0]
 

@@ -11,16 +11,16 @@ import sys
 import pytest
 from support import NUMBERS, calls_log, engine_env, feed_now, new_campaign, wait_until, write_sheet
 
+from dialer.campaign.redial import select_rows
+from dialer.campaign.status import campaign_report, render
 from dialer.ccc.client import CccClient
 from dialer.ccc.simulator import Simulator
-from dialer.dialing import place_one
 from dialer.engine import Engine
+from dialer.engine.pacing import worst_window
 from dialer.models import CampaignStatus, RowState
-from dialer.pacing import worst_window
-from dialer.records import RecordsPoller
-from dialer.redial import select_rows
+from dialer.records.poller import RecordsPoller
 from dialer.settings import Credentials
-from dialer.status import campaign_report, render
+from dialer.worker.dialing import place_one
 
 DIALER = [sys.executable, "-m", "dialer.cli"]
 BROKER = NUMBERS[0]

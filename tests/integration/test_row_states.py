@@ -9,9 +9,9 @@ import time
 import pytest
 from support import NUMBERS, feed_now, new_campaign, write_sheet
 
-from dialer.dialing import place_one
 from dialer.engine import Backoff, Begun, Caps, Engine, Outcome, Refusal
-from dialer.pacing import worst_window
+from dialer.engine.pacing import worst_window
+from dialer.worker.dialing import place_one
 
 BROKER = NUMBERS[0]
 NO_CAPS = Caps("20261124", "202611", 0, 0, 0, 0, 0)

@@ -15,9 +15,9 @@ from openpyxl import Workbook
 
 from dialer.engine import CampaignStore, Keys
 from dialer.errors import SheetError
-from dialer.ingest import load_dnc
 from dialer.models import CampaignSettings
-from dialer.upload import upload
+from dialer.sheets.upload import upload
+from dialer.sheets.validate import load_dnc
 
 POOL = ("02151234567",)
 

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from support import NUMBERS, live_worker, new_campaign, wait_until, write_sheet
 
-from dialer.activity import Activity, local_time
+from dialer.campaign.activity import Activity, local_time
+from dialer.campaign.status import campaign_report, render
 from dialer.engine import Engine
-from dialer.status import campaign_report, render
 
 NY = "America/New_York"  # not the machine's zone, nor the default
 
@@ -164,7 +164,7 @@ def test_watch_waits_through_an_operator_pause_and_exits_3_when_cancelled(
 def test_watch_line_outside_hours_names_the_resume_time_in_the_zone(engine, tmp_path, zone):
     import io
 
-    from dialer.console import watch as watch_line
+    from dialer.cli.progress import watch as watch_line
 
     window, opens = windows_from_now(zone, 180, 240)
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 5), pool=NUMBERS[:1],

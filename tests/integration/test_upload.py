@@ -17,7 +17,7 @@ from openpyxl import Workbook
 from dialer.engine import CampaignStore, DialEntry, Keys
 from dialer.errors import SheetError
 from dialer.models import CampaignSettings
-from dialer.upload import upload
+from dialer.sheets.upload import upload
 
 POOL = ("02151234567", "02151234568", "02151234569")
 

@@ -1,4 +1,4 @@
-"""The one catalogue (dialer/locale) of the console's pages and the HTML report: it holds every
+"""The one catalogue (dialer/i18n/locale) of the console's pages and the HTML report: it holds every
 message the code and templates use and nothing else, translated with the same slots, and it
 has words for every reason code the code can emit — codes found in the code itself."""
 
@@ -11,10 +11,11 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po
 
-from dialer import i18n, meanings
-from dialer.activity import PAUSE_CODES, STALL_TEXT, WAIT_TEXT, StallCause, WaitFor
+from dialer.campaign.activity import PAUSE_CODES, STALL_TEXT, WAIT_TEXT, StallCause, WaitFor
+from dialer.campaign.status import CallerNow
 from dialer.ccc import outcomes
-from dialer.status import CallerNow
+from dialer.i18n import catalogue as i18n
+from dialer.i18n import meanings
 
 ROOT = Path(__file__).resolve().parents[2]
 DIALER = ROOT / "dialer"
@@ -53,7 +54,7 @@ def test_the_catalogue_translates_every_message_and_nothing_else() -> None:
         extracted = {
             m[1] for m in extract_from_file("python", path, keywords=dict.fromkeys(KEYWORDS))
         }
-        # pybabel (dialer/babel.cfg) must see them too, or an update drops their translations.
+        # pybabel (dialer/i18n/babel.cfg) must see them too, or an update drops their translations.
         assert messages <= extracted, f"{path}: a _() inside an f-string: {messages - extracted}"
     templates = extract_from_dir(
         ROOT, [("dialer/web/templates/**.html", "jinja2")],
@@ -99,7 +100,7 @@ def emitted_codes() -> dict[str, str]:
         outcomes._CAMPAIGN_FATAL_CODES | outcomes._WORKER_FATAL_CODES | outcomes._THROTTLED_CODES
     )
     for value in tables | set(PAUSE_CODES.values()):
-        found.setdefault(value, "dialer/ccc/outcomes.py or dialer/activity.py")
+        found.setdefault(value, "dialer/ccc/outcomes.py or dialer/campaign/activity.py")
     return found
 
 
@@ -124,7 +125,7 @@ def test_what_a_campaign_waits_for_and_why_it_stalls_have_words() -> None:
 
 def test_every_code_of_the_data_words_has_a_word() -> None:
     from dialer.models import CampaignStatus, RowState
-    from dialer.records_rules import OUTCOMES
+    from dialer.records.rules import OUTCOMES
 
     assert set(meanings.ROW_STATES) == {s.value for s in RowState}
     assert set(meanings.CAMPAIGN_STATUSES) == {s.value for s in CampaignStatus}

@@ -10,7 +10,7 @@ import sys
 
 SCRIPT = (
     "import logging\n"
-    "from dialer.cli import _setup_logging\n"
+    "from dialer.cli.main import _setup_logging\n"
     "_setup_logging(False)\n"
     "logging.getLogger('dialer.test').warning('row 7: Simulated failure')\n"
 )

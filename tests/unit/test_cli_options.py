@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from dialer import cli_options as opt
+from dialer.options import values as opt
 
 
 def refused(parse, text: str) -> str:

@@ -51,7 +51,7 @@ def test_worker_command_is_the_celery_app_of_this_project() -> None:
 
 
 def test_simulator_command_parses_with_the_dialer_cli() -> None:
-    from dialer.cli import build_parser
+    from dialer.cli.main import build_parser
 
     command = compose()["services"]["simulator"]["command"]
     assert command[0] == "dialer"
@@ -70,7 +70,7 @@ def test_image_entry_points_exist_after_install() -> None:
 
 
 def test_web_command_parses_with_the_dialer_cli_and_shares_the_redis() -> None:
-    from dialer.cli import build_parser
+    from dialer.cli.main import build_parser
 
     web = compose()["services"]["web"]
     args = build_parser().parse_args(web["command"][1:])

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialer.activity import (
+from dialer.calendar import Calendar
+from dialer.campaign.activity import (
     Activity,
     BrokerStatus,
     StallCause,
@@ -18,10 +19,9 @@ from dialer.activity import (
     format_duration,
     pause_code,
 )
-from dialer.calendar import Calendar
+from dialer.campaign.status import dialling_seconds
 from dialer.engine import Campaign, Progress
 from dialer.models import CampaignSettings, CampaignStatus
-from dialer.status import dialling_seconds
 
 SH = ZoneInfo("Asia/Shanghai")
 DAY = 86400.0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from dialer.engine.pacing import interval_ms, worst_window
 from dialer.models import CampaignSettings
-from dialer.pacing import interval_ms, worst_window
 
 
 def campaign(rate: float, **overrides: float) -> CampaignSettings:

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from dialer.cli_options import horizon
-from dialer.records_plan import (
+from dialer.options.values import horizon
+from dialer.records.plan import (
     CALLER_MAX_LAG_S,
     MAX_BACKOFF_MS,
     SKEW_MS,

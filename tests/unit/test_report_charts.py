@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
-from dialer.report_charts import Timeline, render_timeline, time_axis
+from dialer.results.charts import Timeline, render_timeline, time_axis
 
 NINE = int(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC).timestamp())  # 09:00 on the wall clock
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from dialer.meanings import MEANINGS
-from dialer.report import _Page
+from dialer.i18n.meanings import MEANINGS
+from dialer.results.report import _Page
 
 
 def test_a_meaning_is_escaped_once_and_its_command_shown_as_code() -> None:

@@ -4,7 +4,7 @@ call's outcome."""
 
 from __future__ import annotations
 
-from dialer.campaigns import RowFilter, RowView
+from dialer.campaign.manage import RowFilter, RowView
 from dialer.models import RowState
 
 

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from openpyxl import load_workbook
 
-from dialer.export import mask_text
-from dialer.xlsx import MAX_CELL_CHARS, column_letter, write_table
+from dialer.results.export import mask_text
+from dialer.results.xlsx import MAX_CELL_CHARS, column_letter, write_table
 
 
 def test_column_letters() -> None:

@@ -1,0 +1,217 @@
+"""Campaign commands of the `dialer` CLI (upload, start, pause, status, export, ...)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from dialer.campaign.redial import REDIALABLE, redial, select_rows
+from dialer.campaign.status import campaign_report, render
+from dialer.cli import manage
+from dialer.cli.progress import exit_status, print_upload, watch
+from dialer.engine import open_engine, open_store
+from dialer.i18n.catalogue import DEFAULT, LOCALES
+from dialer.models import CampaignStatus, RowState
+from dialer.options import values as opt
+from dialer.options.upload import add_upload_options, settings_from_args
+from dialer.results.export import check_export, check_output, export
+from dialer.settings import Settings
+from dialer.sheets.upload import UploadReport, upload
+from dialer.sheets.validate import load_dnc
+
+
+def do_upload(args: argparse.Namespace, settings: Settings) -> tuple[str, UploadReport]:
+    campaign = settings_from_args(args, settings)
+    dnc = load_dnc(args.dnc) if args.dnc else frozenset()
+    store = open_store(settings)
+    report = upload(store, args.sheet, campaign, dnc=dnc, sheet_name=args.sheet_name)
+    return report.campaign_id, report
+
+
+def cmd_upload(args: argparse.Namespace, settings: Settings) -> int:
+    campaign = settings_from_args(args, settings)
+    _, report = do_upload(args, settings)
+    print_upload(report, campaign, args.json)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the campaign subcommands to the `dialer` parser."""
+    p = sub.add_parser("upload", help="validate and store a campaign sheet")
+    add_upload_options(p)
+    p.set_defaults(handler=cmd_upload)
+    register_engine(sub)
+    manage.register(sub)
+
+
+def cmd_control(args: argparse.Namespace, settings: Settings) -> int:
+    engine = open_engine(settings)
+    if args.command == "start":
+        engine.start(args.id)
+    elif args.command == "pause":
+        engine.pause(args.id)
+    elif args.command == "resume":
+        engine.resume(args.id)
+    else:
+        cancelled = engine.cancel(args.id)
+        print(f"{cancelled} waiting rows cancelled")
+    print(f"campaign {args.id}: {engine.store.campaign(args.id).status.value}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    engine = open_engine(settings)
+    if args.watch:
+        return exit_status(watch(engine, args.id))
+    report = campaign_report(engine, args.id)
+    print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else render(report))
+    return 0
+
+
+def cmd_redial(args: argparse.Namespace, settings: Settings) -> int:
+    engine = open_engine(settings)
+    state = RowState(args.status)
+    selection = select_rows(engine, args.id, state, args.code)
+    which = f"{state} rows" + (f" (code {' or '.join(args.code)})" if args.code else "")
+    n = len(selection.rows)
+    if not n:
+        print(f"campaign {args.id}: no {which}; nothing to dial again")
+        return 0
+    print(f"campaign {args.id}: {n} {which} to dial again as fresh attempts, paced and capped "
+          "like any call:")  # fmt: skip
+    for reason, count in selection.reasons.most_common():
+        print(f"  {count:>7}  {reason}")
+    if state is RowState.UNKNOWN:
+        print("  (an UNKNOWN row's earlier call may have been placed: its callee may be called "
+              "twice)")  # fmt: skip
+    if not args.yes and not _confirm(f"dial these {n} rows again? [y/N] "):
+        print("nothing changed")
+        return 1
+    moved, status = redial(engine, args.id, selection)
+    print(f"{moved} rows put back; campaign {args.id}: {status.value}")
+    if status is CampaignStatus.PAUSED:
+        print(f"  the campaign is paused: `dialer resume {args.id}` dials them")
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:
+        print()
+        return False
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    check_export(args.output, args.encoding)  # option mistakes before Redis is asked
+    try:
+        n = export(open_store(settings), args.id, args.output, masked=args.masked,
+                   encoding=args.encoding)  # fmt: skip
+    except OSError as exc:
+        print(f"dialer: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"{n} rows written to {args.output}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    campaign = settings_from_args(args, settings)
+    if args.export:
+        check_export(args.export, None)  # not after the whole campaign has run
+    cid, report = do_upload(args, settings)
+    print_upload(report, campaign, as_json=False)
+    engine = open_engine(settings)
+    engine.start(cid)
+    if args.workers:
+        from tasks.embedded import in_process_workers
+
+        with in_process_workers(settings, args.workers):
+            final = watch(engine, cid)
+    else:
+        final = watch(engine, cid)
+    if args.export:
+        n = export(engine.store, cid, args.export)
+        print(f"{n} rows written to {args.export}")
+    return exit_status(final)
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from dialer.results.report import REPORT_SUFFIXES, write_report
+
+    check_output(args.output, REPORT_SUFFIXES, "the report")
+    try:
+        write_report(open_store(settings), args.id, args.output, args.lang)
+    except OSError as exc:
+        print(f"dialer: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"report written to {args.output}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from dialer.cli.demo import run_demo
+    from tasks.embedded import in_process_workers
+
+    return run_demo(in_process_workers, args.output, args.sheet, args.rate, web=args.web)
+
+
+def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    for name, text in (
+        ("start", "start dialing an uploaded campaign"),
+        ("pause", "stop dialing within a second; queued rows wait"),
+        ("resume", "continue a paused campaign"),
+        ("cancel", "stop for good; every waiting row becomes CANCELLED"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("id")
+        p.set_defaults(handler=cmd_control)
+
+    p = sub.add_parser("status", help="counts by state, calls/s per broker, ETA")
+    p.add_argument("id")
+    p.add_argument("--watch", action="store_true", help="live progress bar until it ends; exit "
+                   "status 0 DONE, 1 paused by an error, 3 cancelled")  # fmt: skip
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("redial", help="dial UNKNOWN or FAILED rows again, as fresh attempts")
+    p.add_argument("id")
+    p.add_argument("--status", required=True, type=str.upper, help="which rows: UNKNOWN or FAILED",
+                   choices=[s.value for s in REDIALABLE])  # fmt: skip
+    p.add_argument("--code", action="append", default=[], metavar="C",
+                   help="only rows with this error or reconcile code (repeatable)")  # fmt: skip
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(handler=cmd_redial)
+
+    p = sub.add_parser("export", help="write the results sheet (.csv or .xlsx)")
+    p.add_argument("id")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--masked", action="store_true", help="mask phone numbers (1391814****)")
+    p.add_argument("--encoding", help="CSV encoding: utf-8 (with BOM, the default), gbk or gb18030")
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("report", help="write a self-contained HTML report")
+    p.add_argument("id")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    # English unless asked: the same command writes the same file whoever's shell runs it.
+    p.add_argument("--lang", choices=LOCALES, default=DEFAULT,
+                   help="zh_CN (Simplified Chinese) or en (the default)")  # fmt: skip
+    p.set_defaults(handler=cmd_report)
+
+    p = sub.add_parser("demo", help="run a sample campaign on a private Redis and simulator")
+    p.add_argument("--output", type=Path, default=Path("demo-output"))
+    p.add_argument("--web", action="store_true", help="open the web console on the demo "
+                   "campaign; it stays open until Ctrl-C")  # fmt: skip
+    p.add_argument("--sheet", type=Path, help="campaign sheet (default: campaigns/sample.csv)")
+    p.add_argument("--rate", default="2/s", type=opt.rate_text, help="per-broker rate (4 brokers)")
+    p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("run", help="upload, start, watch until done, export")
+    add_upload_options(p)
+    p.add_argument("--export", type=Path)
+    p.add_argument(
+        "--workers", type=opt.workers, default=16,
+        help="threads of an in-process worker (0: rely on workers already running)",
+    )  # fmt: skip
+    p.set_defaults(handler=cmd_run)

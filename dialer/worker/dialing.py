@@ -1,0 +1,197 @@
+"""place_one: everything that happens to one queued row in a worker."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from dialer.calendar import Calendar
+from dialer.ccc.client import CccClient
+from dialer.engine import (
+    Backoff,
+    Campaign,
+    Caps,
+    DialEntry,
+    Engine,
+    Job,
+    Outcome,
+    Refusal,
+    with_redis_retry,
+)
+from dialer.errors import (
+    BrokerUnavailable,
+    CampaignFatal,
+    CccError,
+    CccUnreachable,
+    NotPlaced,
+    OutcomeUnknown,
+    PermanentCallError,
+    TransientCallError,
+    WorkerFatal,
+)
+from dialer.phones import mask_number
+from dialer.worker.monitor import Breaker, WorkerHealth
+
+log = logging.getLogger(__name__)
+BACKOFF_BASE_MS = 2_000  # a transient failure waits 2 s, 4 s, 8 s ... (the upper half, at random)
+BACKOFF_CAP_MS = 60_000
+MAX_SLOT_WAIT_S = 60.0
+
+
+def place_one(
+    engine: Engine,
+    client: CccClient,
+    campaign: Campaign,
+    job: Job,
+    *,
+    enqueue: Callable[[list[Job]], None] = lambda jobs: None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] | None = None,
+    breaker: Breaker | None = None,
+    health: WorkerHealth | None = None,
+) -> str:
+    """Wait for the row's slot, claim it, call and record it; hand the rows fed into its
+    place to `enqueue`. Returns what happened, for logs and tests: an Outcome value, or the
+    Refusal's name when the row was not dialled.
+
+    A message whose row is not where it expects (stale token, paused campaign) does nothing
+    beyond giving the row back; a call is only sent after the row is recorded DIALING. While
+    CCC is unreachable (`breaker` open) or this worker is unhealthy, the row goes back to
+    its queue undialled."""
+    settings = campaign.settings
+    instance = settings.instance_id
+
+    def held_back() -> str | None:
+        if health is not None and not health.healthy:
+            return "worker_unhealthy"
+        if breaker is not None and breaker.is_open(instance):
+            return "ccc_unreachable"
+        return None
+
+    def hold(why: str) -> str:
+        with_redis_retry(lambda: engine.give_back(job, settings))
+        return why
+
+    if (why := held_back()) is not None:
+        return hold(why)
+    calendar = Calendar.of(settings.windows, settings.timezone)
+    caps = Caps.for_campaign(settings, calendar, (clock or engine.clock)())
+    # Wait for the slot FEED reserved, and for the broker's previous call to be an interval
+    # old (one GET): BEGIN_DIAL would refuse sooner, and every refusal is a round trip more.
+    wait_ms = job.slot_ms - engine.now_ms()
+    if wait_ms > 0:
+        sleep(min(wait_ms / 1000.0, MAX_SLOT_WAIT_S))
+    interval = engine.store.interval_ms(settings, job.broker)
+    max_hold = settings.caller_max_hold_s if settings.caller_pacing else 0.0
+    early_ms = engine.ms_until_broker_free(job.broker, interval)
+    if 0 < early_ms <= interval:
+        sleep(early_ms / 1000.0)
+    if (why := held_back()) is not None:
+        return hold(why)
+    while True:
+        begun = with_redis_retry(
+            lambda: engine.begin_dial(job, caps, interval, caller_max_hold_s=max_hold)
+        )
+        if begun.refused is not Refusal.TOO_SOON:
+            break
+        sleep(begun.wait_ms / 1000.0)
+    if begun.refused is not None:
+        return begun.refused.name.lower()
+
+    entry = job.entry
+    outcome, patch, reason = Outcome.DISPATCHED, {}, ""
+    try:
+        result = client.start_back2back_call(
+            instance_id=settings.instance_id,
+            caller=job.caller,
+            callee=entry.callee,
+            broker=entry.broker,
+            additional_broker=entry.additional_broker or None,
+            timeout_seconds=entry.timeout_seconds,
+            tags=entry.tags or None,
+        )
+        patch = {
+            "job_id": result.job_id,
+            "request_id": result.request_id,
+            "http_status": result.http_status_code or 200,
+            "error_code": "",
+            "error_message": "",
+        }
+    except CccError as exc:
+        outcome, patch, reason = _classify(exc, entry, instance)
+        if isinstance(exc, CccUnreachable) and breaker is not None:
+            breaker.failed(instance, exc.code)
+        elif isinstance(exc, WorkerFatal) and health is not None:
+            health.rejected(exc)
+        log.warning(
+            "row %s callee %s: %s %s -> %s",
+            job.row, mask_number(entry.callee), exc.code, exc.message[:120], outcome,
+        )  # fmt: skip
+        answered = not isinstance(exc, CccUnreachable | OutcomeUnknown)
+    else:
+        answered = True
+    if answered and breaker is not None:
+        breaker.answered(instance)
+    retry = Backoff(BACKOFF_BASE_MS, BACKOFF_CAP_MS, 0.5 + 0.5 * random.random())
+    # The place this row leaves is filled at once only while dialling can go on.
+    window_open = calendar.is_open((clock or engine.clock)()) and held_back() is None
+    final, fed = with_redis_retry(
+        lambda: engine.finish(
+            job,
+            begun,
+            outcome,
+            patch,
+            caps,
+            settings=settings,
+            retry=retry,
+            window_open=window_open,
+            reason=reason,
+        )
+    )
+    if fed:
+        enqueue(fed)
+    return (final or outcome).value
+
+
+def _classify(exc: CccError, entry: DialEntry,
+              instance: str) -> tuple[Outcome, dict[str, Any], str]:  # fmt: skip
+    """(what FINISH is told, the result patch, the pause reason) for a CCC error."""
+    if isinstance(exc, NotPlaced | WorkerFatal):
+        # Refused before anything was placed, for no reason of the row's: it waits again,
+        # untouched and without using an attempt.
+        return Outcome.NOT_PLACED, {}, ""
+    patch = _error_patch(exc)
+    if isinstance(exc, TransientCallError):
+        # Waits its backoff, or FAILED once the campaign's attempts are used up. The code
+        # is kept after a later success, so the report can count retries by their reason.
+        return Outcome.RETRY_WAIT, {**patch, "retry_code": exc.code}, ""
+    if isinstance(exc, PermanentCallError):
+        return Outcome.FAILED, patch, ""
+    if isinstance(exc, BrokerUnavailable):
+        extra = entry.additional_broker
+        if extra and extra in exc.params and entry.broker not in exc.params:
+            # The additional broker is the campaign's (or the sheet's), not this broker's.
+            reason = (
+                f"{exc.code}: the additional broker {mask_number(extra)} is not a "
+                f"number of instance {instance}; add it to the instance, then resume"
+            )
+            return Outcome.CAMPAIGN_FATAL, {**patch, "retry_code": exc.code}, reason
+        return Outcome.BROKER_DOWN, {**patch, "retry_code": exc.code}, exc.code
+    if isinstance(exc, CampaignFatal):
+        reason = f"{exc.code}: {exc.message}"[:300]
+        return Outcome.CAMPAIGN_FATAL, {**patch, "retry_code": exc.code}, reason
+    # OutcomeUnknown, or a class this code doesn't know: the request may have left, so never
+    # retry it blindly.
+    return Outcome.UNKNOWN, patch, ""
+
+
+def _error_patch(exc: CccError) -> dict[str, Any]:
+    return {
+        "error_code": exc.code,
+        "error_message": exc.message[:500],
+        "http_status": exc.http_status,
+        "request_id": exc.request_id,
+    }
