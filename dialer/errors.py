@@ -6,6 +6,8 @@ DialerError
 │   └── OptionError         a command-line option value that cannot be used (names the option)
 ├── CampaignNotFound        no campaign with that id
 ├── WrongStatus             the campaign's status does not allow this (deleting a running one)
+├── AccountError            an account that cannot be made or changed so (bad name, role, phone)
+│   └── AccountNotFound     no account by that name
 └── CccError                an answer (or non-answer) from CCC; carries code, http_status,
     │                       request_id, message
     ├── PermanentCallError  this row can never succeed (Parameter.*, unknown 4xx)
@@ -67,6 +69,14 @@ class CampaignNotFound(DialerError):
 
 class WrongStatus(DialerError):
     """The campaign's status (or rows still being dialled) does not allow what was asked."""
+
+
+class AccountError(DialerError):
+    """An account that cannot be created or changed as asked."""
+
+
+class AccountNotFound(AccountError):
+    """No account by that name."""
 
 
 class SheetError(DialerError):

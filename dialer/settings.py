@@ -48,6 +48,7 @@ class Settings:
     records_max_lag_s: float = 30.0
     caller_lookup_s: float = 2.0  # first record lookup of a paced caller's call
     retention_days: float | None = None  # DONE/CANCELLED campaigns are deleted after this
+    audit_retention_days: float = 365.0  # audit entries older than this are trimmed
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +84,7 @@ class Settings:
             records_max_lag_s=_float(env, "DIALER_RECORDS_MAX_LAG_S", 30.0),
             caller_lookup_s=_float(env, "DIALER_CALLER_LOOKUP_S", 2.0),
             retention_days=_retention_days(env),
+            audit_retention_days=_float(env, "DIALER_AUDIT_RETENTION_DAYS", 365.0),
         )
 
     def timing(self) -> Timing:

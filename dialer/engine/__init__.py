@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import redis
 
+from dialer.engine.accounts import AccountStore
 from dialer.engine.codec import Campaign, DialEntry
 from dialer.engine.connection import redis_url
 from dialer.engine.engine import (
@@ -33,12 +34,16 @@ def open_store(settings: Settings) -> CampaignStore:
     )
 
 
+def open_accounts(settings: Settings) -> AccountStore:
+    return AccountStore(connect(settings), Keys(settings.namespace))
+
+
 def open_engine(settings: Settings) -> Engine:
     return Engine(open_store(settings), settings.timing())
 
 
 __all__ = [
-    "NO_USABLE_BROKER", "PAUSED_BY_USER", "Backoff", "Begun", "BrokerFigures", "Campaign",
+    "AccountStore", "NO_USABLE_BROKER", "PAUSED_BY_USER", "Backoff", "Begun", "BrokerFigures", "Campaign",
     "CampaignStore", "Caps", "DialEntry", "Engine", "Job", "Keys", "Outcome", "Progress",
-    "Refusal", "connect", "open_engine", "open_store", "with_redis_retry",
+    "Refusal", "connect", "open_accounts", "open_engine", "open_store", "with_redis_retry",
 ]  # fmt: skip
