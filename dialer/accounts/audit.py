@@ -79,8 +79,8 @@ class Trail:
         if since_ms is None and who is None:
             raw = self.store.latest_audit(limit)
         else:
-            raw = [(i, f) for i, f in self.store.audit_entries(since_ms) if who in (None, f.get("who"))]
-            raw = raw[-limit:][::-1]
+            found = self.store.audit_entries(since_ms)
+            raw = [(i, f) for i, f in found if who in (None, f.get("who"))][-limit:][::-1]
         return [_entry(entry_id, fields) for entry_id, fields in raw]
 
 

@@ -43,7 +43,25 @@ def open_engine(settings: Settings) -> Engine:
 
 
 __all__ = [
-    "AccountStore", "NO_USABLE_BROKER", "PAUSED_BY_USER", "Backoff", "Begun", "BrokerFigures", "Campaign",
-    "CampaignStore", "Caps", "DialEntry", "Engine", "Job", "Keys", "Outcome", "Progress",
-    "Refusal", "connect", "open_accounts", "open_engine", "open_store", "with_redis_retry",
+    "NO_USABLE_BROKER",
+    "PAUSED_BY_USER",
+    "AccountStore",
+    "Backoff",
+    "Begun",
+    "BrokerFigures",
+    "Campaign",
+    "CampaignStore",
+    "Caps",
+    "DialEntry",
+    "Engine",
+    "Job",
+    "Keys",
+    "Outcome",
+    "Progress",
+    "Refusal",
+    "connect",
+    "open_accounts",
+    "open_engine",
+    "open_store",
+    "with_redis_retry",
 ]  # fmt: skip

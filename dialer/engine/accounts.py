@@ -4,7 +4,7 @@ Redis. Plain storage: what the fields mean (roles, hashes, versions) is dialer.a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
+from typing import Any, cast
 
 import redis
 
@@ -12,6 +12,12 @@ from dialer.engine.keys import Keys
 from dialer.engine.store import text
 
 Fields = dict[str, str]
+_Entries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
+def _mapping(fields: Mapping[str, str]) -> dict[Any, Any]:
+    # redis-py's stubs want its own key and value union; ours are str.
+    return dict(fields)
 
 
 def _fields(raw: object) -> Fields:
@@ -29,7 +35,7 @@ class AccountStore:
         """Store a new account; False when the name is taken."""
         if not self.r.sadd(self.keys.accounts(), name):
             return False
-        self.r.hset(self.keys.account(name), mapping=dict(fields))
+        self.r.hset(self.keys.account(name), mapping=_mapping(fields))
         return True
 
     def get(self, name: str) -> Fields | None:
@@ -42,7 +48,7 @@ class AccountStore:
     def update(self, name: str, fields: Mapping[str, str], *, drop: tuple[str, ...] = ()) -> None:
         pipe = self.r.pipeline()
         if fields:
-            pipe.hset(self.keys.account(name), mapping=dict(fields))
+            pipe.hset(self.keys.account(name), mapping=_mapping(fields))
         if drop:
             pipe.hdel(self.keys.account(name), *drop)
         pipe.execute()
@@ -55,7 +61,7 @@ class AccountStore:
 
     def add_token(self, token_id: str, name: str, fields: Mapping[str, str]) -> None:
         pipe = self.r.pipeline()
-        pipe.hset(self.keys.api_token(token_id), mapping={**fields, "account": name})
+        pipe.hset(self.keys.api_token(token_id), mapping=_mapping({**fields, "account": name}))
         pipe.sadd(self.keys.account_tokens(name), token_id)
         pipe.execute()
 
@@ -86,7 +92,7 @@ class AccountStore:
 
     def add_link(self, link_id: str, fields: Mapping[str, str], ttl_s: int) -> None:
         pipe = self.r.pipeline()
-        pipe.hset(self.keys.sign_in_link(link_id), mapping=dict(fields))
+        pipe.hset(self.keys.sign_in_link(link_id), mapping=_mapping(fields))
         pipe.expire(self.keys.sign_in_link(link_id), ttl_s)
         pipe.execute()
 
@@ -104,7 +110,7 @@ class AccountStore:
         """Append an entry; entries older than `keep_after_ms` (epoch ms) are trimmed away
         (approximately: whole stream nodes at a time, so never a newer one)."""
         entry_id = self.r.xadd(
-            self.keys.audit(), dict(fields), minid=str(max(keep_after_ms, 0)), approximate=True
+            self.keys.audit(), _mapping(fields), minid=str(max(keep_after_ms, 0)), approximate=True
         )
         return text(cast(bytes, entry_id))
 
@@ -113,12 +119,12 @@ class AccountStore:
     ) -> list[tuple[str, Fields]]:
         """Entries in the order they were written, from `since_ms` (epoch ms) on."""
         start = str(since_ms) if since_ms is not None else "-"
-        raw = self.r.xrange(self.keys.audit(), min=start, max="+", count=count)
+        raw = cast(_Entries, self.r.xrange(self.keys.audit(), min=start, max="+", count=count))
         return [(text(entry_id), _fields(fields)) for entry_id, fields in raw]
 
     def latest_audit(self, count: int) -> list[tuple[str, Fields]]:
         """The newest `count` entries, newest first."""
-        raw = self.r.xrevrange(self.keys.audit(), max="+", min="-", count=count)
+        raw = cast(_Entries, self.r.xrevrange(self.keys.audit(), max="+", min="-", count=count))
         return [(text(entry_id), _fields(fields)) for entry_id, fields in raw]
 
     def now_ms(self) -> int:

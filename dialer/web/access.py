@@ -19,9 +19,10 @@ from starlette.routing import compile_path
 
 from dialer.accounts.audit import Outcome
 from dialer.accounts.roles import Permission
-from dialer.web.auth import Principal, address
+from dialer.web.auth import address
 from dialer.web.errors import Forbidden, LoginRequired, PageForbidden, Unauthorized, WebError
 from dialer.web.people import People
+from dialer.web.principal import Principal
 
 
 @dataclass(frozen=True)
@@ -117,12 +118,10 @@ async def guard(request: Request) -> AsyncIterator[Principal | None]:
             query = f"?{request.url.query}" if request.url.query else ""
             raise LoginRequired(request.url.path + query) from None
         raise
-    people: People = request.app.state.people
     target = next((str(request.path_params[k]) for k in _TARGETS if k in request.path_params), "")
     if rule is None or not principal.may(rule.permission):
         action = rule.action if rule and rule.action else f"{request.method} {path}"
-        await run_in_threadpool(people.record, principal, address(request), action, target,
-                                Outcome.REFUSED)  # fmt: skip
+        await _record(request, principal, action, target, Outcome.REFUSED)
         message = f"{principal.role.value} {principal.name!r} may not do this ({action})"
         if is_page(path) and request.method in ("GET", "HEAD"):
             raise PageForbidden(message)
@@ -136,13 +135,25 @@ async def guard(request: Request) -> AsyncIterator[Principal | None]:
     try:
         yield principal
     except WebError as exc:
-        detail: dict[str, Any] = {**request.state.audit, "error": exc.code}
-        await run_in_threadpool(people.record, principal, address(request), rule.action,
-                                target, Outcome.FAILED, detail)  # fmt: skip
+        detail = {**request.state.audit, "error": exc.code}
+        await _record(request, principal, rule.action, target, Outcome.FAILED, detail)
         raise
-    await run_in_threadpool(people.record, principal, address(request), rule.action,
-                            request.state.audit.get("target", target), Outcome.OK,
-                            {k: v for k, v in request.state.audit.items() if k != "target"})  # fmt: skip
+    detail = dict(request.state.audit)
+    target = str(detail.pop("target", target))
+    await _record(request, principal, rule.action, target, Outcome.OK, detail)
+
+
+async def _record(
+    request: Request,
+    principal: Principal,
+    action: str,
+    target: str,
+    outcome: Outcome,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    people: People = request.app.state.people
+    where = address(request)
+    await run_in_threadpool(people.record, principal, where, action, target, outcome, detail)
 
 
 def principal_of(request: Request) -> Principal:

@@ -160,9 +160,7 @@ async def create(request: Request) -> JSONResponse:
 
 
 @router.get("/campaigns", summary="Campaigns, newest first")
-def campaigns(
-    request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> Any:
+def campaigns(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Any:
     return {"campaigns": _backend(request).campaigns(limit)}
 
 

@@ -17,16 +17,16 @@ import re
 import secrets
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass
 
 from fastapi.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from dialer.accounts.directory import BOOTSTRAP, TOKEN_PREFIX
 from dialer.accounts.hashing import same
-from dialer.accounts.roles import Permission, Role, allows, sees_whole_numbers
+from dialer.accounts.roles import Role
 from dialer.web.errors import Forbidden, Unauthorized
 from dialer.web.people import People
+from dialer.web.principal import Principal, Session
 from dialer.web.settings import WebSettings
 
 COOKIE = "dialer_session"
@@ -35,31 +35,6 @@ CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FAILURE_WINDOW_S = 15 * 60
 _NONCE = re.compile(r"([a-z][a-z0-9_-]{0,31})~(\d{1,12})~([A-Za-z0-9_-]{8,64})")
-
-
-@dataclass(frozen=True)
-class Session:
-    nonce: str
-    issued: int
-    name: str
-    version: int
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller of one request: an account, or the bootstrap admin of the console token."""
-
-    name: str
-    role: Role
-    via: str  # "console-token", "api-token" or "session"
-    session: Session | None = None
-
-    def may(self, permission: Permission | None) -> bool:
-        return permission is None or allows(self.role, permission)
-
-    @property
-    def whole_numbers(self) -> bool:
-        return sees_whole_numbers(self.role)
 
 
 class Auth:

@@ -168,7 +168,8 @@ class Backend:
         with _translated():
             doc = campaign_report(self.engine, cid).as_dict()
         if masked:
-            doc["callers"] = [{**c, "number": c["masked"]} for c in doc["callers"]]
+            callers = cast(list[dict[str, Any]], doc["callers"])
+            doc["callers"] = [{**c, "number": c["masked"]} for c in callers]
         return doc
 
     def describe(self, cid: str) -> dict[str, Any]:

@@ -22,10 +22,11 @@ from dialer.accounts.roles import Permission, allows
 from dialer.i18n import catalogue
 from dialer.web import language
 from dialer.web.access import principal_of
-from dialer.web.auth import COOKIE, CSRF_FIELD, Auth, Principal, address
+from dialer.web.auth import COOKIE, CSRF_FIELD, Auth, address
 from dialer.web.backend import Backend
 from dialer.web.errors import WebError
 from dialer.web.people import People
+from dialer.web.principal import Principal
 
 router = APIRouter(include_in_schema=False)
 LOCAL_TZ = dt.timezone(dt.timedelta(hours=8))

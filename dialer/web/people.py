@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import redis
 
@@ -17,9 +17,7 @@ from dialer.engine import AccountStore, open_accounts
 from dialer.errors import AccountError, AccountNotFound
 from dialer.settings import Settings
 from dialer.web.errors import BadRequest, NotFound, Unavailable
-
-if TYPE_CHECKING:
-    from dialer.web.auth import Principal
+from dialer.web.principal import Principal
 
 T = TypeVar("T")
 USER_ACTIONS = ("disable", "enable", "reset")
@@ -60,8 +58,15 @@ class People:
 
     # --- the audit trail ----------------------------------------------------------------
 
-    def record(self, principal: Principal, address: str, action: str, target: str = "",
-               outcome: Outcome = Outcome.OK, detail: dict[str, Any] | None = None) -> None:  # fmt: skip
+    def record(
+        self,
+        principal: Principal,
+        address: str,
+        action: str,
+        target: str = "",
+        outcome: Outcome = Outcome.OK,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
         _translated(lambda: self.trail.record(
             principal.name, action, role=principal.role.value, address=address, target=target,
             outcome=outcome, detail={"via": principal.via, **(detail or {})},
