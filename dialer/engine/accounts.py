@@ -107,10 +107,11 @@ class AccountStore:
     # --- the audit trail ----------------------------------------------------------------
 
     def append_audit(self, fields: Mapping[str, str], keep_after_ms: int) -> str:
-        """Append an entry; entries older than `keep_after_ms` (epoch ms) are trimmed away
-        (approximately: whole stream nodes at a time, so never a newer one)."""
+        """Append an entry; entries older than `keep_after_ms` (epoch ms) are trimmed away.
+        Exactly, not `~`: the trail is small (people's actions), and an entry kept past its
+        retention is one kept longer than the company said it would be."""
         entry_id = self.r.xadd(
-            self.keys.audit(), _mapping(fields), minid=str(max(keep_after_ms, 0)), approximate=True
+            self.keys.audit(), _mapping(fields), minid=str(max(keep_after_ms, 0)), approximate=False
         )
         return text(cast(bytes, entry_id))
 
