@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from dialer.accounts.audit import PAGE
@@ -42,9 +42,9 @@ def me(request: Request) -> Any:
 
 
 @router.post("/me/password", status_code=204, summary="Set your password")
-def set_password(request: Request, body: NewPassword) -> JSONResponse:
+def set_password(request: Request, body: NewPassword) -> Response:
     _people(request).set_password(principal_of(request), body.password)
-    return JSONResponse(None, 204)
+    return Response(status_code=204)
 
 
 @router.post(
@@ -59,9 +59,9 @@ def new_token(request: Request, body: NewToken) -> JSONResponse:
 
 
 @router.delete("/me/tokens/{token_id}", status_code=204, summary="Revoke one of your tokens")
-def revoke_token(request: Request, token_id: str) -> JSONResponse:
+def revoke_token(request: Request, token_id: str) -> Response:
     _people(request).revoke_token(principal_of(request), token_id)
-    return JSONResponse(None, 204)
+    return Response(status_code=204)
 
 
 @router.get("/users", summary="Every account (as `dialer users list --json`)")

@@ -82,7 +82,7 @@ def _render(
             csrf=csrf,
             csrf_field=CSRF_FIELD,
             signed_in=principal is not None,
-            who=principal.name if principal else "",
+            signed_in_as=principal.name if principal else "",
             can={p.value for p in Permission if principal and principal.may(p)},
             words=words,
             words_json=json.dumps(words, ensure_ascii=False),
