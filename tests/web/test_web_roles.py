@@ -35,7 +35,9 @@ def documented() -> dict[tuple[str, str], dict[str, bool]]:
         if match:
             marks = [cell.strip() for cell in match[4].split("|")]
             table[(match[1], match[2])] = {
-                role: mark == "✓" for role, mark in zip(roles, marks, strict=False) if role in {r.value for r in Role}
+                role: mark == "✓"
+                for role, mark in zip(roles, marks, strict=False)
+                if role in {r.value for r in Role}
             }
     return table
 
