@@ -118,6 +118,7 @@ async def guard(request: Request) -> AsyncIterator[Principal | None]:
             query = f"?{request.url.query}" if request.url.query else ""
             raise LoginRequired(request.url.path + query) from None
         raise
+    request.state.principal = principal  # the 403 page shows who is signed in
     target = next((str(request.path_params[k]) for k in _TARGETS if k in request.path_params), "")
     if rule is None or not principal.may(rule.permission):
         action = rule.action if rule and rule.action else f"{request.method} {path}"
@@ -127,7 +128,6 @@ async def guard(request: Request) -> AsyncIterator[Principal | None]:
             raise PageForbidden(message)
         raise Forbidden(message, "Auth.Forbidden")
     await auth.check_csrf(request, principal)
-    request.state.principal = principal
     request.state.audit = {}
     if not rule.action:
         yield principal
