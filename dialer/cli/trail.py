@@ -47,9 +47,11 @@ def audited(
     try:
         yield extra
     except DialerError as exc:
-        # The command's own error is what the operator must see, even when Redis (and so the
-        # trail) is what failed.
-        with contextlib.suppress(Exception):
-            record(Outcome.FAILED, {"error": type(exc).__name__})
+        # As in the console: a failed change with nothing to aim at yet (an unusable sheet's
+        # upload) created nothing and leaves no trace. The command's own error is what the
+        # operator must see, even when Redis (and so the trail) is what failed.
+        if extra.get("target", target):
+            with contextlib.suppress(Exception):
+                record(Outcome.FAILED, {"error": type(exc).__name__})
         raise
     record(Outcome.OK, {})

@@ -135,8 +135,11 @@ async def guard(request: Request) -> AsyncIterator[Principal | None]:
     try:
         yield principal
     except WebError as exc:
-        detail = {**request.state.audit, "error": exc.code}
-        await _record(request, principal, rule.action, target, Outcome.FAILED, detail)
+        # A failed change aimed at a campaign or an account is recorded; one that had nothing
+        # to aim at yet (an unusable sheet's upload) created nothing, and leaves no trace.
+        if target:
+            detail = {**request.state.audit, "error": exc.code}
+            await _record(request, principal, rule.action, target, Outcome.FAILED, detail)
         raise
     detail = dict(request.state.audit)
     target = str(detail.pop("target", target))
