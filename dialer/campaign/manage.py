@@ -5,13 +5,12 @@ Both front ends call these functions, so they can never disagree."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import fnmatch
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from dialer import times
 from dialer.campaign.activity import Activity
 from dialer.campaign.status import campaign_report
 from dialer.engine import Campaign, CampaignStore, Engine, Refusal
@@ -48,8 +47,7 @@ class CampaignSummary:
     @property
     def created_local(self) -> str:
         """'2026-03-02 09:00 Asia/Shanghai': when it was uploaded, in its own zone."""
-        when = dt.datetime.fromtimestamp(self.created_at_ms / 1000, ZoneInfo(self.timezone))
-        return f"{when:%Y-%m-%d %H:%M} {self.timezone}"
+        return times.shown(self.created_at_ms, self.timezone, seconds=False)
 
     @property
     def progress(self) -> str:

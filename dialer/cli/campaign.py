@@ -72,7 +72,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_redial(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
-    state = RowState(args.status)
+    state = RowState(args.state)
     selection = select_rows(engine, args.id, state, args.code)
     which = f"{state} rows" + (f" (code {' or '.join(args.code)})" if args.code else "")
     n = len(selection.rows)
@@ -177,8 +177,15 @@ def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     p = sub.add_parser("redial", help="dial UNKNOWN or FAILED rows again, as fresh attempts")
     p.add_argument("id")
-    p.add_argument("--status", required=True, type=str.upper, help="which rows: UNKNOWN or FAILED",
-                   choices=[s.value for s in REDIALABLE])  # fmt: skip
+    p.add_argument(
+        "--state",
+        "--status",
+        dest="state",
+        required=True,
+        type=str.upper,
+        help="which rows: UNKNOWN or FAILED",
+        choices=[s.value for s in REDIALABLE],
+    )
     p.add_argument("--code", action="append", default=[], metavar="C",
                    help="only rows with this error or reconcile code (repeatable)")  # fmt: skip
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")

@@ -8,7 +8,8 @@ import time
 from collections import deque
 from typing import TextIO
 
-from dialer.campaign.activity import Activity, local_time
+from dialer import times
+from dialer.campaign.activity import Activity
 from dialer.campaign.status import CampaignReport, campaign_report, eta_text
 from dialer.engine import PAUSED_BY_USER, Engine
 from dialer.models import CampaignSettings, CampaignStatus, format_rate
@@ -64,7 +65,7 @@ def _doing(report: CampaignReport, rate_per_s: float | None) -> str:
         eta = f" ETA {eta_text(report)}" if report.eta_s else ""
         return f"{rate_per_s or 0.0:.1f} calls/s{eta}"
     if report.activity is Activity.OUTSIDE_HOURS and report.resumes_at_ms:
-        return f"outside calling hours until {local_time(report.resumes_at_ms, report.timezone)}"
+        return f"outside calling hours until {times.shown(report.resumes_at_ms, report.timezone)}"
     return report.reason
 
 

@@ -7,6 +7,7 @@ then lua/prelude.lua, then the script itself."""
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
@@ -82,7 +83,10 @@ def lua_tables() -> str:
     )  # fmt: skip
 
 
+@functools.cache
 def lua_source(name: str) -> str:
+    """The script `name` as sent to Redis: the shared tables and prelude, then its own body.
+    Read from the package once per process."""
     lua = resources.files("dialer.engine") / "lua"
     return lua_tables() + (lua / "prelude.lua").read_text() + (lua / f"{name}.lua").read_text()
 

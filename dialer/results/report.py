@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from dialer import times
 from dialer.campaign.activity import pause_code
 from dialer.engine import Campaign, CampaignStore
 from dialer.i18n.catalogue import DEFAULT, HTML_LANG, translations
@@ -29,7 +30,7 @@ from dialer.i18n.meanings import (
 from dialer.models import CampaignStatus, format_rate
 from dialer.phones import mask_caller
 from dialer.results.charts import Timeline, render_timeline
-from dialer.results.export import local_time, replacing, zone_of
+from dialer.results.export import replacing
 from dialer.results.summary import NOT_RECORDED, Summary, summarise
 
 REPORT_SUFFIXES = (".html", ".htm")
@@ -53,11 +54,11 @@ class _Page:
         self._ = translations(lang).gettext
 
     def time(self, ms: int | float | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-        moment = local_time(int(ms), self.zone) if ms else None
+        moment = times.local(ms, self.zone.key) if ms else None
         return moment.strftime(fmt) if moment else "–"
 
     def offset(self, ms: float) -> str:
-        moment = local_time(int(ms), self.zone)
+        moment = times.local(ms, self.zone.key)
         minutes = (
             int((moment.utcoffset() or dt.timedelta(0)).total_seconds() // 60) if moment else 0
         )
@@ -328,7 +329,7 @@ def _brokers_html(summary: Summary, page: _Page) -> str:
 def render_html(store: CampaignStore, cid: str, lang: str = DEFAULT) -> str:
     """The report in `lang` (one of dialer.i18n.catalogue.LOCALES)."""
     campaign = store.campaign(cid)
-    zone = zone_of(campaign)
+    zone = times.zone(campaign.settings.timezone)
     summary = summarise(store, cid)
     page = _Page(zone, lang)
     _ = page._

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 
 import pandas as pd
-import redis
 
+from dialer.campaign.activity import STALL_TEXT as STALL_TEXT
+from dialer.campaign.activity import WAIT_TEXT as WAIT_TEXT
 from dialer.campaign.manage import RowFilter, find_rows, list_campaigns
+from dialer.campaign.status import CallerNow as CallerNow
 from dialer.campaign.status import campaign_report
 from dialer.engine import CampaignStore, Engine, open_store
-from dialer.errors import CampaignNotFound, DialerError, SheetError
+from dialer.errors import CampaignNotFound, DialerError, SheetError, StoreError
 from dialer.models import CampaignSettings, CampaignStatus, RowState
 from dialer.options.upload import add_upload_options, settings_from_args
 from dialer.options.values import row_states
@@ -32,6 +34,9 @@ from dialer.sheets.upload import upload
 from dialer.sheets.validate import load_dnc
 from dialer.web.errors import BadRequest, Conflict, NotFound, Unavailable, Unprocessable
 from dialer.worker.monitor import live_workers
+
+# STALL_TEXT, WAIT_TEXT and CallerNow are imported "as" themselves: the words the console's
+# scripts show for a campaign's states reach the web layer through this door too.
 
 PREVIEW_ROWS = 20
 PREVIEW_REJECTED = 200
@@ -318,7 +323,7 @@ class Backend:
             store = self.store
             ids = store.campaign_ids()
             snap.redis_up = True
-        except (redis.RedisError, OSError):
+        except StoreError:
             return snap
         for cid in ids:
             try:
@@ -355,7 +360,7 @@ def _translated() -> Iterator[None]:
         yield
     except CampaignNotFound as exc:
         raise NotFound(str(exc)) from None
-    except (redis.RedisError, OSError):
+    except StoreError:
         raise Unavailable("Redis cannot be reached") from None
 
 

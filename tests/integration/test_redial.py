@@ -77,7 +77,7 @@ def test_redialled_rows_are_paced_and_keep_their_history(
     assert engine.store.counts(cid) == {"FAILED": 10} and not calls_log(simulator.config.calls_log)
     simulator.faults.fail_rate = 0.0
 
-    done = dialer(redis_server.url, namespace, "redial", cid, "--status", "failed", "--code",
+    done = dialer(redis_server.url, namespace, "redial", cid, "--state", "failed", "--code",
                   "InternalService.CTI", "--yes")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "10 FAILED rows (code InternalService.CTI) to dial again" in done.stdout
@@ -170,7 +170,7 @@ def test_redial_by_code_and_what_status_shows(engine, simulator, tmp_path) -> No
     wait_until(lambda: not engine.store.records_campaigns(), 10, "lookups done", poller.poll_once)
     report = campaign_report(engine, cid)
     assert report.unknown_reasons == {"Reconcile.NotFound": 4}
-    assert f"UNKNOWN: 4 Reconcile.NotFound (`dialer redial {cid} --status UNKNOWN`)" in render(
+    assert f"UNKNOWN: 4 Reconcile.NotFound (`dialer redial {cid} --state UNKNOWN`)" in render(
         report
     )
 

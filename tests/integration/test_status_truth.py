@@ -9,13 +9,14 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import time
+import threading
 from zoneinfo import ZoneInfo
 
 import pytest
 from support import NUMBERS, live_worker, new_campaign, wait_until, write_sheet
 
-from dialer.campaign.activity import Activity, local_time
+from dialer import times
+from dialer.campaign.activity import Activity
 from dialer.campaign.status import campaign_report, render
 from dialer.engine import Engine
 
@@ -74,7 +75,7 @@ def test_paused_by_an_error_shows_the_reason_and_when_hours_resume_not_a_rate(
     text = render(report)
     assert "paused by an error: NotExists.InstanceId: the instance does not exist" in text
     assert f"dialer resume {cid}" in text
-    assert f"calling hours resume at {local_time(int(opens.timestamp() * 1000), NY)}" in text
+    assert f"calling hours resume at {times.shown(int(opens.timestamp() * 1000), NY)}" in text
     assert "ETA" not in text and "/s," not in text
 
 
@@ -150,14 +151,19 @@ def test_watch_waits_through_an_operator_pause_and_exits_3_when_cancelled(
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 5), pool=NUMBERS[:1])
     engine.pause(cid)
     proc = watch(redis_server, namespace, cid)
-    time.sleep(1.5)
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: out.extend(iter(lambda: proc.stdout.read(1), "")))
+    reader.start()
+    # However long the process takes to start, it shows the pause and keeps watching.
+    wait_until(lambda: "paused by the operator" in "".join(out), 30, "the paused line")
     assert proc.poll() is None  # an operator's pause is not the end
     engine.cancel(cid)
     wait_until(lambda: proc.poll() is not None, 15, "the watch to end")
-    status, out, err = finished(proc)
+    reader.join(10)
+    status, err = proc.returncode, proc.stderr.read()
     assert status == 3 and err == f"dialer: campaign {cid} was cancelled\n"
-    assert "paused by the operator" in out  # while paused: the reason, no calls/s
-    assert "calls/s" not in out.split("paused by the operator")[1].split("\r")[0]
+    text = "".join(out)
+    assert "calls/s" not in text.split("paused by the operator")[1].split("\r")[0]
 
 
 @pytest.mark.parametrize("zone", [NY])
