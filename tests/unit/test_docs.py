@@ -225,3 +225,24 @@ def test_every_relative_link_resolves(path: Path) -> None:
         elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
             broken.append(f"{path.name}:{line} {target}: no such heading")
     assert broken == []
+
+
+def test_the_modules_the_docs_name_exist() -> None:
+    """A path such as `dialer/records/poller.py` leads to a file; in the architecture page's
+    package table a bare `poller.py` is looked for in its row's package, elsewhere anywhere
+    in the code."""
+    code = {p.name for d in ("dialer", "tasks") for p in (ROOT / d).rglob("*.py")}
+    missing = []
+    for path in DOCS:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            row = re.match(r"\| `([\w/]+/)` \|", line) if path.name == "architecture.md" else None
+            for name in re.findall(r"`([\w/.*-]+\.(?:py|lua|po))`", line):
+                if row:
+                    found = any((ROOT / row.group(1)).glob(name))
+                elif "/" in name or "*" in name:
+                    found = any(ROOT.glob(name))
+                else:
+                    found = name in code or any(ROOT.rglob(name))
+                if not found:
+                    missing.append(f"{path.name}:{n} {name}")
+    assert missing == []
