@@ -210,7 +210,9 @@ def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--output", type=Path, default=Path("demo-output"))
     p.add_argument("--web", action="store_true", help="open the web console on the demo "
                    "campaign; it stays open until Ctrl-C")  # fmt: skip
-    p.add_argument("--sheet", type=Path, help="campaign sheet (default: campaigns/sample.csv)")
+    p.add_argument(
+        "--sheet", type=Path, help="campaign sheet (default: the sample campaigns/sample-pool.csv)"
+    )
     p.add_argument("--rate", default="2/s", type=opt.rate_text, help="per-broker rate (4 brokers)")
     p.set_defaults(handler=cmd_demo)
 
