@@ -26,7 +26,7 @@ def do_upload(args: argparse.Namespace, settings: Settings) -> tuple[str, Upload
     campaign = settings_from_args(args, settings)
     dnc = load_dnc(args.dnc) if args.dnc else frozenset()
     store = open_store(settings)
-    report = upload(store, args.sheet, campaign, dnc=dnc, sheet_name=args.sheet_name)
+    report = upload(store, args.sheet_path, campaign, dnc=dnc, sheet_name=args.sheet)
     return report.campaign_id, report
 
 
