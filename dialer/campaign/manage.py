@@ -12,7 +12,7 @@ from typing import Any
 
 from dialer import times
 from dialer.campaign.activity import Activity
-from dialer.campaign.status import campaign_report
+from dialer.campaign.status import status_view
 from dialer.engine import Campaign, CampaignStore, Engine, Refusal
 from dialer.errors import CampaignNotFound, WrongStatus
 from dialer.i18n.meanings import MEANINGS, OUTCOME_MEANINGS
@@ -86,7 +86,7 @@ def _summary(engine: Engine, campaign: Campaign) -> CampaignSummary:
     counts = engine.store.counts(campaign.id)
     rate = 0.0
     if campaign.status is CampaignStatus.RUNNING:
-        report = campaign_report(engine, campaign.id)
+        report = status_view(engine, campaign.id)
         if report.activity is Activity.DIALLING:
             rate = report.rate_per_s or 0.0
     s = campaign.settings

@@ -58,7 +58,7 @@ class Outage:
 
 
 @dataclass(frozen=True)
-class CampaignReport:
+class StatusView:
     id: str
     name: str
     status: CampaignStatus
@@ -139,7 +139,7 @@ class CampaignReport:
         }
 
 
-def campaign_report(engine: Engine, cid: str) -> CampaignReport:
+def status_view(engine: Engine, cid: str) -> StatusView:
     store = engine.store
     campaign = store.campaign(cid)
     counts = store.counts(cid)
@@ -170,7 +170,7 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
         if finish is not None:
             finishes_at_ms = int(finish * 1000)
             eta_s = max(0.0, finish - now_ms / 1000)
-    return CampaignReport(
+    return StatusView(
         unknown_reasons=unknown_reasons(engine, cid, counts.get(RowState.UNKNOWN.value, 0)),
         lookup_failures=store.lookup_failures(cid),
         id=cid,
@@ -310,14 +310,14 @@ def _callers(engine: Engine, campaign: Campaign) -> list[CallerStatus]:
     return out
 
 
-def eta_text(report: CampaignReport) -> str:
+def eta_text(report: StatusView) -> str:
     """'≈ 2 d 3 h, dialling 09:00–21:00 Asia/Shanghai' ('' unless it is dialling)."""
     if report.eta_s is None:
         return ""
     return f"≈ {format_duration(report.eta_s)}, dialling {report.windows}"
 
 
-def render(report: CampaignReport) -> str:
+def render(report: StatusView) -> str:
     lines = [f"campaign {report.id} ({report.name}): {report.status.value}"]
     if report.reason:
         lines.append(f"  {report.reason}")

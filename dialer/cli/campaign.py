@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from dialer.campaign.redial import REDIALABLE, redial, select_rows
-from dialer.campaign.status import campaign_report, render
+from dialer.campaign.status import render, status_view
 from dialer.cli import manage
 from dialer.cli.progress import exit_status, print_upload, watch
 from dialer.engine import open_engine, open_store
@@ -18,11 +18,11 @@ from dialer.options import values as opt
 from dialer.options.upload import add_upload_options, settings_from_args
 from dialer.results.export import check_export, check_output, export
 from dialer.settings import Settings
-from dialer.sheets.upload import UploadReport, upload
+from dialer.sheets.upload import UploadTally, upload
 from dialer.sheets.validate import load_dnc
 
 
-def do_upload(args: argparse.Namespace, settings: Settings) -> tuple[str, UploadReport]:
+def do_upload(args: argparse.Namespace, settings: Settings) -> tuple[str, UploadTally]:
     campaign = settings_from_args(args, settings)
     dnc = load_dnc(args.dnc) if args.dnc else frozenset()
     store = open_store(settings)
@@ -65,7 +65,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
     if args.watch:
         return exit_status(watch(engine, args.id))
-    report = campaign_report(engine, args.id)
+    report = status_view(engine, args.id)
     print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else render(report))
     return 0
 

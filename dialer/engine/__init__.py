@@ -10,7 +10,7 @@ from dialer.engine.client import Client
 from dialer.engine.codec import Campaign, DialEntry
 from dialer.engine.connection import redis_url
 from dialer.engine.keys import Keys
-from dialer.engine.scripts import Backoff, Begun, Outcome, Refusal
+from dialer.engine.scripts import AttemptEnd, Backoff, Begun, Refusal
 from dialer.engine.store import BrokerFigures, CampaignStore, Progress
 from dialer.engine.transitions import (
     NO_USABLE_BROKER,
@@ -39,7 +39,23 @@ def open_engine(settings: Settings) -> Engine:
 
 
 __all__ = [
-    "NO_USABLE_BROKER", "PAUSED_BY_USER", "Backoff", "Begun", "BrokerFigures", "Campaign",
-    "CampaignStore", "Caps", "DialEntry", "Engine", "Job", "Keys", "Outcome", "Progress",
-    "Refusal", "connect", "open_engine", "open_store", "with_redis_retry",
+    "NO_USABLE_BROKER",
+    "PAUSED_BY_USER",
+    "AttemptEnd",
+    "Backoff",
+    "Begun",
+    "BrokerFigures",
+    "Campaign",
+    "CampaignStore",
+    "Caps",
+    "DialEntry",
+    "Engine",
+    "Job",
+    "Keys",
+    "Progress",
+    "Refusal",
+    "connect",
+    "open_engine",
+    "open_store",
+    "with_redis_retry",
 ]  # fmt: skip

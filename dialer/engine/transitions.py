@@ -14,11 +14,11 @@ from dialer.calendar import Calendar
 from dialer.engine.codec import Campaign, DialEntry, row_of, split_member
 from dialer.engine.health import HealthStore
 from dialer.engine.scripts import (
+    AttemptEnd,
     Backoff,
     Begun,
     Feeding,
     Finished,
-    Outcome,
     Queued,
     Refusal,
     Scripts,
@@ -336,9 +336,9 @@ class Engine:
         last = float(self.store.r.get(self.keys.last_dial(broker)) or 0)
         return math.ceil(last + interval_ms) + 0.2 - self.exact_now_ms()
 
-    def finish(self, job: Job, begun: Begun, outcome: Outcome, patch: dict[str, Any],
+    def finish(self, job: Job, begun: Begun, outcome: AttemptEnd, patch: dict[str, Any],
                caps: Caps, *, settings: CampaignSettings, retry: Backoff, window_open: bool,
-               reason: str = "") -> tuple[Outcome | None, list[Job]]:  # fmt: skip
+               reason: str = "") -> tuple[AttemptEnd | None, list[Job]]:  # fmt: skip
         """Record the call's fate (None: the row had moved on; nothing changed) and feed the
         broker's next rows into the place it leaves, while the campaign runs in its window.
         With call records on, a DISPATCHED row's record is looked up once the call can have

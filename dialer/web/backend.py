@@ -19,7 +19,7 @@ from dialer.campaign.activity import STALL_TEXT as STALL_TEXT
 from dialer.campaign.activity import WAIT_TEXT as WAIT_TEXT
 from dialer.campaign.manage import RowFilter, find_rows, list_campaigns
 from dialer.campaign.status import CallerNow as CallerNow
-from dialer.campaign.status import campaign_report
+from dialer.campaign.status import status_view
 from dialer.engine import CampaignStore, Engine, open_store
 from dialer.errors import CampaignNotFound, DialerError, OptionError, SheetError, StoreError
 from dialer.models import CampaignSettings, CampaignStatus, RowState
@@ -140,7 +140,7 @@ class Backend:
     def status(self, cid: str) -> dict[str, Any]:
         """The `dialer status --json` document."""
         with _translated():
-            return campaign_report(self.engine, cid).as_dict()
+            return status_view(self.engine, cid).as_dict()
 
     def describe(self, cid: str) -> dict[str, Any]:
         """What the campaign page shows besides its status: file, creation, settings."""
