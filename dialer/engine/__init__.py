@@ -1,15 +1,19 @@
 """The one owner of campaign state in Redis: keys, codec, Lua scripts, the store and the
-engine. Nothing outside this package holds a Redis client (the embedded-server launcher in
-dialer.engine.connection aside)."""
+engine. Nothing outside this package holds a Redis client or sees a Redis error: the client
+(dialer.engine.client) raises the dialer's own."""
 
 from __future__ import annotations
 
-import redis
+from typing import cast
 
 from dialer.engine.accounts import AccountStore
+from dialer.engine.client import Client
 from dialer.engine.codec import Campaign, DialEntry
 from dialer.engine.connection import redis_url
-from dialer.engine.engine import (
+from dialer.engine.keys import Keys
+from dialer.engine.scripts import AttemptEnd, Backoff, Begun, Refusal
+from dialer.engine.store import BrokerFigures, CampaignStore, Progress
+from dialer.engine.transitions import (
     NO_USABLE_BROKER,
     PAUSED_BY_USER,
     Caps,
@@ -17,15 +21,12 @@ from dialer.engine.engine import (
     Job,
     with_redis_retry,
 )
-from dialer.engine.keys import Keys
-from dialer.engine.scripts import Backoff, Begun, Outcome, Refusal
-from dialer.engine.store import BrokerFigures, CampaignStore, Progress
 from dialer.settings import Settings
 
 
-def connect(settings: Settings) -> redis.Redis:
+def connect(settings: Settings) -> Client:
     """A client for the configured Redis (the embedded default started if need be)."""
-    return redis.Redis.from_url(redis_url(settings), health_check_interval=10)
+    return cast(Client, Client.from_url(redis_url(settings), health_check_interval=10))
 
 
 def open_store(settings: Settings) -> CampaignStore:
@@ -46,6 +47,7 @@ __all__ = [
     "NO_USABLE_BROKER",
     "PAUSED_BY_USER",
     "AccountStore",
+    "AttemptEnd",
     "Backoff",
     "Begun",
     "BrokerFigures",
@@ -56,7 +58,6 @@ __all__ = [
     "Engine",
     "Job",
     "Keys",
-    "Outcome",
     "Progress",
     "Refusal",
     "connect",

@@ -7,6 +7,7 @@ then lua/prelude.lua, then the script itself."""
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
@@ -42,7 +43,7 @@ class Refusal(IntEnum):
     IN_FLIGHT = -11  # rows of the campaign are being dialled right now
 
 
-class Outcome(StrEnum):
+class AttemptEnd(StrEnum):
     """What FINISH is told about a DIALING row."""
 
     DISPATCHED = "DISPATCHED"
@@ -75,14 +76,17 @@ def lua_tables() -> str:
         table("State", {s.name: s.value for s in RowState})
         + table("Status", {s.name: s.value for s in CampaignStatus})
         + table("Refusal", {r.name: int(r) for r in Refusal})
-        + table("Outcome", {o.name: o.value for o in Outcome})
+        + table("Outcome", {o.name: o.value for o in AttemptEnd})
         + table("ENTRY", {name: i + 1 for i, name in enumerate(ENTRY_FIELDS)})
         + "local ACTIVE = {" + ", ".join(lua_literal(s.value) for s in ACTIVE_STATES) + "}\n"
         + f"local SEP = {lua_literal(SEP)}\n"
     )  # fmt: skip
 
 
+@functools.cache
 def lua_source(name: str) -> str:
+    """The script `name` as sent to Redis: the shared tables and prelude, then its own body.
+    Read from the package once per process."""
     lua = resources.files("dialer.engine") / "lua"
     return lua_tables() + (lua / "prelude.lua").read_text() + (lua / f"{name}.lua").read_text()
 
@@ -121,7 +125,7 @@ class Begun:
 
 @dataclass(frozen=True)
 class Finished:
-    outcome: Outcome | None  # None: the row was not DIALING with this token
+    outcome: AttemptEnd | None  # None: the row was not DIALING with this token
     fed: list[Queued]
 
 
@@ -221,7 +225,7 @@ class Scripts:
         return Begun(refused=refusal(code), wait_ms=int(out[1]) if len(out) > 1 else 0)
 
     def finish(self, cid: str, *, row: int, token: str, broker: str, packed: str,
-               caller: str, callee: str, outcome: Outcome, patch: dict[str, Any],
+               caller: str, callee: str, outcome: AttemptEnd, patch: dict[str, Any],
                reason: str, cdr_wait_ms: int, reconcile_wait_ms: int, begun_at_ms: int,
                max_attempts: int, retry: Backoff, feed: bool, feeding: Feeding,
                month_key: str, interval_ms: float) -> Finished:  # fmt: skip
@@ -248,7 +252,7 @@ class Scripts:
         )  # fmt: skip
         if not int(out[0]):
             return Finished(None, [])
-        return Finished(Outcome(out[1].decode()), self._rows(out, 2))
+        return Finished(AttemptEnd(out[1].decode()), self._rows(out, 2))
 
     # --- campaign upkeep ----------------------------------------------------------------
 

@@ -17,12 +17,9 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import compile_path
 
-from dialer.accounts.audit import Outcome
-from dialer.accounts.roles import Permission
 from dialer.web.auth import address
 from dialer.web.errors import Forbidden, LoginRequired, PageForbidden, Unauthorized, WebError
-from dialer.web.people import People
-from dialer.web.principal import Principal
+from dialer.web.people import Outcome, People, Permission, Principal
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from dialer.accounts.audit import PAGE
 from dialer.web.access import note, principal_of
-from dialer.web.people import USER_ACTIONS, People
+from dialer.web.people import PAGE, USER_ACTIONS, People
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 

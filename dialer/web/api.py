@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 
 from dialer.i18n.catalogue import LOCALES
 from dialer.web.access import note, principal_of
-from dialer.web.backend import ACTIONS, OPTION_FLAGS, SWITCHES, Backend, display_name
+from dialer.web.backend import ACTIONS, UPLOAD_OPTIONS, Backend, Option, display_name
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.language import locale_for
 
@@ -38,6 +38,16 @@ def _id(cid: str) -> str:
     if not _ID.match(cid):
         raise NotFound(f"no campaign {cid!r}")
     return cid
+
+
+def _field_doc(option: Option) -> dict[str, Any]:
+    """An upload field in the OpenAPI document, from the one option table."""
+    doc: dict[str, Any] = {"description": f"as `dialer upload {option.flag}`: {option.help}"}
+    item = {"type": option.json_type}
+    if option.default not in (None, False):
+        item["default"] = option.default
+    doc.update({"type": "array", "items": item} if option.repeatable else item)
+    return doc
 
 
 _FORM_DOC = {
@@ -59,14 +69,7 @@ _FORM_DOC = {
                             "format": "binary",
                             "description": "do-not-call file, one number a line",
                         },
-                        **{
-                            name: {"type": "string", "description": f"as `dialer upload {flag}`"}
-                            for name, flag in OPTION_FLAGS.items()
-                        },
-                        **{
-                            name: {"type": "boolean", "description": f"as `{flag}`"}
-                            for name, flag in SWITCHES.items()
-                        },
+                        **{o.name: _field_doc(o) for o in UPLOAD_OPTIONS if o.web},
                     },
                 }
             }

@@ -21,12 +21,8 @@ from collections import defaultdict, deque
 from fastapi.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from dialer.accounts.directory import BOOTSTRAP, TOKEN_PREFIX
-from dialer.accounts.hashing import same
-from dialer.accounts.roles import Role
 from dialer.web.errors import Forbidden, Unauthorized
-from dialer.web.people import People
-from dialer.web.principal import Principal, Session
+from dialer.web.people import BOOTSTRAP, TOKEN_PREFIX, People, Principal, Role, Session, same
 from dialer.web.settings import WebSettings
 
 COOKIE = "dialer_session"

@@ -5,7 +5,6 @@ with the session cookie and the page's CSRF token, and poll it for live progress
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from functools import cache
 from typing import Any
@@ -16,20 +15,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from dialer.accounts.audit import PAGE
-from dialer.accounts.directory import BOOTSTRAP, Account
-from dialer.accounts.roles import Permission, allows
+from dialer import times
 from dialer.i18n import catalogue
 from dialer.web import language
 from dialer.web.access import principal_of
 from dialer.web.auth import COOKIE, CSRF_FIELD, Auth, address
 from dialer.web.backend import Backend
 from dialer.web.errors import WebError
-from dialer.web.people import People
-from dialer.web.principal import Principal
+from dialer.web.people import BOOTSTRAP, PAGE, Account, People, Permission, Principal, allows
 
 router = APIRouter(include_in_schema=False)
-LOCAL_TZ = dt.timezone(dt.timedelta(hours=8))
 
 
 @cache
@@ -43,8 +38,9 @@ def _env(locale: str) -> Environment:
     )
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     env.install_gettext_translations(catalogue.translations(locale), newstyle=True)  # type: ignore[attr-defined]
-    env.filters["when"] = lambda ts: (
-        dt.datetime.fromtimestamp(float(ts), LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if ts else ""
+    # `ts` in epoch seconds, shown in the campaign's own zone (named, as everywhere).
+    env.filters["when"] = lambda ts, timezone: (
+        times.shown(float(ts) * 1000, timezone, seconds=False) if ts else ""
     )
     return env
 

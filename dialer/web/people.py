@@ -1,26 +1,54 @@
 """The console's door into accounts and the audit trail (as dialer.web.backend is its door
-into campaigns): library errors about accounts become dialer.web.errors here and nowhere
-else."""
+into campaigns): the only web module besides the backend that calls into the library, so
+library errors about accounts become dialer.web.errors here and nowhere else, and the names
+the other web modules need (roles, permissions, outcomes) are re-exported from here."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import redis
-
+from dialer.accounts.audit import PAGE as PAGE
 from dialer.accounts.audit import Outcome, Trail, parse_since
 from dialer.accounts.directory import BOOTSTRAP, Account, Directory
+from dialer.accounts.directory import TOKEN_PREFIX as TOKEN_PREFIX
+from dialer.accounts.hashing import same as same
+from dialer.accounts.roles import Permission, Role, allows, sees_whole_numbers
 from dialer.engine import AccountStore, open_accounts
-from dialer.errors import AccountError, AccountNotFound
+from dialer.errors import AccountError, AccountNotFound, StoreError
 from dialer.settings import Settings
 from dialer.web.errors import BadRequest, NotFound, Unavailable
-from dialer.web.principal import Principal
 
 T = TypeVar("T")
 USER_ACTIONS = ("disable", "enable", "reset")
+
+
+@dataclass(frozen=True)
+class Session:
+    nonce: str
+    issued: int
+    name: str
+    version: int
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of one request: an account, or the bootstrap admin of the console token."""
+
+    name: str
+    role: Role
+    via: str  # "console-token", "api-token" or "session"
+    session: Session | None = None
+
+    def may(self, permission: Permission | None) -> bool:
+        return permission is None or allows(self.role, permission)
+
+    @property
+    def whole_numbers(self) -> bool:
+        return sees_whole_numbers(self.role)
 
 
 class People:
@@ -166,5 +194,5 @@ def _errors() -> Iterator[None]:
         raise NotFound(str(exc), "Account.NotFound") from None
     except AccountError as exc:
         raise BadRequest(str(exc), "Account.Invalid") from None
-    except (redis.RedisError, OSError):
+    except StoreError:
         raise Unavailable("Redis cannot be reached") from None

@@ -11,13 +11,13 @@ from typing import Any
 from dialer.calendar import Calendar
 from dialer.ccc.client import CccClient
 from dialer.engine import (
+    AttemptEnd,
     Backoff,
     Campaign,
     Caps,
     DialEntry,
     Engine,
     Job,
-    Outcome,
     Refusal,
     with_redis_retry,
 )
@@ -54,7 +54,7 @@ def place_one(
     health: WorkerHealth | None = None,
 ) -> str:
     """Wait for the row's slot, claim it, call and record it; hand the rows fed into its
-    place to `enqueue`. Returns what happened, for logs and tests: an Outcome value, or the
+    place to `enqueue`. Returns what happened, for logs and tests: an AttemptEnd value, or the
     Refusal's name when the row was not dialled.
 
     A message whose row is not where it expects (stale token, paused campaign) does nothing
@@ -102,7 +102,7 @@ def place_one(
         return begun.refused.name.lower()
 
     entry = job.entry
-    outcome, patch, reason = Outcome.DISPATCHED, {}, ""
+    outcome, patch, reason = AttemptEnd.DISPATCHED, {}, ""
     try:
         result = client.start_back2back_call(
             instance_id=settings.instance_id,
@@ -157,19 +157,19 @@ def place_one(
 
 
 def _classify(exc: CccError, entry: DialEntry,
-              instance: str) -> tuple[Outcome, dict[str, Any], str]:  # fmt: skip
+              instance: str) -> tuple[AttemptEnd, dict[str, Any], str]:  # fmt: skip
     """(what FINISH is told, the result patch, the pause reason) for a CCC error."""
     if isinstance(exc, NotPlaced | WorkerFatal):
         # Refused before anything was placed, for no reason of the row's: it waits again,
         # untouched and without using an attempt.
-        return Outcome.NOT_PLACED, {}, ""
+        return AttemptEnd.NOT_PLACED, {}, ""
     patch = _error_patch(exc)
     if isinstance(exc, TransientCallError):
         # Waits its backoff, or FAILED once the campaign's attempts are used up. The code
         # is kept after a later success, so the report can count retries by their reason.
-        return Outcome.RETRY_WAIT, {**patch, "retry_code": exc.code}, ""
+        return AttemptEnd.RETRY_WAIT, {**patch, "retry_code": exc.code}, ""
     if isinstance(exc, PermanentCallError):
-        return Outcome.FAILED, patch, ""
+        return AttemptEnd.FAILED, patch, ""
     if isinstance(exc, BrokerUnavailable):
         extra = entry.additional_broker
         if extra and extra in exc.params and entry.broker not in exc.params:
@@ -178,14 +178,14 @@ def _classify(exc: CccError, entry: DialEntry,
                 f"{exc.code}: the additional broker {mask_number(extra)} is not a "
                 f"number of instance {instance}; add it to the instance, then resume"
             )
-            return Outcome.CAMPAIGN_FATAL, {**patch, "retry_code": exc.code}, reason
-        return Outcome.BROKER_DOWN, {**patch, "retry_code": exc.code}, exc.code
+            return AttemptEnd.CAMPAIGN_FATAL, {**patch, "retry_code": exc.code}, reason
+        return AttemptEnd.BROKER_DOWN, {**patch, "retry_code": exc.code}, exc.code
     if isinstance(exc, CampaignFatal):
         reason = f"{exc.code}: {exc.message}"[:300]
-        return Outcome.CAMPAIGN_FATAL, {**patch, "retry_code": exc.code}, reason
+        return AttemptEnd.CAMPAIGN_FATAL, {**patch, "retry_code": exc.code}, reason
     # OutcomeUnknown, or a class this code doesn't know: the request may have left, so never
     # retry it blindly.
-    return Outcome.UNKNOWN, patch, ""
+    return AttemptEnd.UNKNOWN, patch, ""
 
 
 def _error_patch(exc: CccError) -> dict[str, Any]:

@@ -282,9 +282,11 @@ def test_failed_passwords_slow_down_per_account_as_well_as_per_address(
             assert response.status_code == 401
             return time.monotonic() - started
 
-        assert [attempt("alice") < 0.4 for _ in range(2)] == [True, True]
-        assert attempt("alice") >= 0.5
+        free = [attempt("alice") for _ in range(2)]
+        slowed = attempt("alice")  # the third: waits 0.5 s more
+        assert slowed >= 0.5 and slowed > min(free) + 0.3, (free, slowed)
         # The console token from this address clears the address's count, not alice's.
         requests.post(console.url + "/login", data={"token": TOKEN}, timeout=10)
-        assert attempt("alice") >= 1.0
-        assert attempt("bob") < 0.4
+        alice = attempt("alice")  # the fourth against alice: 1 s more
+        bob = attempt("bob")  # the second from this address since the token: free
+        assert alice >= 1.0 and bob < alice - 0.6, (alice, bob)
