@@ -282,9 +282,9 @@ def test_failed_passwords_slow_down_per_account_as_well_as_per_address(
             assert response.status_code == 401
             return time.monotonic() - started
 
-        free = [attempt("alice") for _ in range(2)]
-        slowed = attempt("alice")  # the third: waits 0.5 s more
-        assert slowed >= 0.5 and slowed > min(free) + 0.3, (free, slowed)
+        # Lower bounds only (the waits are sleeps): the machine may be slow, never fast.
+        attempt("alice"), attempt("alice")  # free
+        assert attempt("alice") >= 0.5  # the third waits 0.5 s
         # The console token from this address clears the address's count, not alice's.
         requests.post(console.url + "/login", data={"token": TOKEN}, timeout=10)
         alice = attempt("alice")  # the fourth against alice: 1 s more
