@@ -8,12 +8,13 @@ its next use. Secrets are kept only as scrypt hashes (dialer.accounts.hashing)."
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
 from functools import cache
 
-from dialer.accounts.hashing import hash_secret, new_secret, same, verify_secret
+from dialer.accounts.hashing import hash_secret, new_secret, verify_secret
 from dialer.accounts.roles import Role
 from dialer.engine.accounts import AccountStore, Fields
 from dialer.errors import AccountError, AccountNotFound
@@ -202,7 +203,7 @@ class Directory:
         known = self._verified.get(token_id)
         # scrypt costs ~50 ms: a token already proven is compared by its digest. The check of
         # the account and its version below still runs on every request.
-        if known is None or not same(known.hex(), digest.hex()):
+        if known is None or not hmac.compare_digest(known, digest):
             if not verify_secret(secret, raw.get("hash", "")):
                 return None
             if len(self._verified) >= _TOKEN_CACHE_MAX:

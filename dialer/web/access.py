@@ -124,7 +124,12 @@ async def guard(request: Request) -> AsyncIterator[Principal | None]:
         if is_page(path) and request.method in ("GET", "HEAD"):
             raise PageForbidden(message)
         raise Forbidden(message, "Auth.Forbidden")
-    await auth.check_csrf(request, principal)
+    try:
+        await auth.check_csrf(request, principal)
+    except Forbidden as exc:  # a forged or stale page's change: refused, on record
+        action = rule.action or f"{request.method} {path}"
+        await _record(request, principal, action, target, Outcome.REFUSED, {"error": exc.code})
+        raise
     request.state.audit = {}
     if not rule.action:
         yield principal

@@ -188,6 +188,9 @@ def test_every_change_is_in_the_audit_trail_with_its_account(console) -> None:
     refused = viewer.post(f"{console.url}/api/campaigns/{cid}/resume",
                           headers={"X-CSRF-Token": csrf}, timeout=10)  # fmt: skip
     assert refused.status_code == 403
+    forged = operator.post(f"{console.url}/api/campaigns/{cid}/pause",
+                           headers={"X-CSRF-Token": "forged"}, timeout=10)  # fmt: skip
+    assert forged.status_code == 403 and forged.json()["error"] == "Auth.Csrf"
     requests.post(console.url + "/login", data={"name": "ops", "password": "wrong"}, timeout=10)
     requests.post(console.url + "/login", data={"name": PASSWORD, "password": "x"}, timeout=10)
     console.post("/api/users/guest/disable")
@@ -198,6 +201,7 @@ def test_every_change_is_in_the_audit_trail_with_its_account(console) -> None:
         assert ("ops", action, cid, "ok") in seen, action
     assert ("ops", "start", cid, "failed") in seen
     assert ("guest", "resume", cid, "refused") in seen
+    assert ("ops", "pause", cid, "refused") in seen  # the forged CSRF token
     assert ("ops", "sign-in", "", "ok") in seen and ("ops", "sign-in", "", "failed") in seen
     assert ("", "sign-in", "", "failed") in seen  # a name no account has is not recorded
     assert ("web-token", "users.add", "ops", "ok") in seen
