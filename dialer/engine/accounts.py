@@ -129,5 +129,5 @@ class AccountStore:
         return [(text(entry_id), _fields(fields)) for entry_id, fields in raw]
 
     def now_ms(self) -> int:
-        seconds, micros = cast(tuple[int, int], self.r.time())
+        seconds, micros = self.r.time()
         return int(seconds) * 1000 + int(micros) // 1000

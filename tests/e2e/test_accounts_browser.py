@@ -54,6 +54,20 @@ def test_a_supervisor_signs_in_by_password_and_reads_the_audit_trail(
     expect(table.locator("tr.o-failed").first).to_contain_text("sign-in")
     expect(table.locator("tr.o-ok").first).to_contain_text("li-wei")
     screenshot(page, tmp_path, "audit-en.png")
+
+    page.get_by_role("link", name="Account").click()
+    page.get_by_label("What it is for").fill("wallboard")
+    page.get_by_role("button", name="Create token").click()
+    shown = page.locator("#token-shown")
+    expect(shown).to_contain_text("dlr_")
+    expect(page.locator("#tokens")).to_contain_text("wallboard")
+    page.get_by_label("New password (at least 10 characters)").fill("another-long-password")
+    page.get_by_role("button", name="Set password").click()
+    expect(page.locator("#password-done")).to_be_visible()
+    screenshot(page, tmp_path, "account-en.png")
+    token = shown.inner_text().split()[-1]
+    me = page.request.get(console.url + "/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["via"] == "api-token" and me.json()["name"] == "li-wei"
     context.close()
 
 
