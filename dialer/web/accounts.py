@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from dialer.web import schemas
 from dialer.web.access import note, principal_of
 from dialer.web.people import PAGE, USER_ACTIONS, People
 
@@ -35,7 +36,11 @@ def _people(request: Request) -> People:
     return people
 
 
-@router.get("/me", summary="Who you are signed in as: name, role, phone, your API tokens")
+@router.get(
+    "/me",
+    response_model=schemas.Me,
+    summary="Who you are signed in as: name, role, phone, your API tokens",
+)
 def me(request: Request) -> Any:
     return _people(request).me(principal_of(request))
 
@@ -49,6 +54,7 @@ def set_password(request: Request, body: NewPassword) -> Response:
 @router.post(
     "/me/tokens",
     status_code=201,
+    response_model=schemas.TokenShown,
     summary="A personal API token (shown once; only its hash is kept)",
 )
 def new_token(request: Request, body: NewToken) -> JSONResponse:
@@ -63,7 +69,9 @@ def revoke_token(request: Request, token_id: str) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/users", summary="Every account (as `dialer users list --json`)")
+@router.get(
+    "/users", response_model=schemas.Users, summary="Every account (as `dialer users list --json`)"
+)
 def users(request: Request) -> Any:
     return {"users": _people(request).users()}
 
@@ -71,6 +79,7 @@ def users(request: Request) -> Any:
 @router.post(
     "/users",
     status_code=201,
+    response_model=schemas.Account,
     summary="Add an account (as `dialer users add`); answers its one-time sign-in link",
 )
 async def add_user(request: Request, body: NewUser) -> JSONResponse:
@@ -92,6 +101,7 @@ for _action in USER_ACTIONS:
         f"/users/{{name}}/{_action}",
         _change(_action),
         methods=["POST"],
+        response_model=schemas.Account,
         summary=f"As `dialer users {_action}`",
     )
 
@@ -104,7 +114,11 @@ def _with_link(request: Request, account: dict[str, Any]) -> dict[str, Any]:
     return account
 
 
-@router.get("/audit", summary="The audit trail, newest first (as `dialer audit --json`)")
+@router.get(
+    "/audit",
+    response_model=schemas.AuditTrail,
+    summary="The audit trail, newest first (as `dialer audit --json`)",
+)
 def audit(
     request: Request,
     since: str | None = None,
