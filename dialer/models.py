@@ -110,3 +110,11 @@ class Timing:
     # a paced caller waits on their call's record: first looked up this soon, and at least
     # every records_max_lag_s after
     caller_lookup_ms: int = 2_000
+    # Worker health (worker.monitor): a heartbeat every heartbeat_s; "alive" means one at most
+    # alive_window_ms old; an unhealthy worker pauses the campaigns once no healthy one has
+    # been alive for no_healthy_grace_s; a worker whose calls waited stall_s while it took
+    # none exits for its supervisor. Tests shorten them (DIALER_HEARTBEAT_S ...).
+    heartbeat_s: float = 5.0
+    alive_window_ms: int = 30_000
+    no_healthy_grace_s: float = 15.0
+    stall_s: float = 20.0

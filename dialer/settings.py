@@ -49,6 +49,11 @@ class Settings:
     caller_lookup_s: float = 2.0  # first record lookup of a paced caller's call
     retention_days: float | None = None  # DONE/CANCELLED campaigns are deleted after this
     audit_retention_days: float = 365.0  # audit entries older than this are trimmed
+    # Worker health (see Timing); production defaults, tests shorten them.
+    heartbeat_s: float = 5.0
+    alive_window_s: float = 30.0
+    no_healthy_grace_s: float = 15.0
+    stall_s: float = 20.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -88,6 +93,10 @@ class Settings:
             records_budget=self.records_budget,
             records_max_lag_s=self.records_max_lag_s,
             caller_lookup_ms=int(self.caller_lookup_s * 1000),
+            heartbeat_s=self.heartbeat_s,
+            alive_window_ms=int(self.alive_window_s * 1000),
+            no_healthy_grace_s=self.no_healthy_grace_s,
+            stall_s=self.stall_s,
         )
 
     def require_credentials(self) -> Credentials:
@@ -116,6 +125,10 @@ NUMBER_VARS = {
     "records_max_lag_s": "DIALER_RECORDS_MAX_LAG_S",
     "caller_lookup_s": "DIALER_CALLER_LOOKUP_S",
     "audit_retention_days": "DIALER_AUDIT_RETENTION_DAYS",
+    "heartbeat_s": "DIALER_HEARTBEAT_S",
+    "alive_window_s": "DIALER_ALIVE_WINDOW_S",
+    "no_healthy_grace_s": "DIALER_NO_HEALTHY_GRACE_S",
+    "stall_s": "DIALER_STALL_S",
 }
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings)}
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 from support import NUMBERS, WorkerPool
+from timing import TimingLast
 
 from dialer.ccc.client import CccClient
 from dialer.ccc.simulator import Simulator, SimulatorConfig
@@ -14,6 +15,10 @@ from dialer.engine.client import Client
 from dialer.engine.embedded import EmbeddedRedis
 from dialer.models import Timing
 from dialer.settings import Credentials
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(TimingLast(config), "dialer-timing-last")
 
 
 @pytest.fixture(scope="session")

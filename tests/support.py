@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from dialer.calendar import Calendar
+from dialer.cli.main import main
 from dialer.engine import Engine, Job
 from dialer.models import CampaignSettings
 from dialer.sheets.upload import upload
@@ -164,6 +169,47 @@ def engine_env(redis_url: str, namespace: str, sim_url: str, **extra: str) -> di
         DIALER_QUEUED_LEASE_S="5",
         DIALER_DIALING_LEASE_S="5",
         CCC_READ_TIMEOUT_S="2",
+        # Worker health a few times faster than in production (5 s heartbeat, 30 s alive
+        # window, 15 s grace, 20 s stall), with room for a worker slowed by a busy machine.
+        DIALER_HEARTBEAT_S="1",
+        DIALER_ALIVE_WINDOW_S="8",
+        DIALER_NO_HEALTHY_GRACE_S="8",
+        DIALER_STALL_S="10",
     )
     env.update(extra)
+    return env
+
+
+def run_dialer(
+    *args: str, env: Mapping[str, str], stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """`dialer ARGS` through the real entry point, in this process (a Python start-up costs
+    more than most commands): settings from `env` only, stdin given, stdout and stderr
+    captured, as `subprocess.run(..., capture_output=True, text=True)` reports them.
+    A few smoke tests still start `python -m dialer.cli` as a process."""
+    out, err = io.StringIO(), io.StringIO()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level  # main() sets logging up, for a process
+    try:
+        with (
+            redirect_stdout(out),
+            redirect_stderr(err),
+            mock.patch("sys.stdin", io.StringIO(stdin)),
+        ):
+            try:
+                status = main(list(args), env=env)
+            except SystemExit as exc:  # argparse: --help, or a usage error
+                if isinstance(exc.code, str):
+                    print(exc.code, file=sys.stderr)
+                status = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    finally:
+        root.handlers[:], root.level = handlers, level
+    return subprocess.CompletedProcess(["dialer", *args], status, out.getvalue(), err.getvalue())
+
+
+def cli_env(redis_url: str, namespace: str, **extra: str) -> dict[str, str]:
+    """The environment of a `dialer` command on this Redis and namespace (nothing else of
+    the caller's DIALER_/CCC_ settings)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_"))}
+    env.update(DIALER_REDIS_URL=redis_url, DIALER_NAMESPACE=namespace, **extra)
     return env

@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from dialer.ccc.client import CccClient
@@ -213,13 +213,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Run one `dialer` command; its exit status. Settings come from `env` (default: the
+    process environment), so tests run the CLI in-process against their own Redis."""
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     settings: Settings | None = None
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(env)
         handler: Handler = args.handler
         return handler(args, settings)
     except KeyboardInterrupt:

@@ -89,9 +89,12 @@ class RateMeter:
 
 
 def watch(engine: Engine, cid: str, *, interval_s: float = 0.5,
-          stream: TextIO = sys.stdout, until_done: bool = True) -> StatusView:  # fmt: skip
-    """Show a live progress line until the campaign is DONE or CANCELLED (or PAUSED by a
-    fatal error: the operator must act); `ending` says what its end means."""
+          stream: TextIO | None = None, until_done: bool = True) -> StatusView:  # fmt: skip
+    """Show a live progress line (on stdout by default) until the campaign is DONE or
+    CANCELLED (or PAUSED by a fatal error: the operator must act); `ending` says what its end
+    means."""
+    # sys.stdout as it is now, not at import: a caller may have redirected it.
+    stream = stream or sys.stdout
     last_len = 0
     meter = RateMeter()
     while True:

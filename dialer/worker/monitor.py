@@ -37,14 +37,11 @@ PROBE_GROWTH = 1.5  # each failed probe waits this much longer for the next ...
 PROBE_CAP_MS = 60_000  # ... up to a minute
 PROBE_LEASE_MS = 20_000  # a probe's worker that vanished is replaced after this
 BREAKER_REFRESH_S = 0.5
-HEARTBEAT_S = 5.0
+# The heartbeat's period, the alive window, the grace before pausing with no healthy worker
+# (workers started together have time to write their first heartbeats) and the stall limit
+# are the engine's Timing (settings: DIALER_HEARTBEAT_S ...), so tests can shorten them.
 HEARTBEAT_TTL_S = 60  # the hash outlives the alive window: `dialer workers` can say why
-ALIVE_WINDOW_MS = 30_000  # "alive": a heartbeat at most this old
 CREDENTIALS_RECHECK_S = 60.0
-STALL_S = 20.0  # calls waited this long while this worker had room and took none
-# An unhealthy worker pauses the campaigns only after this long with no healthy worker alive:
-# workers started together have time to write their first heartbeats.
-NO_HEALTHY_GRACE_S = 15.0
 # How the pause reason begins when no live worker is healthy.
 NO_HEALTHY_WORKER = "no healthy worker"
 
@@ -54,8 +51,13 @@ def breaker_name(endpoint: str, instance_id: str) -> str:
 
 
 def live_workers(engine: Engine) -> Workers:
-    """The workers of this namespace seen in the last 30 s."""
-    return engine.health.workers(now_ms=engine.now_ms(), window_ms=ALIVE_WINDOW_MS)
+    """The workers of this namespace seen within the alive window (30 s by default)."""
+    return engine.health.workers(now_ms=engine.now_ms(), window_ms=engine.timing.alive_window_ms)
+
+
+def heartbeat_ttl_s(engine: Engine) -> int:
+    """How long a heartbeat is kept: past the alive window, so `dialer workers` can say why."""
+    return max(HEARTBEAT_TTL_S, 2 * engine.timing.alive_window_ms // 1000)
 
 
 class Breaker:
@@ -190,7 +192,7 @@ class Monitor:
     """A worker process's background duties, once a second (see the module docstring).
     `consuming()` says whether the worker means to take calls now; `backlog()` how many wait
     in its queue; `on_stall()` is called (and should end the process) when calls have waited
-    STALL_S while this worker had room and took none."""
+    Timing.stall_s while this worker had room and took none."""
 
     def __init__(
         self,
@@ -241,10 +243,12 @@ class Monitor:
 
     def tick(self) -> None:
         now = self.clock()
+        timing = self.engine.timing
         if now >= self._next_beat:
-            self._next_beat = now + HEARTBEAT_S
+            self._next_beat = now + timing.heartbeat_s
             self.beat()
-            if not self.health.healthy and now - self.health.unhealthy_since >= NO_HEALTHY_GRACE_S:
+            unhealthy_for = now - self.health.unhealthy_since
+            if not self.health.healthy and unhealthy_for >= timing.no_healthy_grace_s:
                 self.pause_if_no_healthy_worker()
         if not self.health.healthy and now >= self._next_credentials_check:
             self._next_credentials_check = now + CREDENTIALS_RECHECK_S
@@ -263,7 +267,7 @@ class Monitor:
             concurrency=h.concurrency, healthy=h.healthy, reason=h.reason,
             in_flight=h.in_flight, started_at_ms=self.started_at_ms, seen_at_ms=now_ms,
         )  # fmt: skip
-        self.engine.health.beat(beat, HEARTBEAT_TTL_S)
+        self.engine.health.beat(beat, heartbeat_ttl_s(self.engine))
 
     def pause_if_no_healthy_worker(self) -> list[str]:
         """When every live worker is unhealthy, nothing can dial: pause the running
@@ -308,7 +312,7 @@ class Monitor:
 
     def watch_for_stall(self, now: float) -> None:
         """Calls waiting, this worker meaning to take them and with room for them, and none
-        taken for STALL_S: its consumer is stuck (a Celery/kombu fault after the broker
+        taken for Timing.stall_s: its consumer is stuck (a Celery/kombu fault after the broker
         connection dropped); only a restart helps."""
         h = self.health
         room = h.concurrency == 0 or h.in_flight < h.concurrency
@@ -318,7 +322,7 @@ class Monitor:
         if self._waiting_since is None:
             self._waiting_since = now
         since = max(self._waiting_since, h.last_task_at)
-        if now - since >= STALL_S:
+        if now - since >= self.engine.timing.stall_s:
             log.critical(
                 "calls have waited %.0f s and this worker took none: its consumer is stuck; "
                 "exiting so that a supervisor restarts it", now - since,

@@ -1,16 +1,16 @@
 """`dialer list`, `dialer rows` and `dialer delete` run as an operator runs them (the real
-entry point, a real Redis), and retention: finished campaigns removed after N days."""
+entry point in-process, as a process where a pipe matters; a real Redis), and retention:
+finished campaigns removed after N days."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 import redis
-from support import NUMBERS, new_campaign, write_sheet
+from support import NUMBERS, cli_env, new_campaign, run_dialer, write_sheet
 
 from dialer.campaign.manage import expire_campaigns, list_campaigns
 from dialer.engine import Engine
@@ -21,12 +21,10 @@ DAY_MS = 86_400_000
 
 @pytest.fixture
 def dialer(redis_server, namespace):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_"))}
-    env.update(DIALER_REDIS_URL=redis_server.url, DIALER_NAMESPACE=namespace)
+    env = cli_env(redis_server.url, namespace)
 
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "dialer.cli", *args], env=env, input=stdin,
-                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        return run_dialer(*args, env=env, stdin=stdin)
 
     return run
 
@@ -302,18 +300,16 @@ def test_retention_setting_is_read_from_the_environment() -> None:
 def test_unreachable_redis_is_one_line_for_the_new_commands(command) -> None:
     from dialer.engine.embedded import free_port
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_"))}
-    env["DIALER_REDIS_URL"] = target = f"redis://127.0.0.1:{free_port()}/0"
-    done = subprocess.run([sys.executable, "-m", "dialer.cli", *command], env=env,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    target = f"redis://127.0.0.1:{free_port()}/0"
+    done = run_dialer(*command, env=cli_env(target, "dialer"))
     assert f"cannot reach Redis at {target}" in one_line(done, 1)
 
 
 def test_rows_piped_into_head_ends_quietly(engine: Engine, tmp_path, redis_server, namespace):
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 20_000), start=False,
                        pool=NUMBERS[:1])  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_"))}
-    env.update(DIALER_REDIS_URL=redis_server.url, DIALER_NAMESPACE=namespace)
+    env = cli_env(redis_server.url, namespace)
+    # A process: the pipe closed under it is what is tested.
     proc = subprocess.Popen([sys.executable, "-m", "dialer.cli", "rows", cid, "--limit", "0"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     assert proc.stdout is not None and proc.stdout.readline().startswith(b"row ")

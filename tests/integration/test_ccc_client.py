@@ -144,6 +144,7 @@ def test_reused_nonce_is_refused_and_transient(simulator: Simulator, version: st
     assert len(simulator.state.snapshot()) == 1
 
 
+@pytest.mark.timing  # two requests inside the simulator's one second
 def test_throttling_is_transient(simulator: Simulator) -> None:
     simulator.faults.max_qps = 1
     c = client(simulator)

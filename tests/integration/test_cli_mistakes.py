@@ -1,6 +1,7 @@
 """Every operator mistake is one short line on stderr naming what is wrong, exit status 2 for
 the operator's input and 1 for a failure at run time, never a traceback (unless -v asks for
-it), and nothing left behind. Real entry points, real processes, a real Redis."""
+it), and nothing left behind. The real entry point (in-process; the worker as a process), a
+real Redis."""
 
 from __future__ import annotations
 
@@ -13,20 +14,16 @@ from pathlib import Path
 import pytest
 import redis
 from openpyxl import Workbook
+from support import cli_env, run_dialer
 
 from dialer.engine.embedded import free_port
 
-DIALER = [sys.executable, "-m", "dialer.cli"]
 SAMPLE = str(Path(__file__).resolve().parents[2] / "campaigns" / "sample.csv")
 UPLOAD = ["upload", SAMPLE, "--broker", "02151234567", "--instance-id", "ccc-test"]
 
 
-def dialer(*args: str, redis_url: str, namespace: str = "dialer", cwd: Path | None = None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_"))}
-    env.update(DIALER_REDIS_URL=redis_url, DIALER_NAMESPACE=namespace)
-    return subprocess.run(
-        [*DIALER, *args], env=env, capture_output=True, text=True, timeout=120, cwd=cwd
-    )
+def dialer(*args: str, redis_url: str, namespace: str = "dialer"):
+    return run_dialer(*args, env=cli_env(redis_url, namespace))
 
 
 def one_line(done: subprocess.CompletedProcess, status: int) -> str:

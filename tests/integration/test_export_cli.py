@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import redis
-from support import ALWAYS
+from support import ALWAYS, cli_env, run_dialer
 
 from dialer.engine import CampaignStore, Keys
 from dialer.models import CampaignSettings
@@ -27,16 +26,14 @@ def campaign(redis_server, redis_client: redis.Redis, namespace: str, tmp_path):
     store = CampaignStore(redis_client, Keys(namespace))
     settings = CampaignSettings("t", "ccc-test", pool=("02151234567",), windows=ALWAYS)
     cid = upload(store, sheet, settings).campaign_id
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_"))}
-    env.update(DIALER_REDIS_URL=redis_server.url, DIALER_NAMESPACE=namespace)
+    env = cli_env(redis_server.url, namespace)
     out = tmp_path / "out"
     out.mkdir()
     return cid, env, out
 
 
 def dialer(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dialer.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    return run_dialer(*args, env=env)
 
 
 def assert_one_line_mistake(done: subprocess.CompletedProcess, *words: str) -> None:

@@ -7,23 +7,29 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 import time
 
 import redis
-from support import NUMBERS, calls_log, engine_env, new_campaign, wait_until, write_sheet
+from support import (
+    NUMBERS,
+    calls_log,
+    engine_env,
+    new_campaign,
+    run_dialer,
+    wait_until,
+    write_sheet,
+)
 
 from dialer.ccc.simulator import Simulator
 from dialer.engine import CampaignStore, Engine, Keys
 from dialer.models import TERMINAL_STATES, CampaignStatus
 from dialer.settings import Settings
 
-DIALER = [sys.executable, "-m", "dialer.cli"]
 WRONG_SECRET = {"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "not-the-secret"}
 
 
 def dialer(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*DIALER, *args], env=env, capture_output=True, text=True, timeout=60)
+    return run_dialer(*args, env=env)
 
 
 def status_json(env: dict[str, str], cid: str) -> dict:
@@ -167,7 +173,7 @@ def test_with_no_healthy_worker_left_campaigns_pause_naming_them_and_no_number_l
     each_row_dispatched_once(engine, cid, simulator)
 
 
-def test_when_every_worker_is_gone_status_says_so_within_45_s(
+def test_when_every_worker_is_gone_status_says_so_once_the_alive_window_passes(
     engine, simulator, redis_server, namespace, workers, tmp_path
 ) -> None:
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 200), pool=NUMBERS[:2],
@@ -179,7 +185,7 @@ def test_when_every_worker_is_gone_status_says_so_within_45_s(
     assert "ETA" in dialer(env, "status", cid).stdout
     for proc in procs:
         w.kill(proc)
-    # Alive means a heartbeat at most 30 s old; one is written every 5 s.
+    # Alive means a heartbeat at most 30 s old, one written every 5 s (8 s and 1 s here).
     wait_until(lambda: status_json(env, cid)["workers_alive"] == 0, 40, "no live worker")
     human = dialer(env, "status", cid).stdout
     assert "no live workers since" in human and "ETA" not in human and "/s (limit" not in human

@@ -23,7 +23,6 @@ from dialer.worker.monitor import (
     HEARTBEAT_TTL_S,
     PROBE_CAP_MS,
     PROBE_GROWTH,
-    STALL_S,
     Breaker,
     Identity,
     Monitor,
@@ -143,8 +142,9 @@ def test_the_watchdog_ends_a_worker_with_room_that_takes_none_of_the_waiting_cal
     backlog = [3]
     m = monitor(engine, simulator, health, consuming=lambda: True, backlog=lambda: backlog[0],
                 on_stall=lambda: stalled.append(True), clock=lambda: now[0])  # fmt: skip
+    stall_s = engine.timing.stall_s
     m.watch_for_stall(now[0])
-    now[0] += STALL_S - 1
+    now[0] += stall_s - 1
     m.watch_for_stall(now[0])
     assert not stalled
     health.in_flight = 4  # busy: waiting calls are not its fault
@@ -153,7 +153,7 @@ def test_the_watchdog_ends_a_worker_with_room_that_takes_none_of_the_waiting_cal
     assert not stalled
     health.in_flight = 0
     m.watch_for_stall(now[0])
-    now[0] += STALL_S
+    now[0] += stall_s
     m.watch_for_stall(now[0])
     assert stalled == [True]
 

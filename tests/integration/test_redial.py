@@ -4,12 +4,20 @@ point and, for pacing, real `celery worker` processes."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 import pytest
-from support import NUMBERS, calls_log, engine_env, feed_now, new_campaign, wait_until, write_sheet
+from support import (
+    NUMBERS,
+    calls_log,
+    cli_env,
+    engine_env,
+    feed_now,
+    new_campaign,
+    run_dialer,
+    wait_until,
+    write_sheet,
+)
 
 from dialer.campaign.redial import select_rows
 from dialer.campaign.status import render, status_view
@@ -22,7 +30,6 @@ from dialer.records.poller import RecordsPoller
 from dialer.settings import Credentials
 from dialer.worker.dialing import place_one
 
-DIALER = [sys.executable, "-m", "dialer.cli"]
 BROKER = NUMBERS[0]
 
 
@@ -60,10 +67,7 @@ def results(engine: Engine, cid: str) -> list[tuple[str, dict]]:
 
 def dialer(redis_url: str, namespace: str, *args: str,
            stdin: str = "") -> subprocess.CompletedProcess:  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_"))}
-    env.update(DIALER_REDIS_URL=redis_url, DIALER_NAMESPACE=namespace)
-    return subprocess.run([*DIALER, *args], env=env, input=stdin, capture_output=True,
-                          text=True, timeout=60)  # fmt: skip
+    return run_dialer(*args, env=cli_env(redis_url, namespace), stdin=stdin)
 
 
 def test_redialled_rows_are_paced_and_keep_their_history(
@@ -86,7 +90,10 @@ def test_redialled_rows_are_paced_and_keep_their_history(
     wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE, 30, "DONE")
     placed = calls_log(simulator.config.calls_log)
     assert sorted(c["callee"] for c in placed) == [f"139{i:08d}" for i in range(10)]
-    assert worst_window([c["ts"] for c in placed]) <= 2  # the broker's 2/s, as any call
+    # Paced at the broker's 2/s, as any call: judged on the start times the engine set on
+    # the Redis clock (what the wire shows is checked once, in test_row_states).
+    begun = [result["last_attempt_at"] / 1000 for _, result in results(engine, cid)]
+    assert worst_window(begun) <= 2
     for state, result in results(engine, cid):
         assert state == "DISPATCHED" and result["job_id"] and not result.get("error_code")
         assert result["attempts"] == 2 and result["redials"] == 1

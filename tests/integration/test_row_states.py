@@ -81,6 +81,8 @@ def test_row_whose_worker_vanished_mid_call_becomes_unknown(make_engine, client,
     assert simulator.state.snapshot() == []
 
 
+# Two BEGIN_DIALs on the Redis clock: a process stalled between them shortens the wait.
+@pytest.mark.timing
 def test_second_call_cannot_begin_sooner_than_the_interval_after_the_first(make_engine,
                                                                           tmp_path):  # fmt: skip
     engine = make_engine(lookahead_ms=2000)
@@ -94,6 +96,9 @@ def test_second_call_cannot_begin_sooner_than_the_interval_after_the_first(make_
     assert engine.store.counts(cid) == {"DIALING": 1, "QUEUED": 1}
 
 
+# The wire-level pacing check (others judge the engine's own start times): when requests
+# reach the simulator depends on the CPU, so it runs alone.
+@pytest.mark.timing
 def test_account_wide_qps_cap_holds_across_brokers(make_engine, client, simulator, tmp_path):
     engine = make_engine(depth=6, lookahead_ms=5000, max_qps=4.0)
     sheet = write_sheet(tmp_path / "s.csv", 12, brokers=NUMBERS[:2])

@@ -4,15 +4,14 @@ every reason code, XLSX, pass-through columns, broken files, the broker pool spr
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import redis
 from openpyxl import Workbook
+from support import cli_env, run_dialer
 
 from dialer.engine import CampaignStore, DialEntry, Keys
 from dialer.errors import SheetError
@@ -227,10 +226,7 @@ def test_no_broker_anywhere_is_a_file_error(store, tmp_path) -> None:
 
 
 def run_cli(*args: str, redis_url: str, namespace: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DIALER_REDIS_URL": redis_url, "DIALER_NAMESPACE": namespace}
-    return subprocess.run(
-        [sys.executable, "-m", "dialer.cli", *args], env=env, capture_output=True, text=True
-    )
+    return run_dialer(*args, env=cli_env(redis_url, namespace))
 
 
 def test_cli_upload_prints_summary_and_id_last(redis_server, namespace, store) -> None:
