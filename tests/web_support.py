@@ -1,12 +1,11 @@
 """Helpers for the console's tests: a real uvicorn server on 127.0.0.1:0 with the app wired
-to the session's private Redis and the simulator, and the `dialer` CLI as a subprocess."""
+to the session's private Redis and the simulator, and the `dialer` CLI beside it (in-process)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 
 import requests
 from fastapi import FastAPI
-from support import ALWAYS, NUMBERS, engine_env
+from support import ALWAYS, NUMBERS, engine_env, run_dialer
 
 from dialer.settings import Credentials, Settings
 from dialer.web.app import create_app
@@ -62,10 +61,7 @@ class Console:
             time.sleep(0.2)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "dialer.cli", *args],
-            env=self.env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+        return run_dialer(*args, env=self.env)
 
 
 @contextmanager

@@ -5,11 +5,17 @@ Uses the system's redis-server when there is one, else the binary shipped in the
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -34,8 +40,33 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _dies_with_this_process() -> Callable[[], None] | None:
+    """What the child runs between fork and exec so that it gets SIGTERM when this process
+    dies, even by kill -9 (Linux's parent-death signal, which survives the exec); None
+    elsewhere. Everything is looked up here, before the fork: the child only calls prctl."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    prctl, parent = libc.prctl, os.getpid()
+
+    def in_child() -> None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return in_child
+
+
 class EmbeddedRedis:
-    """One redis-server process on 127.0.0.1 with AOF on, data in its own directory."""
+    """One redis-server process on 127.0.0.1 with AOF on, data in its own directory.
+
+    Unless daemonized, the server is this process's child in a process group of its own (a
+    Ctrl-C at the terminal reaches this process, which stops the server after what uses
+    it), and on Linux it is stopped when this process dies, however it dies. The parent-death
+    signal follows the thread that started the server: start it from the main thread."""
 
     def __init__(self, data_dir: Path | None = None, port: int | None = None) -> None:
         self._own_dir = data_dir is None
@@ -70,7 +101,12 @@ class EmbeddedRedis:
             subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         else:
             self._proc = subprocess.Popen(
-                args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                args,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                process_group=0,
+                # Only prctl runs in the child (no Python locks to inherit across the fork).
+                preexec_fn=_dies_with_this_process(),
             )
         self._wait_ready()
         return self
