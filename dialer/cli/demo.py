@@ -5,13 +5,16 @@ demo builds its own Settings; the process environment is left alone."""
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from importlib.resources import as_file, files
 from pathlib import Path
+from types import FrameType
 
 from dialer.ccc.simulator import Simulator, SimulatorConfig
 from dialer.ccc.simulator.faults import Span
@@ -62,6 +65,10 @@ def run_demo(workers: Workers, output: Path, sheet: Path | None = None, rate: st
     # time, customers 70 %; they talk 20 s to 2 min.
     sim.faults.update({"caller_answer": 0.95, "callee_answer": 0.7, "ring_s": Span(2, 8),
                        "talk_s": Span(20, 120), "time_scale": 100})  # fmt: skip
+    # SIGTERM (`kill`, a service manager) ends the demo as Ctrl-C does, by the same path.
+    # Whatever way the demo ends, its redis-server goes with it (EmbeddedRedis), and the
+    # simulator, workers and console are threads of this process.
+    previous = _on_sigterm(_interrupt)
     try:
         server.start()
         sim.start()
@@ -91,6 +98,18 @@ def run_demo(workers: Workers, output: Path, sheet: Path | None = None, rate: st
         sim.stop()
         server.stop()
         shutil.rmtree(data, ignore_errors=True)
+        _on_sigterm(previous)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _on_sigterm(handler: signal._HANDLER) -> signal._HANDLER:
+    """Install `handler` for SIGTERM (only the main thread can); the one it replaces."""
+    if handler is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _campaign(settings: Settings, workers: Workers, sheet: Path, output: Path,
