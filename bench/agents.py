@@ -55,7 +55,7 @@ def run(args: argparse.Namespace, paced: bool) -> dict[str, float]:
         )  # fmt: skip
         cid = harness.upload_sheet(engine, sheet, settings)
         harness.start_workers(ctx, 2, 32)
-        time.sleep(4)
+        harness.wait_for_workers(ctx, 2)
         engine.start(cid)
         deadline = time.monotonic() + 1800
         while engine.store.campaign(cid).status is not CampaignStatus.DONE:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -50,7 +49,7 @@ def main() -> None:
         )
         cid = upload(engine.store, sheet, settings).campaign_id
         harness.start_workers(ctx, args.workers, args.concurrency)
-        time.sleep(4)
+        harness.wait_for_workers(ctx, args.workers)
         before = harness.cpu_seconds(ctx)
         engine.start(cid)
         calls = harness.wait_calls(ctx["log"], args.rows, timeout_s=600)

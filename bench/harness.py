@@ -23,6 +23,7 @@ from dialer.engine.embedded import EmbeddedRedis
 from dialer.engine.pacing import worst_window
 from dialer.models import CampaignSettings
 from dialer.sheets.upload import upload
+from dialer.worker.monitor import live_workers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,6 +90,17 @@ def environment(numbers: tuple[str, ...], latency_ms: float, sim_args: tuple[str
 
 def upload_sheet(engine: Engine, sheet: Path, settings: CampaignSettings) -> str:
     return upload(engine.store, sheet, settings).campaign_id
+
+
+def wait_for_workers(ctx: dict, count: int, timeout_s: float = 120.0) -> None:
+    """Until `count` workers have written their first heartbeat (they write it once ready to
+    take calls): start-up is then not counted in what a benchmark measures, however long
+    it took on a busy machine."""
+    deadline = time.monotonic() + timeout_s
+    while live_workers(ctx["engine"]).alive < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{count} workers did not start in {timeout_s:.0f} s")
+        time.sleep(0.2)
 
 
 def start_workers(ctx: dict, count: int, concurrency: int, app: str = "tasks",

@@ -32,7 +32,7 @@ def run_engine(args: argparse.Namespace, outcomes: bool = False) -> dict:
         )
         cid = upload(engine.store, sheet, settings).campaign_id
         harness.start_workers(ctx, args.workers, args.concurrency)
-        time.sleep(3)  # let the workers boot so startup is not counted as pacing
+        harness.wait_for_workers(ctx, args.workers)  # start-up is not counted as pacing
         started = time.time()
         engine.start(cid)
         calls = harness.wait_calls(ctx["log"], rows_per_broker * args.brokers, args.seconds * 4)

@@ -59,7 +59,7 @@ def main() -> None:
                                     windows=("00:00-24:00",), pair_guard_s=0)  # fmt: skip
         cid = harness.upload_sheet(engine, sheet, settings)
         harness.start_workers(ctx, args.workers, 16)
-        time.sleep(3)
+        harness.wait_for_workers(ctx, args.workers)
         started = time.time()
         engine.start(cid)
         while engine.store.campaign(cid).status is not CampaignStatus.DONE:
