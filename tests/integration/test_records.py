@@ -163,7 +163,7 @@ def test_outcome_not_recorded_by_the_horizon_says_why(engine, tmp_path) -> None:
         # The report says why in the reader's language, from the code.
         english = render_html(engine.store, cid, "en")
         assert "no record (No call record)" in english
-        assert "the campaign&#x27;s reconcile horizon" in english  # escaped once, not twice
+        assert "the campaign&#39;s reconcile horizon" in english  # escaped once, not twice
         assert "无通话记录" in render_html(engine.store, cid, "zh_CN")
 
 
