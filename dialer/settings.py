@@ -48,6 +48,19 @@ class Settings:
     records_max_lag_s: float = 30.0
     caller_lookup_s: float = 2.0  # first record lookup of a paced caller's call
     retention_days: float | None = None  # DONE/CANCELLED campaigns are deleted after this
+    # Webhooks (docs/webhooks.md): the global endpoint, its secrets (kept out of repr), and
+    # delivery: timeouts, backoff (tests shorten it), when to give up and to disable.
+    webhook_url: str | None = None
+    webhook_events: str = ""  # patterns, comma-separated (empty: every event)
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_secret_previous: str | None = field(default=None, repr=False)
+    webhook_connect_timeout_s: float = 5.0
+    webhook_read_timeout_s: float = 15.0
+    webhook_backoff_base_s: float = 5.0
+    webhook_backoff_cap_s: float = 6 * 3600.0
+    webhook_max_age_s: float = 3 * 86400.0
+    webhook_max_failures: float = 20
+    webhook_lease_s: float = 60.0  # a claimed delivery not reported by then is due again
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +84,10 @@ class Settings:
             feeder_depth=int(_float(env, "DIALER_FEEDER_DEPTH", cls.feeder_depth)),
             run_feeder=env.get("DIALER_FEEDER", "1") != "0",
             retention_days=_retention_days(env),
+            webhook_url=env.get("DIALER_WEBHOOK_URL") or None,
+            webhook_events=env.get("DIALER_WEBHOOK_EVENTS", ""),
+            webhook_secret=env.get("DIALER_WEBHOOK_SECRET") or None,
+            webhook_secret_previous=env.get("DIALER_WEBHOOK_SECRET_PREVIOUS") or None,
             **numbers,
         )
 
@@ -114,6 +131,13 @@ NUMBER_VARS = {
     "records_budget": "DIALER_RECORDS_BUDGET",
     "records_max_lag_s": "DIALER_RECORDS_MAX_LAG_S",
     "caller_lookup_s": "DIALER_CALLER_LOOKUP_S",
+    "webhook_connect_timeout_s": "DIALER_WEBHOOK_CONNECT_TIMEOUT_S",
+    "webhook_read_timeout_s": "DIALER_WEBHOOK_READ_TIMEOUT_S",
+    "webhook_backoff_base_s": "DIALER_WEBHOOK_BACKOFF_BASE_S",
+    "webhook_backoff_cap_s": "DIALER_WEBHOOK_BACKOFF_CAP_S",
+    "webhook_max_age_s": "DIALER_WEBHOOK_MAX_AGE_S",
+    "webhook_max_failures": "DIALER_WEBHOOK_MAX_FAILURES",
+    "webhook_lease_s": "DIALER_WEBHOOK_LEASE_S",
 }
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings)}
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from kombu import Queue
 
 from dialer.engine import Keys
 from dialer.engine.connection import redis_url
 from dialer.settings import Settings
-from tasks import calls
+from tasks import calls, webhooks
 from tasks.broker import TRANSPORT
 
 
@@ -27,6 +28,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "task_ignore_result": True,
         "task_default_queue": queue_name(settings),
+        # A worker started without -Q takes calls and webhook deliveries; `-Q NS.webhooks`
+        # makes one that only delivers.
+        "task_queues": [Queue(queue_name(settings)), Queue(webhooks.webhooks_queue(settings))],
         "task_serializer": "json",
         "accept_content": ["json"],
         "broker_connection_retry_on_startup": True,
@@ -48,4 +52,5 @@ def make_app(settings: Settings) -> Celery:
     app = Celery("dialer", broker=redis_url(settings), set_as_current=False)
     app.conf.update(celery_config(settings))
     calls.register(app, settings)
+    webhooks.register(app, settings)
     return app

@@ -11,29 +11,34 @@ from dialer.campaign.redial import REDIALABLE, redial, select_rows
 from dialer.campaign.status import render, status_view
 from dialer.cli import manage
 from dialer.cli.progress import exit_status, print_upload, watch
-from dialer.engine import open_engine, open_store
+from dialer.engine import open_engine, open_events, open_store
 from dialer.i18n.catalogue import DEFAULT, LOCALES
 from dialer.models import CampaignStatus, RowState
 from dialer.options import values as opt
-from dialer.options.upload import add_upload_options, settings_from_args
+from dialer.options.upload import add_upload_options, settings_from_args, webhooks_from_args
 from dialer.results.export import check_export, check_output, export
 from dialer.settings import Settings
 from dialer.sheets.upload import UploadTally, upload
 from dialer.sheets.validate import load_dnc
 
 
-def do_upload(args: argparse.Namespace, settings: Settings) -> tuple[str, UploadTally]:
+def do_upload(
+    args: argparse.Namespace, settings: Settings
+) -> tuple[str, UploadTally, str | None]:
+    """(campaign id, what was stored, the webhook secret made for it if one was)."""
     campaign = settings_from_args(args, settings)
+    endpoints, new_secret = webhooks_from_args(args)
     dnc = load_dnc(args.dnc) if args.dnc else frozenset()
     store = open_store(settings)
     report = upload(store, args.sheet_path, campaign, dnc=dnc, sheet_name=args.sheet)
-    return report.campaign_id, report
+    open_events(settings).save_endpoints(report.campaign_id, endpoints)
+    return report.campaign_id, report, new_secret
 
 
 def cmd_upload(args: argparse.Namespace, settings: Settings) -> int:
     campaign = settings_from_args(args, settings)
-    _, report = do_upload(args, settings)
-    print_upload(report, campaign, args.json)
+    _, report, secret = do_upload(args, settings)
+    print_upload(report, campaign, args.json, webhook_secret=secret)
     return 0
 
 
@@ -120,8 +125,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     campaign = settings_from_args(args, settings)
     if args.export:
         check_export(args.export, None)  # not after the whole campaign has run
-    cid, report = do_upload(args, settings)
-    print_upload(report, campaign, as_json=False)
+    cid, report, secret = do_upload(args, settings)
+    print_upload(report, campaign, as_json=False, webhook_secret=secret)
     engine = open_engine(settings)
     engine.start(cid)
     if args.workers:

@@ -9,6 +9,7 @@ from typing import cast
 from dialer.engine.client import Client
 from dialer.engine.codec import Campaign, DialEntry
 from dialer.engine.connection import redis_url
+from dialer.engine.events import EventStore
 from dialer.engine.keys import Keys
 from dialer.engine.scripts import AttemptEnd, Backoff, Begun, Refusal
 from dialer.engine.store import BrokerFigures, CampaignStore, Progress
@@ -34,6 +35,10 @@ def open_store(settings: Settings) -> CampaignStore:
     )
 
 
+def open_events(settings: Settings) -> EventStore:
+    return EventStore(connect(settings), Keys(settings.namespace))
+
+
 def open_engine(settings: Settings) -> Engine:
     return Engine(open_store(settings), settings.timing())
 
@@ -50,12 +55,14 @@ __all__ = [
     "Caps",
     "DialEntry",
     "Engine",
+    "EventStore",
     "Job",
     "Keys",
     "Progress",
     "Refusal",
     "connect",
     "open_engine",
+    "open_events",
     "open_store",
     "with_redis_retry",
 ]  # fmt: skip

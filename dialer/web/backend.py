@@ -25,7 +25,8 @@ from dialer.errors import CampaignNotFound, DialerError, OptionError, SheetError
 from dialer.models import CampaignSettings, CampaignStatus, RowState
 from dialer.options.upload import UPLOAD_OPTIONS as UPLOAD_OPTIONS
 from dialer.options.upload import Option as Option
-from dialer.options.upload import options_from_fields, settings_from_args
+from dialer.engine.events import EventStore, WebhookEndpoint
+from dialer.options.upload import options_from_fields, settings_from_args, webhooks_from_args
 from dialer.options.values import checked, row_states
 from dialer.results.export import export
 from dialer.results.report import write_report
@@ -55,6 +56,8 @@ class UploadOptions:
     campaign: CampaignSettings
     dnc: frozenset[str]
     sheet_name: str | None
+    webhooks: tuple[WebhookEndpoint, ...] = ()
+    webhook_secret: str | None = None  # made at upload: answered once
 
 
 class _PreviewSink:
@@ -205,12 +208,13 @@ class Backend:
         try:
             args = options_from_fields(fields, Path(file_label))
             campaign = settings_from_args(args, self.settings)
+            webhooks, secret = webhooks_from_args(args)
             dnc = load_dnc(str(dnc_path)) if dnc_path else frozenset()
         except SheetError as exc:
             raise Unprocessable(f"do-not-call file: {exc.reason}") from None
         except DialerError as exc:
             raise BadRequest(str(exc), "Options.Invalid") from None
-        return UploadOptions(campaign, dnc, args.sheet)
+        return UploadOptions(campaign, dnc, args.sheet, tuple(webhooks), secret)
 
     def preview(self, path: Path, label: str, opts: UploadOptions) -> dict[str, Any]:
         """What `upload` would store and reject, computed by `upload` itself into a sink."""
@@ -250,12 +254,14 @@ class Backend:
         with _sheet_errors(label):
             report = upload(store, path, opts.campaign, dnc=opts.dnc, sheet_name=opts.sheet_name,
                             file_label=label)  # fmt: skip
+        EventStore(store.r, store.keys).save_endpoints(report.campaign_id, list(opts.webhooks))
         return {
             "id": report.campaign_id,
             "total": report.total,
             "accepted": report.accepted,
             "rejected": sum(report.rejected.values()),
             "reasons": dict(report.rejected),
+            **({"webhook_secret": opts.webhook_secret} if opts.webhook_secret else {}),
         }
 
     # --- downloads ----------------------------------------------------------------------
