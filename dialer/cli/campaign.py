@@ -22,9 +22,7 @@ from dialer.sheets.upload import UploadTally, upload
 from dialer.sheets.validate import load_dnc
 
 
-def do_upload(
-    args: argparse.Namespace, settings: Settings
-) -> tuple[str, UploadTally, str | None]:
+def do_upload(args: argparse.Namespace, settings: Settings) -> tuple[str, UploadTally, str | None]:
     """(campaign id, what was stored, the webhook secret made for it if one was)."""
     campaign = settings_from_args(args, settings)
     endpoints, new_secret = webhooks_from_args(args)

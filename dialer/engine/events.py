@@ -72,7 +72,7 @@ class WebhookEndpoint:
 @dataclass(frozen=True)
 class EndpointState:
     failures: int = 0  # failed attempts in a row
-    disabled: str = ""  # why it is disabled (Gone, Failing); empty: enabled
+    disabled: str = ""  # why it is disabled (Webhook.Gone, Webhook.Failing); empty: enabled
     disabled_at_ms: int | None = None
 
 
@@ -204,7 +204,7 @@ class EventStore:
         return text(out[0]), bool(int(out[1]))
 
     def deliveries(self, cid: str) -> dict[str, dict[str, Any]]:
-        """"EVENT|ENDPOINT" -> its delivery record (state, attempts, log, last, ...)."""
+        """ "EVENT|ENDPOINT" -> its delivery record (state, attempts, log, last, ...)."""
         raw = self.r.hgetall(self.keys.webhook_deliveries(cid))
         return {text(k): json.loads(v) for k, v in raw.items()}
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
@@ -185,6 +186,28 @@ def rows(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
     return {"rows": _backend(request).rows(_id(cid), state, limit)}
+
+
+@router.get("/campaigns/{cid}/webhooks",
+            summary="As `dialer webhooks ID --json`: endpoints and recent deliveries")  # fmt: skip
+def webhooks(
+    request: Request, cid: str, _: Authed, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+) -> Any:
+    return _backend(request).webhooks(_id(cid), limit)
+
+
+class Redelivery(BaseModel):
+    """Events to deliver again: by id, or every one since a time ("2h", "2026-12-04 10:00")."""
+
+    event_ids: list[str] = []
+    since: str | None = None
+    endpoint: str | None = None
+
+
+@router.post("/campaigns/{cid}/webhooks/redeliver",
+             summary="As `dialer webhooks ID --redeliver EVENT_ID` or `--since TIME`")  # fmt: skip
+def redeliver(request: Request, cid: str, body: Redelivery, _: Authed) -> Any:
+    return _backend(request).redeliver(_id(cid), body.event_ids, body.since, body.endpoint)
 
 
 def _control(action: str) -> Any:

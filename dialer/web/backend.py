@@ -19,13 +19,13 @@ from dialer.campaign.activity import STALL_TEXT as STALL_TEXT
 from dialer.campaign.activity import WAIT_TEXT as WAIT_TEXT
 from dialer.campaign.manage import RowFilter, find_rows, list_campaigns
 from dialer.campaign.status import CallerNow as CallerNow
-from dialer.campaign.status import status_view
+from dialer.campaign.status import disabled_endpoints, status_view
 from dialer.engine import CampaignStore, Engine, open_store
+from dialer.engine.events import EventStore, WebhookEndpoint
 from dialer.errors import CampaignNotFound, DialerError, OptionError, SheetError, StoreError
 from dialer.models import CampaignSettings, CampaignStatus, RowState
 from dialer.options.upload import UPLOAD_OPTIONS as UPLOAD_OPTIONS
 from dialer.options.upload import Option as Option
-from dialer.engine.events import EventStore, WebhookEndpoint
 from dialer.options.upload import options_from_fields, settings_from_args, webhooks_from_args
 from dialer.options.values import checked, row_states
 from dialer.results.export import export
@@ -35,6 +35,7 @@ from dialer.sheets import reader, validate
 from dialer.sheets.upload import upload
 from dialer.sheets.validate import load_dnc
 from dialer.web.errors import BadRequest, Conflict, NotFound, Unavailable, Unprocessable
+from dialer.webhooks.log import parse_since, redeliver, webhooks_view
 from dialer.worker.monitor import live_workers
 
 # STALL_TEXT, WAIT_TEXT and CallerNow are imported "as" themselves: the words the console's
@@ -105,6 +106,8 @@ class MetricsSnapshot:
     placed: dict[tuple[str, str], int] = field(default_factory=dict)  # (id, broker)
     failed: dict[tuple[str, str], int] = field(default_factory=dict)  # (id, code)
     workers: int = 0
+    webhooks_disabled: list[tuple[str, str, str]] = field(default_factory=list)  # id, ep, why
+    webhook_backlog: dict[str, int] = field(default_factory=dict)  # outbox, due -> entries
 
 
 class Backend:
@@ -185,6 +188,34 @@ class Backend:
         if cancelled is not None:
             out["cancelled"] = cancelled
         return out
+
+    # --- webhooks -----------------------------------------------------------------------
+
+    def webhooks(self, cid: str, limit: int = 50) -> dict[str, Any]:
+        """What `dialer webhooks ID --json` shows: endpoints and recent deliveries."""
+        store = self.store
+        with _translated():
+            store.campaign(cid)
+            events = EventStore(store.r, store.keys)
+            return webhooks_view(events, self.settings, cid, recent=limit).as_dict()
+
+    def redeliver(self, cid: str, event_ids: list[str], since: str | None,
+                  endpoint: str | None) -> dict[str, Any]:  # fmt: skip
+        """As `dialer webhooks ID --redeliver EVENT_ID` / `--since TIME`."""
+        store = self.store
+        with _translated():
+            campaign = store.campaign(cid)
+            try:
+                since_ms = (parse_since(since, campaign.settings.timezone, store.now_ms())
+                            if since else None)  # fmt: skip
+                if not event_ids and since_ms is None:
+                    raise OptionError("event_ids", "name events, or a time to redeliver since")
+                events = EventStore(store.r, store.keys)
+                n = redeliver(events, self.settings, cid, event_ids=event_ids,
+                              since_ms=since_ms, endpoint=endpoint)  # fmt: skip
+            except OptionError as exc:
+                raise BadRequest(str(exc)) from None
+        return {"id": cid, "queued": n}
 
     def rows(self, cid: str, states: Iterable[str], limit: int = 100) -> list[dict[str, Any]]:
         """Up to `limit` rows in the given states, in source order, with their reasons: what
@@ -292,6 +323,8 @@ class Backend:
             except CampaignNotFound:
                 continue
             snap.campaigns[campaign.status.value] += 1
+            for eid, why in disabled_endpoints(self.engine, cid):
+                snap.webhooks_disabled.append((cid, eid, why))
             if campaign.status not in (CampaignStatus.RUNNING, CampaignStatus.PAUSED):
                 continue
             counts = store.counts(cid)
@@ -301,6 +334,8 @@ class Backend:
             for code, n in self._failed_by_code(cid, counts.get(RowState.FAILED.value, 0)).items():
                 snap.failed[(cid, code)] = n
         snap.workers = live_workers(self.engine).alive
+        events = EventStore(store.r, store.keys)
+        snap.webhook_backlog = {"outbox": events.outbox_backlog(), "due": events.due_count()}
         return snap
 
     def _failed_by_code(self, cid: str, failed: int) -> Counter[str]:

@@ -86,9 +86,10 @@ class Deliverer:
         headers.update({"content-type": "application/json", "user-agent": "b2b-dialer"})
         started = time.perf_counter()
         try:
-            with self.session.post(endpoint.url, data=body, headers=headers, stream=True,
-                                   timeout=self.timeout, allow_redirects=False) as resp:  # fmt: skip
-                status = resp.status_code
+            resp = self.session.post(endpoint.url, data=body, headers=headers, stream=True,
+                                     timeout=self.timeout, allow_redirects=False)  # fmt: skip
+            status = resp.status_code
+            resp.close()  # the answer's body is not read: a receiver may send anything
         except requests.RequestException as exc:
             latency = int((time.perf_counter() - started) * 1000)
             return self._record(d, policy.FAIL, 0, latency, describe(exc))
@@ -102,7 +103,8 @@ class Deliverer:
             jitter=random.random(), retry=self.retry,
         )  # fmt: skip
         if disabled:
-            host = urlsplit(self.endpoint(d).url).hostname if self.endpoint(d) else "?"  # type: ignore[union-attr]
+            endpoint = self.endpoint(d)
+            host = urlsplit(endpoint.url).hostname if endpoint else "?"
             log.warning("webhook endpoint %s (%s) of campaign %s disabled: %s", d.endpoint,
                         host, d.campaign, "410 Gone" if act == policy.GONE else
                         f"{self.retry.max_failures} failures in a row")  # fmt: skip

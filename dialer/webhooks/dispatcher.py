@@ -40,7 +40,7 @@ class Dispatcher:
         if cid not in self._endpoints:
             self._endpoints[cid] = self.events.endpoints(cid)
         found = list(self._endpoints[cid])
-        return found + [self.global_endpoint] if self.global_endpoint else found
+        return [*found, self.global_endpoint] if self.global_endpoint else found
 
     def fan_out(self, event: OutboxEvent) -> int:
         wanted = [e.id for e in self.endpoints(event.campaign) if matches(e, event.type)]

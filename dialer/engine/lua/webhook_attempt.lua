@@ -59,10 +59,10 @@ else
   elseif act == 'gone' then
     d.state = 'gone'
     redis.call('ZREM', due_key, member)
-    disable('Gone')
+    disable('Webhook.Gone')
   else
     local failures = redis.call('HINCRBY', state_key, prefix .. 'failures', 1)
-    if failures >= max_failures then disable('Failing') end
+    if failures >= max_failures then disable('Webhook.Failing') end
     if now - tonumber(d.first_at) >= max_age then
       d.state = 'given_up'
       redis.call('ZREM', due_key, member)
