@@ -59,7 +59,8 @@ class Settings:
     webhook_backoff_base_s: float = 5.0
     webhook_backoff_cap_s: float = 6 * 3600.0
     webhook_max_age_s: float = 3 * 86400.0
-    webhook_max_failures: float = 20
+    webhook_max_failures: float = 20  # failures in a row that disable an endpoint, once ...
+    webhook_disable_after_s: float = 86400.0  # ... it has been failing for this long
     webhook_lease_s: float = 60.0  # a claimed delivery not reported by then is due again
 
     @classmethod
@@ -137,6 +138,7 @@ NUMBER_VARS = {
     "webhook_backoff_cap_s": "DIALER_WEBHOOK_BACKOFF_CAP_S",
     "webhook_max_age_s": "DIALER_WEBHOOK_MAX_AGE_S",
     "webhook_max_failures": "DIALER_WEBHOOK_MAX_FAILURES",
+    "webhook_disable_after_s": "DIALER_WEBHOOK_DISABLE_AFTER_S",
     "webhook_lease_s": "DIALER_WEBHOOK_LEASE_S",
 }
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings)}

@@ -119,7 +119,8 @@ class Retry:
     base_ms: int
     cap_ms: int
     max_age_ms: int  # given up once this long has passed since the first attempt
-    max_failures: int  # failed attempts in a row that disable an endpoint
+    max_failures: int  # failed attempts in a row that disable an endpoint ...
+    min_failing_ms: int  # ... when the first of them was at least this long ago
     keep_attempts: int = 10
 
 
@@ -199,7 +200,7 @@ class EventStore:
             keys=[self.keys.webhook_deliveries(d.campaign), self.keys.webhook_due(), state_key],
             args=[d.campaign, d.event_id, d.endpoint, act, status, latency_ms, error, jitter,
                   retry.base_ms, retry.cap_ms, retry.max_age_ms, retry.max_failures, prefix,
-                  retry.keep_attempts],
+                  retry.keep_attempts, retry.min_failing_ms],
         )  # fmt: skip
         return text(out[0]), bool(int(out[1]))
 
@@ -248,7 +249,8 @@ class EventStore:
     def enable(self, cid: str, eid: str) -> None:
         key, prefix = self._state_key(cid, eid)
         self.r.hset(key, mapping={f"{prefix}failures": 0, f"{prefix}disabled": "",
-                                  f"{prefix}disabled_at": ""})  # fmt: skip
+                                  f"{prefix}disabled_at": "",
+                                  f"{prefix}failing_since": ""})  # fmt: skip
 
     def _state_key(self, cid: str, eid: str) -> tuple[str, str]:
         if eid == GLOBAL:

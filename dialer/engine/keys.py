@@ -230,12 +230,14 @@ class Keys:
         return f"{self.namespace}:c:{cid}:webhooks"
 
     def webhook_state(self, cid: str) -> str:
-        """hash: ENDPOINT:failures (in a row), ENDPOINT:disabled (why, empty: enabled),
-        ENDPOINT:disabled_at, of the campaign's endpoints."""
+        """hash: ENDPOINT:failures (in a row), ENDPOINT:failing_since (epoch ms of the first),
+        ENDPOINT:disabled (why, empty: enabled), ENDPOINT:disabled_at, of the campaign's
+        endpoints."""
         return f"{self.namespace}:c:{cid}:webhook-state"
 
     def webhook_global_state(self) -> str:
-        """hash: failures, disabled, disabled_at of the global endpoint (DIALER_WEBHOOK_URL)."""
+        """hash: failures, failing_since, disabled, disabled_at of the global endpoint
+        (DIALER_WEBHOOK_URL)."""
         return f"{self.namespace}:webhook-global"
 
     def webhook_events(self, cid: str) -> str:

@@ -28,4 +28,5 @@ def retry_policy(settings: Settings) -> Retry:
         cap_ms=int(settings.webhook_backoff_cap_s * 1000),
         max_age_ms=int(settings.webhook_max_age_s * 1000),
         max_failures=int(settings.webhook_max_failures),
+        min_failing_ms=int(settings.webhook_disable_after_s * 1000),
     )

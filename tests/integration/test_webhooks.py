@@ -208,3 +208,27 @@ def test_calls_keep_their_pace_while_the_receiver_hangs(
     interval_ms = 1000 / rate
     assert min(gaps) >= interval_ms * 0.98
     assert sorted(gaps)[len(gaps) // 2] <= interval_ms * 1.15
+
+
+def test_an_endpoint_failing_long_enough_is_disabled_and_a_redelivery_brings_it_back(
+    engine, simulator, redis_server, namespace, workers, receiver, tmp_path
+) -> None:
+    receiver.behaviour = Behaviour(fail_first=10**6)
+    secret = new_secret()
+    cid = webhook_campaign(engine, write_sheet(tmp_path / "s.csv", 3),
+                           [WebhookEndpoint("1", receiver.url, (), (secret,))],
+                           pool=NUMBERS[:1], rate_per_s=5.0)  # fmt: skip
+    failing = {"DIALER_WEBHOOK_MAX_FAILURES": "4", "DIALER_WEBHOOK_DISABLE_AFTER_S": "1"}
+    env = engine_env(redis_server.url, namespace, simulator.url, **FAST, **failing)
+    workers(env).start()
+    kept = EventStore(engine.store.r, engine.store.keys)
+    wait_until(lambda: kept.endpoint_state(cid, "1").disabled == "Webhook.Failing", 60,
+               "the endpoint disabled")  # fmt: skip
+    assert "webhook endpoint 1 disabled: Webhook.Failing" in dialer(env, "status", cid).stdout
+    wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE, 60, "DONE")
+    receiver.behaviour = Behaviour()  # the receiver is fixed; the operator redelivers
+    done = dialer(env, "webhooks", cid, "--since", "1h")
+    assert done.returncode == 0 and "deliveries queued again" in done.stdout, done.stderr
+    wait_until(lambda: finished(receiver, secret, 3), 60, "every row's row.finished")
+    assert not kept.endpoint_state(cid, "1").disabled
+    assert set(kept.event_times(cid)) == {e["id"] for e in verified(receiver, secret)}

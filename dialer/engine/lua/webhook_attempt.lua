@@ -3,8 +3,9 @@
 --   gone    410: delivered to no one; the endpoint is disabled.
 --   fail    any other answer, a timeout, no connection: due again after a backoff with full
 --           jitter (min(cap, base * 2^(n-1)) * jitter), given up once `max_age_ms` has
---           passed since the delivery's first attempt; `max_failures` in a row disable the
---           endpoint.
+--           passed since the delivery's first attempt. `max_failures` failed attempts in a
+--           row, the first at least `min_failing_ms` ago, disable the endpoint: an outage of
+--           a minute fails many deliveries at once and must not disable it.
 --   held    the endpoint is disabled: the delivery waits for a redelivery (not attempted).
 -- Only a delivery still pending is changed (a late report of a redelivered one is dropped).
 -- KEYS[1] deliveries  KEYS[2] due  KEYS[3] endpoint state (hash)
@@ -12,14 +13,14 @@
 -- ARGV[5] http status (0: none)  ARGV[6] latency_ms  ARGV[7] error text  ARGV[8] jitter (0..1)
 -- ARGV[9] backoff base ms  ARGV[10] backoff cap ms  ARGV[11] max_age_ms  ARGV[12] max_failures
 -- ARGV[13] field prefix of the endpoint in its state hash ("" for the global one's)
--- ARGV[14] attempts kept in the log
+-- ARGV[14] attempts kept in the log  ARGV[15] min_failing_ms
 -- Returns {state after, endpoint disabled now 1|0}.
 local deliveries_key, due_key, state_key = KEYS[1], KEYS[2], KEYS[3]
 local cid, event_id, endpoint, act = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local status, latency, err = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local jitter, base, cap = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
 local max_age, max_failures, prefix = tonumber(ARGV[11]), tonumber(ARGV[12]), ARGV[13]
-local keep = tonumber(ARGV[14])
+local keep, min_failing = tonumber(ARGV[14]), tonumber(ARGV[15])
 local field = event_id .. '|' .. endpoint
 local member = cid .. '|' .. field
 
@@ -55,14 +56,19 @@ else
     d.state = 'delivered'
     d.delivered_at = now
     redis.call('ZREM', due_key, member)
-    redis.call('HSET', state_key, prefix .. 'failures', 0)
+    redis.call('HSET', state_key, prefix .. 'failures', 0, prefix .. 'failing_since', '')
   elseif act == 'gone' then
     d.state = 'gone'
     redis.call('ZREM', due_key, member)
     disable('Webhook.Gone')
   else
     local failures = redis.call('HINCRBY', state_key, prefix .. 'failures', 1)
-    if failures >= max_failures then disable('Webhook.Failing') end
+    local since = tonumber(redis.call('HGET', state_key, prefix .. 'failing_since') or '')
+    if failures == 1 or not since then
+      since = now
+      redis.call('HSET', state_key, prefix .. 'failing_since', now)
+    end
+    if failures >= max_failures and now - since >= min_failing then disable('Webhook.Failing') end
     if now - tonumber(d.first_at) >= max_age then
       d.state = 'given_up'
       redis.call('ZREM', due_key, member)
