@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from dialer.engine import Keys
 from dialer.engine.connection import redis_url
@@ -16,6 +16,11 @@ from tasks.broker import TRANSPORT
 
 def queue_name(settings: Settings) -> str:
     return f"{settings.namespace}.calls"
+
+
+def _queue(name: str) -> Queue:
+    """A queue of its own exchange and routing key: messages of one never reach the other."""
+    return Queue(name, Exchange(name, type="direct"), routing_key=name)
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -30,7 +35,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_default_queue": queue_name(settings),
         # A worker started without -Q takes calls and webhook deliveries; `-Q NS.webhooks`
         # makes one that only delivers.
-        "task_queues": [Queue(queue_name(settings)), Queue(webhooks.webhooks_queue(settings))],
+        "task_queues": [_queue(queue_name(settings)), _queue(webhooks.webhooks_queue(settings))],
+        "task_routes": {webhooks.TASK: {"queue": webhooks.webhooks_queue(settings)}},
         "task_serializer": "json",
         "accept_content": ["json"],
         "broker_connection_retry_on_startup": True,

@@ -176,7 +176,11 @@ def test_an_endpoint_answering_410_is_disabled_and_shown_so(
     wait_until(lambda: kept.endpoint_state(cid, "1").disabled, 60, "the endpoint disabled")
     listed = json.loads(dialer(env, "webhooks", cid, "--json").stdout)
     assert listed["endpoints"][0]["disabled"] == "Webhook.Gone"
-    assert "disabled" in dialer(env, "status", cid).stdout
+    assert "webhook endpoint 1 disabled: Webhook.Gone" in dialer(env, "status", cid).stdout
+    from dialer.settings import Settings
+    from dialer.web.backend import Backend
+
+    assert (cid, "1", "Webhook.Gone") in Backend(Settings.from_env(env)).metrics().webhooks_disabled
     # Once disabled, nothing more is sent to it: the rest wait, held, for a redelivery.
     wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE, 60, "DONE")
     time.sleep(2)
