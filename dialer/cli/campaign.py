@@ -18,6 +18,7 @@ from dialer.options import values as opt
 from dialer.options.upload import add_upload_options, settings_from_args, webhooks_from_args
 from dialer.results.export import check_export, check_output, export
 from dialer.settings import Settings
+from dialer.sheets.append import append
 from dialer.sheets.upload import UploadTally, upload
 from dialer.sheets.validate import load_dnc
 
@@ -40,11 +41,26 @@ def cmd_upload(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_append(args: argparse.Namespace, settings: Settings) -> int:
+    engine = open_engine(settings)
+    dnc = load_dnc(args.dnc) if args.dnc else frozenset()
+    report = append(engine, args.id, args.sheet_path, dnc=dnc, sheet_name=args.sheet)
+    print_upload(report, engine.store.campaign(args.id).settings, args.json)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the campaign subcommands to the `dialer` parser."""
     p = sub.add_parser("upload", help="validate and store a campaign sheet")
     add_upload_options(p)
     p.set_defaults(handler=cmd_upload)
+    p = sub.add_parser("append", help="add a sheet's rows to a campaign (a DONE one runs again)")
+    p.add_argument("id")
+    p.add_argument("sheet_path", metavar="sheet", type=Path, help="CSV or XLSX, as for upload")
+    p.add_argument("--dnc", help="do-not-call file, one number a line")
+    p.add_argument("--sheet", help="XLSX sheet name (default: the first)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_append)
     register_engine(sub)
     manage.register(sub)
 

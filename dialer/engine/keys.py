@@ -211,6 +211,11 @@ class Keys:
         """Prefix of Celery's own keys (kombu's global_keyprefix): queues, unacked messages."""
         return f"{self.namespace}:celery:"
 
+    def append_lock(self, cid: str) -> str:
+        """string with TTL: the process appending rows to this campaign (`dialer append`);
+        rows are numbered on from the campaign's total, so one append at a time."""
+        return f"{self.namespace}:c:{cid}:append"
+
     # --- events and webhooks (dialer/engine/events.py) ------------------------------------
 
     def outbox(self) -> str:

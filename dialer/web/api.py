@@ -3,6 +3,7 @@ reasons. Every route needs the token or a session (and a session's changes, its 
 
 from __future__ import annotations
 
+import csv
 import re
 import shutil
 import tempfile
@@ -82,6 +83,39 @@ _FORM_DOC = {
         },
     }
 }
+
+
+_ROWS_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary",
+                                 "description": "CSV or XLSX sheet of rows to add"},
+                        "dnc": {"type": "string", "format": "binary",
+                                "description": "do-not-call file, one number a line"},
+                        "sheet": {"type": "string", "description": "XLSX sheet name"},
+                    },
+                }
+            },
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["rows"],
+                    "properties": {"rows": {
+                        "type": "array",
+                        "items": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "description": "rows by column name, as a sheet's header names them",
+                    }},
+                }
+            },
+        },
+    }
+}  # fmt: skip
 
 
 class _Upload:
@@ -186,6 +220,47 @@ def rows(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
     return {"rows": _backend(request).rows(_id(cid), state, limit)}
+
+
+@router.post("/campaigns/{cid}/rows", openapi_extra=_ROWS_DOC,
+             summary="Append rows as `dialer append ID SHEET`: a sheet, or JSON rows")  # fmt: skip
+async def append_rows(request: Request, cid: str, _: Authed) -> Any:
+    backend = _backend(request)
+    cid = _id(cid)
+    content_type = request.headers.get("content-type", "")
+    tmp = Path(tempfile.mkdtemp(prefix="dialer-web-"))
+    try:
+        if content_type.startswith("application/json"):
+            path, label, sheet_name = _json_sheet(await request.json(), tmp), "rows.json", None
+            dnc = None
+        else:
+            upload = await _Upload(request).read()
+            tmp, path, label = upload.dir, upload.sheet, upload.label
+            unknown = set(upload.fields) - {"sheet"}
+            if unknown:
+                raise BadRequest(f"unknown field {sorted(unknown)[0]!r}: only 'sheet' may come "
+                                 "with the file", "Options.Invalid")  # fmt: skip
+            sheet_name = upload.fields["sheet"][0] if upload.fields.get("sheet") else None
+            dnc = upload.dnc
+        return await run_in_threadpool(backend.append, cid, path, label, sheet_name, dnc)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _json_sheet(body: Any, tmp: Path) -> Path:
+    """`{"rows": [{"Caller": ..., "Callee": ..., "CrmId": ...}, ...]}` as a CSV sheet, so the
+    rows are read and validated exactly as an uploaded sheet's."""
+    rows = body.get("rows") if isinstance(body, dict) else None
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+        raise BadRequest('send {"rows": [{"Caller": "...", "Callee": "...", ...}, ...]}')
+    header = list(dict.fromkeys(str(k) for r in rows for k in r))
+    path = tmp / "rows.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(header)
+        for r in rows:
+            out.writerow(["" if r.get(k) is None else str(r.get(k)) for k in header])
+    return path
 
 
 @router.get("/campaigns/{cid}/webhooks",

@@ -32,6 +32,7 @@ from dialer.results.export import export
 from dialer.results.report import write_report
 from dialer.settings import Settings
 from dialer.sheets import reader, validate
+from dialer.sheets.append import append
 from dialer.sheets.upload import upload
 from dialer.sheets.validate import load_dnc
 from dialer.web.errors import BadRequest, Conflict, NotFound, Unavailable, Unprocessable
@@ -188,6 +189,27 @@ class Backend:
         if cancelled is not None:
             out["cancelled"] = cancelled
         return out
+
+    def append(self, cid: str, path: Path, label: str, sheet_name: str | None,
+               dnc_path: Path | None = None) -> dict[str, Any]:  # fmt: skip
+        """As `dialer append ID SHEET`: the rows stored and rejected, with their reasons."""
+        with _translated(), _sheet_errors(label):
+            try:
+                dnc = load_dnc(str(dnc_path)) if dnc_path else frozenset()
+                report = append(self.engine, cid, path, dnc=dnc, sheet_name=sheet_name,
+                                file_label=label)  # fmt: skip
+            except (CampaignNotFound, SheetError):
+                raise
+            except DialerError as exc:
+                raise Conflict(str(exc)) from None
+        return {
+            "id": cid,
+            "total": report.total,
+            "accepted": report.accepted,
+            "rejected": sum(report.rejected.values()),
+            "reasons": dict(report.rejected),
+            "examples": report.examples,
+        }
 
     # --- webhooks -----------------------------------------------------------------------
 
