@@ -193,7 +193,7 @@ class Backend:
     def append(self, cid: str, path: Path, label: str, sheet_name: str | None,
                dnc_path: Path | None = None) -> dict[str, Any]:  # fmt: skip
         """As `dialer append ID SHEET`: the rows stored and rejected, with their reasons."""
-        with _translated(), _sheet_errors(label):
+        with _sheet_errors(label), _translated():
             try:
                 dnc = load_dnc(str(dnc_path)) if dnc_path else frozenset()
                 report = append(self.engine, cid, path, dnc=dnc, sheet_name=sheet_name,
