@@ -14,16 +14,29 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
 from dialer.i18n.catalogue import LOCALES
+from dialer.web import schemas
 from dialer.web.backend import ACTIONS, UPLOAD_OPTIONS, Backend, Option, display_name
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.language import locale_for
 
-router = APIRouter(prefix="/api", tags=["campaigns"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": schemas.ApiError, "description": what}
+    for code, what in (
+        (400, "a request or option the CLI would refuse, in its words"),
+        (401, "not signed in"),
+        (403, "not allowed"),
+        (404, "no such campaign"),
+        (409, "the campaign's status does not allow it"),
+        (413, "an upload larger than the console takes"),
+        (422, "a sheet or file that cannot be used"),
+        (503, "Redis cannot be reached"),
+    )
+}
+router = APIRouter(prefix="/api", tags=["campaigns"], responses=_ERRORS)
 _ID = re.compile(r"^[0-9a-f]{1,64}$")
 _SHEET_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 _COPY_CHUNK = 1024 * 1024
@@ -181,6 +194,7 @@ async def _with_upload(request: Request, call: Any) -> Any:
 
 @router.post(
     "/campaigns/preview",
+    response_model=schemas.Preview,
     openapi_extra=_FORM_DOC,
     summary="Validate a sheet with the upload options; nothing is stored",
 )
@@ -191,6 +205,7 @@ async def preview(request: Request, _: Authed) -> Any:
 @router.post(
     "/campaigns",
     status_code=201,
+    response_model=schemas.Uploaded,
     openapi_extra=_FORM_DOC,
     summary="Upload a campaign (as `dialer upload`)",
 )
@@ -199,19 +214,27 @@ async def create(request: Request, _: Authed) -> JSONResponse:
     return JSONResponse(body, 201, headers={"Location": f"/api/campaigns/{body['id']}"})
 
 
-@router.get("/campaigns", summary="Campaigns, newest first")
+@router.get("/campaigns", response_model=schemas.CampaignList, summary="Campaigns, newest first")
 def campaigns(
     request: Request, _: Authed, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> Any:
     return {"campaigns": _backend(request).campaigns(limit)}
 
 
-@router.get("/campaigns/{cid}", summary="The `dialer status --json` document")
+@router.get(
+    "/campaigns/{cid}",
+    response_model=schemas.CampaignStatusDoc,
+    summary="The `dialer status --json` document",
+)
 def status(request: Request, cid: str, _: Authed) -> Any:
     return _backend(request).status(_id(cid))
 
 
-@router.get("/campaigns/{cid}/rows", summary="Rows in the given states (REJECTED, UNKNOWN, ...)")
+@router.get(
+    "/campaigns/{cid}/rows",
+    response_model=schemas.Rows,
+    summary="Rows in the given states (REJECTED, UNKNOWN, ...)",
+)
 def rows(
     request: Request,
     cid: str,
@@ -222,7 +245,7 @@ def rows(
     return {"rows": _backend(request).rows(_id(cid), state, limit)}
 
 
-@router.post("/campaigns/{cid}/rows", openapi_extra=_ROWS_DOC,
+@router.post("/campaigns/{cid}/rows", openapi_extra=_ROWS_DOC, response_model=schemas.Appended,
              summary="Append rows as `dialer append ID SHEET`: a sheet, or JSON rows")  # fmt: skip
 async def append_rows(request: Request, cid: str, _: Authed) -> Any:
     backend = _backend(request)
@@ -263,7 +286,7 @@ def _json_sheet(body: Any, tmp: Path) -> Path:
     return path
 
 
-@router.get("/campaigns/{cid}/webhooks",
+@router.get("/campaigns/{cid}/webhooks", response_model=schemas.Webhooks,
             summary="As `dialer webhooks ID --json`: endpoints and recent deliveries")  # fmt: skip
 def webhooks(
     request: Request, cid: str, _: Authed, limit: Annotated[int, Query(ge=1, le=1000)] = 50
@@ -271,17 +294,9 @@ def webhooks(
     return _backend(request).webhooks(_id(cid), limit)
 
 
-class Redelivery(BaseModel):
-    """Events to deliver again: by id, or every one since a time ("2h", "2026-12-04 10:00")."""
-
-    event_ids: list[str] = []
-    since: str | None = None
-    endpoint: str | None = None
-
-
-@router.post("/campaigns/{cid}/webhooks/redeliver",
+@router.post("/campaigns/{cid}/webhooks/redeliver", response_model=schemas.Redelivered,
              summary="As `dialer webhooks ID --redeliver EVENT_ID` or `--since TIME`")  # fmt: skip
-def redeliver(request: Request, cid: str, body: Redelivery, _: Authed) -> Any:
+def redeliver(request: Request, cid: str, body: schemas.Redelivery, _: Authed) -> Any:
     return _backend(request).redeliver(_id(cid), body.event_ids, body.since, body.endpoint)
 
 
@@ -298,6 +313,8 @@ for _action in ACTIONS:
         f"/campaigns/{{cid}}/{_action}",
         _control(_action),
         methods=["POST"],
+        response_model=schemas.ControlDone,
+        response_model_exclude_none=True,
         summary=f"As `dialer {_action}`",
     )
 
@@ -318,7 +335,17 @@ def _download(cid: str, name: str, write: Any, media_type: str) -> FileResponse:
     )
 
 
-@router.get("/campaigns/{cid}/results.csv", summary="As `dialer export ID -o results.csv`")
+def _file(media_type: str) -> dict[int | str, dict[str, Any]]:
+    """A download's answer in the OpenAPI document: a file of `media_type`, not JSON."""
+    return {200: {"content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.get(
+    "/campaigns/{cid}/results.csv",
+    response_class=FileResponse,
+    responses=_file("text/csv"),
+    summary="As `dialer export ID -o results.csv`",
+)
 def results_csv(
     request: Request, cid: str, _: Authed, masked: bool = False, encoding: str = "utf-8"
 ) -> FileResponse:
@@ -333,7 +360,12 @@ def results_csv(
     )
 
 
-@router.get("/campaigns/{cid}/results.xlsx", summary="As `dialer export ID -o results.xlsx`")
+@router.get(
+    "/campaigns/{cid}/results.xlsx",
+    response_class=FileResponse,
+    responses=_file("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    summary="As `dialer export ID -o results.xlsx`",
+)
 def results_xlsx(request: Request, cid: str, _: Authed, masked: bool = False) -> FileResponse:
     backend = _backend(request)
     return _download(
@@ -346,6 +378,8 @@ def results_xlsx(request: Request, cid: str, _: Authed, masked: bool = False) ->
 
 @router.get(
     "/campaigns/{cid}/report.html",
+    response_class=FileResponse,
+    responses=_file("text/html"),
     summary="As `dialer report ID -o report.html --lang L`",
     description="`lang` (zh_CN or en) or else the request's language, as the pages choose it.",
 )
