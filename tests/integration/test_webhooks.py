@@ -236,3 +236,33 @@ def test_an_endpoint_failing_long_enough_is_disabled_and_a_redelivery_brings_it_
     wait_until(lambda: finished(receiver, secret, 3), 60, "every row's row.finished")
     assert not kept.endpoint_state(cid, "1").disabled
     assert set(kept.event_times(cid)) == {e["id"] for e in verified(receiver, secret)}
+
+
+def test_a_worker_started_for_the_webhooks_queue_delivers_and_takes_no_call(
+    engine, simulator, redis_server, namespace, workers, receiver, tmp_path
+) -> None:
+    secret = new_secret()
+    env = engine_env(redis_server.url, namespace, simulator.url, **FAST)
+    log = tmp_path / "deliverer.log"
+    with open(log, "wb") as out:
+        deliverer = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool", "threads",
+             "--concurrency", "4", "--loglevel", "INFO", "-n", "deliverer@%h",
+             "-Q", f"{namespace}.webhooks", "--without-heartbeat", "--without-mingle",
+             "--without-gossip"], env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_until(lambda: "takes no calls" in log.read_text(errors="replace"), 30,
+                   "the delivery-only worker up")  # fmt: skip
+        cid = webhook_campaign(engine, write_sheet(tmp_path / "s.csv", 4),
+                               [WebhookEndpoint("1", receiver.url, (), (secret,))],
+                               pool=NUMBERS[:1], rate_per_s=5.0)  # fmt: skip
+        time.sleep(3)
+        assert engine.store.counts(cid).get("PENDING") == 4  # no call taken by it
+        workers(env).start()  # a worker for calls (and deliveries)
+        wait_until(lambda: finished(receiver, secret, 4), 90, "every row's row.finished")
+        assert deliverer.poll() is None
+        assert "dialer.deliver_webhook" in log.read_text(errors="replace")
+    finally:
+        deliverer.terminate()
+        deliverer.wait(timeout=20)
