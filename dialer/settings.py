@@ -54,6 +54,20 @@ class Settings:
     alive_window_s: float = 30.0
     no_healthy_grace_s: float = 15.0
     stall_s: float = 20.0
+    # Webhooks (docs/webhooks.md): the global endpoint, its secrets (kept out of repr), and
+    # delivery: timeouts, backoff (tests shorten it), when to give up and to disable.
+    webhook_url: str | None = None
+    webhook_events: str = ""  # patterns, comma-separated (empty: every event)
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_secret_previous: str | None = field(default=None, repr=False)
+    webhook_connect_timeout_s: float = 5.0
+    webhook_read_timeout_s: float = 15.0
+    webhook_backoff_base_s: float = 5.0
+    webhook_backoff_cap_s: float = 6 * 3600.0
+    webhook_max_age_s: float = 3 * 86400.0
+    webhook_max_failures: float = 20  # failures in a row that disable an endpoint, once ...
+    webhook_disable_after_s: float = 86400.0  # ... it has been failing for this long
+    webhook_lease_s: float = 60.0  # a claimed delivery not reported by then is due again
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -77,6 +91,10 @@ class Settings:
             feeder_depth=int(_float(env, "DIALER_FEEDER_DEPTH", cls.feeder_depth)),
             run_feeder=env.get("DIALER_FEEDER", "1") != "0",
             retention_days=_retention_days(env),
+            webhook_url=env.get("DIALER_WEBHOOK_URL") or None,
+            webhook_events=env.get("DIALER_WEBHOOK_EVENTS", ""),
+            webhook_secret=env.get("DIALER_WEBHOOK_SECRET") or None,
+            webhook_secret_previous=env.get("DIALER_WEBHOOK_SECRET_PREVIOUS") or None,
             **numbers,
         )
 
@@ -129,6 +147,14 @@ NUMBER_VARS = {
     "alive_window_s": "DIALER_ALIVE_WINDOW_S",
     "no_healthy_grace_s": "DIALER_NO_HEALTHY_GRACE_S",
     "stall_s": "DIALER_STALL_S",
+    "webhook_connect_timeout_s": "DIALER_WEBHOOK_CONNECT_TIMEOUT_S",
+    "webhook_read_timeout_s": "DIALER_WEBHOOK_READ_TIMEOUT_S",
+    "webhook_backoff_base_s": "DIALER_WEBHOOK_BACKOFF_BASE_S",
+    "webhook_backoff_cap_s": "DIALER_WEBHOOK_BACKOFF_CAP_S",
+    "webhook_max_age_s": "DIALER_WEBHOOK_MAX_AGE_S",
+    "webhook_max_failures": "DIALER_WEBHOOK_MAX_FAILURES",
+    "webhook_disable_after_s": "DIALER_WEBHOOK_DISABLE_AFTER_S",
+    "webhook_lease_s": "DIALER_WEBHOOK_LEASE_S",
 }
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings)}
 

@@ -5,16 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from kombu import Exchange, Queue
 
 from dialer.engine import Keys
 from dialer.engine.connection import redis_url
 from dialer.settings import Settings
-from tasks import calls
+from tasks import calls, webhooks
 from tasks.broker import TRANSPORT
 
 
 def queue_name(settings: Settings) -> str:
     return f"{settings.namespace}.calls"
+
+
+def _queue(name: str) -> Queue:
+    """A queue of its own exchange and routing key: messages of one never reach the other."""
+    return Queue(name, Exchange(name, type="direct"), routing_key=name)
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -27,6 +33,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "task_ignore_result": True,
         "task_default_queue": queue_name(settings),
+        # A worker started without -Q takes calls and webhook deliveries; `-Q NS.webhooks`
+        # makes one that only delivers.
+        "task_queues": [_queue(queue_name(settings)), _queue(webhooks.webhooks_queue(settings))],
+        "task_routes": {webhooks.TASK: {"queue": webhooks.webhooks_queue(settings)}},
         "task_serializer": "json",
         "accept_content": ["json"],
         "broker_connection_retry_on_startup": True,
@@ -48,4 +58,5 @@ def make_app(settings: Settings) -> Celery:
     app = Celery("dialer", broker=redis_url(settings), set_as_current=False)
     app.conf.update(celery_config(settings))
     calls.register(app, settings)
+    webhooks.register(app, settings)
     return app

@@ -175,8 +175,15 @@ def register(app: Celery, settings: Settings) -> None:
         job = Job(campaign_id, broker, packed, token, slot_ms, agent)
         return ctx().place(job, lambda jobs: enqueue(app, jobs))
 
+    calls_queue = app.conf.task_default_queue
+
     def started(sender: Any = None, **_: object) -> None:
         if getattr(sender, "app", None) is app:
+            if calls_queue not in sender.app.amqp.queues.consume_from:
+                # Started with -Q for webhook deliveries only: it takes no call, so it leads
+                # no feeder and its watchdog must not wait for calls it never takes.
+                log.info("worker %s takes no calls: no feeder, poller or monitor", sender.hostname)
+                return
             controller = getattr(sender, "controller", None)
             context(app).start_threads(
                 lambda jobs: enqueue(app, jobs), name=str(sender.hostname), consumer=sender,

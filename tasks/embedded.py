@@ -11,6 +11,7 @@ from celery.contrib.testing.worker import start_worker
 from dialer.settings import Settings
 from tasks.app import make_app
 from tasks.calls import start_threads, stop_threads
+from tasks.webhooks import start_dispatcher, stop_dispatcher
 
 
 @contextmanager
@@ -25,7 +26,9 @@ def in_process_workers(settings: Settings, concurrency: int = 16) -> Iterator[No
         loglevel="WARNING",
     ):
         start_threads(app, name=f"embedded@{socket.gethostname()}", concurrency=concurrency)
+        start_dispatcher(app)
         try:
             yield
         finally:
+            stop_dispatcher(app)
             stop_threads(app)

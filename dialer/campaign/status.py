@@ -20,6 +20,7 @@ from dialer.campaign.activity import (
     pause_code,
 )
 from dialer.engine import BrokerFigures, Campaign, Engine
+from dialer.engine.events import GLOBAL, EventStore
 from dialer.engine.health import Workers
 from dialer.i18n.catalogue import N_
 from dialer.models import ACTIVE_STATES, TERMINAL_STATES, CampaignStatus, RowState
@@ -87,6 +88,8 @@ class StatusView:
     workers_last_seen_ms: int | None = None  # the latest heartbeat of any worker ever
     unhealthy_workers: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
     outage: Outage | None = None
+    # Webhook endpoints disabled (410, failures in a row): (endpoint id, reason code).
+    webhooks_disabled: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def done_rows(self) -> int:
@@ -127,6 +130,7 @@ class StatusView:
             "workers_alive": self.workers_alive,
             "workers_last_seen_ms": self.workers_last_seen_ms,
             "unhealthy_workers": [{"name": n, "reason": r} for n, r in self.unhealthy_workers],
+            "webhooks_disabled": [{"endpoint": e, "reason": r} for e, r in self.webhooks_disabled],
             "ccc_unreachable": None
             if self.outage is None
             else {
@@ -197,7 +201,16 @@ def status_view(engine: Engine, cid: str) -> StatusView:
         workers_last_seen_ms=workers.last_seen_ms,
         unhealthy_workers=[(w.name, w.reason) for w in workers.live if not w.healthy],
         outage=outage,
+        webhooks_disabled=disabled_endpoints(engine, cid),
     )
+
+
+def disabled_endpoints(engine: Engine, cid: str) -> list[tuple[str, str]]:
+    """The campaign's webhook endpoints (and the global one) that are disabled."""
+    events = EventStore(engine.store.r, engine.store.keys)
+    ids = [e.id for e in events.endpoints(cid)] + [GLOBAL]
+    states = [(eid, events.endpoint_state(cid, eid).disabled) for eid in ids]
+    return [(eid, why) for eid, why in states if why]
 
 
 # What a running campaign in its calling hours would be doing, were it not for this.
@@ -339,6 +352,8 @@ def render(report: StatusView) -> str:
     if report.lookup_failures:
         failed = ", ".join(f"{n} {c}" for c, n in sorted(report.lookup_failures.items()))
         lines.append(f"  call-record lookups failed: {failed}")
+    for eid, why in report.webhooks_disabled:
+        lines.append(f"  webhook endpoint {eid} disabled: {why} (`dialer webhooks {report.id}`)")
     shown = 20
     for c in report.callers[:shown]:
         lines.append(

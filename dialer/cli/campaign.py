@@ -12,32 +12,47 @@ from dialer.campaign.status import render, status_view
 from dialer.cli import manage
 from dialer.cli.progress import exit_status, print_upload, watch
 from dialer.cli.trail import audited
-from dialer.engine import open_engine, open_store
+from dialer.engine import open_engine, open_events, open_store
 from dialer.i18n.catalogue import DEFAULT, LOCALES
 from dialer.models import CampaignStatus, RowState
 from dialer.options import values as opt
-from dialer.options.upload import add_upload_options, settings_from_args
+from dialer.options.upload import add_upload_options, settings_from_args, webhooks_from_args
 from dialer.results.export import check_export, check_output, export
 from dialer.settings import Settings
+from dialer.sheets.append import append
 from dialer.sheets.upload import UploadTally, upload
 from dialer.sheets.validate import load_dnc
 
 
-def do_upload(args: argparse.Namespace, settings: Settings) -> tuple[str, UploadTally]:
+def do_upload(args: argparse.Namespace, settings: Settings) -> tuple[str, UploadTally, str | None]:
+    """(campaign id, what was stored, the webhook secret made for it if one was)."""
     campaign = settings_from_args(args, settings)
+    endpoints, new_secret = webhooks_from_args(args)
     dnc = load_dnc(args.dnc) if args.dnc else frozenset()
     store = open_store(settings)
     with audited(settings, "upload", file=str(args.sheet_path), name=campaign.name) as note:
         report = upload(store, args.sheet_path, campaign, dnc=dnc, sheet_name=args.sheet)
+        open_events(settings).save_endpoints(report.campaign_id, endpoints)
         note.update(target=report.campaign_id, total=report.total, accepted=report.accepted,
                     rejected=sum(report.rejected.values()))  # fmt: skip
-    return report.campaign_id, report
+    return report.campaign_id, report, new_secret
 
 
 def cmd_upload(args: argparse.Namespace, settings: Settings) -> int:
     campaign = settings_from_args(args, settings)
-    _, report = do_upload(args, settings)
-    print_upload(report, campaign, args.json)
+    _, report, secret = do_upload(args, settings)
+    print_upload(report, campaign, args.json, webhook_secret=secret)
+    return 0
+
+
+def cmd_append(args: argparse.Namespace, settings: Settings) -> int:
+    engine = open_engine(settings)
+    dnc = load_dnc(args.dnc) if args.dnc else frozenset()
+    with audited(settings, "append", args.id, file=str(args.sheet_path)) as note:
+        report = append(engine, args.id, args.sheet_path, dnc=dnc, sheet_name=args.sheet)
+        note.update(total=report.total, accepted=report.accepted,
+                    rejected=sum(report.rejected.values()))  # fmt: skip
+    print_upload(report, engine.store.campaign(args.id).settings, args.json)
     return 0
 
 
@@ -46,6 +61,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("upload", help="validate and store a campaign sheet")
     add_upload_options(p)
     p.set_defaults(handler=cmd_upload)
+    p = sub.add_parser("append", help="add a sheet's rows to a campaign (a DONE one runs again)")
+    p.add_argument("id")
+    p.add_argument("sheet_path", metavar="sheet", type=Path, help="CSV or XLSX, as for upload")
+    p.add_argument("--dnc", help="do-not-call file, one number a line")
+    p.add_argument("--sheet", help="XLSX sheet name (default: the first)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_append)
     register_engine(sub)
     manage.register(sub)
 
@@ -129,8 +151,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     campaign = settings_from_args(args, settings)
     if args.export:
         check_export(args.export, None)  # not after the whole campaign has run
-    cid, report = do_upload(args, settings)
-    print_upload(report, campaign, as_json=False)
+    cid, report, secret = do_upload(args, settings)
+    print_upload(report, campaign, as_json=False, webhook_secret=secret)
     engine = open_engine(settings)
     with audited(settings, "start", cid):
         engine.start(cid)

@@ -19,7 +19,9 @@ WATCH_PAUSED_BY_ERROR = 1
 WATCH_CANCELLED = 3
 
 
-def print_upload(report: UploadTally, campaign: CampaignSettings, as_json: bool) -> None:
+def print_upload(report: UploadTally, campaign: CampaignSettings, as_json: bool, *,
+                 webhook_secret: str | None = None) -> None:  # fmt: skip
+    """What was stored; a webhook secret made at upload is shown here, once."""
     rates = {b: campaign.rate_for(b) for b in sorted(report.per_broker)}
     if as_json:
         print(
@@ -32,6 +34,7 @@ def print_upload(report: UploadTally, campaign: CampaignSettings, as_json: bool)
                     "rejected_by_reason": dict(report.rejected),
                     "brokers": {b: {"rows": report.per_broker[b], "rate_per_s": r}
                                 for b, r in rates.items()},
+                    **({"webhook_secret": webhook_secret} if webhook_secret else {}),
                 },
                 ensure_ascii=False,
             )
@@ -45,6 +48,8 @@ def print_upload(report: UploadTally, campaign: CampaignSettings, as_json: bool)
             print(f"    {example}")
     for broker, rate in rates.items():
         print(f"broker {broker}: {report.per_broker[broker]} rows at {format_rate(rate)}")
+    if webhook_secret:
+        print(f"webhook secret (shown once; receivers verify with it): {webhook_secret}")
     print(report.campaign_id)
 
 

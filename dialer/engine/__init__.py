@@ -10,6 +10,7 @@ from dialer.engine.accounts import AccountStore
 from dialer.engine.client import Client
 from dialer.engine.codec import Campaign, DialEntry
 from dialer.engine.connection import redis_url
+from dialer.engine.events import EventStore
 from dialer.engine.keys import Keys
 from dialer.engine.scripts import AttemptEnd, Backoff, Begun, Refusal
 from dialer.engine.store import BrokerFigures, CampaignStore, Progress
@@ -39,6 +40,10 @@ def open_accounts(settings: Settings) -> AccountStore:
     return AccountStore(connect(settings), Keys(settings.namespace))
 
 
+def open_events(settings: Settings) -> EventStore:
+    return EventStore(connect(settings), Keys(settings.namespace))
+
+
 def open_engine(settings: Settings) -> Engine:
     return Engine(open_store(settings), settings.timing())
 
@@ -56,6 +61,7 @@ __all__ = [
     "Caps",
     "DialEntry",
     "Engine",
+    "EventStore",
     "Job",
     "Keys",
     "Progress",
@@ -63,6 +69,7 @@ __all__ = [
     "connect",
     "open_accounts",
     "open_engine",
+    "open_events",
     "open_store",
     "with_redis_retry",
 ]  # fmt: skip

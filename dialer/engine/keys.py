@@ -239,6 +239,58 @@ class Keys:
         address, action, target, outcome, detail JSON); trimmed by age (MINID), never edited."""
         return f"{self.namespace}:audit"
 
+    def append_lock(self, cid: str) -> str:
+        """string with TTL: the process appending rows to this campaign (`dialer append`);
+        rows are numbered on from the campaign's total, so one append at a time."""
+        return f"{self.namespace}:c:{cid}:append"
+
+    # --- events and webhooks (dialer/engine/events.py) ------------------------------------
+
+    def outbox(self) -> str:
+        """stream: events written by the transition scripts (type, campaign, row, attempt,
+        seq, at, data), each read once by a dispatcher (consumer group) and deleted once fanned
+        out to its endpoints' deliveries."""
+        return f"{self.namespace}:events"
+
+    def event_seq(self, cid: str) -> str:
+        """hash: row number (or "-" for the campaign's own events) -> events emitted so far:
+        the per-row sequence number."""
+        return f"{self.namespace}:c:{cid}:seq"
+
+    def webhook_endpoints(self, cid: str) -> str:
+        """hash: endpoint id -> JSON {url, events, secrets} of the campaign's own webhooks,
+        written at upload (the secrets are shared secrets kept to sign, never logged)."""
+        return f"{self.namespace}:c:{cid}:webhooks"
+
+    def webhook_state(self, cid: str) -> str:
+        """hash: ENDPOINT:failures (in a row), ENDPOINT:failing_since (epoch ms of the first),
+        ENDPOINT:disabled (why, empty: enabled), ENDPOINT:disabled_at, of the campaign's
+        endpoints."""
+        return f"{self.namespace}:c:{cid}:webhook-state"
+
+    def webhook_global_state(self) -> str:
+        """hash: failures, failing_since, disabled, disabled_at of the global endpoint
+        (DIALER_WEBHOOK_URL)."""
+        return f"{self.namespace}:webhook-global"
+
+    def webhook_events(self, cid: str) -> str:
+        """hash: event id -> the JSON body sent for it (the same bytes on every delivery)."""
+        return f"{self.namespace}:c:{cid}:events"
+
+    def webhook_event_times(self, cid: str) -> str:
+        """zset: event id -> epoch ms it occurred (Redis clock): redelivery by time."""
+        return f"{self.namespace}:c:{cid}:event-times"
+
+    def webhook_deliveries(self, cid: str) -> str:
+        """hash: "EVENT|ENDPOINT" -> JSON delivery record (state, attempts, first_at, the last
+        few attempts' time, status, latency, error)."""
+        return f"{self.namespace}:c:{cid}:deliveries"
+
+    def webhook_due(self) -> str:
+        """zset: "CAMPAIGN|EVENT|ENDPOINT" -> epoch ms (Redis clock) the delivery is next due;
+        a delivery handed to a task stays here, due again after its lease, until it ends."""
+        return f"{self.namespace}:webhook-due"
+
     def campaign_keys(self, cid: str, brokers: list[str]) -> list[str]:
         """Every key that belongs to one campaign alone."""
         per_campaign = (
@@ -246,5 +298,7 @@ class Keys:
             self.result, self.counts, self.lease, self.inflight, self.dialed, self.cdr_due,
             self.reconcile, self.broker_down, self.feeder_lease, self.broker_capped,
             self.records_stats, self.agents, self.parked_callers, self.caller_stats,
+            self.event_seq, self.webhook_endpoints, self.webhook_state, self.webhook_events,
+            self.webhook_event_times, self.webhook_deliveries,
         )  # fmt: skip
         return [key(cid) for key in per_campaign] + [self.queue(cid, b) for b in brokers]

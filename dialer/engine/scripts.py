@@ -168,7 +168,12 @@ class Scripts:
         self.keys = keys
         self._s = {name: client.register_script(lua_source(name)) for name in SCRIPT_NAMES}
 
-    def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
+    def _run(self, name: str, keys: list[str], args: list[Any], *, events: str = "") -> Any:
+        """`events`: the campaign whose events the script may emit (see `emit` in
+        prelude.lua): its outbox and sequence keys go last in KEYS, its id last in ARGV."""
+        if events:
+            keys = [*keys, self.keys.outbox(), self.keys.event_seq(events)]
+            args = [*args, events]
         return self._s[name](keys=keys, args=args)
 
     # --- rows -----------------------------------------------------------------------------
@@ -218,6 +223,7 @@ class Scripts:
             [row, token, broker, packed, dialing_lease_ms, callee_daily_cap, callee_monthly_cap,
              broker_daily_cap, pair_guard_ms, next_day_ms, day_key, month_key,
              account_interval_ms, interval_ms, f"{cid}:{row}", caller_max_hold_ms, caller],
+            events=cid,
         )  # fmt: skip
         code = int(out[0])
         if code > 0:
@@ -249,6 +255,7 @@ class Scripts:
              k.queue_prefix(cid), k.pace_prefix(), interval_ms, caller,
              "1" if feeding.caller_pacing else "0", feeding.caller_concurrency,
              k.caller_prefix(), k.parked_prefix(cid)],
+            events=cid,
         )  # fmt: skip
         if not int(out[0]):
             return Finished(None, [])
@@ -265,6 +272,7 @@ class Scripts:
              k.result(cid), k.retry(cid), k.due(cid), k.wake(cid), k.running(),
              k.broker_down(cid), k.records(), k.reconcile(cid)],
             [k.queue_prefix(cid), limit, cid, dialing_lease_ms, reconcile_wait_ms],
+            events=cid,
         )  # fmt: skip
         next_due = int(out[4])
         return Upkept(int(out[0]), int(out[1]), bool(out[2]), int(out[3]),
@@ -303,6 +311,7 @@ class Scripts:
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
              k.retry(cid), k.running(), k.sleeping(), k.brokers(cid), k.parked_callers(cid)],
             [cid, k.queue_prefix(cid), limit, k.parked_prefix(cid)],
+            events=cid,
         )  # fmt: skip
         if int(out[0]) < 0:
             self._refused(cid, refusal(int(out[0])))
@@ -316,6 +325,7 @@ class Scripts:
                 "set_status",
                 [k.meta(cid), k.running(), k.sleeping(), k.due(cid), k.wake(cid), k.brokers(cid)],
                 [",".join(sorted(allowed)), new.value, reason, cid],
+                events=cid,
             )
         )
         if changed < 0:
@@ -354,6 +364,7 @@ class Scripts:
                     k.records_stats(cid),
                 ],
                 [json.dumps(items, ensure_ascii=False)],
+                events=cid,
             )
         )
 
@@ -366,6 +377,7 @@ class Scripts:
                 "settle_records",
                 [k.state(cid), k.result(cid), k.cdr_due(cid)],
                 [json.dumps(items, ensure_ascii=False)],
+                events=cid,
             )
         )
 

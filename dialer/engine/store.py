@@ -112,10 +112,14 @@ class CampaignStore:
         if frame.empty:
             return
         pipe = self.r.pipeline(transaction=False)
-        records = frame[[*ROW_FIELDS, *passthrough]]
-        first_block = (int(frame["row"].iloc[0]) - 1) // ROWS_PER_BLOCK
+        records: list[Any] = frame[[*ROW_FIELDS, *passthrough]].to_numpy().tolist()
+        first_block, offset = divmod(int(frame["row"].iloc[0]) - 1, ROWS_PER_BLOCK)
+        if offset:  # rows appended to a campaign: the block they begin in holds earlier rows
+            payload = self.r.hget(self.keys.rows(cid), str(first_block))
+            earlier = json.loads(zlib.decompress(cast(bytes, payload))) if payload else []
+            records = earlier[:offset] + records
         for i, start in enumerate(range(0, len(records), ROWS_PER_BLOCK)):
-            block = records.iloc[start : start + ROWS_PER_BLOCK].to_numpy().tolist()
+            block = records[start : start + ROWS_PER_BLOCK]
             payload = zlib.compress(json.dumps(block, ensure_ascii=False).encode(), 1)
             pipe.hset(self.keys.rows(cid), str(first_block + i), payload)
 
@@ -142,6 +146,11 @@ class CampaignStore:
         pipe.hincrby(self.keys.meta(cid), "accepted", len(accepted))
         pipe.hincrby(self.keys.meta(cid), "rejected", len(rejected))
         pipe.execute()
+
+    def release_lease(self, key: str, owner: str) -> None:
+        """Give up a lease (acquire_lease) this owner holds; one another took is left alone."""
+        if self.r.get(key) == owner.encode():
+            self.r.delete(key)
 
     def finish_upload(self, cid: str) -> None:
         pipe = self.r.pipeline()

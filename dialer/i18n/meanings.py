@@ -45,6 +45,8 @@ REASONS = {
     "Operator.Redial": N_("Redialled by an operator"),
     "Operator.Pause": N_("paused by operator"),
     "Broker.NoneUsable": N_("No usable broker"),
+    "Webhook.Gone": N_("Webhook endpoint gone (410)"),
+    "Webhook.Failing": N_("Webhook endpoint failing"),
     "Parameter.Blank": N_("Required parameter empty"),
     "Parameter.Invalid": N_("Invalid parameter"),
     "Parameter.Maximum": N_("Parameter too large"),
@@ -129,6 +131,14 @@ MEANINGS = {
     "Operator.Pause": N_("An operator paused the campaign."),
     "Broker.NoneUsable": N_(
         "CCC refused every broker left (NotExists.Number): the campaign was paused."
+    ),
+    "Webhook.Gone": N_(
+        "The webhook endpoint answered 410 Gone: it was disabled (`dialer webhooks ID "
+        "--since TIME` redelivers and enables it)."
+    ),
+    "Webhook.Failing": N_(
+        "The webhook endpoint failed too many times in a row: it was disabled (`dialer "
+        "webhooks ID --since TIME` redelivers and enables it)."
     ),
     "Parameter.Blank": N_("A required parameter was empty (该参数不能为null或含有空白符的字符串)."),
     "Parameter.Invalid": N_("A parameter was not valid."),

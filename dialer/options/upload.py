@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from dialer.calendar import Calendar
-from dialer.errors import DialerError, OptionError
+from dialer.engine.events import WebhookEndpoint
+from dialer.errors import ConfigError, DialerError, OptionError
 from dialer.models import CampaignSettings
 from dialer.options import values as opt
 from dialer.phones import is_phone, mask_number
 from dialer.settings import Settings
 from dialer.sheets.validate import load_dnc
+from dialer.webhooks.endpoints import WebhookSpec, campaign_endpoints, parse_spec
+from dialer.webhooks.signing import check_secret
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,20 @@ class Option:
         if self.switch:
             return "boolean"
         return {int: "integer", float: "number"}.get(type(self.default), "string")
+
+
+def _webhook(value: str) -> WebhookSpec:
+    try:
+        return parse_spec(value)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--webhook: ")) from None
+
+
+def _webhook_secret(value: str) -> str:
+    try:
+        return check_secret(value.strip(), "the secret")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 UPLOAD_OPTIONS: tuple[Option, ...] = (
@@ -135,6 +152,23 @@ UPLOAD_OPTIONS: tuple[Option, ...] = (
     ),
     Option("dnc", "--dnc", "do-not-call file, one number a line", web=False),
     Option("sheet", "--sheet", "XLSX sheet name (default: the first)"),
+    Option(
+        "webhook",
+        "--webhook",
+        "send events to this http(s) URL, repeatable; 'URL events=call.*,row.finished' takes "
+        "only those (docs/webhooks.md)",
+        _webhook,
+        repeatable=True,
+        metavar="'URL [events=...]'",
+    ),
+    Option(
+        "webhook_secret",
+        "--webhook-secret",
+        "signing secret of the --webhook endpoints, whsec_ + base64 (default: a new one, shown "
+        "once)",
+        _webhook_secret,
+        metavar="whsec_...",
+    ),
 )
 BY_NAME = {o.name: o for o in UPLOAD_OPTIONS}
 _TRUE = {"1", "true", "on", "yes"}
@@ -235,3 +269,10 @@ def _agents_file(path: str | None) -> list[str]:
     if bad:
         raise DialerError(f"--callers {path}: {mask_number(bad[0])} is not a phone number")
     return numbers
+
+
+def webhooks_from_args(args: argparse.Namespace) -> tuple[list[WebhookEndpoint], str | None]:
+    """The campaign's webhook endpoints, and the secret made for them when none was given
+    (to be shown once, at upload: it is not shown again)."""
+    endpoints, made = campaign_endpoints(list(args.webhook), args.webhook_secret)
+    return endpoints, endpoints[0].secrets[0] if made else None

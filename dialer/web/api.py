@@ -4,6 +4,7 @@ customers' numbers whole gets them masked here."""
 
 from __future__ import annotations
 
+import csv
 import re
 import shutil
 import tempfile
@@ -90,6 +91,39 @@ _FORM_DOC = {
         },
     }
 }
+
+
+_ROWS_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary",
+                                 "description": "CSV or XLSX sheet of rows to add"},
+                        "dnc": {"type": "string", "format": "binary",
+                                "description": "do-not-call file, one number a line"},
+                        "sheet": {"type": "string", "description": "XLSX sheet name"},
+                    },
+                }
+            },
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["rows"],
+                    "properties": {"rows": {
+                        "type": "array",
+                        "items": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "description": "rows by column name, as a sheet's header names them",
+                    }},
+                }
+            },
+        },
+    }
+}  # fmt: skip
 
 
 class _Upload:
@@ -205,6 +239,59 @@ def rows(
 ) -> Any:
     masked = not principal_of(request).whole_numbers
     return {"rows": _backend(request).rows(_id(cid), state, limit, masked)}
+
+
+@router.post("/campaigns/{cid}/rows", openapi_extra=_ROWS_DOC, response_model=schemas.Appended,
+             summary="Append rows as `dialer append ID SHEET`: a sheet, or JSON rows")  # fmt: skip
+async def append_rows(request: Request, cid: str) -> Any:
+    backend = _backend(request)
+    cid = _id(cid)
+    content_type = request.headers.get("content-type", "")
+    tmp = Path(tempfile.mkdtemp(prefix="dialer-web-"))
+    try:
+        if content_type.startswith("application/json"):
+            path, label, sheet_name = _json_sheet(await request.json(), tmp), "rows.json", None
+            dnc = None
+        else:
+            upload = await _Upload(request).read()
+            tmp, path, label = upload.dir, upload.sheet, upload.label
+            unknown = set(upload.fields) - {"sheet"}
+            if unknown:
+                raise BadRequest(f"unknown field {sorted(unknown)[0]!r}: only 'sheet' may come "
+                                 "with the file", "Options.Invalid")  # fmt: skip
+            sheet_name = upload.fields["sheet"][0] if upload.fields.get("sheet") else None
+            dnc = upload.dnc
+        return await run_in_threadpool(backend.append, cid, path, label, sheet_name, dnc)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _json_sheet(body: Any, tmp: Path) -> Path:
+    """`{"rows": [{"Caller": ..., "Callee": ..., "CrmId": ...}, ...]}` as a CSV sheet, so the
+    rows are read and validated exactly as an uploaded sheet's."""
+    rows = body.get("rows") if isinstance(body, dict) else None
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+        raise BadRequest('send {"rows": [{"Caller": "...", "Callee": "...", ...}, ...]}')
+    header = list(dict.fromkeys(str(k) for r in rows for k in r))
+    path = tmp / "rows.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(header)
+        for r in rows:
+            out.writerow(["" if r.get(k) is None else str(r.get(k)) for k in header])
+    return path
+
+
+@router.get("/campaigns/{cid}/webhooks", response_model=schemas.Webhooks,
+            summary="As `dialer webhooks ID --json`: endpoints and recent deliveries")  # fmt: skip
+def webhooks(request: Request, cid: str, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Any:
+    return _backend(request).webhooks(_id(cid), limit)
+
+
+@router.post("/campaigns/{cid}/webhooks/redeliver", response_model=schemas.Redelivered,
+             summary="As `dialer webhooks ID --redeliver EVENT_ID` or `--since TIME`")  # fmt: skip
+def redeliver(request: Request, cid: str, body: schemas.Redelivery) -> Any:
+    return _backend(request).redeliver(_id(cid), body.event_ids, body.since, body.endpoint)
 
 
 def _control(action: str) -> Any:

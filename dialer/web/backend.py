@@ -19,21 +19,24 @@ from dialer.campaign.activity import STALL_TEXT as STALL_TEXT
 from dialer.campaign.activity import WAIT_TEXT as WAIT_TEXT
 from dialer.campaign.manage import RowFilter, find_rows, list_campaigns
 from dialer.campaign.status import CallerNow as CallerNow
-from dialer.campaign.status import status_view
+from dialer.campaign.status import disabled_endpoints, status_view
 from dialer.engine import CampaignStore, Engine, open_store
+from dialer.engine.events import EventStore, WebhookEndpoint
 from dialer.errors import CampaignNotFound, DialerError, OptionError, SheetError, StoreError
 from dialer.models import CampaignSettings, CampaignStatus, RowState
 from dialer.options.upload import UPLOAD_OPTIONS as UPLOAD_OPTIONS
 from dialer.options.upload import Option as Option
-from dialer.options.upload import options_from_fields, settings_from_args
+from dialer.options.upload import options_from_fields, settings_from_args, webhooks_from_args
 from dialer.options.values import checked, row_states
 from dialer.results.export import export
 from dialer.results.report import write_report
 from dialer.settings import Settings
 from dialer.sheets import reader, validate
+from dialer.sheets.append import append
 from dialer.sheets.upload import upload
 from dialer.sheets.validate import load_dnc
 from dialer.web.errors import BadRequest, Conflict, NotFound, Unavailable, Unprocessable
+from dialer.webhooks.log import parse_since, redeliver, webhooks_view
 from dialer.worker.monitor import live_workers
 
 # STALL_TEXT, WAIT_TEXT and CallerNow are imported "as" themselves: the words the console's
@@ -55,6 +58,8 @@ class UploadOptions:
     campaign: CampaignSettings
     dnc: frozenset[str]
     sheet_name: str | None
+    webhooks: tuple[WebhookEndpoint, ...] = ()
+    webhook_secret: str | None = None  # made at upload: answered once
 
 
 class _PreviewSink:
@@ -102,6 +107,8 @@ class MetricsSnapshot:
     placed: dict[tuple[str, str], int] = field(default_factory=dict)  # (id, broker)
     failed: dict[tuple[str, str], int] = field(default_factory=dict)  # (id, code)
     workers: int = 0
+    webhooks_disabled: list[tuple[str, str, str]] = field(default_factory=list)  # id, ep, why
+    webhook_backlog: dict[str, int] = field(default_factory=dict)  # outbox, due -> entries
 
 
 class Backend:
@@ -187,6 +194,55 @@ class Backend:
             out["cancelled"] = cancelled
         return out
 
+    def append(self, cid: str, path: Path, label: str, sheet_name: str | None,
+               dnc_path: Path | None = None) -> dict[str, Any]:  # fmt: skip
+        """As `dialer append ID SHEET`: the rows stored and rejected, with their reasons."""
+        with _sheet_errors(label), _translated():
+            try:
+                dnc = load_dnc(str(dnc_path)) if dnc_path else frozenset()
+                report = append(self.engine, cid, path, dnc=dnc, sheet_name=sheet_name,
+                                file_label=label)  # fmt: skip
+            except (CampaignNotFound, SheetError):
+                raise
+            except DialerError as exc:
+                raise Conflict(str(exc)) from None
+        return {
+            "id": cid,
+            "total": report.total,
+            "accepted": report.accepted,
+            "rejected": sum(report.rejected.values()),
+            "reasons": dict(report.rejected),
+            "examples": report.examples,
+        }
+
+    # --- webhooks -----------------------------------------------------------------------
+
+    def webhooks(self, cid: str, limit: int = 50) -> dict[str, Any]:
+        """What `dialer webhooks ID --json` shows: endpoints and recent deliveries."""
+        store = self.store
+        with _translated():
+            store.campaign(cid)
+            events = EventStore(store.r, store.keys)
+            return webhooks_view(events, self.settings, cid, recent=limit).as_dict()
+
+    def redeliver(self, cid: str, event_ids: list[str], since: str | None,
+                  endpoint: str | None) -> dict[str, Any]:  # fmt: skip
+        """As `dialer webhooks ID --redeliver EVENT_ID` / `--since TIME`."""
+        store = self.store
+        with _translated():
+            campaign = store.campaign(cid)
+            try:
+                since_ms = (parse_since(since, campaign.settings.timezone, store.now_ms())
+                            if since else None)  # fmt: skip
+                if not event_ids and since_ms is None:
+                    raise OptionError("event_ids", "name events, or a time to redeliver since")
+                events = EventStore(store.r, store.keys)
+                n = redeliver(events, self.settings, cid, event_ids=event_ids,
+                              since_ms=since_ms, endpoint=endpoint)  # fmt: skip
+            except OptionError as exc:
+                raise BadRequest(str(exc)) from None
+        return {"id": cid, "queued": n}
+
     def rows(self, cid: str, states: Iterable[str], limit: int = 100,
              masked: bool = False) -> list[dict[str, Any]]:  # fmt: skip
         """Up to `limit` rows in the given states, in source order, with their reasons: what
@@ -210,12 +266,13 @@ class Backend:
         try:
             args = options_from_fields(fields, Path(file_label))
             campaign = settings_from_args(args, self.settings)
+            webhooks, secret = webhooks_from_args(args)
             dnc = load_dnc(str(dnc_path)) if dnc_path else frozenset()
         except SheetError as exc:
             raise Unprocessable(f"do-not-call file: {exc.reason}") from None
         except DialerError as exc:
             raise BadRequest(str(exc), "Options.Invalid") from None
-        return UploadOptions(campaign, dnc, args.sheet)
+        return UploadOptions(campaign, dnc, args.sheet, tuple(webhooks), secret)
 
     def preview(self, path: Path, label: str, opts: UploadOptions) -> dict[str, Any]:
         """What `upload` would store and reject, computed by `upload` itself into a sink."""
@@ -255,12 +312,14 @@ class Backend:
         with _sheet_errors(label):
             report = upload(store, path, opts.campaign, dnc=opts.dnc, sheet_name=opts.sheet_name,
                             file_label=label)  # fmt: skip
+        EventStore(store.r, store.keys).save_endpoints(report.campaign_id, list(opts.webhooks))
         return {
             "id": report.campaign_id,
             "total": report.total,
             "accepted": report.accepted,
             "rejected": sum(report.rejected.values()),
             "reasons": dict(report.rejected),
+            **({"webhook_secret": opts.webhook_secret} if opts.webhook_secret else {}),
         }
 
     # --- downloads ----------------------------------------------------------------------
@@ -291,6 +350,8 @@ class Backend:
             except CampaignNotFound:
                 continue
             snap.campaigns[campaign.status.value] += 1
+            for eid, why in disabled_endpoints(self.engine, cid):
+                snap.webhooks_disabled.append((cid, eid, why))
             if campaign.status not in (CampaignStatus.RUNNING, CampaignStatus.PAUSED):
                 continue
             counts = store.counts(cid)
@@ -300,6 +361,8 @@ class Backend:
             for code, n in self._failed_by_code(cid, counts.get(RowState.FAILED.value, 0)).items():
                 snap.failed[(cid, code)] = n
         snap.workers = live_workers(self.engine).alive
+        events = EventStore(store.r, store.keys)
+        snap.webhook_backlog = {"outbox": events.outbox_backlog(), "due": events.due_count()}
         return snap
 
     def _failed_by_code(self, cid: str, failed: int) -> Counter[str]:

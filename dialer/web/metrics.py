@@ -64,6 +64,22 @@ class DialerCollector(Collector):
         )
         workers.add_metric([], snap.workers)
         yield workers
+        disabled = GaugeMetricFamily(
+            "dialer_webhook_endpoint_disabled",
+            "1 for each webhook endpoint disabled (410 Gone, or failures in a row)",
+            labels=["campaign", "endpoint", "reason"],
+        )
+        for cid, eid, why in snap.webhooks_disabled:
+            disabled.add_metric([cid, eid, why], 1)
+        yield disabled
+        backlog = GaugeMetricFamily(
+            "dialer_webhook_backlog",
+            "Events not yet fanned out (outbox) and deliveries waiting or under way (due)",
+            labels=["where"],
+        )
+        for where, n in sorted(snap.webhook_backlog.items()):
+            backlog.add_metric([where], n)
+        yield backlog
 
 
 @router.get("/metrics", summary="Prometheus metrics")

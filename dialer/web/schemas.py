@@ -82,6 +82,11 @@ class Outage(BaseModel):
     error: str
 
 
+class WebhookDisabled(BaseModel):
+    endpoint: str
+    reason: str = Field(description="Webhook.Gone (410) or Webhook.Failing")
+
+
 class CampaignStatusDoc(_Open):
     """What `dialer status --json` prints."""
 
@@ -111,6 +116,7 @@ class CampaignStatusDoc(_Open):
     workers_last_seen_ms: int | None
     unhealthy_workers: list[UnhealthyWorker]
     ccc_unreachable: Outage | None
+    webhooks_disabled: list[WebhookDisabled] = []
 
 
 class Row(_Open):
@@ -145,6 +151,9 @@ class Uploaded(_Open):
     accepted: int
     rejected: int
     reasons: dict[str, int] = Field(description="rejected rows by reason code")
+    webhook_secret: str | None = Field(
+        None, description="the --webhook endpoints' new signing secret: answered this once"
+    )
 
 
 class BrokerShare(BaseModel):
@@ -214,3 +223,55 @@ class AuditEntry(_Open):
 
 class AuditTrail(BaseModel):
     entries: list[AuditEntry]
+
+
+class WebhookEndpointDoc(BaseModel):
+    id: str = Field(description="1, 2, … in the order given at upload; global: DIALER_WEBHOOK_URL")
+    url: str = Field(description="scheme, host, port and path (a query is not shown)")
+    events: list[str]
+    failures: int = Field(description="failed attempts in a row")
+    disabled: str = Field(description="why it is disabled; empty: enabled")
+    disabled_at_ms: int | None
+    delivered: int
+    pending: int
+    held: int = Field(description="waiting for a redelivery: the endpoint was disabled")
+    given_up: int
+    gone: int
+
+
+class WebhookDeliveryDoc(_Open):
+    event: str
+    endpoint: str
+    state: str = Field(description="pending, delivered, held, given_up, gone")
+    attempts: int
+    occurred_at_ms: int | None
+    last_at_ms: int | None
+    last_status: int | None
+    latency_ms: int | None
+    last_error: str
+    next_at_ms: int | None
+
+
+class Webhooks(BaseModel):
+    """What `dialer webhooks ID --json` prints."""
+
+    campaign: str
+    endpoints: list[WebhookEndpointDoc]
+    deliveries: list[WebhookDeliveryDoc] = Field(description="the most recent first")
+
+
+class Redelivery(BaseModel):
+    """Events to deliver again: by id, or every one since a time ("2h", "2026-12-04 10:00")."""
+
+    event_ids: list[str] = []
+    since: str | None = None
+    endpoint: str | None = Field(None, description="this endpoint only (default: every one)")
+
+
+class Redelivered(BaseModel):
+    id: str
+    queued: int = Field(description="deliveries queued again")
+
+
+class Appended(Uploaded):
+    examples: dict[str, list[str]] = Field(description="a few rejected rows per reason")

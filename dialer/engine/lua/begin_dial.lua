@@ -54,6 +54,7 @@ end
 local function give_back(status)
   if status == Status.CANCELLED then
     set_state(state_key, counts_key, row, State.QUEUED, State.CANCELLED)
+    emit('row.finished', row, nil, {state = State.CANCELLED})
   else
     requeue(state_key, counts_key, row, State.QUEUED, queue_key, packed)
   end
@@ -78,6 +79,7 @@ if monthly > 0 and calls_month >= monthly then
   release()
   patch_result(result_key, row, {error_code = 'Cap.Callee',
     error_message = 'the callee has had ' .. monthly .. ' calls this month'})
+  emit('row.finished', row, nil, {state = State.FAILED, error_code = 'Cap.Callee'})
   return {Refusal.MONTHLY_CAP}
 end
 if daily > 0 and calls_today >= daily then

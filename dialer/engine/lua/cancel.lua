@@ -19,6 +19,7 @@ if status ~= Status.CANCELLED then
     return {Refusal.WRONG_STATUS}
   end
   redis.call('HSET', meta_key, 'status', Status.CANCELLED, 'finished_at', now_ms())
+  emit_status(Status.CANCELLED)
   redis.call('SREM', running_key, cid)
   redis.call('ZREM', sleeping_key, cid)
 end
@@ -29,6 +30,7 @@ local function cancel(packed, allowed)
   local st = split_state(redis.call('HGET', state_key, row))
   if allowed[st] then
     set_state(state_key, counts_key, row, st, State.CANCELLED)
+    emit('row.finished', row, nil, {state = State.CANCELLED})
     n = n + 1
   end
 end

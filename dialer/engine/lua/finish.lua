@@ -99,10 +99,12 @@ elseif outcome == Outcome.BROKER_DOWN or outcome == Outcome.CAMPAIGN_FATAL then
   elseif redis.call('HGET', meta_key, 'status') == Status.RUNNING then
     redis.call('HSET', meta_key, 'status', Status.PAUSED, 'pause_reason', reason)
     redis.call('SREM', running_key, cid)
+    emit_status(Status.PAUSED, reason)
   end
 else
   set_state(state_key, counts_key, row, State.DIALING, outcome)
 end
+emit_attempt(row, outcome, obj, cdr_wait >= 0)
 if outcome == Outcome.DISPATCHED and cdr_wait >= 0 then
   redis.call('ZADD', cdr_key, now + cdr_wait, row)
   redis.call('SADD', records_key, cid)

@@ -94,6 +94,59 @@ local function requeue(state_key, counts_key, row, old, queue, packed)
   redis.call('LPUSH', queue, packed)
 end
 
+-- Events (dialer/engine/events.py), written in the same step as the change they tell of.
+-- A script that emits is given the outbox stream and the campaign's sequence hash as its
+-- last two KEYS and the campaign id as its last ARGV (Scripts._run, EMITTING); `row` nil is
+-- the campaign's own event. Each row's events are numbered 1, 2, ... in the order they
+-- happened (the campaign's own under "-").
+local function emit(kind, row, attempt, data)
+  local outbox, seq_key, cid = KEYS[#KEYS - 1], KEYS[#KEYS], ARGV[#ARGV]
+  local seq = redis.call('HINCRBY', seq_key, row or '-', 1)
+  redis.call('XADD', outbox, '*', 'type', kind, 'campaign', cid, 'row', row or '',
+    'attempt', attempt or '', 'seq', seq, 'at', now_ms(), 'data', cjson.encode(data or {}))
+end
+
+-- The fields of a row's result record that its events carry, when present.
+local EVENT_FIELDS = {'job_id', 'broker', 'caller', 'error_code', 'error_message', 'outcome',
+  'talk_seconds', 'release_initiator', 'release_reason', 'established_at', 'released_at',
+  'outcome_note', 'dispatched_at'}
+local function event_data(obj, extra)
+  local data = {}
+  for _, f in ipairs(EVENT_FIELDS) do
+    if obj[f] ~= nil and obj[f] ~= cjson.null then data[f] = obj[f] end
+  end
+  for k, v in pairs(extra or {}) do data[k] = v end
+  return data
+end
+
+-- What FINISH (and BEGIN_DIAL) tell of an attempt's end: a call placed, a row FAILED, or
+-- UNKNOWN. A DISPATCHED row whose campaign fetches no call records is finished at once;
+-- otherwise its call record finishes it (SETTLE_RECORDS).
+local function emit_attempt(row, outcome, obj, records)
+  local attempt = tonumber(obj['attempts']) or 0
+  if outcome == Outcome.DISPATCHED then
+    emit('call.placed', row, attempt, event_data(obj))
+    if not records then emit('row.finished', row, attempt, event_data(obj, {state = State.DISPATCHED})) end
+  elseif outcome == Outcome.FAILED then
+    emit('row.finished', row, attempt, event_data(obj, {state = State.FAILED}))
+  elseif outcome == Outcome.UNKNOWN then
+    emit('row.unknown', row, attempt, event_data(obj, {state = State.UNKNOWN}))
+  end
+end
+
+-- What SETTLE_RECORDS tells of a DISPATCHED row whose lookups ended: its call's outcome
+-- (found) and the row's end either way.
+local function emit_settled(row, act, result)
+  local obj = result and cjson.decode(result) or {}
+  local attempt = tonumber(obj['attempts']) or 0
+  if act == 'found' then emit('call.ended', row, attempt, event_data(obj)) end
+  emit('row.finished', row, attempt, event_data(obj, {state = State.DISPATCHED}))
+end
+
+local function emit_status(status, reason)
+  emit('campaign.status', nil, 0, {status = status, reason = reason or ''})
+end
+
 -- A running campaign with no row left to dial is DONE. True when it just finished.
 local function complete_if_done(meta_key, counts_key, running_key, cid, now)
   if redis.call('HGET', meta_key, 'status') ~= Status.RUNNING then return false end
@@ -102,6 +155,7 @@ local function complete_if_done(meta_key, counts_key, running_key, cid, now)
   end
   redis.call('HSET', meta_key, 'status', Status.DONE, 'finished_at', now)
   redis.call('SREM', running_key, cid)
+  emit_status(Status.DONE)
   return true
 end
 
@@ -272,3 +326,4 @@ local function feed_context(keys, args)
     interval = tonumber(args.interval),  -- nil: read per broker from the brokers hash
   }
 end
+

@@ -25,6 +25,7 @@ for _, item in ipairs(cjson.decode(ARGV[1])) do
     patch_result(result_key, row, item.patch)
     if item.act == 'found' then
       set_state(state_key, counts_key, row, State.UNKNOWN, State.DISPATCHED)
+      emit_attempt(row, Outcome.DISPATCHED, cjson.decode(redis.call('HGET', result_key, row)), item.at > 0)
       redis.call('ZREM', reconcile_key, member)
       if item.at > 0 then redis.call('ZADD', cdr_key, item.at, row) end
       table.insert(found, tonumber(row))

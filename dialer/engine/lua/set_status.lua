@@ -17,6 +17,7 @@ for s in string.gmatch(allowed, '[^,]+') do
 end
 if not ok then return 0 end
 redis.call('HSET', meta_key, 'status', new, 'pause_reason', reason)
+emit_status(new, reason)
 if new == Status.RUNNING then
   redis.call('SADD', running_key, cid)
   -- Every broker is looked at again: rows may have come back while it stood still.

@@ -22,6 +22,7 @@ for _, item in ipairs(cjson.decode(ARGV[1])) do
     redis.call('ZADD', cdr_key, 'XX', item.at, row)
   else
     patch_result(result_key, row, item.patch)
+    emit_settled(row, item.act, redis.call('HGET', result_key, row))
     redis.call('ZREM', cdr_key, row)
     if item.act == 'found' then table.insert(settled, item.row) end
   end

@@ -37,6 +37,7 @@ for i = 1, #expired, 2 do
     if not obj['first_attempt_at'] then obj['first_attempt_at'] = begun_at end
     obj['attempts'] = (tonumber(obj['attempts']) or 0) + 1
     redis.call('HSET', result_key, row, cjson.encode(obj))
+    emit_attempt(row, Outcome.UNKNOWN, obj, true)
     if reconcile_wait >= 0 then  -- the call may have been placed: look for it
       redis.call('ZADD', KEYS[13], now + reconcile_wait, member)
       redis.call('SADD', KEYS[12], cid)

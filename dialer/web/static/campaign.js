@@ -96,6 +96,8 @@
     show(document.getElementById("resumes-at"), s.activity === "outside_hours" && s.resumes_at_ms
       ? fill(ui.resumes, { time: at(s.resumes_at_ms, s.timezone) }) : "");
     showWaiting(s);
+    show(document.getElementById("webhooks-disabled"), (s.webhooks_disabled || []).map((w) =>
+      fill(ui.webhook_disabled, { endpoint: w.endpoint, reason: words.reasons[w.reason] || w.reason })).join("; "));
     for (const button of document.querySelectorAll("#controls button")) {
       button.hidden = !(allowed[s.status] || []).includes(button.dataset.action);
       button.disabled = false;
@@ -132,6 +134,22 @@
     }
   }
 
+  // The campaign's webhook endpoints and their recent deliveries (`dialer webhooks ID`).
+  async function loadWebhooks() {
+    try {
+      const w = await api("GET", `${base}/webhooks?limit=20`);
+      document.getElementById("webhooks-card").hidden = w.endpoints.length === 0;
+      rows(document.querySelector("#webhook-endpoints tbody"), w.endpoints, (e) =>
+        [el("td", {}, `${e.id}: ${e.url}`),
+         el("td", e.disabled ? { class: "bad" } : {}, e.disabled ? (words.reasons[e.disabled] || e.disabled) : "✓"),
+         el("td", { class: "num" }, e.delivered), el("td", { class: "num" }, e.pending + e.held)]);
+      rows(document.querySelector("#webhook-deliveries tbody"), w.deliveries, (d) =>
+        [el("td", {}, d.event), el("td", {}, d.endpoint), el("td", {}, d.state),
+         el("td", { class: "num" }, d.attempts), el("td", { class: "num" }, d.last_status || ""),
+         el("td", {}, d.last_error || "")]);
+    } catch (error) { /* the next round tries again */ }
+  }
+
   async function poll() {
     try {
       render(await api("GET", base));
@@ -158,4 +176,6 @@
   }
   render(campaign.status);
   setInterval(poll, 1000);
+  loadWebhooks();
+  setInterval(loadWebhooks, 5000);
 })();

@@ -1,0 +1,118 @@
+"""One delivery attempt: POST the event's body, signed, to its endpoint, and record what
+came back. Runs beside the calls, never in their place: the Celery task only hands the
+delivery to this process's pool of delivery threads (see tasks/webhooks.py)."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+import requests
+
+from dialer.engine.events import GLOBAL, Delivery, EventStore, WebhookEndpoint
+from dialer.settings import Settings
+from dialer.webhooks import policy, signing
+from dialer.webhooks.endpoints import global_endpoint
+
+log = logging.getLogger(__name__)
+BUSY_DELAY_MS = 1000
+
+
+def describe(exc: requests.RequestException) -> str:
+    """An error text for the delivery log: the kind of failure, never the URL (its query may
+    carry a token) nor anything of the request."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return "connect timeout"
+    if isinstance(exc, requests.ReadTimeout):
+        return "read timeout"
+    if isinstance(exc, requests.ConnectionError):
+        return "connection failed"
+    return type(exc).__name__
+
+
+class Deliverer:
+    def __init__(self, events: EventStore, settings: Settings, *, threads: int = 8,
+                 session: requests.Session | None = None) -> None:  # fmt: skip
+        self.events = events
+        self.settings = settings
+        self.retry = policy.retry_policy(settings)
+        self.timeout = (settings.webhook_connect_timeout_s, settings.webhook_read_timeout_s)
+        self.session = session or requests.Session()
+        self.global_endpoint = global_endpoint(settings)
+        self._endpoints: dict[tuple[str, str], WebhookEndpoint | None] = {}
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="webhook")
+        self._room = threading.BoundedSemaphore(threads * 2)
+
+    def submit(self, d: Delivery) -> bool:
+        """Deliver in the background; False (and due again shortly) if this process has no
+        room: its delivery threads are all waiting on slow receivers."""
+        if not self._room.acquire(blocking=False):
+            self.events.postpone(d, delay_ms=BUSY_DELAY_MS)
+            return False
+        self._pool.submit(self._run, d)
+        return True
+
+    def _run(self, d: Delivery) -> None:
+        try:
+            self.deliver(d)
+        except Exception:  # the lease brings the delivery back
+            log.exception("webhook delivery %s to endpoint %s failed", d.event_id, d.endpoint)
+        finally:
+            self._room.release()
+
+    def endpoint(self, d: Delivery) -> WebhookEndpoint | None:
+        if d.endpoint == GLOBAL:
+            return self.global_endpoint
+        key = (d.campaign, d.endpoint)
+        if key not in self._endpoints:
+            found = [e for e in self.events.endpoints(d.campaign) if e.id == d.endpoint]
+            self._endpoints[key] = found[0] if found else None
+        return self._endpoints[key]
+
+    def deliver(self, d: Delivery) -> str:
+        """One attempt; returns the delivery's state after it."""
+        endpoint = self.endpoint(d)
+        state = self.events.endpoint_state(d.campaign, d.endpoint)
+        body = self.events.body(d.campaign, d.event_id)
+        if endpoint is None or state.disabled or body is None:
+            why = "endpoint disabled" if state.disabled else "endpoint or event no longer kept"
+            return self._record(d, policy.HELD, 0, 0, why)
+        timestamp = int(time.time())  # the receiver checks it against its own clock
+        headers = signing.headers(endpoint.secrets, d.event_id, timestamp, body)
+        headers.update({"content-type": "application/json", "user-agent": "b2b-dialer"})
+        started = time.perf_counter()
+        try:
+            resp = self.session.post(endpoint.url, data=body, headers=headers, stream=True,
+                                     timeout=self.timeout, allow_redirects=False)  # fmt: skip
+            status = resp.status_code
+            resp.close()  # the answer's body is not read: a receiver may send anything
+        except requests.RequestException as exc:
+            latency = int((time.perf_counter() - started) * 1000)
+            return self._record(d, policy.FAIL, 0, latency, describe(exc))
+        latency = int((time.perf_counter() - started) * 1000)
+        act = policy.act_for(status)
+        return self._record(d, act, status, latency, "" if act == policy.OK else f"HTTP {status}")
+
+    def _record(self, d: Delivery, act: str, status: int, latency_ms: int, error: str) -> str:
+        state, disabled = self.events.record_attempt(
+            d, act=act, status=status, latency_ms=latency_ms, error=error,
+            jitter=random.random(), retry=self.retry,
+        )  # fmt: skip
+        if disabled:
+            endpoint = self.endpoint(d)
+            host = urlsplit(endpoint.url).hostname if endpoint else "?"
+            log.warning("webhook endpoint %s (%s) of campaign %s disabled: %s", d.endpoint,
+                        host, d.campaign, "410 Gone" if act == policy.GONE else
+                        f"{self.retry.max_failures} failures in a row")  # fmt: skip
+        if state == "given_up":
+            log.warning("webhook delivery %s to endpoint %s of campaign %s given up after "
+                        "%s days", d.event_id, d.endpoint, d.campaign,
+                        self.retry.max_age_ms / 86_400_000)  # fmt: skip
+        return state
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

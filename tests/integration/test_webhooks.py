@@ -1,0 +1,268 @@
+"""Webhooks end to end: real Redis, real `celery worker` processes, the simulator, and a real
+HTTP receiver on 127.0.0.1 that verifies every signature with the `standardwebhooks` package
+(an implementation independent of ours)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+
+import pytest
+import redis
+from standardwebhooks import Webhook
+from support import NUMBERS, engine_env, new_campaign, wait_until, write_sheet
+from webhook_receiver import Behaviour, Receiver
+
+from dialer.engine import CampaignStore, Engine, Keys
+from dialer.engine.events import EventStore, WebhookEndpoint
+from dialer.models import CampaignStatus
+from dialer.webhooks.signing import new_secret
+
+DIALER = [sys.executable, "-m", "dialer.cli"]
+# Short backoff, lease and timeouts: retries and recovery within a test.
+FAST = {
+    "DIALER_WEBHOOK_BACKOFF_BASE_S": "0.2",
+    "DIALER_WEBHOOK_BACKOFF_CAP_S": "1",
+    "DIALER_WEBHOOK_LEASE_S": "4",
+    "DIALER_WEBHOOK_READ_TIMEOUT_S": "1",
+    "DIALER_WEBHOOK_CONNECT_TIMEOUT_S": "1",
+    "DIALER_CDR_MARGIN_S": "1",
+}
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def dialer(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*DIALER, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def webhook_campaign(engine: Engine, sheet, endpoints: list[WebhookEndpoint], **settings) -> str:
+    cid = new_campaign(engine, sheet, start=False, **settings)
+    EventStore(engine.store.r, engine.store.keys).save_endpoints(cid, endpoints)
+    engine.start(cid)
+    return cid
+
+
+def verified(receiver: Receiver, secret: str) -> list[dict]:
+    """Every event the receiver took, each signature checked with `secret`."""
+    wh = Webhook(secret)
+    return [wh.verify(r.body, r.headers) for r in list(receiver.received)]
+
+
+def by_row(events: list[dict]) -> dict[int, list[dict]]:
+    """Each row's distinct events, in sequence order."""
+    rows: dict[int, dict[str, dict]] = defaultdict(dict)
+    for e in events:
+        if e["row"] is not None:
+            rows[e["row"]][e["id"]] = e
+    return {r: sorted(es.values(), key=lambda e: e["seq"]) for r, es in rows.items()}
+
+
+def finished(receiver: Receiver, secret: str, rows: int) -> bool:
+    events = verified(receiver, secret)
+    done = {e["row"] for e in events if e["type"] == "row.finished"}
+    statuses = {e["data"]["status"] for e in events if e["type"] == "campaign.status"}
+    return len(done) == rows and "DONE" in statuses
+
+
+def test_every_event_of_a_campaign_is_delivered_signed_and_in_sequence_per_row(
+    engine, simulator, redis_server, namespace, workers, receiver, tmp_path
+) -> None:
+    receiver.behaviour = Behaviour(fail_first=5)  # the first answers are 500s: retried
+    secret = new_secret()
+    sheet = tmp_path / "s.csv"
+    sheet.write_text("Caller,Callee,CrmId\n" + "".join(
+        f"1380{i:07d},139{i:08d},lead-{i}\n" for i in range(8)))  # fmt: skip
+    cid = webhook_campaign(engine, sheet, [WebhookEndpoint("1", receiver.url, (), (secret,))],
+                           pool=NUMBERS[:2], rate_per_s=5.0)  # fmt: skip
+    env = engine_env(redis_server.url, namespace, simulator.url, **FAST)
+    workers(env).start()
+    wait_until(lambda: finished(receiver, secret, 8), 90, "every row's row.finished")
+
+    events = verified(receiver, secret)
+    rows = by_row(events)
+    assert sorted(rows) == list(range(1, 9))
+    for row, es in rows.items():
+        assert [e["type"] for e in es] == ["call.placed", "call.ended", "row.finished"], row
+        assert [e["seq"] for e in es] == [1, 2, 3]
+        assert [e["occurred_at_ms"] for e in es] == sorted(e["occurred_at_ms"] for e in es)
+        assert all(e["campaign"] == cid and e["attempt"] == 1 for e in es)
+        assert es[0]["columns"] == {"CrmId": f"lead-{row - 1}"}
+        assert es[0]["callee"] == f"139{row - 1:08d}" and es[0]["data"]["job_id"]
+        assert es[1]["data"]["outcome"] and es[2]["data"]["state"] == "DISPATCHED"
+    # Every event the engine kept was delivered: nothing lost between outbox and receiver.
+    kept = EventStore(engine.store.r, engine.store.keys)
+    assert set(kept.event_times(cid)) == {e["id"] for e in events}
+    log = kept.deliveries(cid)
+    assert all(d["state"] == "delivered" for d in log.values())
+    retried = [d for d in log.values() if d["attempts"] > 1]
+    assert retried and all(d["log"][0]["status"] == 500 for d in retried)
+    assert receiver.requests >= len({e["id"] for e in events}) + 5
+
+
+def test_the_global_endpoint_signs_with_both_secrets_during_a_rotation_and_filters_events(
+    engine, simulator, redis_server, namespace, workers, receiver, tmp_path
+) -> None:
+    new, old = new_secret(), new_secret()
+    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 4), pool=NUMBERS[:1],
+                       rate_per_s=5.0)  # fmt: skip
+    env = engine_env(redis_server.url, namespace, simulator.url, DIALER_WEBHOOK_URL=receiver.url,
+                     DIALER_WEBHOOK_SECRET=new, DIALER_WEBHOOK_SECRET_PREVIOUS=old,
+                     DIALER_WEBHOOK_EVENTS="row.*,campaign.status", **FAST)  # fmt: skip
+    workers(env).start()
+    wait_until(lambda: finished(receiver, new, 4), 90, "every row's row.finished")
+    assert verified(receiver, old) == verified(receiver, new)  # both signatures verify
+    types = {e["type"] for e in verified(receiver, new)}
+    assert types == {"row.finished", "campaign.status"} and cid
+
+
+def test_a_worker_killed_mid_delivery_and_a_redis_restart_lose_no_event(
+    simulator, namespace, workers, receiver, tmp_path
+) -> None:
+    from dialer.engine.embedded import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path / "redis").start()
+    try:
+        engine = Engine(CampaignStore(redis.Redis.from_url(server.url), Keys(namespace)))
+        secret = new_secret()
+        receiver.behaviour = Behaviour(hang_s=30)  # deliveries under way when the kill comes
+        cid = webhook_campaign(engine, write_sheet(tmp_path / "s.csv", 10),
+                               [WebhookEndpoint("1", receiver.url, (), (secret,))],
+                               pool=NUMBERS[:2], rate_per_s=5.0)  # fmt: skip
+        env = engine_env(server.url, namespace, simulator.url,
+                         **{**FAST, "DIALER_WEBHOOK_READ_TIMEOUT_S": "60"})  # fmt: skip
+        w = workers(env)
+        first = w.start()
+        wait_until(lambda: receiver.requests >= 3, 30, "deliveries in flight")
+        w.kill(first)
+        server.stop(kill=True)
+        time.sleep(1)
+        server.start()
+        receiver.behaviour = Behaviour()
+        w.start()
+        wait_until(lambda: finished(receiver, secret, 10), 120, "every row's row.finished")
+        events = verified(receiver, secret)
+        kept = EventStore(engine.store.r, engine.store.keys)
+        wait_until(lambda: set(kept.event_times(cid)) <= {e["id"] for e in verified(
+            receiver, secret)}, 30, "every kept event delivered")  # fmt: skip
+        for row, es in by_row(events).items():
+            seqs = [e["seq"] for e in es]
+            assert seqs == list(range(1, len(seqs) + 1)), row  # no gap: none lost
+            assert es[-1]["type"] == "row.finished"
+    finally:
+        server.cleanup()
+
+
+def test_an_endpoint_answering_410_is_disabled_and_shown_so(
+    engine, simulator, redis_server, namespace, workers, receiver, tmp_path
+) -> None:
+    receiver.behaviour = Behaviour(status=410)
+    cid = webhook_campaign(engine, write_sheet(tmp_path / "s.csv", 3),
+                           [WebhookEndpoint("1", receiver.url, (), (new_secret(),))],
+                           pool=NUMBERS[:1], rate_per_s=5.0)  # fmt: skip
+    env = engine_env(redis_server.url, namespace, simulator.url, **FAST)
+    workers(env).start()
+    kept = EventStore(engine.store.r, engine.store.keys)
+    wait_until(lambda: kept.endpoint_state(cid, "1").disabled, 60, "the endpoint disabled")
+    listed = json.loads(dialer(env, "webhooks", cid, "--json").stdout)
+    assert listed["endpoints"][0]["disabled"] == "Webhook.Gone"
+    assert "webhook endpoint 1 disabled: Webhook.Gone" in dialer(env, "status", cid).stdout
+    from dialer.settings import Settings
+    from dialer.web.backend import Backend
+
+    assert (cid, "1", "Webhook.Gone") in Backend(Settings.from_env(env)).metrics().webhooks_disabled
+    # Once disabled, nothing more is sent to it: the rest wait, held, for a redelivery.
+    wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE, 60, "DONE")
+    time.sleep(2)
+    asked = receiver.requests
+    time.sleep(2)
+    assert receiver.requests == asked
+    states = {d["state"] for d in kept.deliveries(cid).values()}
+    assert states <= {"gone", "held", "pending"} and "held" in states
+
+
+def test_calls_keep_their_pace_while_the_receiver_hangs(
+    engine, simulator, redis_server, namespace, workers, receiver, tmp_path
+) -> None:
+    receiver.behaviour = Behaviour(hang_s=5)  # every delivery waits out its read timeout
+    rate = 4.0
+    cid = webhook_campaign(engine, write_sheet(tmp_path / "s.csv", 24),
+                           [WebhookEndpoint("1", receiver.url, (), (new_secret(),))],
+                           pool=NUMBERS[:1], rate_per_s=rate)  # fmt: skip
+    env = engine_env(redis_server.url, namespace, simulator.url,
+                     **{**FAST, "DIALER_WEBHOOK_READ_TIMEOUT_S": "3"})  # fmt: skip
+    workers(env).start(concurrency=4)
+    wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE, 90, "DONE")
+    log = EventStore(engine.store.r, engine.store.keys).deliveries(cid).values()
+    assert receiver.requests > 0 and not any(d["state"] == "delivered" for d in log)
+    assert any(d.get("last", {}).get("error") == "read timeout" for d in log)
+    # The engine's own start times (Redis clock): spaced by the broker's interval, no more.
+    begun = sorted(r["first_attempt_at"] for _, _, r in engine.store.iter_rows(cid))
+    gaps = [b - a for a, b in itertools.pairwise(begun)]
+    interval_ms = 1000 / rate
+    assert min(gaps) >= interval_ms * 0.98
+    assert sorted(gaps)[len(gaps) // 2] <= interval_ms * 1.15
+
+
+def test_an_endpoint_failing_long_enough_is_disabled_and_a_redelivery_brings_it_back(
+    engine, simulator, redis_server, namespace, workers, receiver, tmp_path
+) -> None:
+    receiver.behaviour = Behaviour(fail_first=10**6)
+    secret = new_secret()
+    cid = webhook_campaign(engine, write_sheet(tmp_path / "s.csv", 3),
+                           [WebhookEndpoint("1", receiver.url, (), (secret,))],
+                           pool=NUMBERS[:1], rate_per_s=5.0)  # fmt: skip
+    failing = {"DIALER_WEBHOOK_MAX_FAILURES": "4", "DIALER_WEBHOOK_DISABLE_AFTER_S": "1"}
+    env = engine_env(redis_server.url, namespace, simulator.url, **FAST, **failing)
+    workers(env).start()
+    kept = EventStore(engine.store.r, engine.store.keys)
+    wait_until(lambda: kept.endpoint_state(cid, "1").disabled == "Webhook.Failing", 60,
+               "the endpoint disabled")  # fmt: skip
+    assert "webhook endpoint 1 disabled: Webhook.Failing" in dialer(env, "status", cid).stdout
+    wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE, 60, "DONE")
+    receiver.behaviour = Behaviour()  # the receiver is fixed; the operator redelivers
+    done = dialer(env, "webhooks", cid, "--since", "1h")
+    assert done.returncode == 0 and "deliveries queued again" in done.stdout, done.stderr
+    wait_until(lambda: finished(receiver, secret, 3), 60, "every row's row.finished")
+    assert not kept.endpoint_state(cid, "1").disabled
+    assert set(kept.event_times(cid)) == {e["id"] for e in verified(receiver, secret)}
+
+
+def test_a_worker_started_for_the_webhooks_queue_delivers_and_takes_no_call(
+    engine, simulator, redis_server, namespace, workers, receiver, tmp_path
+) -> None:
+    secret = new_secret()
+    env = engine_env(redis_server.url, namespace, simulator.url, **FAST)
+    log = tmp_path / "deliverer.log"
+    with open(log, "wb") as out:
+        deliverer = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool", "threads",
+             "--concurrency", "4", "--loglevel", "INFO", "-n", "deliverer@%h",
+             "-Q", f"{namespace}.webhooks", "--without-heartbeat", "--without-mingle",
+             "--without-gossip"], env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_until(lambda: "takes no calls" in log.read_text(errors="replace"), 30,
+                   "the delivery-only worker up")  # fmt: skip
+        cid = webhook_campaign(engine, write_sheet(tmp_path / "s.csv", 4),
+                               [WebhookEndpoint("1", receiver.url, (), (secret,))],
+                               pool=NUMBERS[:1], rate_per_s=5.0)  # fmt: skip
+        time.sleep(3)
+        assert engine.store.counts(cid).get("PENDING") == 4  # no call taken by it
+        workers(env).start()  # a worker for calls (and deliveries)
+        wait_until(lambda: finished(receiver, secret, 4), 90, "every row's row.finished")
+        assert deliverer.poll() is None
+        assert "dialer.deliver_webhook" in log.read_text(errors="replace")
+    finally:
+        deliverer.terminate()
+        deliverer.wait(timeout=20)
