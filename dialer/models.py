@@ -110,3 +110,7 @@ class Timing:
     # a paced caller waits on their call's record: first looked up this soon, and at least
     # every records_max_lag_s after
     caller_lookup_ms: int = 2_000
+    # Replicas that must hold a call's claim before the call leaves (None: as many as the
+    # primary reports; 0: none, no WAIT sent), and how long to wait for them.
+    min_replicas: int | None = None
+    replica_wait_ms: int = 1_000

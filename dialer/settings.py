@@ -48,6 +48,10 @@ class Settings:
     records_max_lag_s: float = 30.0
     caller_lookup_s: float = 2.0  # first record lookup of a paced caller's call
     retention_days: float | None = None  # DONE/CANCELLED campaigns are deleted after this
+    # A call leaves once this many replicas hold its claim (None: as many as the primary
+    # reports; 0: never wait), waiting at most redis_wait_timeout_s (docs/operations-redis.md).
+    redis_min_replicas: int | None = None
+    redis_wait_timeout_s: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +87,8 @@ class Settings:
             records_max_lag_s=_float(env, "DIALER_RECORDS_MAX_LAG_S", 30.0),
             caller_lookup_s=_float(env, "DIALER_CALLER_LOOKUP_S", 2.0),
             retention_days=_retention_days(env),
+            redis_min_replicas=_count(env, "DIALER_REDIS_MIN_REPLICAS"),
+            redis_wait_timeout_s=_float(env, "DIALER_REDIS_WAIT_TIMEOUT_S", 1.0),
         )
 
     def timing(self) -> Timing:
@@ -98,6 +104,8 @@ class Settings:
             records_budget=self.records_budget,
             records_max_lag_s=self.records_max_lag_s,
             caller_lookup_ms=int(self.caller_lookup_s * 1000),
+            min_replicas=self.redis_min_replicas,
+            replica_wait_ms=max(1, int(self.redis_wait_timeout_s * 1000)),
         )
 
     def require_credentials(self) -> Credentials:
@@ -114,6 +122,16 @@ def _retention_days(env: Mapping[str, str]) -> float | None:
     if env.get("DIALER_RETENTION_DAYS", "").strip() in ("", "0"):
         return None
     return _float(env, "DIALER_RETENTION_DAYS", None)
+
+
+def _count(env: Mapping[str, str], name: str) -> int | None:
+    """A whole number >= 0, or None when unset."""
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return None
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number (0 or more), not {raw!r}")
+    return int(raw)
 
 
 @overload

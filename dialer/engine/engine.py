@@ -15,6 +15,7 @@ import redis
 from dialer.calendar import Calendar
 from dialer.engine.codec import Campaign, DialEntry, row_of, split_member
 from dialer.engine.health import HealthStore
+from dialer.engine.replication import Primary, Replication
 from dialer.engine.scripts import (
     Backoff,
     Begun,
@@ -99,6 +100,8 @@ class Engine:
         self.timing = timing or Timing()
         self.scripts = Scripts(store.r, store.keys)
         self.health = HealthStore(store.r, store.keys)
+        self.replication = Replication(store.r, min_replicas=self.timing.min_replicas,
+                                       timeout_ms=self.timing.replica_wait_ms)  # fmt: skip
         self._offset_ms = 0.0
         self._offset_at = -CLOCK_REFRESH_S
         self._clock_lock = threading.Lock()
@@ -286,7 +289,9 @@ class Engine:
 
     def begin_dial(self, job: Job, caps: Caps, interval_ms: float, *,
                    caller_max_hold_s: float = 0.0) -> Begun:  # fmt: skip
-        """QUEUED -> DIALING just before the request leaves (see lua/begin_dial.lua);
+        """QUEUED -> DIALING just before the request leaves (see lua/begin_dial.lua), with the
+        replicas' acknowledgement in the same round trip when there are replicas (see
+        replication.py: a claim the replicas lack is `unreplicated`, its call must not leave);
         `interval_ms`: the broker's pacing interval (CampaignStore.interval_ms);
         `caller_max_hold_s`: how long the call holds its caller at most (0: not paced)."""
         entry = job.entry
@@ -309,7 +314,19 @@ class Engine:
             account_interval_ms=self.account_interval_ms(),
             interval_ms=interval_ms,
             caller_max_hold_ms=int(caller_max_hold_s * 1000),
+            replicas=self.replication.required(),
+            replica_wait_ms=self.replication.timeout_ms,
         )
+
+    def check_primary(self) -> Primary | None:
+        """Read which primary Redis is now (and how many replicas it has). After a failover
+        (or a restart): the primary seen before, and the Redis clock is measured again at
+        once (a new primary runs on another machine's clock). None when it is the same."""
+        before = self.replication.refresh()
+        if before is not None:
+            with self._clock_lock:
+                self._offset_at = -CLOCK_REFRESH_S
+        return before
 
     def give_back(self, job: Job, settings: CampaignSettings) -> bool:
         """A QUEUED row this worker will not dial now back to the head of its queue, no
@@ -455,6 +472,11 @@ def with_redis_retry(fn: Callable[[], T], *, attempts: int = 40, delay_s: float 
     for _ in range(attempts - 1):
         try:
             return fn()
-        except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
+        except (
+            redis.ConnectionError,
+            redis.TimeoutError,
+            redis.BusyLoadingError,
+            redis.ReadOnlyError,
+        ):  # a replica not yet promoted: nothing was written
             time.sleep(delay_s)
     return fn()
