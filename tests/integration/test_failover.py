@@ -5,20 +5,34 @@ SIGKILL, the replica promoted and the endpoint switched to it — what a managed
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import redis
-from support import NUMBERS, calls_log, engine_env, new_campaign, wait_until, write_sheet
+import requests
+from support import (
+    NUMBERS,
+    calls_log,
+    engine_env,
+    feed_now,
+    new_campaign,
+    wait_until,
+    write_sheet,
+)
 from tcp_proxy import TcpProxy
 
+from dialer.ccc.client import CccClient
 from dialer.ccc.simulator import Simulator
 from dialer.engine import CampaignStore, Engine, Keys
 from dialer.engine.embedded import EmbeddedRedis
-from dialer.models import TERMINAL_STATES, CampaignStatus, RowState
+from dialer.models import TERMINAL_STATES, CampaignStatus, RowState, Timing
+from dialer.settings import Credentials
+from dialer.worker.dialing import REPLICATION_LAG, place_one
+from dialer.worker.failover import Journal
 
 # Short leases, and UNKNOWN rows looked up in the call records a second later: the rows whose
 # FINISH the failover lost are DIALING on the new primary, swept UNKNOWN, then found.
@@ -123,3 +137,112 @@ def test_a_failover_that_loses_acknowledged_writes_dials_nobody_twice(
     wait_until(patiently(lambda: settled(engine, cid)), 120, "every row settled", tick=w.revive)
     print(f"{rows} rows -> {len(calls(simulator))} calls; {during_stall} left during the stall")
     assert_nobody_twice_and_every_call_accounted_for(engine, cid, simulator)
+
+
+class CountingConnection(redis.Connection):
+    """Counts the sends (one per command, or per pipeline: one round trip each) and the
+    commands they carried."""
+
+    sent: ClassVar[int] = 0
+    commands: ClassVar[list[str]] = []
+    NAME = re.compile(rb"\*\d+\r\n\$\d+\r\n([A-Za-z]+)\r\n")
+
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        CountingConnection.sent += 1
+        packed = command if isinstance(command, bytes) else b"".join(command)
+        CountingConnection.commands += [n.decode().upper() for n in self.NAME.findall(packed)]
+        super().send_packed_command(command, check_health)
+
+
+def counted_engine(port: int, namespace: str, **timing: Any) -> Engine:
+    pool = redis.ConnectionPool(port=port, connection_class=CountingConnection)
+    return Engine(CampaignStore(redis.Redis(connection_pool=pool), Keys(namespace)),
+                  Timing(**timing))  # fmt: skip
+
+
+def round_trips_per_call(engine: Engine, client: CccClient, tmp_path: Any) -> tuple[float, set]:
+    """Rows placed one by one: (round trips to Redis per BEGIN_DIAL, the commands sent)."""
+    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 6), pool=NUMBERS, rate_per_s=50.0)
+    campaign = engine.store.campaign(cid)
+    jobs = feed_now(engine, cid)
+    engine.begin_dial(jobs[0], _caps(), 0.0)  # the first: INFO replication is read once
+    begun = 0
+    CountingConnection.sent, CountingConnection.commands = 0, []
+    for job in jobs[1:]:
+        assert engine.begin_dial(job, _caps(), 0.0).begun_at_ms
+        begun += 1
+    trips, commands = CountingConnection.sent / begun, set(CountingConnection.commands)
+    for job in jobs[1:]:  # a DIALING row is finished by its worker
+        place_one(engine, client, campaign, job)
+    return trips, commands
+
+
+def _caps():
+    from dialer.engine import Caps
+
+    return Caps("20261124", "202611", 0, 0, 0, 0, 0)
+
+
+def test_a_lone_redis_pays_no_round_trip_and_no_wait_for_replication(
+    redis_server, namespace, client, tmp_path
+) -> None:
+    engine = counted_engine(redis_server.port, namespace)
+    trips, commands = round_trips_per_call(engine, client, tmp_path)
+    assert engine.replication.required() == 0
+    assert trips == 1 and commands == {"EVALSHA"}
+
+
+def test_with_a_replica_the_claim_and_its_wait_share_one_round_trip(
+    pair, namespace, client, tmp_path
+) -> None:
+    engine = counted_engine(pair.primary.port, namespace)
+    trips, commands = round_trips_per_call(engine, client, tmp_path)
+    assert engine.replication.required() == 1
+    assert trips == 1 and commands == {"EVALSHA", "WAIT"}
+
+
+def test_a_claim_the_replicas_do_not_acknowledge_is_not_dialled_and_waits_uncounted(
+    pair, namespace, client, simulator, tmp_path
+) -> None:
+    engine = Engine(CampaignStore(redis.Redis(port=pair.primary.port), Keys(namespace)),
+                    Timing(replica_wait_ms=200))  # fmt: skip
+    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 1), pool=NUMBERS[:1],
+                       callee_daily_cap=1)  # fmt: skip
+    [job] = feed_now(engine, cid)
+    pair.link.stall()
+    assert place_one(engine, client, engine.store.campaign(cid), job) == "NOT_PLACED"
+    assert simulator.state.snapshot() == []
+    assert engine.store.counts(cid) == {"RETRY_WAIT": 1}
+    result = engine.store.result_of(cid, 1)
+    assert result["error_code"] == REPLICATION_LAG and not result.get("attempts")
+    # Nothing counted against the callee's cap: once the replica is back, the row is dialled.
+    pair.link.flow()
+    wait_until(lambda: engine.upkeep(engine.store.campaign(cid)).retries_released, 10, "retry")
+    [again] = feed_now(engine, cid)
+    assert place_one(engine, client, engine.store.campaign(cid), again) == "DISPATCHED"
+    assert len(simulator.state.snapshot()) == 1
+
+
+def test_after_a_failover_a_worker_writes_again_the_finish_the_new_primary_lacks(
+    pair, namespace, simulator, tmp_path
+) -> None:
+    engine = Engine(CampaignStore(redis.Redis.from_url(pair.endpoint.url), Keys(namespace)))
+    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 1), pool=NUMBERS[:1])
+    [job] = feed_now(engine, cid)
+    assert engine.check_primary() is None
+    # The claim reaches the replica; the call's FINISH, written once CCC answered, does not.
+    session = requests.Session()
+    session.hooks["response"].append(lambda *_, **__: pair.link.stall())
+    client = CccClient(simulator.url, Credentials("testid", "testsecret"), session=session)
+    journal = Journal()
+    assert place_one(engine, client, engine.store.campaign(cid), job, journal=journal) == (
+        "DISPATCHED"
+    )
+    pair.fail_over()
+    assert wait_until(patiently(engine.check_primary), 10, "the new primary seen") is not None
+    assert engine.store.counts(cid) == {"DIALING": 1}  # the FINISH was lost
+    assert journal.replay() == 1
+    [call] = simulator.state.snapshot()
+    assert engine.store.counts(cid) == {"DISPATCHED": 1}
+    assert engine.store.result_of(cid, 1)["job_id"] == call.job_id
+    assert journal.replay() == 0  # written again: it finds the row moved on
