@@ -8,8 +8,8 @@ from __future__ import annotations
 from dialer.i18n.catalogue import N_
 
 # Every reason code a row's result, a campaign's pause or its status can carry: ours (Sheet.*,
-# Client.*, Worker.*, Redis.*, Cap.*, Reconcile.*, Records.*, Operator.*, Broker.*) and CCC's. A short
-# label for tables; tests/unit/test_catalogue.py finds the codes in the code and checks each
+# Client.*, Worker.*, Redis.*, Cap.*, Reconcile.*, Records.*, Operator.*, Broker.*) and CCC's.
+# A short label for tables; tests/unit/test_catalogue.py finds the codes in the code and checks each
 # is here and in MEANINGS.
 REASONS = {
     "Sheet.MissingValue": N_("Missing value"),
