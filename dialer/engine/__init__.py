@@ -5,9 +5,11 @@ dialer.engine.connection aside)."""
 from __future__ import annotations
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from dialer.engine.codec import Campaign, DialEntry
-from dialer.engine.connection import redis_url
+from dialer.engine.connection import client
 from dialer.engine.engine import (
     NO_USABLE_BROKER,
     PAUSED_BY_USER,
@@ -23,8 +25,14 @@ from dialer.settings import Settings
 
 
 def connect(settings: Settings) -> redis.Redis:
-    """A client for the configured Redis (the embedded default started if need be)."""
-    return redis.Redis.from_url(redis_url(settings), health_check_interval=10)
+    """A client for the configured Redis (the embedded default started if need be).
+
+    redis-py would send a command again by itself when the connection drops (3 tries by
+    default): a claim whose reply was lost would come back STALE, its row stuck DIALING with
+    no call. Without those tries the caller sees the error and knows the claim's fate is
+    unknown (dialer.worker.dialing hands such a claim back as not placed); every loop that
+    talks to Redis tries again on its own (with_redis_retry, the worker's threads)."""
+    return client(settings, health_check_interval=10, retry=Retry(NoBackoff(), 0))
 
 
 def open_store(settings: Settings) -> CampaignStore:

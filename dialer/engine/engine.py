@@ -295,7 +295,7 @@ class Engine:
         `interval_ms`: the broker's pacing interval (CampaignStore.interval_ms);
         `caller_max_hold_s`: how long the call holds its caller at most (0: not paced)."""
         entry = job.entry
-        return self.scripts.begin_dial(
+        begun = self.scripts.begin_dial(
             job.campaign_id,
             row=job.row,
             token=job.token,
@@ -317,12 +317,18 @@ class Engine:
             replicas=self.replication.required(),
             replica_wait_ms=self.replication.timeout_ms,
         )
+        if begun.unreplicated:
+            # Fewer replicas than before, or a new primary the monitor has not read yet: the
+            # next claim waits for what the primary has now.
+            self.replication.refresh()
+        return begun
 
     def check_primary(self) -> Primary | None:
         """Read which primary Redis is now (and how many replicas it has). After a failover
         (or a restart): the primary seen before, and the Redis clock is measured again at
         once (a new primary runs on another machine's clock). None when it is the same."""
-        before = self.replication.refresh()
+        self.replication.refresh()
+        before = self.replication.replaced()
         if before is not None:
             with self._clock_lock:
                 self._offset_at = -CLOCK_REFRESH_S

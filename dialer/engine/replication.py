@@ -57,6 +57,7 @@ class Replication:
         self.min_replicas = min_replicas
         self.timeout_ms = timeout_ms
         self._seen: Primary | None = None
+        self._replaced: Primary | None = None
         self._lock = threading.Lock()
 
     @property
@@ -68,17 +69,20 @@ class Replication:
         if self.min_replicas is not None:
             return self.min_replicas
         seen = self._seen
-        if seen is None:
-            self.refresh()
-            seen = self._seen
-        return seen.replicas if seen is not None else 0
+        return (seen or self.refresh()).replicas
 
-    def refresh(self) -> Primary | None:
-        """Read the primary now; the one seen before when it is a different one (a failover
-        or a restart happened since), else None."""
+    def refresh(self) -> Primary:
+        """Read the primary now (a different one than seen before is kept for `replaced`)."""
         primary = read_primary(self.client)
         with self._lock:
             before, self._seen = self._seen, primary
-        if before is not None and before.identity != primary.identity:
-            return before
-        return None
+            if before is not None and before.identity != primary.identity:
+                self._replaced = self._replaced or before
+        return primary
+
+    def replaced(self) -> Primary | None:
+        """The primary seen before a failover (or a restart) that `refresh` found since the
+        last call, else None."""
+        with self._lock:
+            before, self._replaced = self._replaced, None
+        return before

@@ -120,6 +120,7 @@ class Begun:
     # The row is DIALING, but fewer replicas than required acknowledged it in time: a
     # failover could lose the claim, so the call must not leave (see replication.py).
     unreplicated: bool = False
+    replicas: int = 0  # how many had to acknowledge it
 
 
 @dataclass(frozen=True)
@@ -248,7 +249,7 @@ class Scripts:
         )  # fmt: skip
         code = int(out[0])
         if code > 0:
-            return Begun(begun_at_ms=code, unreplicated=not acked)
+            return Begun(begun_at_ms=code, unreplicated=not acked, replicas=replicas)
         return Begun(refused=refusal(code), wait_ms=int(out[1]) if len(out) > 1 else 0)
 
     def finish(self, cid: str, *, row: int, token: str, broker: str, packed: str,

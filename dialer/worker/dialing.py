@@ -135,8 +135,10 @@ def place_one(
     if begun.refused is not None:
         return begun.refused.name.lower()
     if begun.unreplicated:
-        log.warning("row %s not dialled: Redis replicas did not acknowledge its claim within "
-                    "%d ms", job.row, engine.timing.replica_wait_ms)  # fmt: skip
+        log.warning(
+            "row %s not dialled: %d Redis replica(s) did not acknowledge its claim within %d ms",
+            job.row, begun.replicas, engine.timing.replica_wait_ms,
+        )  # fmt: skip
         with_redis_retry(lambda: not_placed(REPLICATION_LAG, REPLICATION_LAG_TEXT))
         return Outcome.NOT_PLACED.value
 

@@ -268,9 +268,9 @@ class Monitor:
         if before is not None:
             now = self.engine.replication.seen
             log.warning(
-                "Redis has a new primary (run id %s, was %s): a failover or a restart; "
-                "repairing what lost writes left", now.run_id[:8] if now else "?",
-                before.run_id[:8],
+                "Redis has a new primary (run id %s with %d replica(s), was %s): a failover "
+                "or a restart; repairing what lost writes left", now.run_id[:8] if now else "?",
+                now.replicas if now else 0, before.run_id[:8],
             )  # fmt: skip
             self._repair_due = True
         if self._repair_due:

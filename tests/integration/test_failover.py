@@ -6,6 +6,7 @@ SIGKILL, the replica promoted and the endpoint switched to it — what a managed
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -27,10 +28,10 @@ from tcp_proxy import TcpProxy
 
 from dialer.ccc.client import CccClient
 from dialer.ccc.simulator import Simulator
-from dialer.engine import CampaignStore, Engine, Keys
-from dialer.engine.embedded import EmbeddedRedis
+from dialer.engine import CampaignStore, Engine, Keys, open_engine
+from dialer.engine.embedded import EmbeddedRedis, free_port, redis_server_binary
 from dialer.models import TERMINAL_STATES, CampaignStatus, RowState, Timing
-from dialer.settings import Credentials
+from dialer.settings import Credentials, Settings
 from dialer.worker.dialing import REPLICATION_LAG, place_one
 from dialer.worker.failover import Journal
 
@@ -246,3 +247,81 @@ def test_after_a_failover_a_worker_writes_again_the_finish_the_new_primary_lacks
     assert engine.store.counts(cid) == {"DISPATCHED": 1}
     assert engine.store.result_of(cid, 1)["job_id"] == call.job_id
     assert journal.replay() == 0  # written again: it finds the row moved on
+
+
+class Sentinels:
+    """Three `redis-server --sentinel` on 127.0.0.1 watching `primary` as SERVICE: down after
+    a second without an answer, a failover agreed by two."""
+
+    SERVICE = "dialer-primary"
+
+    def __init__(self, tmp_path: Any, primary: EmbeddedRedis) -> None:
+        self.procs: list[subprocess.Popen] = []
+        self.ports = [free_port() for _ in range(3)]
+        for port in self.ports:
+            conf = tmp_path / f"sentinel-{port}.conf"
+            conf.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {tmp_path}\n"
+                f"sentinel monitor {self.SERVICE} 127.0.0.1 {primary.port} 2\n"
+                f"sentinel down-after-milliseconds {self.SERVICE} 1000\n"
+                f"sentinel failover-timeout {self.SERVICE} 10000\n"
+            )
+            log = open(tmp_path / f"sentinel-{port}.log", "wb")  # noqa: SIM115
+            self.procs.append(subprocess.Popen([redis_server_binary(), str(conf), "--sentinel"],
+                                               stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
+        hosts = ",".join(f"127.0.0.1:{p}" for p in self.ports)
+        self.url = f"redis+sentinel://{hosts}/{self.SERVICE}/0"
+
+        def all_see_the_replica() -> bool:
+            for port in self.ports:
+                try:
+                    r = redis.Redis(port=port)
+                    if not r.sentinel_slaves(self.SERVICE):
+                        return False
+                except redis.RedisError:
+                    return False
+            return True
+
+        wait_until(all_see_the_replica, 20, "the sentinels to find the replica")
+
+    def primary_port(self) -> int:
+        return int(redis.Redis(port=self.ports[0]).sentinel_get_master_addr_by_name(
+            self.SERVICE)[1])  # fmt: skip
+
+    def close(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            proc.wait(timeout=10)
+
+
+def test_with_sentinels_a_primary_killed_mid_campaign_dials_nobody_twice(
+    simulator, namespace, workers, tmp_path
+) -> None:
+    primary = EmbeddedRedis(tmp_path / "primary").start()
+    replica = EmbeddedRedis(tmp_path / "replica").start()
+    sentinels = None
+    try:
+        r = redis.Redis(port=replica.port)
+        r.replicaof("127.0.0.1", primary.port)
+        wait_until(lambda: r.info("replication")["master_link_status"] == "up", 20, "replication")
+        sentinels = Sentinels(tmp_path, primary)
+        env = engine_env(sentinels.url, namespace, simulator.url, **FAST)
+        engine = open_engine(Settings.from_env(env))
+        rows = 4 * 20
+        cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", rows), pool=NUMBERS,
+                           rate_per_s=5.0)  # fmt: skip
+        w = workers(env)
+        w.start()
+        w.start()
+        wait_until(lambda: len(calls(simulator)) >= 12, 30, "the campaign under way")
+        primary.stop(kill=True)
+        wait_until(lambda: sentinels.primary_port() == replica.port, 30, "the sentinels' failover")
+        wait_until(patiently(lambda: settled(engine, cid)), 120, "every row settled", tick=w.revive)
+        assert_nobody_twice_and_every_call_accounted_for(engine, cid, simulator)
+        assert any("Redis has a new primary" in w.log(n).read_text() for n in range(w.started))
+    finally:
+        if sentinels is not None:
+            sentinels.close()
+        primary.cleanup()
+        replica.cleanup()
