@@ -26,6 +26,7 @@ from dialer.engine.health import Workers
 from dialer.i18n.catalogue import N_
 from dialer.models import ACTIVE_STATES, TERMINAL_STATES, CampaignStatus, RowState
 from dialer.phones import mask_caller
+from dialer.worker.dialing import REPLICATION_LAG
 from dialer.worker.monitor import live_workers
 
 
@@ -89,6 +90,7 @@ class CampaignReport:
     workers_last_seen_ms: int | None = None  # the latest heartbeat of any worker ever
     unhealthy_workers: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
     outage: Outage | None = None
+    replication_lag_at_ms: int | None = None  # a claim held back: replicas lagging (Redis clock)
 
     @property
     def done_rows(self) -> int:
@@ -129,6 +131,9 @@ class CampaignReport:
             "workers_alive": self.workers_alive,
             "workers_last_seen_ms": self.workers_last_seen_ms,
             "unhealthy_workers": [{"name": n, "reason": r} for n, r in self.unhealthy_workers],
+            "replication_lag": None
+            if self.replication_lag_at_ms is None
+            else {"code": REPLICATION_LAG, "at_ms": self.replication_lag_at_ms},
             "ccc_unreachable": None
             if self.outage is None
             else {
@@ -199,6 +204,7 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
         workers_last_seen_ms=workers.last_seen_ms,
         unhealthy_workers=[(w.name, w.reason) for w in workers.live if not w.healthy],
         outage=outage,
+        replication_lag_at_ms=engine.replication_lag_at_ms(),
     )
 
 
@@ -333,6 +339,12 @@ def render(report: CampaignReport) -> str:
         lines.append(f"  {report.reason}")
     for name, why in report.unhealthy_workers:
         lines.append(f"  worker {name} unhealthy: {why}")
+    if report.replication_lag_at_ms is not None:
+        ago = max(0, report.now_ms - report.replication_lag_at_ms) // 1000
+        lines.append(
+            f"  calls held back: Redis replicas did not acknowledge a claim in time "
+            f"({REPLICATION_LAG}, {ago} s ago); those rows are tried again"
+        )
     order = [s.value for s in RowState]
     lines.append("  " + "  ".join(f"{s} {report.counts[s]}" for s in order if report.counts.get(s)))
     dialling = report.activity is Activity.DIALLING

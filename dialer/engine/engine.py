@@ -39,6 +39,7 @@ PAUSED_BY_USER = "paused by operator"
 NO_USABLE_BROKER = "no usable broker"
 CLOCK_SAMPLES = 5
 CLOCK_REFRESH_S = 30.0
+LAG_SHOWN_MS = 60_000  # status names replicas lagging this long after a claim held back
 
 
 @dataclass(frozen=True)
@@ -319,9 +320,16 @@ class Engine:
         )
         if begun.unreplicated:
             # Fewer replicas than before, or a new primary the monitor has not read yet: the
-            # next claim waits for what the primary has now.
+            # next claim waits for what the primary has now. Status says why calls wait.
             self.replication.refresh()
+            self.store.r.set(self.keys.replication_lag(), begun.begun_at_ms, px=LAG_SHOWN_MS)
         return begun
+
+    def replication_lag_at_ms(self) -> int | None:
+        """When a claim was last held back for want of the replicas' acknowledgement (Redis
+        clock), if in the last minute."""
+        at = self.store.r.get(self.keys.replication_lag())
+        return int(at) if at is not None else None
 
     def check_primary(self) -> Primary | None:
         """Read which primary Redis is now (and how many replicas it has). After a failover

@@ -26,6 +26,7 @@ from support import (
 )
 from tcp_proxy import TcpProxy
 
+from dialer.campaign.status import campaign_report, render
 from dialer.ccc.client import CccClient
 from dialer.ccc.simulator import Simulator
 from dialer.engine import CampaignStore, Engine, Keys, open_engine
@@ -216,6 +217,9 @@ def test_a_claim_the_replicas_do_not_acknowledge_is_not_dialled_and_waits_uncoun
     assert engine.store.counts(cid) == {"RETRY_WAIT": 1}
     result = engine.store.result_of(cid, 1)
     assert result["error_code"] == REPLICATION_LAG and not result.get("attempts")
+    report = campaign_report(engine, cid)
+    assert report.as_dict()["replication_lag"]["code"] == REPLICATION_LAG  # type: ignore[index]
+    assert "calls held back: Redis replicas did not acknowledge" in render(report)
     # Nothing counted against the callee's cap: once the replica is back, the row is dialled.
     pair.link.flow()
     wait_until(lambda: engine.upkeep(engine.store.campaign(cid)).retries_released, 10, "retry")
