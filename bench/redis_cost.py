@@ -32,6 +32,7 @@ import redis
 
 from dialer.calendar import Calendar
 from dialer.engine import CampaignStore, Caps, Engine, Keys
+from dialer.engine.client import Client
 from dialer.engine.embedded import EmbeddedRedis
 from dialer.models import CampaignSettings, Timing
 
@@ -108,7 +109,7 @@ def claim_figures(numbers: tuple[str, ...], claims: int) -> None:
         primary = EmbeddedRedis(Path(tmp) / "primary").start()
         replica = attach_replica(primary, Path(tmp) / "replica")
         try:
-            client = redis.Redis.from_url(primary.url)
+            client = Client.from_url(primary.url)
             for label, wanted in (("no WAIT", 0), ("WAIT 1", None)):
                 # A namespace each: the rows left DIALING hold their callers.
                 store = CampaignStore(client, Keys(f"claims{wanted}"))

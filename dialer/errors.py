@@ -6,6 +6,9 @@ DialerError
 │   └── OptionError         a command-line option value that cannot be used (names the option)
 ├── CampaignNotFound        no campaign with that id
 ├── WrongStatus             the campaign's status does not allow this (deleting a running one)
+├── StoreError              Redis answered an error (dialer.engine.client translates)
+│   └── StoreUnavailable    Redis cannot be reached now (lost connection, timeout, loading):
+│                           transient, whoever acts waits and tries again
 └── CccError                an answer (or non-answer) from CCC; carries code, http_status,
     │                       request_id, message
     ├── PermanentCallError  this row can never succeed (Parameter.*, unknown 4xx)
@@ -50,6 +53,14 @@ class DialerError(Exception):
 
 class ConfigError(DialerError):
     """Settings are missing or malformed."""
+
+
+class StoreError(DialerError):
+    """Redis answered an error."""
+
+
+class StoreUnavailable(StoreError):
+    """Redis cannot be reached now: a lost connection, a timeout, a server still loading."""
 
 
 class OptionError(ConfigError):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import overload
+from dataclasses import dataclass, field, fields
+from typing import Any, overload
 
 from dialer.errors import ConfigError
 from dialer.models import Timing
@@ -59,36 +59,24 @@ class Settings:
         ak_id = env.get("ALIBABA_CLOUD_ACCESS_KEY_ID")
         ak_secret = env.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
         credentials = Credentials(ak_id, ak_secret) if ak_id and ak_secret else None
-        signature = env.get("CCC_SIGNATURE_VERSION", "v3").lower()
+        signature = env.get("CCC_SIGNATURE_VERSION", cls.signature_version).lower()
         if signature not in ("v1", "v3"):
             raise ConfigError(f"CCC_SIGNATURE_VERSION must be v1 or v3, not {signature!r}")
+        # Each number's default is the field's own: written once, above.
+        numbers = {name: _float(env, var, _DEFAULTS[name]) for name, var in NUMBER_VARS.items()}
         return cls(
             redis_url=env.get("DIALER_REDIS_URL") or None,
             data_home=env.get("XDG_DATA_HOME") or None,
-            namespace=env.get("DIALER_NAMESPACE", "dialer"),
-            ccc_endpoint=env.get("CCC_ENDPOINT", DEFAULT_ENDPOINT),
+            namespace=env.get("DIALER_NAMESPACE", cls.namespace),
+            ccc_endpoint=env.get("CCC_ENDPOINT", cls.ccc_endpoint),
             credentials=credentials,
             instance_id=env.get("CCC_INSTANCE_ID") or None,
             signature_version=signature,
-            connect_timeout_s=_float(env, "CCC_CONNECT_TIMEOUT_S", 3.05),
-            read_timeout_s=_float(env, "CCC_READ_TIMEOUT_S", 10.0),
-            max_qps=_float(env, "DIALER_MAX_QPS", None),
-            visibility_timeout_s=_float(env, "DIALER_VISIBILITY_TIMEOUT_S", 3600.0),
-            queued_lease_s=_float(env, "DIALER_QUEUED_LEASE_S", 120.0),
-            dialing_lease_s=_float(env, "DIALER_DIALING_LEASE_S", None),
-            pace_margin_ms=_float(env, "DIALER_PACE_MARGIN_MS", 10.0),
-            feeder_depth=int(_float(env, "DIALER_FEEDER_DEPTH", 2.0) or 2),
+            feeder_depth=int(_float(env, "DIALER_FEEDER_DEPTH", cls.feeder_depth)),
             run_feeder=env.get("DIALER_FEEDER", "1") != "0",
-            cdr_margin_s=_float(env, "DIALER_CDR_MARGIN_S", 5.0),
-            reconcile_wait_s=_float(env, "DIALER_RECONCILE_WAIT_S", 120.0),
-            records_qps=_float(env, "DIALER_RECORDS_QPS", 10.0),
-            records_poll_s=_float(env, "DIALER_RECORDS_POLL_S", 2.0),
-            records_budget=_float(env, "DIALER_RECORDS_BUDGET", 0.08),
-            records_max_lag_s=_float(env, "DIALER_RECORDS_MAX_LAG_S", 30.0),
-            caller_lookup_s=_float(env, "DIALER_CALLER_LOOKUP_S", 2.0),
             retention_days=_retention_days(env),
             redis_min_replicas=_count(env, "DIALER_REDIS_MIN_REPLICAS"),
-            redis_wait_timeout_s=_float(env, "DIALER_REDIS_WAIT_TIMEOUT_S", 1.0),
+            **numbers,
         )
 
     def timing(self) -> Timing:
@@ -115,6 +103,27 @@ class Settings:
                 "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
             )
         return self.credentials
+
+
+# Settings given as a positive number, by the environment variable that sets them.
+NUMBER_VARS = {
+    "connect_timeout_s": "CCC_CONNECT_TIMEOUT_S",
+    "read_timeout_s": "CCC_READ_TIMEOUT_S",
+    "max_qps": "DIALER_MAX_QPS",
+    "visibility_timeout_s": "DIALER_VISIBILITY_TIMEOUT_S",
+    "queued_lease_s": "DIALER_QUEUED_LEASE_S",
+    "dialing_lease_s": "DIALER_DIALING_LEASE_S",
+    "pace_margin_ms": "DIALER_PACE_MARGIN_MS",
+    "cdr_margin_s": "DIALER_CDR_MARGIN_S",
+    "reconcile_wait_s": "DIALER_RECONCILE_WAIT_S",
+    "records_qps": "DIALER_RECORDS_QPS",
+    "records_poll_s": "DIALER_RECORDS_POLL_S",
+    "records_budget": "DIALER_RECORDS_BUDGET",
+    "records_max_lag_s": "DIALER_RECORDS_MAX_LAG_S",
+    "caller_lookup_s": "DIALER_CALLER_LOOKUP_S",
+    "redis_wait_timeout_s": "DIALER_REDIS_WAIT_TIMEOUT_S",
+}
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings)}
 
 
 def _retention_days(env: Mapping[str, str]) -> float | None:

@@ -10,6 +10,7 @@ from support import NUMBERS, WorkerPool
 from dialer.ccc.client import CccClient
 from dialer.ccc.simulator import Simulator, SimulatorConfig
 from dialer.engine import CampaignStore, Engine, Keys
+from dialer.engine.client import Client
 from dialer.engine.embedded import EmbeddedRedis
 from dialer.models import Timing
 from dialer.settings import Credentials
@@ -30,7 +31,8 @@ def namespace() -> str:
 
 @pytest.fixture
 def redis_client(redis_server: EmbeddedRedis) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_server.url)
+    """The engine's own client (Redis errors arrive as the dialer's), on the session's server."""
+    client = Client.from_url(redis_server.url)
     yield client
     client.close()
 

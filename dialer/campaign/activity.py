@@ -5,12 +5,11 @@ same facts translated, so the why is kept as data (Wait, StallCause) beside its 
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
+from dialer import times
 from dialer.calendar import Calendar
 from dialer.engine import NO_USABLE_BROKER, PAUSED_BY_USER, Campaign, Progress
 from dialer.i18n.catalogue import N_
@@ -95,7 +94,7 @@ class Wait:
 
     def text(self, zone: str) -> str:
         return WAIT_TEXT[self.kind].format(rows=self.rows, cap=self.cap,
-                                           time=local_time(self.until_ms, zone))  # fmt: skip
+                                           time=times.shown(self.until_ms, zone))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -138,7 +137,7 @@ def activity(campaign: Campaign, counts: dict[str, int], brokers: list[BrokerSta
         opens = calendar.next_open(now_s)
         return Now(Activity.OUTSIDE_HOURS,
                    f"outside calling hours ({calendar.describe()}): dialling resumes at "
-                   f"{local_time(int(opens * 1000), calendar.tz.key)}",
+                   f"{times.shown(int(opens * 1000), calendar.tz.key)}",
                    int(opens * 1000))  # fmt: skip
     assert progress is not None
     waiting = _waiting(campaign, counts, brokers, progress, calendar, now_s)
@@ -153,7 +152,7 @@ def _paused(campaign: Campaign, calendar: Calendar, now_s: float) -> str:
     else:
         text = f"paused by an error: {campaign.pause_reason}; fix it, then run {resume}"
     if not calendar.is_open(now_s):
-        opens = local_time(int(calendar.next_open(now_s) * 1000), calendar.tz.key)
+        opens = times.shown(int(calendar.next_open(now_s) * 1000), calendar.tz.key)
         text += f" (calling hours resume at {opens})"
     return text
 
@@ -189,7 +188,7 @@ def _waiting(campaign: Campaign, counts: dict[str, int], brokers: list[BrokerSta
     at = _in_hours(calendar, min(w.until_ms for w in waits))
     return Now(Activity.WAITING,
                f"waiting: {'; '.join(w.text(zone) for w in waits)}. Dialling resumes at "
-               f"{local_time(at, zone)}",
+               f"{times.shown(at, zone)}",
                at, waits=tuple(waits))  # fmt: skip
 
 
@@ -215,12 +214,6 @@ def _stalled(campaign: Campaign, brokers: list[BrokerStatus], progress: Progress
                f"stalled: no call has begun for {format_duration(idle_s)}; "
                f"{STALL_TEXT[cause]}. It resumes once a worker picks it up",
                stall=cause, idle_s=idle_s)  # fmt: skip
-
-
-def local_time(ms: int, timezone: str) -> str:
-    """A stored time as a person reads it: in the campaign's zone, the zone named."""
-    when = dt.datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone))
-    return f"{when:%Y-%m-%d %H:%M:%S} {timezone}"
 
 
 def format_duration(seconds: float) -> str:

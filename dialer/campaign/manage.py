@@ -5,15 +5,14 @@ Both front ends call these functions, so they can never disagree."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import fnmatch
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from dialer import times
 from dialer.campaign.activity import Activity
-from dialer.campaign.status import campaign_report
+from dialer.campaign.status import status_view
 from dialer.engine import Campaign, CampaignStore, Engine, Refusal
 from dialer.errors import CampaignNotFound, WrongStatus
 from dialer.i18n.meanings import MEANINGS, OUTCOME_MEANINGS
@@ -48,8 +47,7 @@ class CampaignSummary:
     @property
     def created_local(self) -> str:
         """'2026-03-02 09:00 Asia/Shanghai': when it was uploaded, in its own zone."""
-        when = dt.datetime.fromtimestamp(self.created_at_ms / 1000, ZoneInfo(self.timezone))
-        return f"{when:%Y-%m-%d %H:%M} {self.timezone}"
+        return times.shown(self.created_at_ms, self.timezone, seconds=False)
 
     @property
     def progress(self) -> str:
@@ -88,7 +86,7 @@ def _summary(engine: Engine, campaign: Campaign) -> CampaignSummary:
     counts = engine.store.counts(campaign.id)
     rate = 0.0
     if campaign.status is CampaignStatus.RUNNING:
-        report = campaign_report(engine, campaign.id)
+        report = status_view(engine, campaign.id)
         if report.activity is Activity.DIALLING:
             rate = report.rate_per_s or 0.0
     s = campaign.settings

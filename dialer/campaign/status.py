@@ -4,11 +4,10 @@ that changes, in the campaign's zone. A rate or an ETA is shown only while it di
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
+from dialer import times
 from dialer.calendar import Calendar
 from dialer.campaign.activity import (
     Activity,
@@ -18,7 +17,6 @@ from dialer.campaign.activity import (
     Wait,
     activity,
     format_duration,
-    local_time,
     pause_code,
 )
 from dialer.engine import BrokerFigures, Campaign, Engine
@@ -61,7 +59,7 @@ class Outage:
 
 
 @dataclass(frozen=True)
-class CampaignReport:
+class StatusView:
     id: str
     name: str
     status: CampaignStatus
@@ -146,7 +144,7 @@ class CampaignReport:
         }
 
 
-def campaign_report(engine: Engine, cid: str) -> CampaignReport:
+def status_view(engine: Engine, cid: str) -> StatusView:
     store = engine.store
     campaign = store.campaign(cid)
     counts = store.counts(cid)
@@ -177,7 +175,7 @@ def campaign_report(engine: Engine, cid: str) -> CampaignReport:
         if finish is not None:
             finishes_at_ms = int(finish * 1000)
             eta_s = max(0.0, finish - now_ms / 1000)
-    return CampaignReport(
+    return StatusView(
         unknown_reasons=unknown_reasons(engine, cid, counts.get(RowState.UNKNOWN.value, 0)),
         lookup_failures=store.lookup_failures(cid),
         id=cid,
@@ -220,11 +218,11 @@ def _unable(now: Now, workers: Workers, outage: Outage | None, zone: str, now_ms
         if workers.last_seen_ms is None:
             return Now(Activity.NO_WORKERS, "no live workers (none has been seen): start "
                        "workers (celery -A tasks worker)")  # fmt: skip
-        since = clock_time(workers.last_seen_ms, zone, now_ms)
+        since = times.clock(workers.last_seen_ms, zone, now_ms)
         return Now(Activity.NO_WORKERS, f"no live workers since {since}: start or restart "
                    "workers (celery -A tasks worker)")  # fmt: skip
     if outage is not None:
-        since = clock_time(outage.since_ms, zone, now_ms)
+        since = times.clock(outage.since_ms, zone, now_ms)
         probe = _seconds_until(outage.next_probe_ms, now_ms)
         when = f"next probe in {probe} s" if probe is not None else "probing now"
         return Now(Activity.CCC_UNREACHABLE,
@@ -235,14 +233,6 @@ def _unable(now: Now, workers: Workers, outage: Outage | None, zone: str, now_ms
 
 def _seconds_until(at_ms: int | None, now_ms: int) -> int | None:
     return None if at_ms is None else max(0, round((at_ms - now_ms) / 1000))
-
-
-def clock_time(ms: int, timezone: str, now_ms: int) -> str:
-    """A recent time as 10:42:07 (Asia/Shanghai); an older one with its date."""
-    when = dt.datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone))
-    if abs(now_ms - ms) < 86_400_000:
-        return f"{when:%H:%M:%S} ({timezone})"
-    return f"{when:%Y-%m-%d %H:%M:%S} ({timezone})"
 
 
 def _broker_status(campaign: Campaign, b: BrokerFigures) -> BrokerStatus:
@@ -326,14 +316,14 @@ def _callers(engine: Engine, campaign: Campaign) -> list[CallerStatus]:
     return out
 
 
-def eta_text(report: CampaignReport) -> str:
+def eta_text(report: StatusView) -> str:
     """'≈ 2 d 3 h, dialling 09:00–21:00 Asia/Shanghai' ('' unless it is dialling)."""
     if report.eta_s is None:
         return ""
     return f"≈ {format_duration(report.eta_s)}, dialling {report.windows}"
 
 
-def render(report: CampaignReport) -> str:
+def render(report: StatusView) -> str:
     lines = [f"campaign {report.id} ({report.name}): {report.status.value}"]
     if report.reason:
         lines.append(f"  {report.reason}")
@@ -357,7 +347,7 @@ def render(report: CampaignReport) -> str:
         )
     if report.unknown_reasons:
         why = ", ".join(f"{n} {r}" for r, n in sorted(report.unknown_reasons.items()))
-        lines.append(f"  UNKNOWN: {why} (`dialer redial {report.id} --status UNKNOWN`)")
+        lines.append(f"  UNKNOWN: {why} (`dialer redial {report.id} --state UNKNOWN`)")
     if report.lookup_failures:
         failed = ", ".join(f"{n} {c}" for c, n in sorted(report.lookup_failures.items()))
         lines.append(f"  call-record lookups failed: {failed}")
@@ -370,6 +360,6 @@ def render(report: CampaignReport) -> str:
     if len(report.callers) > shown:
         lines.append(f"  … and {len(report.callers) - shown} more callers (status --json)")
     if report.eta_s is not None and report.finishes_at_ms is not None:
-        done_at = local_time(report.finishes_at_ms, report.timezone)
+        done_at = times.shown(report.finishes_at_ms, report.timezone)
         lines.append(f"  ETA {eta_text(report)} (done around {done_at})")
     return "\n".join(lines)

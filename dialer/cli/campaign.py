@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from dialer.campaign.redial import REDIALABLE, redial, select_rows
-from dialer.campaign.status import campaign_report, render
+from dialer.campaign.status import render, status_view
 from dialer.cli import manage
 from dialer.cli.progress import exit_status, print_upload, watch
 from dialer.engine import open_engine, open_store
@@ -18,15 +18,15 @@ from dialer.options import values as opt
 from dialer.options.upload import add_upload_options, settings_from_args
 from dialer.results.export import check_export, check_output, export
 from dialer.settings import Settings
-from dialer.sheets.upload import UploadReport, upload
+from dialer.sheets.upload import UploadTally, upload
 from dialer.sheets.validate import load_dnc
 
 
-def do_upload(args: argparse.Namespace, settings: Settings) -> tuple[str, UploadReport]:
+def do_upload(args: argparse.Namespace, settings: Settings) -> tuple[str, UploadTally]:
     campaign = settings_from_args(args, settings)
     dnc = load_dnc(args.dnc) if args.dnc else frozenset()
     store = open_store(settings)
-    report = upload(store, args.sheet, campaign, dnc=dnc, sheet_name=args.sheet_name)
+    report = upload(store, args.sheet_path, campaign, dnc=dnc, sheet_name=args.sheet)
     return report.campaign_id, report
 
 
@@ -65,14 +65,14 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
     if args.watch:
         return exit_status(watch(engine, args.id))
-    report = campaign_report(engine, args.id)
+    report = status_view(engine, args.id)
     print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else render(report))
     return 0
 
 
 def cmd_redial(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
-    state = RowState(args.status)
+    state = RowState(args.state)
     selection = select_rows(engine, args.id, state, args.code)
     which = f"{state} rows" + (f" (code {' or '.join(args.code)})" if args.code else "")
     n = len(selection.rows)
@@ -177,8 +177,15 @@ def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     p = sub.add_parser("redial", help="dial UNKNOWN or FAILED rows again, as fresh attempts")
     p.add_argument("id")
-    p.add_argument("--status", required=True, type=str.upper, help="which rows: UNKNOWN or FAILED",
-                   choices=[s.value for s in REDIALABLE])  # fmt: skip
+    p.add_argument(
+        "--state",
+        "--status",
+        dest="state",
+        required=True,
+        type=str.upper,
+        help="which rows: UNKNOWN or FAILED",
+        choices=[s.value for s in REDIALABLE],
+    )
     p.add_argument("--code", action="append", default=[], metavar="C",
                    help="only rows with this error or reconcile code (repeatable)")  # fmt: skip
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -203,7 +210,9 @@ def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--output", type=Path, default=Path("demo-output"))
     p.add_argument("--web", action="store_true", help="open the web console on the demo "
                    "campaign; it stays open until Ctrl-C")  # fmt: skip
-    p.add_argument("--sheet", type=Path, help="campaign sheet (default: campaigns/sample.csv)")
+    p.add_argument(
+        "--sheet", type=Path, help="campaign sheet (default: the sample campaigns/sample-pool.csv)"
+    )
     p.add_argument("--rate", default="2/s", type=opt.rate_text, help="per-broker rate (4 brokers)")
     p.set_defaults(handler=cmd_demo)
 

@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from importlib.resources import as_file, files
 from pathlib import Path
 
 from dialer.ccc.simulator import Simulator, SimulatorConfig
@@ -24,7 +25,8 @@ from dialer.settings import Credentials, Settings
 from dialer.sheets.upload import upload
 
 DEMO_BROKERS = ("02151234567", "02151234568", "02151234569", "02151234570")
-SAMPLE = Path(__file__).resolve().parent.parent / "campaigns" / "sample-pool.csv"
+# Package data of the top-level `campaigns` package: found wherever the dialer is installed.
+SAMPLE = "sample-pool.csv"
 # The demo's agents: rows without a caller go to whichever is free longest.
 DEMO_AGENTS = tuple(f"1370000{i:04d}" for i in range(1, 21))
 
@@ -36,7 +38,9 @@ Workers = Callable[[Settings], AbstractContextManager[object]]
 
 def run_demo(workers: Workers, output: Path, sheet: Path | None = None, rate: str = "2/s",
              web: bool = False) -> int:  # fmt: skip
-    sheet = sheet or SAMPLE
+    if sheet is None:
+        with as_file(files("campaigns").joinpath(SAMPLE)) as sample:
+            return run_demo(workers, output, sample, rate, web)
     if not sheet.exists():
         print(f"dialer demo: sample sheet {sheet} not found; pass --sheet", file=sys.stderr)
         return 2

@@ -16,11 +16,9 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import redis
-
 from dialer.ccc.client import CccClient
 from dialer.engine.connection import shown_redis
-from dialer.errors import CccError, DialerError, clip
+from dialer.errors import CccError, DialerError, StoreError, StoreUnavailable, clip
 from dialer.options import values as opt
 from dialer.settings import Settings
 
@@ -242,17 +240,15 @@ def explain(exc: Exception, settings: Settings | None) -> tuple[int, str]:
     """(exit status, one-line message) for an error that ends a command."""
     if isinstance(exc, CccError):
         return 1, str(exc)
-    if isinstance(exc, DialerError):
-        return 2, str(exc)
-    if isinstance(exc, redis.ConnectionError | redis.TimeoutError) and settings is not None:
+    if isinstance(exc, StoreUnavailable) and settings is not None:
         return 1, (
-            f"cannot reach Redis at {shown_redis(settings)}: {clip(str(exc), 120)} "
+            f"cannot reach Redis at {shown_redis(settings)}: {clip(str(exc.__cause__), 120)} "
             "(start it, or fix DIALER_REDIS_URL)"
         )
-    if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
-        return 1, f"cannot reach Redis: {exc}"
-    if isinstance(exc, redis.RedisError):
-        return 1, f"Redis answered an error: {exc}"
+    if isinstance(exc, StoreError):
+        return 1, str(exc)
+    if isinstance(exc, DialerError):
+        return 2, str(exc)
     if isinstance(exc, OSError) and exc.filename is not None:
         return 1, f"{exc.filename}: {exc.strerror}"
     if isinstance(exc, OSError):

@@ -51,7 +51,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_rows(args: argparse.Namespace, settings: Settings) -> int:
     where = RowFilter(
-        states=frozenset(s for group in args.status or [] for s in group),
+        states=frozenset(s for group in args.state or [] for s in group),
         codes=tuple(c for group in args.code or [] for c in group.split(",") if c.strip()),
     )
     limit = args.limit or None
@@ -103,7 +103,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("rows", help="a campaign's rows that match, with their reasons")
     p.add_argument("id")
     p.add_argument(
-        "--status",
+        "--state",
+        "--status",  # its first name; rows have states, campaigns have statuses
+        dest="state",
         action="append",
         type=opt.row_states,
         metavar="S",

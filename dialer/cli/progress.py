@@ -8,17 +8,18 @@ import time
 from collections import deque
 from typing import TextIO
 
-from dialer.campaign.activity import Activity, local_time
-from dialer.campaign.status import CampaignReport, campaign_report, eta_text
+from dialer import times
+from dialer.campaign.activity import Activity
+from dialer.campaign.status import StatusView, eta_text, status_view
 from dialer.engine import PAUSED_BY_USER, Engine
 from dialer.models import CampaignSettings, CampaignStatus, format_rate
-from dialer.sheets.upload import UploadReport
+from dialer.sheets.upload import UploadTally
 
 WATCH_PAUSED_BY_ERROR = 1
 WATCH_CANCELLED = 3
 
 
-def print_upload(report: UploadReport, campaign: CampaignSettings, as_json: bool) -> None:
+def print_upload(report: UploadTally, campaign: CampaignSettings, as_json: bool) -> None:
     rates = {b: campaign.rate_for(b) for b in sorted(report.per_broker)}
     if as_json:
         print(
@@ -47,7 +48,7 @@ def print_upload(report: UploadReport, campaign: CampaignSettings, as_json: bool
     print(report.campaign_id)
 
 
-def _progress_line(report: CampaignReport, rate_per_s: float | None) -> str:
+def _progress_line(report: StatusView, rate_per_s: float | None) -> str:
     width = 30
     done = report.done_rows
     filled = int(width * done / report.total) if report.total else width
@@ -58,13 +59,13 @@ def _progress_line(report: CampaignReport, rate_per_s: float | None) -> str:
     )
 
 
-def _doing(report: CampaignReport, rate_per_s: float | None) -> str:
+def _doing(report: StatusView, rate_per_s: float | None) -> str:
     """The rate and ETA while it dials; otherwise why not, and until when."""
     if report.activity is Activity.DIALLING:
         eta = f" ETA {eta_text(report)}" if report.eta_s else ""
         return f"{rate_per_s or 0.0:.1f} calls/s{eta}"
     if report.activity is Activity.OUTSIDE_HOURS and report.resumes_at_ms:
-        return f"outside calling hours until {local_time(report.resumes_at_ms, report.timezone)}"
+        return f"outside calling hours until {times.shown(report.resumes_at_ms, report.timezone)}"
     return report.reason
 
 
@@ -76,7 +77,7 @@ class RateMeter:
         self.span_s = span_s
         self.samples: deque[tuple[float, int]] = deque()
 
-    def rate(self, report: CampaignReport, now: float) -> float | None:
+    def rate(self, report: StatusView, now: float) -> float | None:
         if report.activity is not Activity.DIALLING:
             self.samples.clear()
             return None
@@ -88,13 +89,13 @@ class RateMeter:
 
 
 def watch(engine: Engine, cid: str, *, interval_s: float = 0.5,
-          stream: TextIO = sys.stdout, until_done: bool = True) -> CampaignReport:  # fmt: skip
+          stream: TextIO = sys.stdout, until_done: bool = True) -> StatusView:  # fmt: skip
     """Show a live progress line until the campaign is DONE or CANCELLED (or PAUSED by a
     fatal error: the operator must act); `ending` says what its end means."""
     last_len = 0
     meter = RateMeter()
     while True:
-        report = campaign_report(engine, cid)
+        report = status_view(engine, cid)
         line = _progress_line(report, meter.rate(report, time.monotonic()))
         stream.write("\r" + line + " " * max(0, last_len - len(line)))
         stream.flush()
@@ -105,7 +106,7 @@ def watch(engine: Engine, cid: str, *, interval_s: float = 0.5,
         time.sleep(interval_s)
 
 
-def ending(report: CampaignReport) -> tuple[int, str] | None:
+def ending(report: StatusView) -> tuple[int, str] | None:
     """(exit status, what happened) once a watched campaign has ended, None while it goes on:
     0 DONE, 1 paused by an error (someone must act), 3 cancelled."""
     if report.status is CampaignStatus.DONE:
@@ -120,7 +121,7 @@ def ending(report: CampaignReport) -> tuple[int, str] | None:
     return None
 
 
-def exit_status(final: CampaignReport) -> int:
+def exit_status(final: StatusView) -> int:
     """What `watch`'s last report means as an exit status; why, on stderr, unless DONE."""
     status, why = ending(final) or (1, f"campaign {final.id} stopped: {final.status.value}")
     if why:

@@ -1,16 +1,19 @@
 """The one owner of campaign state in Redis: keys, codec, Lua scripts, the store and the
-engine. Nothing outside this package holds a Redis client (the embedded-server launcher in
-dialer.engine.connection aside)."""
+engine. Nothing outside this package holds a Redis client or sees a Redis error: the client
+(dialer.engine.client) raises the dialer's own."""
 
 from __future__ import annotations
 
-import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from dialer.engine.client import Client
 from dialer.engine.codec import Campaign, DialEntry
 from dialer.engine.connection import client
-from dialer.engine.engine import (
+from dialer.engine.keys import Keys
+from dialer.engine.scripts import AttemptEnd, Backoff, Begun, Refusal
+from dialer.engine.store import BrokerFigures, CampaignStore, Progress
+from dialer.engine.transitions import (
     NO_USABLE_BROKER,
     PAUSED_BY_USER,
     Caps,
@@ -18,13 +21,10 @@ from dialer.engine.engine import (
     Job,
     with_redis_retry,
 )
-from dialer.engine.keys import Keys
-from dialer.engine.scripts import Backoff, Begun, Outcome, Refusal
-from dialer.engine.store import BrokerFigures, CampaignStore, Progress
 from dialer.settings import Settings
 
 
-def connect(settings: Settings) -> redis.Redis:
+def connect(settings: Settings) -> Client:
     """A client for the configured Redis (the embedded default started if need be).
 
     redis-py would send a command again by itself when the connection drops (3 tries by
@@ -46,7 +46,23 @@ def open_engine(settings: Settings) -> Engine:
 
 
 __all__ = [
-    "NO_USABLE_BROKER", "PAUSED_BY_USER", "Backoff", "Begun", "BrokerFigures", "Campaign",
-    "CampaignStore", "Caps", "DialEntry", "Engine", "Job", "Keys", "Outcome", "Progress",
-    "Refusal", "connect", "open_engine", "open_store", "with_redis_retry",
+    "NO_USABLE_BROKER",
+    "PAUSED_BY_USER",
+    "AttemptEnd",
+    "Backoff",
+    "Begun",
+    "BrokerFigures",
+    "Campaign",
+    "CampaignStore",
+    "Caps",
+    "DialEntry",
+    "Engine",
+    "Job",
+    "Keys",
+    "Progress",
+    "Refusal",
+    "connect",
+    "open_engine",
+    "open_store",
+    "with_redis_retry",
 ]  # fmt: skip

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 import redis
 from redis.sentinel import Sentinel
 
+from dialer.engine.client import Client
 from dialer.engine.embedded import EmbeddedRedis, free_port
 from dialer.errors import ConfigError, clip
 from dialer.settings import Settings
@@ -107,16 +109,22 @@ def without_password(url: str) -> str:
     return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
 
 
-def client(settings: Settings, **options: object) -> redis.Redis:
+def client(settings: Settings, **options: Any) -> Client:
     """A client of the configured Redis (the embedded default started if need be); in the
     Sentinel form, one that asks the Sentinels for the primary on every new connection."""
     url = redis_url(settings)
     found = sentinel_url(url)
     if found is None:
-        return redis.Redis.from_url(url, **options)  # type: ignore[arg-type]
-    sentinels = Sentinel(list(found.sentinels), socket_timeout=2.0, socket_connect_timeout=2.0)
-    return sentinels.master_for(found.service, db=found.db, username=found.username,
-                                password=found.password, **options)  # fmt: skip
+        return cast(Client, Client.from_url(url, **options))
+    # redis-py's sentinel module has no type hints.
+    sentinels = Sentinel(  # type: ignore[no-untyped-call]
+        list(found.sentinels), socket_timeout=2.0, socket_connect_timeout=2.0
+    )
+    primary = sentinels.master_for(  # type: ignore[no-untyped-call]
+        found.service, redis_class=Client, db=found.db, username=found.username,
+        password=found.password, **options,
+    )  # fmt: skip
+    return cast(Client, primary)
 
 
 def shown_redis(settings: Settings) -> str:

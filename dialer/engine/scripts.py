@@ -7,6 +7,7 @@ then lua/prelude.lua, then the script itself."""
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
@@ -15,6 +16,7 @@ from typing import Any
 
 import redis
 
+from dialer.engine.client import translate
 from dialer.engine.codec import ENTRY_FIELDS, SEP, row_of
 from dialer.engine.keys import Keys
 from dialer.errors import CampaignNotFound, DialerError
@@ -42,7 +44,7 @@ class Refusal(IntEnum):
     IN_FLIGHT = -11  # rows of the campaign are being dialled right now
 
 
-class Outcome(StrEnum):
+class AttemptEnd(StrEnum):
     """What FINISH is told about a DIALING row."""
 
     DISPATCHED = "DISPATCHED"
@@ -75,14 +77,17 @@ def lua_tables() -> str:
         table("State", {s.name: s.value for s in RowState})
         + table("Status", {s.name: s.value for s in CampaignStatus})
         + table("Refusal", {r.name: int(r) for r in Refusal})
-        + table("Outcome", {o.name: o.value for o in Outcome})
+        + table("Outcome", {o.name: o.value for o in AttemptEnd})
         + table("ENTRY", {name: i + 1 for i, name in enumerate(ENTRY_FIELDS)})
         + "local ACTIVE = {" + ", ".join(lua_literal(s.value) for s in ACTIVE_STATES) + "}\n"
         + f"local SEP = {lua_literal(SEP)}\n"
     )  # fmt: skip
 
 
+@functools.cache
 def lua_source(name: str) -> str:
+    """The script `name` as sent to Redis: the shared tables and prelude, then its own body.
+    Read from the package once per process."""
     lua = resources.files("dialer.engine") / "lua"
     return lua_tables() + (lua / "prelude.lua").read_text() + (lua / f"{name}.lua").read_text()
 
@@ -125,7 +130,7 @@ class Begun:
 
 @dataclass(frozen=True)
 class Finished:
-    outcome: Outcome | None  # None: the row was not DIALING with this token
+    outcome: AttemptEnd | None  # None: the row was not DIALING with this token
     fed: list[Queued]
 
 
@@ -189,10 +194,9 @@ class Scripts:
                 # A new primary (a failover, a restart) has no scripts loaded yet.
                 self._client.script_load(script.script)
                 continue
-            if isinstance(out, Exception):
-                raise out
-            if isinstance(acked, Exception):
-                raise acked
+            for answer in (out, acked):
+                if isinstance(answer, Exception):
+                    raise translate(answer) from answer
             return out, int(acked) >= replicas
         raise DialerError(f"Redis did not keep the {name} script loaded")
 
@@ -253,7 +257,7 @@ class Scripts:
         return Begun(refused=refusal(code), wait_ms=int(out[1]) if len(out) > 1 else 0)
 
     def finish(self, cid: str, *, row: int, token: str, broker: str, packed: str,
-               caller: str, callee: str, outcome: Outcome, patch: dict[str, Any],
+               caller: str, callee: str, outcome: AttemptEnd, patch: dict[str, Any],
                reason: str, cdr_wait_ms: int, reconcile_wait_ms: int, begun_at_ms: int,
                max_attempts: int, retry: Backoff, feed: bool, feeding: Feeding,
                month_key: str, interval_ms: float) -> Finished:  # fmt: skip
@@ -280,7 +284,7 @@ class Scripts:
         )  # fmt: skip
         if not int(out[0]):
             return Finished(None, [])
-        return Finished(Outcome(out[1].decode()), self._rows(out, 2))
+        return Finished(AttemptEnd(out[1].decode()), self._rows(out, 2))
 
     # --- campaign upkeep ----------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from dialer.engine.codec import (
 )
 from dialer.engine.keys import Keys
 from dialer.engine.pacing import interval_ms
+from dialer.errors import StoreError
 from dialer.models import CampaignSettings, CampaignStatus, RowState
 
 ROWS_PER_BLOCK = 1000
@@ -231,7 +232,7 @@ class CampaignStore:
         """Whether Redis answers."""
         try:
             return bool(self.r.ping())
-        except (redis.RedisError, OSError):
+        except StoreError:
             return False
 
     def rows_in_states(self, cid: str, states: set[str], limit: int | None = None

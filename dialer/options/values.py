@@ -10,7 +10,7 @@ import codecs
 import math
 import unicodedata
 from collections.abc import Callable
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from dialer.calendar import Calendar, parse_window
 from dialer.errors import ConfigError, OptionError, clip
@@ -18,6 +18,7 @@ from dialer.models import CampaignStatus, RowState, format_rate, parse_rate
 from dialer.phones import is_broker, is_phone, normalise_number
 from dialer.sheets.validate import MAX_TIMEOUT_S
 
+T = TypeVar("T")
 MIN_RATE_PER_S = 1 / 3600  # 1/h
 MAX_RATE_PER_S = 1000.0  # far above what one CCC number may place; a typo, not a plan
 MAX_ATTEMPTS = 100
@@ -201,8 +202,9 @@ def row_states(text: str) -> list[RowState]:
 limit = int_in(0, note=" (0 = every one)")
 
 
-def checked(label: str, text: str, parse: Callable[[str], str]) -> str:
-    """`parse(text)` for a value checked after argument parsing, its mistake an OptionError."""
+def checked(label: str, text: str, parse: Callable[[str], T]) -> T:
+    """`parse(text)` for a value checked outside argparse (a field of the API, a value checked
+    after parsing): its mistake an OptionError naming `label`."""
     try:
         return parse(text)
     except argparse.ArgumentTypeError as exc:

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-from zoneinfo import ZoneInfo
 
+from dialer import times
 from dialer.engine import Campaign, CampaignStore
 from dialer.errors import DialerError
 from dialer.phones import mask_number, mask_text
@@ -52,20 +52,9 @@ class ResultSheet:
     None), read from Redis as they are iterated."""
 
     campaign: Campaign
-    zone: ZoneInfo
+    zone: str  # the campaign's time zone
     header: list[str]
     rows: Iterator[list[Cell]]
-
-
-def zone_of(campaign: Campaign) -> ZoneInfo:
-    return ZoneInfo(campaign.settings.timezone)
-
-
-def local_time(ms: Any, zone: ZoneInfo) -> dt.datetime | None:
-    """A stored epoch-milliseconds value as an aware datetime in `zone`."""
-    if ms in (None, ""):
-        return None
-    return dt.datetime.fromtimestamp(int(ms) / 1000, zone)
 
 
 def _int(value: Any) -> int | None:
@@ -80,12 +69,12 @@ def _int(value: Any) -> int | None:
 def result_sheet(store: CampaignStore, cid: str, *, masked: bool = False) -> ResultSheet:
     """The campaign is looked up now (CampaignNotFound before any file is touched)."""
     campaign = store.campaign(cid)
-    zone = zone_of(campaign)
+    zone = campaign.settings.timezone
     header = [*RESULT_COLUMNS, *campaign.passthrough]
     return ResultSheet(campaign, zone, header, _rows(store, cid, zone, masked))
 
 
-def _rows(store: CampaignStore, cid: str, zone: ZoneInfo, masked: bool) -> Iterator[list[Cell]]:
+def _rows(store: CampaignStore, cid: str, zone: str, masked: bool) -> Iterator[list[Cell]]:
     masked_columns = [name not in _NOT_MASKED for name in RESULT_COLUMNS]
     for record, state, result in store.iter_rows(cid):
         row, caller, callee, broker, extra, _timeout, _tags, *passthrough = record
@@ -97,11 +86,11 @@ def _rows(store: CampaignStore, cid: str, zone: ZoneInfo, masked: bool) -> Itera
             _SHOWN_STATE.get(status, status), result.get("job_id") or "",
             result.get("request_id") or "", result.get("error_code") or "",
             result.get("error_message") or "", _int(result.get("http_status")),
-            _int(result.get("attempts")) or 0, local_time(result.get("first_attempt_at"), zone),
-            local_time(result.get("dispatched_at"), zone), result.get("outcome") or "",
+            _int(result.get("attempts")) or 0, times.local(result.get("first_attempt_at"), zone),
+            times.local(result.get("dispatched_at"), zone), result.get("outcome") or "",
             _int(result.get("talk_seconds")), result.get("release_initiator") or "",
-            result.get("release_reason") or "", local_time(result.get("established_at"), zone),
-            local_time(result.get("released_at"), zone), _previous(result), _note(result),
+            result.get("release_reason") or "", times.local(result.get("established_at"), zone),
+            times.local(result.get("released_at"), zone), _previous(result), _note(result),
             *("" if v is None else str(v) for v in passthrough),
         ]  # fmt: skip
         if masked:

@@ -15,7 +15,7 @@ EXAMPLES_PER_REASON = 3
 
 
 @dataclass
-class UploadReport:
+class UploadTally:
     campaign_id: str
     total: int = 0
     accepted: int = 0
@@ -33,7 +33,7 @@ def upload(
     sheet_name: str | None = None,
     chunk_rows: int = reader.CHUNK_ROWS,
     file_label: str | None = None,
-) -> UploadReport:
+) -> UploadTally:
     """Store a campaign from `path`. A SheetError leaves nothing stored. `file_label` is the
     name the campaign records and errors give for the file (the web console's uploads sit in
     temporary files); the path by default."""
@@ -43,7 +43,7 @@ def upload(
     state = validate.IngestState(pool=settings.pool, dnc=dnc, agents=bool(settings.agents))
     defaults = validate.Defaults(settings.additional_broker, settings.timeout_seconds)
     cid: str | None = None
-    report: UploadReport | None = None
+    report: UploadTally | None = None
     try:
         for columns, frame in validate.chunks_with_columns(
             file, reader.read_chunks(source, chunk_rows)
@@ -51,7 +51,7 @@ def upload(
             if cid is None:
                 _require_sources(file, columns, settings)
                 cid = store.create(settings, file, columns.passthrough)
-                report = UploadReport(cid)
+                report = UploadTally(cid)
             assert report is not None
             validated = validate.validate_chunk(frame, columns, defaults, state)
             store.add_rows(cid, validated, columns.passthrough, settings)
@@ -81,7 +81,7 @@ def _require_sources(file: str, columns: validate.ColumnMap, settings: CampaignS
         )
 
 
-def _tally(report: UploadReport, frame) -> None:  # type: ignore[no-untyped-def]
+def _tally(report: UploadTally, frame) -> None:  # type: ignore[no-untyped-def]
     report.total += len(frame)
     accepted = frame["reason"] == ""
     report.accepted += int(accepted.sum())

@@ -17,7 +17,7 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
 from dialer.i18n.catalogue import LOCALES
-from dialer.web.backend import ACTIONS, OPTION_FLAGS, SWITCHES, Backend, display_name
+from dialer.web.backend import ACTIONS, UPLOAD_OPTIONS, Backend, Option, display_name
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.language import locale_for
 
@@ -45,6 +45,16 @@ def _id(cid: str) -> str:
     return cid
 
 
+def _field_doc(option: Option) -> dict[str, Any]:
+    """An upload field in the OpenAPI document, from the one option table."""
+    doc: dict[str, Any] = {"description": f"as `dialer upload {option.flag}`: {option.help}"}
+    item = {"type": option.json_type}
+    if option.default not in (None, False):
+        item["default"] = option.default
+    doc.update({"type": "array", "items": item} if option.repeatable else item)
+    return doc
+
+
 _FORM_DOC = {
     "requestBody": {
         "required": True,
@@ -64,14 +74,7 @@ _FORM_DOC = {
                             "format": "binary",
                             "description": "do-not-call file, one number a line",
                         },
-                        **{
-                            name: {"type": "string", "description": f"as `dialer upload {flag}`"}
-                            for name, flag in OPTION_FLAGS.items()
-                        },
-                        **{
-                            name: {"type": "boolean", "description": f"as `{flag}`"}
-                            for name, flag in SWITCHES.items()
-                        },
+                        **{o.name: _field_doc(o) for o in UPLOAD_OPTIONS if o.web},
                     },
                 }
             }

@@ -5,25 +5,28 @@ changes."""
 
 from __future__ import annotations
 
-import argparse
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, cast
 
 import pandas as pd
-import redis
 
+from dialer.campaign.activity import STALL_TEXT as STALL_TEXT
+from dialer.campaign.activity import WAIT_TEXT as WAIT_TEXT
 from dialer.campaign.manage import RowFilter, find_rows, list_campaigns
-from dialer.campaign.status import campaign_report
+from dialer.campaign.status import CallerNow as CallerNow
+from dialer.campaign.status import status_view
 from dialer.engine import CampaignStore, Engine, open_store
-from dialer.errors import CampaignNotFound, DialerError, SheetError
+from dialer.errors import CampaignNotFound, DialerError, OptionError, SheetError, StoreError
 from dialer.models import CampaignSettings, CampaignStatus, RowState
-from dialer.options.upload import add_upload_options, settings_from_args
-from dialer.options.values import row_states
+from dialer.options.upload import UPLOAD_OPTIONS as UPLOAD_OPTIONS
+from dialer.options.upload import Option as Option
+from dialer.options.upload import options_from_fields, settings_from_args
+from dialer.options.values import checked, row_states
 from dialer.results.export import export
 from dialer.results.report import write_report
 from dialer.settings import Settings
@@ -33,41 +36,12 @@ from dialer.sheets.validate import load_dnc
 from dialer.web.errors import BadRequest, Conflict, NotFound, Unavailable, Unprocessable
 from dialer.worker.monitor import live_workers
 
+# STALL_TEXT, WAIT_TEXT and CallerNow are imported "as" themselves: the words the console's
+# scripts show for a campaign's states reach the web layer through this door too.
+
 PREVIEW_ROWS = 20
 PREVIEW_REJECTED = 200
 ACTIONS = ("start", "pause", "resume", "cancel")
-
-# Form field -> `dialer upload` option. Values go through the CLI's own parser, so the web
-# accepts exactly what the CLI accepts and refuses it with the same words.
-OPTION_FLAGS = {
-    "name": "--name",
-    "instance_id": "--instance-id",
-    "broker": "--broker",
-    "additional_broker": "--additional-broker",
-    "timeout_seconds": "--timeout-seconds",
-    "rate": "--rate",
-    "broker_rate": "--broker-rate",
-    "max_attempts": "--max-attempts",
-    "window": "--window",
-    "timezone": "--timezone",
-    "callee_daily_cap": "--callee-daily-cap",
-    "callee_monthly_cap": "--callee-monthly-cap",
-    "broker_daily_cap": "--broker-daily-cap",
-    "pair_guard_s": "--pair-guard-s",
-    "reconcile_horizon": "--reconcile-horizon",
-    "sheet": "--sheet",
-    "caller": "--caller",
-    "caller_concurrency": "--caller-concurrency",
-    "wrap_up_s": "--wrap-up-s",
-    "caller_max_hold_s": "--caller-max-hold-s",
-}
-SWITCHES = {"no_outcomes": "--no-outcomes", "no_caller_pacing": "--no-caller-pacing"}
-_TRUE = {"1", "true", "on", "yes"}
-
-
-class _OptionParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise BadRequest(message, "Options.Invalid")
 
 
 def display_name(client_name: str | None) -> str:
@@ -166,7 +140,7 @@ class Backend:
     def status(self, cid: str) -> dict[str, Any]:
         """The `dialer status --json` document."""
         with _translated():
-            return campaign_report(self.engine, cid).as_dict()
+            return status_view(self.engine, cid).as_dict()
 
     def describe(self, cid: str) -> dict[str, Any]:
         """What the campaign page shows besides its status: file, creation, settings."""
@@ -213,9 +187,9 @@ class Backend:
         """Up to `limit` rows in the given states, in source order, with their reasons: what
         `dialer rows` shows (dialer.campaign.manage.find_rows)."""
         try:  # the words `dialer rows --state` refuses a state with
-            wanted = frozenset(state for text in states for state in row_states(text))
-        except argparse.ArgumentTypeError as exc:
-            raise BadRequest(f"state: {exc}") from None
+            wanted = frozenset(s for text in states for s in checked("state", text, row_states))
+        except OptionError as exc:
+            raise BadRequest(str(exc)) from None
         if not wanted:
             return []
         with _translated():
@@ -227,30 +201,16 @@ class Backend:
     def options(
         self, fields: Mapping[str, list[str]], file_label: str, dnc_path: Path | None = None
     ) -> UploadOptions:
-        """Form fields -> campaign settings, through the CLI's own parser and validation."""
-        argv = [f"{file_label}"]
-        for name, values in fields.items():
-            if name in SWITCHES:
-                if any(v.strip().lower() in _TRUE for v in values):
-                    argv.append(SWITCHES[name])
-                continue
-            flag = OPTION_FLAGS.get(name)
-            if flag is None:
-                raise BadRequest(f"unknown option {name!r}", "Options.Invalid")
-            argv += [f"{flag}={v.strip()}" for v in values if v.strip()]
-        if not any(a.startswith("--name=") for a in argv):
-            argv.append(f"--name={Path(file_label).stem}")
-        parser = _OptionParser(prog="upload", add_help=False)
-        add_upload_options(parser)
-        args = parser.parse_args(argv)
+        """Fields -> campaign settings, by the same option table and checks as the CLI's."""
         try:
+            args = options_from_fields(fields, Path(file_label))
             campaign = settings_from_args(args, self.settings)
             dnc = load_dnc(str(dnc_path)) if dnc_path else frozenset()
         except SheetError as exc:
             raise Unprocessable(f"do-not-call file: {exc.reason}") from None
         except DialerError as exc:
             raise BadRequest(str(exc), "Options.Invalid") from None
-        return UploadOptions(campaign, dnc, args.sheet_name)
+        return UploadOptions(campaign, dnc, args.sheet)
 
     def preview(self, path: Path, label: str, opts: UploadOptions) -> dict[str, Any]:
         """What `upload` would store and reject, computed by `upload` itself into a sink."""
@@ -318,7 +278,7 @@ class Backend:
             store = self.store
             ids = store.campaign_ids()
             snap.redis_up = True
-        except (redis.RedisError, OSError):
+        except StoreError:
             return snap
         for cid in ids:
             try:
@@ -355,7 +315,7 @@ def _translated() -> Iterator[None]:
         yield
     except CampaignNotFound as exc:
         raise NotFound(str(exc)) from None
-    except (redis.RedisError, OSError):
+    except StoreError:
         raise Unavailable("Redis cannot be reached") from None
 
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from dialer.campaign.activity import STALL_TEXT, WAIT_TEXT
-from dialer.campaign.status import CallerNow
 from dialer.i18n import meanings
 from dialer.i18n.catalogue import LOCALES, negotiate, translations
+from dialer.web.backend import STALL_TEXT, WAIT_TEXT, CallerNow
 
 COOKIE = "dialer_lang"
 

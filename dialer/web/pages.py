@@ -4,7 +4,6 @@ with the session cookie and the page's CSRF token, and poll it for live progress
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from functools import cache
 from typing import Any
@@ -15,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from dialer import times
 from dialer.i18n import catalogue
 from dialer.web import language
 from dialer.web.auth import COOKIE, CSRF_FIELD, Auth, Session
@@ -22,7 +22,6 @@ from dialer.web.backend import Backend
 from dialer.web.errors import LoginRequired, WebError
 
 router = APIRouter(include_in_schema=False)
-LOCAL_TZ = dt.timezone(dt.timedelta(hours=8))
 
 
 @cache
@@ -36,8 +35,9 @@ def _env(locale: str) -> Environment:
     )
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     env.install_gettext_translations(catalogue.translations(locale), newstyle=True)  # type: ignore[attr-defined]
-    env.filters["when"] = lambda ts: (
-        dt.datetime.fromtimestamp(float(ts), LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if ts else ""
+    # `ts` in epoch seconds, shown in the campaign's own zone (named, as everywhere).
+    env.filters["when"] = lambda ts, timezone: (
+        times.shown(float(ts) * 1000, timezone, seconds=False) if ts else ""
     )
     return env
 

@@ -11,6 +11,7 @@ from typing import Any
 from dialer.calendar import Calendar
 from dialer.ccc.client import CccClient
 from dialer.engine import (
+    AttemptEnd,
     Backoff,
     Begun,
     Campaign,
@@ -18,7 +19,6 @@ from dialer.engine import (
     DialEntry,
     Engine,
     Job,
-    Outcome,
     Refusal,
     with_redis_retry,
 )
@@ -61,7 +61,7 @@ def place_one(
     journal: Journal | None = None,
 ) -> str:
     """Wait for the row's slot, claim it, call and record it; hand the rows fed into its
-    place to `enqueue`. Returns what happened, for logs and tests: an Outcome value, or the
+    place to `enqueue`. Returns what happened, for logs and tests: an AttemptEnd value, or the
     Refusal's name when the row was not dialled.
 
     A message whose row is not where it expects (stale token, paused campaign) does nothing
@@ -105,7 +105,7 @@ def place_one(
         backoff, nothing counted against it. False if it was not DIALING with our token."""
         patch = {"error_code": code, "error_message": message}
         final, fed = engine.finish(
-            job, Begun(), Outcome.NOT_PLACED, patch, caps, settings=settings,
+            job, Begun(), AttemptEnd.NOT_PLACED, patch, caps, settings=settings,
             retry=Backoff(BACKOFF_BASE_MS, BACKOFF_CAP_MS, 0.5 + 0.5 * random.random()),
             window_open=calendar.is_open((clock or engine.clock)()) and held_back() is None,
         )  # fmt: skip
@@ -127,7 +127,7 @@ def place_one(
     while True:
         begun = with_redis_retry(claim)
         if begun is None:
-            return Outcome.NOT_PLACED.value
+            return AttemptEnd.NOT_PLACED.value
         sent = False
         if begun.refused is not Refusal.TOO_SOON:
             break
@@ -140,10 +140,10 @@ def place_one(
             job.row, begun.replicas, engine.timing.replica_wait_ms,
         )  # fmt: skip
         with_redis_retry(lambda: not_placed(REPLICATION_LAG, REPLICATION_LAG_TEXT))
-        return Outcome.NOT_PLACED.value
+        return AttemptEnd.NOT_PLACED.value
 
     entry = job.entry
-    outcome, patch, reason = Outcome.DISPATCHED, {}, ""
+    outcome, patch, reason = AttemptEnd.DISPATCHED, {}, ""
     try:
         result = client.start_back2back_call(
             instance_id=settings.instance_id,
@@ -180,7 +180,7 @@ def place_one(
     # The place this row leaves is filled at once only while dialling can go on.
     window_open = calendar.is_open((clock or engine.clock)()) and held_back() is None
 
-    def record() -> Outcome | None:
+    def record() -> AttemptEnd | None:
         final, fed = engine.finish(job, begun, outcome, patch, caps, settings=settings,
                                    retry=retry, window_open=window_open, reason=reason)  # fmt: skip
         if fed:
@@ -194,19 +194,19 @@ def place_one(
 
 
 def _classify(exc: CccError, entry: DialEntry,
-              instance: str) -> tuple[Outcome, dict[str, Any], str]:  # fmt: skip
+              instance: str) -> tuple[AttemptEnd, dict[str, Any], str]:  # fmt: skip
     """(what FINISH is told, the result patch, the pause reason) for a CCC error."""
     if isinstance(exc, NotPlaced | WorkerFatal):
         # Refused before anything was placed, for no reason of the row's: it waits again,
         # untouched and without using an attempt.
-        return Outcome.NOT_PLACED, {}, ""
+        return AttemptEnd.NOT_PLACED, {}, ""
     patch = _error_patch(exc)
     if isinstance(exc, TransientCallError):
         # Waits its backoff, or FAILED once the campaign's attempts are used up. The code
         # is kept after a later success, so the report can count retries by their reason.
-        return Outcome.RETRY_WAIT, {**patch, "retry_code": exc.code}, ""
+        return AttemptEnd.RETRY_WAIT, {**patch, "retry_code": exc.code}, ""
     if isinstance(exc, PermanentCallError):
-        return Outcome.FAILED, patch, ""
+        return AttemptEnd.FAILED, patch, ""
     if isinstance(exc, BrokerUnavailable):
         extra = entry.additional_broker
         if extra and extra in exc.params and entry.broker not in exc.params:
@@ -215,14 +215,14 @@ def _classify(exc: CccError, entry: DialEntry,
                 f"{exc.code}: the additional broker {mask_number(extra)} is not a "
                 f"number of instance {instance}; add it to the instance, then resume"
             )
-            return Outcome.CAMPAIGN_FATAL, {**patch, "retry_code": exc.code}, reason
-        return Outcome.BROKER_DOWN, {**patch, "retry_code": exc.code}, exc.code
+            return AttemptEnd.CAMPAIGN_FATAL, {**patch, "retry_code": exc.code}, reason
+        return AttemptEnd.BROKER_DOWN, {**patch, "retry_code": exc.code}, exc.code
     if isinstance(exc, CampaignFatal):
         reason = f"{exc.code}: {exc.message}"[:300]
-        return Outcome.CAMPAIGN_FATAL, {**patch, "retry_code": exc.code}, reason
+        return AttemptEnd.CAMPAIGN_FATAL, {**patch, "retry_code": exc.code}, reason
     # OutcomeUnknown, or a class this code doesn't know: the request may have left, so never
     # retry it blindly.
-    return Outcome.UNKNOWN, patch, ""
+    return AttemptEnd.UNKNOWN, patch, ""
 
 
 def _error_patch(exc: CccError) -> dict[str, Any]:

@@ -15,11 +15,10 @@ import time
 import uuid
 from collections.abc import Callable
 
-import redis
-
 from dialer.calendar import Calendar
 from dialer.campaign.manage import expire_campaigns
 from dialer.engine import Campaign, Engine, Job
+from dialer.errors import StoreError
 from dialer.worker.monitor import Breaker
 
 log = logging.getLogger(__name__)
@@ -72,10 +71,7 @@ class Feeder:
         """Wake campaigns whose window opened; take or renew the leases of running ones."""
         engine = self.engine
         engine.wake_sleeping(int(self.clock() * 1000))
-        led = engine.led_campaigns(
-            engine.keys.running(), engine.keys.feeder_lease, self.owner, self.lease_ms,
-            known=self._led,
-        )  # fmt: skip
+        led = engine.led_campaigns(self.owner, self.lease_ms, known=self._led)
         self._led = {c.id: c for c in led}
         for cid in self._led:
             self._next_due_ms.setdefault(cid, 0)  # a campaign just taken over: feed at once
@@ -90,10 +86,7 @@ class Feeder:
         if self.retention_days is None or now < self._next_sweep:
             return []
         self._next_sweep = now + self.sweep_every_s
-        store = self.engine.store
-        if not store.claim(
-            store.keys.retention_sweep(), self.owner, int(self.sweep_every_s * 1000)
-        ):
+        if not self.engine.claim_retention_sweep(self.owner, int(self.sweep_every_s * 1000)):
             return []
         gone = expire_campaigns(self.engine, self.retention_days, int(self.clock() * 1000))
         for cid in gone:
@@ -176,7 +169,7 @@ class Feeder:
             try:
                 self.tick()
                 self.wait()
-            except redis.RedisError as exc:
+            except StoreError as exc:
                 log.warning("feeder: Redis unavailable (%s); retrying", exc)
                 stop.wait(0.5)
             except Exception:

@@ -25,12 +25,10 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import redis
-
 from dialer.ccc.client import CccClient
 from dialer.engine import Engine
 from dialer.engine.health import BreakerState, WorkerBeat, Workers
-from dialer.errors import CccError, CccUnreachable, DialerError, WorkerFatal
+from dialer.errors import CccError, CccUnreachable, DialerError, StoreError, WorkerFatal
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +82,7 @@ class Breaker:
             return seen[1]
         try:
             return self._store(self.engine.health.breaker(name))
-        except (redis.RedisError, OSError):
+        except StoreError:
             # Redis is away: go by what was known (the row scripts will wait for Redis).
             return seen[1] if seen is not None else BreakerState(name)
 
@@ -355,7 +353,7 @@ class Monitor:
         while not self.stop.is_set():
             try:
                 self.tick()
-            except (redis.RedisError, OSError) as exc:
+            except StoreError as exc:
                 log.warning("monitor: Redis unavailable (%s); retrying", exc)
                 self._waiting_since = None
             except CccError as exc:
@@ -363,7 +361,7 @@ class Monitor:
             except Exception:
                 log.exception("monitor tick failed")
             self.stop.wait(1.0)
-        with suppress(redis.RedisError, OSError):
+        with suppress(StoreError):
             self.engine.health.forget_beat(self.identity.id)
 
     def start_thread(self) -> threading.Thread:

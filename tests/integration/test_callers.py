@@ -11,10 +11,10 @@ import time
 import redis
 from support import NUMBERS, calls_log, engine_env, feed_now, new_campaign, wait_until
 
-from dialer.campaign.status import campaign_report, render
+from dialer.campaign.status import render, status_view
 from dialer.ccc.simulator.calls import caller_overlaps
 from dialer.ccc.simulator.faults import Span
-from dialer.engine import Backoff, CampaignStore, Caps, Engine, Job, Keys, Outcome
+from dialer.engine import AttemptEnd, Backoff, CampaignStore, Caps, Engine, Job, Keys
 from dialer.engine.embedded import EmbeddedRedis
 from dialer.models import CampaignStatus
 
@@ -28,7 +28,7 @@ def sheet(path, callers: list[str]):
     return path
 
 
-def dial(engine: Engine, job: Job, outcome: Outcome = Outcome.DISPATCHED) -> list[Job]:
+def dial(engine: Engine, job: Job, outcome: AttemptEnd = AttemptEnd.DISPATCHED) -> list[Job]:
     """Begin and finish one queued row as a worker would (no CCC request): the rows fed."""
     settings = engine.store.campaign(job.campaign_id).settings
     interval = engine.store.interval_ms(settings, job.broker)
@@ -54,7 +54,7 @@ def test_a_call_that_was_never_placed_frees_its_caller_at_once(make_engine, tmp_
     cid = new_campaign(engine, sheet(tmp_path / "s.csv", [A, A]), pool=(BROKER,),
                        rate_per_s=100.0)  # fmt: skip
     [first] = feed_now(engine, cid)
-    fed = dial(engine, first, Outcome.FAILED)
+    fed = dial(engine, first, AttemptEnd.FAILED)
     fed += feed_now(engine, cid)
     assert [j.row for j in fed] == [2]
 
@@ -95,7 +95,7 @@ def test_rows_without_a_caller_go_to_the_agent_free_longest(make_engine, tmp_pat
     jobs = feed_now(engine, cid)
     assert [(j.row, j.caller) for j in jobs] == [(1, A), (2, B), (3, C)]  # then none is free
     # B's call never left: B is free again first, and the finishing call feeds its successor.
-    [next_job] = dial(engine, jobs[1], Outcome.FAILED)
+    [next_job] = dial(engine, jobs[1], AttemptEnd.FAILED)
     assert (next_job.row, next_job.caller) == (4, B)
     result = engine.store.result_of(cid, 2)
     assert result["caller"] == B
@@ -124,7 +124,7 @@ def test_no_caller_is_ever_in_two_calls_at_once_with_two_workers(
 
     # Once the last records are in, nobody is held and every call counts for its caller.
     def all_free():
-        report = campaign_report(engine, cid)
+        report = status_view(engine, cid)
         return report if all(c.now == "free" for c in report.callers) else None
 
     report = wait_until(all_free, 20, "every caller free")

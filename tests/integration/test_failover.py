@@ -26,11 +26,13 @@ from support import (
 )
 from tcp_proxy import TcpProxy
 
-from dialer.campaign.status import campaign_report, render
+from dialer.campaign.status import render, status_view
 from dialer.ccc.client import CccClient
 from dialer.ccc.simulator import Simulator
 from dialer.engine import CampaignStore, Engine, Keys, open_engine
+from dialer.engine.client import Client
 from dialer.engine.embedded import EmbeddedRedis, free_port, redis_server_binary
+from dialer.errors import StoreUnavailable
 from dialer.models import TERMINAL_STATES, CampaignStatus, RowState, Timing
 from dialer.settings import Credentials, Settings
 from dialer.worker.dialing import REPLICATION_LAG, place_one
@@ -86,7 +88,7 @@ def patiently(read: Callable[[], Any]) -> Callable[[], Any]:
     def attempt() -> Any:
         try:
             return read()
-        except (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError):
+        except StoreUnavailable:
             return None
 
     return attempt
@@ -123,7 +125,7 @@ def assert_nobody_twice_and_every_call_accounted_for(engine: Engine, cid: str,
 def test_a_failover_that_loses_acknowledged_writes_dials_nobody_twice(
     pair, simulator, namespace, workers, tmp_path
 ) -> None:
-    engine = Engine(CampaignStore(redis.Redis.from_url(pair.endpoint.url), Keys(namespace)))
+    engine = Engine(CampaignStore(Client.from_url(pair.endpoint.url), Keys(namespace)))
     rows = 4 * 20
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", rows), pool=NUMBERS,
                        rate_per_s=5.0)  # fmt: skip
@@ -158,7 +160,7 @@ class CountingConnection(redis.Connection):
 
 def counted_engine(port: int, namespace: str, **timing: Any) -> Engine:
     pool = redis.ConnectionPool(port=port, connection_class=CountingConnection)
-    return Engine(CampaignStore(redis.Redis(connection_pool=pool), Keys(namespace)),
+    return Engine(CampaignStore(Client(connection_pool=pool), Keys(namespace)),
                   Timing(**timing))  # fmt: skip
 
 
@@ -206,7 +208,7 @@ def test_with_a_replica_the_claim_and_its_wait_share_one_round_trip(
 def test_a_claim_the_replicas_do_not_acknowledge_is_not_dialled_and_waits_uncounted(
     pair, namespace, client, simulator, tmp_path
 ) -> None:
-    engine = Engine(CampaignStore(redis.Redis(port=pair.primary.port), Keys(namespace)),
+    engine = Engine(CampaignStore(Client(port=pair.primary.port), Keys(namespace)),
                     Timing(replica_wait_ms=200))  # fmt: skip
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 1), pool=NUMBERS[:1],
                        callee_daily_cap=1)  # fmt: skip
@@ -217,7 +219,7 @@ def test_a_claim_the_replicas_do_not_acknowledge_is_not_dialled_and_waits_uncoun
     assert engine.store.counts(cid) == {"RETRY_WAIT": 1}
     result = engine.store.result_of(cid, 1)
     assert result["error_code"] == REPLICATION_LAG and not result.get("attempts")
-    report = campaign_report(engine, cid)
+    report = status_view(engine, cid)
     assert report.as_dict()["replication_lag"]["code"] == REPLICATION_LAG  # type: ignore[index]
     assert "calls held back: Redis replicas did not acknowledge" in render(report)
     # Nothing counted against the callee's cap: once the replica is back, the row is dialled.
@@ -231,7 +233,7 @@ def test_a_claim_the_replicas_do_not_acknowledge_is_not_dialled_and_waits_uncoun
 def test_after_a_failover_a_worker_writes_again_the_finish_the_new_primary_lacks(
     pair, namespace, simulator, tmp_path
 ) -> None:
-    engine = Engine(CampaignStore(redis.Redis.from_url(pair.endpoint.url), Keys(namespace)))
+    engine = Engine(CampaignStore(Client.from_url(pair.endpoint.url), Keys(namespace)))
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 1), pool=NUMBERS[:1])
     [job] = feed_now(engine, cid)
     assert engine.check_primary() is None

@@ -9,7 +9,7 @@ import time
 import pytest
 from support import NUMBERS, feed_now, new_campaign, write_sheet
 
-from dialer.campaign.status import campaign_report, render
+from dialer.campaign.status import render, status_view
 from dialer.ccc.client import CccClient
 from dialer.engine import Engine
 from dialer.engine.health import WorkerBeat
@@ -187,11 +187,11 @@ def test_status_says_ccc_is_unreachable_and_shows_no_eta_meanwhile(engine, simul
     cid = new_campaign(engine, sheet, pool=NUMBERS[:1], rate_per_s=1.0)
     m = monitor(engine, simulator, WorkerHealth())
     m.beat()
-    assert "ETA" in render(campaign_report(engine, cid))
+    assert "ETA" in render(status_view(engine, cid))
     breaker = Breaker(engine, simulator.url)
     for _ in range(BREAKER_THRESHOLD):
         breaker.failed("ccc-test", "Client.ConnectFailed")
-    report = campaign_report(engine, cid)
+    report = status_view(engine, cid)
     text = render(report)
     assert "CCC unreachable since" in text and "(Asia/Shanghai), next probe in" in text
     assert "ETA" not in text and report.eta_s is None
@@ -199,7 +199,7 @@ def test_status_says_ccc_is_unreachable_and_shows_no_eta_meanwhile(engine, simul
     assert doc["error"] == "Client.ConnectFailed" and doc["next_probe_in_s"] <= 1
     time.sleep(FIRST_PROBE_MS / 1000 + 0.1)
     m.probe_open_breakers()  # the simulator answers: the probe closes the breaker
-    assert campaign_report(engine, cid).as_dict()["ccc_unreachable"] is None
+    assert status_view(engine, cid).as_dict()["ccc_unreachable"] is None
 
 
 def test_a_refused_additional_broker_pauses_the_campaign_and_leaves_the_broker_up(

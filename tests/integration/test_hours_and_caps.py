@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from support import NUMBERS, feed_now, new_campaign, write_sheet
 
-from dialer.campaign.status import campaign_report, render
+from dialer.campaign.status import render, status_view
 from dialer.ccc.client import CccClient
 from dialer.engine import Engine
 from dialer.models import CampaignSettings
@@ -58,7 +58,7 @@ def test_feeder_feeds_nothing_outside_the_window_and_says_when_it_resumes(engine
     clock = {"now": sh(2026, 11, 24, 12, 30)}
     feeder = Feeder(engine, fed.extend, clock=lambda: clock["now"])
     assert feeder.tick() == 0 and fed == []
-    report = campaign_report(engine, cid)
+    report = status_view(engine, cid)
     assert engine.store.campaign(cid).resumes_at_ms == sh(2026, 11, 24, 14, 0) * 1000
     clock["now"] = sh(2026, 11, 24, 14, 0)
     feeder.refresh()  # at once, instead of waiting out the refresh interval
@@ -70,7 +70,7 @@ def test_status_shows_when_dialling_resumes(engine, tmp_path, monkeypatch):
     cid = campaign(engine, tmp_path, ["13900000001"], windows=("00:00-00:01",))
     later = dt.datetime.now(SH).replace(hour=12, minute=0).timestamp()
     Feeder(engine, lambda jobs: None, clock=lambda: later).tick()
-    text = render(campaign_report(engine, cid))
+    text = render(status_view(engine, cid))
     assert "outside calling hours (00:00–00:01 Asia/Shanghai): dialling resumes at" in text
 
 

@@ -10,7 +10,7 @@ import pytest
 from support import ALWAYS, NUMBERS, calls_log, feed_now, new_campaign, wait_until, write_sheet
 
 from dialer.calendar import Calendar
-from dialer.campaign.status import campaign_report
+from dialer.campaign.status import status_view
 from dialer.ccc.client import CccClient
 from dialer.ccc.records import parse_record
 from dialer.ccc.responses import CallDetailRecord
@@ -329,7 +329,7 @@ def test_unreachable_records_leave_rows_unknown(engine, tmp_path, simulator) -> 
     [(state, result)] = rows(engine, cid)
     assert state == "UNKNOWN" and result["reconcile_failures"] == 1
     assert engine.store.lookup_failures(cid) == {"Client.ConnectFailed": 1}
-    assert campaign_report(engine, cid).lookup_failures == {"Client.ConnectFailed": 1}
+    assert status_view(engine, cid).lookup_failures == {"Client.ConnectFailed": 1}
 
 
 def test_simulator_counts_requests_and_filters_on_criteria(simulator) -> None:

@@ -12,7 +12,7 @@ import pytest
 from support import NUMBERS, calls_log, engine_env, feed_now, new_campaign, wait_until, write_sheet
 
 from dialer.campaign.redial import select_rows
-from dialer.campaign.status import campaign_report, render
+from dialer.campaign.status import render, status_view
 from dialer.ccc.client import CccClient
 from dialer.ccc.simulator import Simulator
 from dialer.engine import Engine
@@ -77,7 +77,7 @@ def test_redialled_rows_are_paced_and_keep_their_history(
     assert engine.store.counts(cid) == {"FAILED": 10} and not calls_log(simulator.config.calls_log)
     simulator.faults.fail_rate = 0.0
 
-    done = dialer(redis_server.url, namespace, "redial", cid, "--status", "failed", "--code",
+    done = dialer(redis_server.url, namespace, "redial", cid, "--state", "failed", "--code",
                   "InternalService.CTI", "--yes")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "10 FAILED rows (code InternalService.CTI) to dial again" in done.stdout
@@ -165,12 +165,12 @@ def test_redial_by_code_and_what_status_shows(engine, simulator, tmp_path) -> No
     simulator.faults.update({"fail_rate": 0.0, "latency_ms": 0})
     poller = RecordsPoller(engine, client, qps=500)
     poller.poll_once()
-    report = campaign_report(engine, cid)
+    report = status_view(engine, cid)
     assert report.unknown_reasons == {"looking in the call records": 4}
     wait_until(lambda: not engine.store.records_campaigns(), 10, "lookups done", poller.poll_once)
-    report = campaign_report(engine, cid)
+    report = status_view(engine, cid)
     assert report.unknown_reasons == {"Reconcile.NotFound": 4}
-    assert f"UNKNOWN: 4 Reconcile.NotFound (`dialer redial {cid} --status UNKNOWN`)" in render(
+    assert f"UNKNOWN: 4 Reconcile.NotFound (`dialer redial {cid} --state UNKNOWN`)" in render(
         report
     )
 
@@ -179,7 +179,7 @@ def test_redial_by_code_and_what_status_shows(engine, simulator, tmp_path) -> No
     assert selection.reasons == {"Client.ReadTimeout, Reconcile.NotFound": 4}
     assert select_rows(engine, cid, RowState.UNKNOWN, ["Worker.Lost"]).rows == []
     assert engine.redial(cid, RowState.UNKNOWN, [1, 2]) == (2, CampaignStatus.RUNNING)
-    assert campaign_report(engine, cid).unknown_reasons == {"Reconcile.NotFound": 2}
+    assert status_view(engine, cid).unknown_reasons == {"Reconcile.NotFound": 2}
     assert engine.redial(cid, RowState.UNKNOWN, [1, 2])[0] == 0  # no longer UNKNOWN
     assert drive(engine, client, cid) == ["DISPATCHED", "DISPATCHED"]
     by_row = dict(enumerate((r for _, r in results(engine, cid)), start=1))

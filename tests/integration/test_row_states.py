@@ -9,7 +9,7 @@ import time
 import pytest
 from support import NUMBERS, feed_now, new_campaign, write_sheet
 
-from dialer.engine import Backoff, Begun, Caps, Engine, Outcome, Refusal
+from dialer.engine import AttemptEnd, Backoff, Begun, Caps, Engine, Refusal
 from dialer.engine.pacing import worst_window
 from dialer.worker.dialing import place_one
 
@@ -124,10 +124,10 @@ def test_feed_fills_each_broker_to_depth_and_a_finishing_call_feeds_its_successo
     assert feed_now(engine, cid) == []  # two in flight: nothing more until one finishes
     campaign = engine.store.campaign(cid)
     begun = engine.begin_dial(first, NO_CAPS, interval(engine, cid))
-    outcome, fed = engine.finish(first, begun, Outcome.DISPATCHED, {"job_id": "j"}, NO_CAPS,
+    outcome, fed = engine.finish(first, begun, AttemptEnd.DISPATCHED, {"job_id": "j"}, NO_CAPS,
                                  settings=campaign.settings, retry=Backoff(1, 1, 1.0),
                                  window_open=True)  # fmt: skip
-    assert outcome is Outcome.DISPATCHED
+    assert outcome is AttemptEnd.DISPATCHED
     assert [j.row for j in fed] == [3]
     assert fed[0].slot_ms - second.slot_ms >= 200  # paced after the row still queued
     assert engine.store.counts(cid) == {"DISPATCHED": 1, "QUEUED": 2, "PENDING": 7}
@@ -142,10 +142,10 @@ def test_transient_failure_past_max_attempts_is_failed(engine, tmp_path) -> None
     for _ in range(2):
         [job] = feed_now(engine, cid)
         begun = begin(engine, job)
-        outcome, _ = engine.finish(job, begun, Outcome.RETRY_WAIT, {}, NO_CAPS,
+        outcome, _ = engine.finish(job, begun, AttemptEnd.RETRY_WAIT, {}, NO_CAPS,
                                    settings=settings, retry=Backoff(0, 0, 1.0),
                                    window_open=False)  # fmt: skip
         outcomes.append(outcome)
         engine.upkeep(engine.store.campaign(cid))  # the retry (no backoff) is due at once
-    assert outcomes == [Outcome.RETRY_WAIT, Outcome.FAILED]
+    assert outcomes == [AttemptEnd.RETRY_WAIT, AttemptEnd.FAILED]
     assert engine.store.result_of(cid, 1)["attempts"] == 2

@@ -9,14 +9,15 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import time
+import threading
 from zoneinfo import ZoneInfo
 
 import pytest
 from support import NUMBERS, live_worker, new_campaign, wait_until, write_sheet
 
-from dialer.campaign.activity import Activity, local_time
-from dialer.campaign.status import campaign_report, render
+from dialer import times
+from dialer.campaign.activity import Activity
+from dialer.campaign.status import render, status_view
 from dialer.engine import Engine
 
 NY = "America/New_York"  # not the machine's zone, nor the default
@@ -36,7 +37,7 @@ def test_outside_its_window_it_shows_no_rate_nor_eta_but_when_it_resumes_in_its_
     window, opens = windows_from_now(NY, 180, 240)
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 20), pool=NUMBERS[:1],
                        windows=(window,), timezone=NY)  # fmt: skip
-    report = campaign_report(engine, cid)
+    report = status_view(engine, cid)
     assert report.activity is Activity.OUTSIDE_HOURS
     assert report.rate_per_s is None and report.eta_s is None
     assert report.resumes_at_ms == int(opens.timestamp() * 1000)
@@ -55,7 +56,7 @@ def test_multi_day_eta_counts_only_the_calling_windows(engine: Engine, tmp_path)
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 280), pool=NUMBERS[:1],
                        rate_per_s=1 / 60, windows=(window,))  # fmt: skip
     live_worker(engine)
-    report = campaign_report(engine, cid)
+    report = status_view(engine, cid)
     assert report.activity is Activity.DIALLING
     assert report.eta_s == pytest.approx(2 * 86400 + 40 * 60, abs=2)
     assert f"ETA ≈ 2 d 1 h, dialling {window.replace('-', '–')} Asia/Shanghai" in render(report)
@@ -68,20 +69,20 @@ def test_paused_by_an_error_shows_the_reason_and_when_hours_resume_not_a_rate(
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 5), pool=NUMBERS[:1],
                        windows=(window,), timezone=NY)  # fmt: skip
     engine.pause(cid, "NotExists.InstanceId: the instance does not exist")
-    report = campaign_report(engine, cid)
+    report = status_view(engine, cid)
     assert report.activity is Activity.PAUSED
     assert report.rate_per_s is None and report.eta_s is None
     text = render(report)
     assert "paused by an error: NotExists.InstanceId: the instance does not exist" in text
     assert f"dialer resume {cid}" in text
-    assert f"calling hours resume at {local_time(int(opens.timestamp() * 1000), NY)}" in text
+    assert f"calling hours resume at {times.shown(int(opens.timestamp() * 1000), NY)}" in text
     assert "ETA" not in text and "/s," not in text
 
 
 def test_paused_by_the_operator_inside_its_hours_says_who_resumes_it(engine, tmp_path) -> None:
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 5), pool=NUMBERS[:1])
     engine.pause(cid)
-    doc = campaign_report(engine, cid).as_dict()
+    doc = status_view(engine, cid).as_dict()
     assert doc["activity"] == "paused" and doc["rate_per_s"] is None and doc["eta_s"] is None
     assert doc["reason"] == (
         f"paused by the operator: it resumes when someone runs `dialer resume {cid}`"
@@ -91,17 +92,17 @@ def test_paused_by_the_operator_inside_its_hours_says_who_resumes_it(engine, tmp
 def test_a_running_campaign_no_worker_feeds_is_stalled(engine, tmp_path, redis_client) -> None:
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 5), pool=NUMBERS[:1])
     live_worker(engine)  # alive, yet leading no feeder
-    assert campaign_report(engine, cid).activity is Activity.DIALLING  # just started
+    assert status_view(engine, cid).activity is Activity.DIALLING  # just started
     # Started ten minutes ago, and no worker has led its feeder since.
     redis_client.hset(engine.keys.meta(cid), "running_since", engine.now_ms() - 600_000)
-    report = campaign_report(engine, cid)
+    report = status_view(engine, cid)
     assert report.activity is Activity.STALLED and report.eta_s is None
     assert "no call has begun for 10 min; no worker is feeding it" in render(report)
 
 
 def test_with_no_live_worker_a_running_campaign_says_so_rather_than_stalled(engine, tmp_path):
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 5), pool=NUMBERS[:1])
-    report = campaign_report(engine, cid)
+    report = status_view(engine, cid)
     assert report.activity is Activity.NO_WORKERS and report.eta_s is None
     assert "no live workers (none has been seen): start workers" in render(report)
 
@@ -150,14 +151,19 @@ def test_watch_waits_through_an_operator_pause_and_exits_3_when_cancelled(
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 5), pool=NUMBERS[:1])
     engine.pause(cid)
     proc = watch(redis_server, namespace, cid)
-    time.sleep(1.5)
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: out.extend(iter(lambda: proc.stdout.read(1), "")))
+    reader.start()
+    # However long the process takes to start, it shows the pause and keeps watching.
+    wait_until(lambda: "paused by the operator" in "".join(out), 30, "the paused line")
     assert proc.poll() is None  # an operator's pause is not the end
     engine.cancel(cid)
     wait_until(lambda: proc.poll() is not None, 15, "the watch to end")
-    status, out, err = finished(proc)
+    reader.join(10)
+    status, err = proc.returncode, proc.stderr.read()
     assert status == 3 and err == f"dialer: campaign {cid} was cancelled\n"
-    assert "paused by the operator" in out  # while paused: the reason, no calls/s
-    assert "calls/s" not in out.split("paused by the operator")[1].split("\r")[0]
+    text = "".join(out)
+    assert "calls/s" not in text.split("paused by the operator")[1].split("\r")[0]
 
 
 @pytest.mark.parametrize("zone", [NY])

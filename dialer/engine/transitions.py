@@ -10,25 +10,23 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-import redis
-
 from dialer.calendar import Calendar
 from dialer.engine.codec import Campaign, DialEntry, row_of, split_member
 from dialer.engine.health import HealthStore
 from dialer.engine.replication import Primary, Replication
 from dialer.engine.scripts import (
+    AttemptEnd,
     Backoff,
     Begun,
     Feeding,
     Finished,
-    Outcome,
     Queued,
     Refusal,
     Scripts,
     Upkept,
 )
 from dialer.engine.store import CampaignStore, text
-from dialer.errors import CampaignNotFound, DialerError
+from dialer.errors import CampaignNotFound, DialerError, StoreUnavailable
 from dialer.models import CampaignSettings, CampaignStatus, RowState, Timing
 from dialer.phones import mask_number
 
@@ -178,15 +176,16 @@ class Engine:
     # --- feeding (one leader per campaign) ----------------------------------------------
 
     def led_campaigns(
-        self, members: str, lease_of: Callable[[str], str], owner: str, ttl_ms: int, *,
-        known: Mapping[str, Campaign] | None = None,
-    ) -> Iterator[Campaign]:  # fmt: skip
-        """The campaigns in set `members` whose lease `owner` holds (taking free leases);
-        ids of campaigns that no longer exist leave the set. Campaigns in `known` are not
+        self, owner: str, ttl_ms: int, *, known: Mapping[str, Campaign] | None = None
+    ) -> Iterator[Campaign]:
+        """The running campaigns whose feeder lease `owner` holds (taking free leases); ids
+        of campaigns that no longer exist leave the running set. Campaigns in `known` are not
         read again (their settings never change; their status is checked in the scripts)."""
+        members = self.keys.running()
         for raw in self.store.r.smembers(members):
             cid = text(raw)
-            if not self.scripts.acquire_lease(lease_of(cid), owner=owner, ttl_ms=ttl_ms):
+            lease = self.keys.feeder_lease(cid)
+            if not self.scripts.acquire_lease(lease, owner=owner, ttl_ms=ttl_ms):
                 continue
             if known and cid in known:
                 yield known[cid]
@@ -195,6 +194,10 @@ class Engine:
                 yield self.store.campaign(cid)
             except CampaignNotFound:
                 self.store.r.srem(members, cid)
+
+    def claim_retention_sweep(self, owner: str, ttl_ms: int) -> bool:
+        """Whether `owner` may sweep finished campaigns now: one worker per `ttl_ms`."""
+        return self.store.claim(self.keys.retention_sweep(), owner, ttl_ms)
 
     def feed(self, campaign: Campaign, calendar: Calendar, *, now: float | None = None,
              max_rows: int = 500) -> tuple[list[Job], int | None]:  # fmt: skip
@@ -364,9 +367,9 @@ class Engine:
         last = float(self.store.r.get(self.keys.last_dial(broker)) or 0)
         return math.ceil(last + interval_ms) + 0.2 - self.exact_now_ms()
 
-    def finish(self, job: Job, begun: Begun, outcome: Outcome, patch: dict[str, Any],
+    def finish(self, job: Job, begun: Begun, outcome: AttemptEnd, patch: dict[str, Any],
                caps: Caps, *, settings: CampaignSettings, retry: Backoff, window_open: bool,
-               reason: str = "") -> tuple[Outcome | None, list[Job]]:  # fmt: skip
+               reason: str = "") -> tuple[AttemptEnd | None, list[Job]]:  # fmt: skip
         """Record the call's fate (None: the row had moved on; nothing changed) and feed the
         broker's next rows into the place it leaves, while the campaign runs in its window.
         With call records on, a DISPATCHED row's record is looked up once the call can have
@@ -486,11 +489,6 @@ def with_redis_retry(fn: Callable[[], T], *, attempts: int = 40, delay_s: float 
     for _ in range(attempts - 1):
         try:
             return fn()
-        except (
-            redis.ConnectionError,
-            redis.TimeoutError,
-            redis.BusyLoadingError,
-            redis.ReadOnlyError,
-        ):  # a replica not yet promoted: nothing was written
+        except StoreUnavailable:
             time.sleep(delay_s)
     return fn()

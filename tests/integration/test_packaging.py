@@ -1,0 +1,94 @@
+"""`pip install .` in a fresh venv, then `dialer demo` from an empty folder: the sample sheets
+ship as package data and nothing reads the checkout.
+
+The wheel is built from a copy of the project (a stale `build/` in the checkout could lend it
+files that no longer exist) and installed with `--no-deps` into a new venv. Downloading every
+dependency again would take minutes and the network, so after the install one `.pth` line lets
+the new venv see the test venv's site-packages for the dependencies; that directory is appended
+to sys.path after the venv's own and its `.pth` files are not run, so the editable install of
+this checkout stays invisible. The test checks that `dialer`, `tasks` and `campaigns` import from
+the new venv before it runs the installed `dialer demo`."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHEETS = sorted(p.name for p in (ROOT / "campaigns").iterdir() if p.suffix in (".csv", ".xlsx"))
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = tmp_path_factory.mktemp("src") / "b2b-dialer"
+    junk = (".git", "build", "dist", "*.egg-info", "__pycache__", ".*cache", "venv", ".venv")
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(*junk, "demo-output"))
+    out = tmp_path_factory.mktemp("wheel")
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(src)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr[-2000:]
+    (found,) = out.glob("b2b_dialer-*.whl")
+    return found
+
+
+def test_the_wheel_holds_the_sample_sheets(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"sample-pool.csv", "sample.csv", "sample.xlsx"} <= set(SHEETS)
+    assert {f"campaigns/{name}" for name in SHEETS} | {"campaigns/__init__.py"} <= names
+    assert "dialer/cli/demo.py" in names
+    assert not any(n.startswith(("tests/", "bench/")) for n in names)
+
+
+@pytest.mark.timeout(400)
+def test_installed_wheel_runs_the_demo_from_an_empty_folder(wheel: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    install = [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet"]
+    done = subprocess.run([*install, str(wheel)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    (Path(site) / "test-venv-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DIALER_", "CCC_", "ALIBABA", "PYTHON", "VIRTUAL_ENV"))
+    }
+    env["HOME"] = str(tmp_path / "home")
+    where = subprocess.run(
+        [str(python), "-c", "import campaigns, dialer, tasks\n"
+         "for m in (campaigns, dialer, tasks): print(m.__file__)"],
+        cwd=empty, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert where.returncode == 0, where.stderr[-2000:]
+    files = where.stdout.split()
+    assert len(files) == 3 and all(Path(f).is_relative_to(site) for f in files), files
+
+    # The demo as shipped, with its own sheet; a faster rate only shortens the wait.
+    demo = subprocess.run(
+        [str(venv / "bin" / "dialer"), "demo", "--rate", "20/s"],
+        cwd=empty, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    with open(empty / "demo-output" / "results.csv", encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    # sample-pool.csv: 300 rows, 7 of them bad on purpose.
+    assert len(rows) == 300
+    assert sum(r["status"] == "REJECTED" for r in rows) == 7
+    assert (empty / "demo-output" / "report.html").stat().st_size > 0
