@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from dialer.errors import DialerError
+from dialer.errors import DialerError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 # Longer than any replication lag a failover can lose (a WAIT times out after a second).
@@ -56,6 +56,8 @@ class Journal:
         for write in writes:
             try:
                 restored += write() is not None
+            except StoreUnavailable:
+                raise  # Redis away again: the monitor repairs again next second
             except DialerError as exc:  # a campaign gone with the lost writes
                 log.warning("failover: a finished call could not be written again: %s", exc)
         return restored
