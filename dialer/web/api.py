@@ -17,11 +17,25 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
 from dialer.i18n.catalogue import LOCALES
+from dialer.web import schemas
 from dialer.web.backend import ACTIONS, UPLOAD_OPTIONS, Backend, Option, display_name
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.language import locale_for
 
-router = APIRouter(prefix="/api", tags=["campaigns"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": schemas.ApiError, "description": what}
+    for code, what in (
+        (400, "a request or option the CLI would refuse, in its words"),
+        (401, "not signed in"),
+        (403, "not allowed"),
+        (404, "no such campaign"),
+        (409, "the campaign's status does not allow it"),
+        (413, "an upload larger than the console takes"),
+        (422, "a sheet or file that cannot be used"),
+        (503, "Redis cannot be reached"),
+    )
+}
+router = APIRouter(prefix="/api", tags=["campaigns"], responses=_ERRORS)
 _ID = re.compile(r"^[0-9a-f]{1,64}$")
 _SHEET_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 _COPY_CHUNK = 1024 * 1024
@@ -146,6 +160,7 @@ async def _with_upload(request: Request, call: Any) -> Any:
 
 @router.post(
     "/campaigns/preview",
+    response_model=schemas.Preview,
     openapi_extra=_FORM_DOC,
     summary="Validate a sheet with the upload options; nothing is stored",
 )
@@ -156,6 +171,7 @@ async def preview(request: Request, _: Authed) -> Any:
 @router.post(
     "/campaigns",
     status_code=201,
+    response_model=schemas.Uploaded,
     openapi_extra=_FORM_DOC,
     summary="Upload a campaign (as `dialer upload`)",
 )
@@ -164,19 +180,27 @@ async def create(request: Request, _: Authed) -> JSONResponse:
     return JSONResponse(body, 201, headers={"Location": f"/api/campaigns/{body['id']}"})
 
 
-@router.get("/campaigns", summary="Campaigns, newest first")
+@router.get("/campaigns", response_model=schemas.CampaignList, summary="Campaigns, newest first")
 def campaigns(
     request: Request, _: Authed, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> Any:
     return {"campaigns": _backend(request).campaigns(limit)}
 
 
-@router.get("/campaigns/{cid}", summary="The `dialer status --json` document")
+@router.get(
+    "/campaigns/{cid}",
+    response_model=schemas.CampaignStatusDoc,
+    summary="The `dialer status --json` document",
+)
 def status(request: Request, cid: str, _: Authed) -> Any:
     return _backend(request).status(_id(cid))
 
 
-@router.get("/campaigns/{cid}/rows", summary="Rows in the given states (REJECTED, UNKNOWN, ...)")
+@router.get(
+    "/campaigns/{cid}/rows",
+    response_model=schemas.Rows,
+    summary="Rows in the given states (REJECTED, UNKNOWN, ...)",
+)
 def rows(
     request: Request,
     cid: str,
@@ -200,6 +224,8 @@ for _action in ACTIONS:
         f"/campaigns/{{cid}}/{_action}",
         _control(_action),
         methods=["POST"],
+        response_model=schemas.ControlDone,
+        response_model_exclude_none=True,
         summary=f"As `dialer {_action}`",
     )
 
@@ -220,7 +246,17 @@ def _download(cid: str, name: str, write: Any, media_type: str) -> FileResponse:
     )
 
 
-@router.get("/campaigns/{cid}/results.csv", summary="As `dialer export ID -o results.csv`")
+def _file(media_type: str) -> dict[int | str, dict[str, Any]]:
+    """A download's answer in the OpenAPI document: a file of `media_type`, not JSON."""
+    return {200: {"content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.get(
+    "/campaigns/{cid}/results.csv",
+    response_class=FileResponse,
+    responses=_file("text/csv"),
+    summary="As `dialer export ID -o results.csv`",
+)
 def results_csv(
     request: Request, cid: str, _: Authed, masked: bool = False, encoding: str = "utf-8"
 ) -> FileResponse:
@@ -235,7 +271,12 @@ def results_csv(
     )
 
 
-@router.get("/campaigns/{cid}/results.xlsx", summary="As `dialer export ID -o results.xlsx`")
+@router.get(
+    "/campaigns/{cid}/results.xlsx",
+    response_class=FileResponse,
+    responses=_file("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    summary="As `dialer export ID -o results.xlsx`",
+)
 def results_xlsx(request: Request, cid: str, _: Authed, masked: bool = False) -> FileResponse:
     backend = _backend(request)
     return _download(
@@ -248,6 +289,8 @@ def results_xlsx(request: Request, cid: str, _: Authed, masked: bool = False) ->
 
 @router.get(
     "/campaigns/{cid}/report.html",
+    response_class=FileResponse,
+    responses=_file("text/html"),
     summary="As `dialer report ID -o report.html --lang L`",
     description="`lang` (zh_CN or en) or else the request's language, as the pages choose it.",
 )

@@ -175,7 +175,12 @@ def create_app(settings: Settings, web: WebSettings) -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(packages=[("dialer.web", "static")]), name="static")
 
-    @app.get("/api/openapi.json", tags=["meta"], summary="This API's OpenAPI description")
+    @app.get(
+        "/api/openapi.json",
+        tags=["meta"],
+        summary="This API's OpenAPI description",
+        responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
+    )
     async def openapi(request: Request) -> Response:
         await auth.require(request)
         return JSONResponse(app.openapi())

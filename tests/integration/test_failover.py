@@ -35,6 +35,7 @@ from dialer.engine.embedded import EmbeddedRedis, free_port, redis_server_binary
 from dialer.errors import StoreUnavailable
 from dialer.models import TERMINAL_STATES, CampaignStatus, RowState, Timing
 from dialer.settings import Credentials, Settings
+from dialer.web.schemas import CampaignStatusDoc
 from dialer.worker.dialing import REPLICATION_LAG, place_one
 from dialer.worker.failover import Journal
 
@@ -222,6 +223,7 @@ def test_a_claim_the_replicas_do_not_acknowledge_is_not_dialled_and_waits_uncoun
     report = status_view(engine, cid)
     assert report.as_dict()["replication_lag"]["code"] == REPLICATION_LAG  # type: ignore[index]
     assert "calls held back: Redis replicas did not acknowledge" in render(report)
+    assert CampaignStatusDoc.model_validate(report.as_dict()).replication_lag is not None
     # Nothing counted against the callee's cap: once the replica is back, the row is dialled.
     pair.link.flow()
     wait_until(lambda: engine.upkeep(engine.store.campaign(cid)).retries_released, 10, "retry")

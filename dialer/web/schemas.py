@@ -1,0 +1,172 @@
+"""What the JSON API answers, typed: each route names its model, so `/api/openapi.json`
+describes every response and a client (or a generator such as schemathesis) can check it.
+Documents that grow with the product (a campaign's status, a row) allow fields beyond these:
+a client reads what it knows."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ApiError(BaseModel):
+    error: str = Field(description="a code: Options.Invalid, Campaign.NotFound, …")
+    message: str
+
+
+class CampaignListed(_Open):
+    id: str
+    name: str
+    status: str
+    file: str
+    created_at: float = Field(description="epoch seconds")
+    created: str = Field(description="when it was uploaded, in its own zone, the zone named")
+    timezone: str
+    total: int
+    accepted: int
+    rejected: int
+    done: int
+    calls_per_s: float
+
+
+class CampaignList(BaseModel):
+    campaigns: list[CampaignListed]
+
+
+class Wait(BaseModel):
+    for_: str = Field(alias="for")
+    rows: int
+    cap: int | None = None
+    until_ms: int | None = None
+
+
+class Stalled(BaseModel):
+    cause: str
+    idle_s: int
+
+
+class BrokerNow(_Open):
+    number: str
+    limit_per_s: float
+    dispatched: int
+    achieved_per_s: float
+    waiting: int
+    down: str
+
+
+class CallerNow(_Open):
+    number: str
+    masked: str
+    calls: int
+    connected: int
+    talk_s: int
+    busy_share: float
+    now: str
+
+
+class UnhealthyWorker(BaseModel):
+    name: str
+    reason: str
+
+
+class Outage(BaseModel):
+    endpoint: str
+    since_ms: int
+    next_probe_ms: int | None = None
+    next_probe_in_s: int | None = None
+    error: str
+
+
+class ReplicationLag(BaseModel):
+    code: str
+    at_ms: int
+
+
+class CampaignStatusDoc(_Open):
+    """What `dialer status --json` prints."""
+
+    id: str
+    name: str
+    status: str
+    activity: str
+    reason: str
+    pause_reason: str
+    pause_code: str
+    waits: list[Wait]
+    stalled: Stalled | None
+    resumes_at_ms: int | None
+    timezone: str
+    windows: str
+    total: int
+    done: int
+    counts: dict[str, int]
+    rate_per_s: float | None
+    eta_s: float | None
+    finishes_at_ms: int | None
+    brokers: list[BrokerNow]
+    unknown_reasons: dict[str, int]
+    lookup_failures: dict[str, int]
+    callers: list[CallerNow]
+    workers_alive: int
+    workers_last_seen_ms: int | None
+    unhealthy_workers: list[UnhealthyWorker]
+    ccc_unreachable: Outage | None
+    replication_lag: ReplicationLag | None = None  # a claim held back in the last minute
+
+
+class Row(_Open):
+    row: int
+    state: str
+    caller: str
+    callee: str
+    broker: str
+    code: str
+    error_code: str
+    reconcile_code: str
+    outcome: str
+    message: str
+    error_message: str
+    attempts: int
+    passthrough: dict[str, str]
+
+
+class Rows(BaseModel):
+    rows: list[Row]
+
+
+class ControlDone(BaseModel):
+    id: str
+    status: str
+    cancelled: int | None = Field(None, description="rows cancelled (cancel only)")
+
+
+class Uploaded(_Open):
+    id: str
+    total: int
+    accepted: int
+    rejected: int
+    reasons: dict[str, int] = Field(description="rejected rows by reason code")
+
+
+class BrokerShare(BaseModel):
+    rows: int
+    rate_per_s: float
+
+
+class Preview(_Open):
+    file: str
+    kind: str
+    encoding: str | None
+    delimiter: str | None
+    columns: dict[str, str | None]
+    passthrough: list[str]
+    total: int
+    accepted: int
+    rejected: int
+    reasons: dict[str, int]
+    brokers: dict[str, BrokerShare]
+    first_rows: list[dict[str, str | int]]
+    rejected_rows: list[dict[str, str | int]]
