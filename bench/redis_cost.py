@@ -114,9 +114,12 @@ def claim_figures(numbers: tuple[str, ...], claims: int) -> None:
                 # A namespace each: the rows left DIALING hold their callers.
                 store = CampaignStore(client, Keys(f"claims{wanted}"))
                 timing = Timing(depth=claims, lookahead_ms=3_600_000, min_replicas=wanted)
+                before = commandstats(client)
                 taken = claim_latency(Engine(store, timing), Path(tmp), numbers, claims)
+                waits = diff(commandstats(client), before).get("wait", 0)
                 print(f"claim round trip, {label}: p50 {percentile(taken, 0.5):.2f} ms, "
-                      f"p99 {percentile(taken, 0.99):.2f} ms over {len(taken)} claims")  # fmt: skip
+                      f"p99 {percentile(taken, 0.99):.2f} ms over {len(taken)} claims "
+                      f"({waits} WAIT sent)")  # fmt: skip
         finally:
             replica.cleanup()
             primary.cleanup()
