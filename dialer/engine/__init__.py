@@ -4,9 +4,6 @@ engine. Nothing outside this package holds a Redis client or sees a Redis error:
 
 from __future__ import annotations
 
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-
 from dialer.engine.client import Client
 from dialer.engine.codec import Campaign, DialEntry
 from dialer.engine.connection import client
@@ -25,14 +22,8 @@ from dialer.settings import Settings
 
 
 def connect(settings: Settings) -> Client:
-    """A client for the configured Redis (the embedded default started if need be).
-
-    redis-py would send a command again by itself when the connection drops (3 tries by
-    default): a claim whose reply was lost would come back STALE, its row stuck DIALING with
-    no call. Without those tries the caller sees the error and knows the claim's fate is
-    unknown (dialer.worker.dialing hands such a claim back as not placed); every loop that
-    talks to Redis tries again on its own (with_redis_retry, the worker's threads)."""
-    return client(settings, health_check_interval=10, retry=Retry(NoBackoff(), 0))
+    """A client for the configured Redis (the embedded default started if need be)."""
+    return client(settings, health_check_interval=10)
 
 
 def open_store(settings: Settings) -> CampaignStore:

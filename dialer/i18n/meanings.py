@@ -30,7 +30,6 @@ REASONS = {
     "Worker.Lost": N_("Worker stopped mid-call"),
     "Worker.NoneHealthy": N_("No healthy worker"),
     "Redis.ReplicationLag": N_("Redis replicas lagging"),
-    "Redis.ConnectionLost": N_("Redis connection lost"),
     "Cap.Callee": N_("Callee call cap reached"),
     "Cap.PairGuard": N_("Same caller and callee moments ago"),
     "Reconcile.Found": N_("Found in the call records"),
@@ -99,7 +98,6 @@ MEANINGS = {
     "Redis.ReplicationLag": N_(
         "Redis replicas did not confirm the call's claim in time: not placed; retried."
     ),
-    "Redis.ConnectionLost": N_("Redis went away as the call was claimed: not placed; retried."),
     "Worker.NoneHealthy": N_(
         "Every live worker is unhealthy (a wrong key or clock): the campaign was paused."
     ),

@@ -30,6 +30,7 @@ from dialer.errors import (
     NotPlaced,
     OutcomeUnknown,
     PermanentCallError,
+    StoreUnavailable,
     TransientCallError,
     WorkerFatal,
 )
@@ -44,7 +45,6 @@ MAX_SLOT_WAIT_S = 60.0
 # Why a claimed row went back undialled (each is a reason code of dialer.i18n.meanings).
 REPLICATION_LAG = "Redis.ReplicationLag"
 REPLICATION_LAG_TEXT = "Redis replicas did not acknowledge the call's claim in time"
-REDIS_LOST = "Redis.ConnectionLost"
 
 
 def place_one(
@@ -113,22 +113,14 @@ def place_one(
             enqueue(fed)
         return final is not None
 
-    sent = False
-
-    def claim() -> Begun | None:
-        nonlocal sent
-        # A try whose reply was lost (Redis dropped out, the endpoint failed over) may have
-        # claimed the row; no call left, so such a claim goes back as not placed.
-        if sent and not_placed(REDIS_LOST, "Redis went away while the call was claimed"):
-            return None
-        sent = True
-        return engine.begin_dial(job, caps, interval, caller_max_hold_s=max_hold)
-
     while True:
-        begun = with_redis_retry(claim)
-        if begun is None:
-            return AttemptEnd.NOT_PLACED.value
-        sent = False
+        # A claim whose reply was lost is sent again and finds its row moved on (STALE): the
+        # row is swept UNKNOWN and looked up in the call records, never dialled blindly. It
+        # is not handed back here: a second delivery of the same message (a failover loses
+        # the broker's pop too) may hold the row with the same token, its call under way.
+        begun = with_redis_retry(
+            lambda: engine.begin_dial(job, caps, interval, caller_max_hold_s=max_hold)
+        )
         if begun.refused is not Refusal.TOO_SOON:
             break
         sleep(begun.wait_ms / 1000.0)
@@ -139,7 +131,13 @@ def place_one(
             "row %s not dialled: %d Redis replica(s) did not acknowledge its claim within %d ms",
             job.row, begun.replicas, engine.timing.replica_wait_ms,
         )  # fmt: skip
-        with_redis_retry(lambda: not_placed(REPLICATION_LAG, REPLICATION_LAG_TEXT))
+        try:
+            not_placed(REPLICATION_LAG, REPLICATION_LAG_TEXT)
+        except StoreUnavailable:
+            # Not tried again: past a failover the same message, delivered twice, may hold
+            # the row by now with its call under way. Left as it is, the row is swept back
+            # (QUEUED) or UNKNOWN (DIALING), never dialled twice.
+            log.warning("row %s: Redis went away; its claim is left to the sweep", job.row)
         return AttemptEnd.NOT_PLACED.value
 
     entry = job.entry

@@ -99,13 +99,15 @@ def calls(sim: Simulator) -> list[dict]:
     return calls_log(sim.config.calls_log)
 
 
-def settled(engine: Engine, cid: str) -> bool:
-    """DONE, and every call it placed found (no row waits on the call records)."""
+def settled(engine: Engine, cid: str, sim: Simulator) -> bool:
+    """DONE, every row terminal, and every call placed found on its row (the rows whose
+    FINISH the failover lost are swept UNKNOWN, then found in the call records)."""
     if engine.store.campaign(cid).status is not CampaignStatus.DONE:
         return False
-    rows = list(engine.store.iter_rows(cid))
-    return all(state in TERMINAL_STATES for _, state, _ in rows) and not any(
-        state == RowState.UNKNOWN for _, state, _ in rows
+    rows = {record[2]: state for record, state, _ in engine.store.iter_rows(cid)}
+    placed = {c["callee"] for c in calls(sim)}
+    return all(state in TERMINAL_STATES for state in rows.values()) and all(
+        rows.get(callee) == RowState.DISPATCHED for callee in placed
     )
 
 
@@ -139,7 +141,8 @@ def test_a_failover_that_loses_acknowledged_writes_dials_nobody_twice(
     time.sleep(2.0)
     during_stall = len(calls(simulator)) - stalled_at
     pair.fail_over()
-    wait_until(patiently(lambda: settled(engine, cid)), 120, "every row settled", tick=w.revive)
+    done = patiently(lambda: settled(engine, cid, simulator))
+    wait_until(done, 120, "every row settled", tick=w.revive)
     print(f"{rows} rows -> {len(calls(simulator))} calls; {during_stall} left during the stall")
     assert_nobody_twice_and_every_call_accounted_for(engine, cid, simulator)
 
@@ -329,7 +332,8 @@ def test_with_sentinels_a_primary_killed_mid_campaign_dials_nobody_twice(
         time.sleep(2.0)
         primary.stop(kill=True)
         wait_until(lambda: sentinels.primary_port() == replica.port, 30, "the sentinels' failover")
-        wait_until(patiently(lambda: settled(engine, cid)), 120, "every row settled", tick=w.revive)
+        done = patiently(lambda: settled(engine, cid, simulator))
+        wait_until(done, 120, "every row settled", tick=w.revive)
         assert_nobody_twice_and_every_call_accounted_for(engine, cid, simulator)
         assert any("Redis has a new primary" in w.log(n).read_text() for n in range(w.started))
     finally:
