@@ -9,6 +9,8 @@ DialerError
 ├── StoreError              Redis answered an error (dialer.engine.client translates)
 │   └── StoreUnavailable    Redis cannot be reached now (lost connection, timeout, loading):
 │                           transient, whoever acts waits and tries again
+├── AccountError            an account that cannot be made or changed so (bad name, role, phone)
+│   └── AccountNotFound     no account by that name
 └── CccError                an answer (or non-answer) from CCC; carries code, http_status,
     │                       request_id, message
     ├── PermanentCallError  this row can never succeed (Parameter.*, unknown 4xx)
@@ -78,6 +80,14 @@ class CampaignNotFound(DialerError):
 
 class WrongStatus(DialerError):
     """The campaign's status (or rows still being dialled) does not allow what was asked."""
+
+
+class AccountError(DialerError):
+    """An account that cannot be created or changed as asked."""
+
+
+class AccountNotFound(AccountError):
+    """No account by that name."""
 
 
 class SheetError(DialerError):

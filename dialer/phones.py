@@ -132,3 +132,12 @@ def _mask_match(match: re.Match[str]) -> str:
 def mask_text(text: str) -> str:
     """Every phone number in free text with its last four digits masked, as mask_number does."""
     return _PHONE_IN_TEXT.sub(_mask_match, text) if any(c.isdigit() for c in text) else text
+
+
+def mask_quoting(text: str, *numbers: str) -> str:
+    """mask_text, and also `numbers` (a row's own caller and callee) wherever `text` quotes
+    them: a rejected row's reason quotes its cell, which need not be phone-shaped."""
+    for number in numbers:
+        if len(number) > 4:
+            text = text.replace(number, mask_number(number))
+    return mask_text(text)

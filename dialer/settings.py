@@ -52,6 +52,7 @@ class Settings:
     # reports; 0: never wait), waiting at most redis_wait_timeout_s (docs/operations-redis.md).
     redis_min_replicas: int | None = None
     redis_wait_timeout_s: float = 1.0
+    audit_retention_days: float = 365.0  # audit entries older than this are trimmed
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -122,6 +123,7 @@ NUMBER_VARS = {
     "records_max_lag_s": "DIALER_RECORDS_MAX_LAG_S",
     "caller_lookup_s": "DIALER_CALLER_LOOKUP_S",
     "redis_wait_timeout_s": "DIALER_REDIS_WAIT_TIMEOUT_S",
+    "audit_retention_days": "DIALER_AUDIT_RETENTION_DAYS",
 }
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings)}
 

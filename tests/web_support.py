@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import requests
+from fastapi import FastAPI
 from support import ALWAYS, NUMBERS, engine_env
 
 from dialer.settings import Credentials, Settings
@@ -32,6 +33,7 @@ class Console:
     settings: Settings
     web: WebSettings
     env: dict[str, str]  # for workers and CLI subprocesses on the same Redis and namespace
+    app: FastAPI | None = None
 
     @property
     def auth(self) -> dict[str, str]:
@@ -81,7 +83,7 @@ def running_console(redis_url: str, namespace: str, sim_url: str,
     server = ConsoleServer(app, port=0).start()
     try:
         yield Console(server.url, web.token, settings, web,
-                      engine_env(redis_url, namespace, sim_url))  # fmt: skip
+                      engine_env(redis_url, namespace, sim_url), app)  # fmt: skip
     finally:
         server.stop()
 

@@ -17,8 +17,7 @@ from dialer.engine import Campaign, CampaignStore, Engine, Refusal
 from dialer.errors import CampaignNotFound, WrongStatus
 from dialer.i18n.meanings import MEANINGS, OUTCOME_MEANINGS
 from dialer.models import TERMINAL_STATES, CampaignStatus, RowState
-from dialer.phones import mask_number
-from dialer.results.export import mask_text
+from dialer.phones import mask_number, mask_quoting, mask_text
 
 # What `delete` may remove: nothing is dialling, nor will until someone starts it.
 DELETABLE = frozenset({CampaignStatus.READY, CampaignStatus.DONE, CampaignStatus.CANCELLED})
@@ -242,6 +241,6 @@ def _view(campaign: Campaign, rec: list[Any], state: str, outcome: dict[str, Any
 def _masked(view: RowView) -> RowView:
     return dataclasses.replace(
         view, caller=mask_number(view.caller), callee=mask_number(view.callee),
-        message=mask_text(view.message),
+        message=mask_quoting(view.message, view.callee, view.caller),
         passthrough={k: mask_text(v) for k, v in view.passthrough.items()},
     )  # fmt: skip

@@ -11,6 +11,7 @@ from dialer.campaign.redial import REDIALABLE, redial, select_rows
 from dialer.campaign.status import render, status_view
 from dialer.cli import manage
 from dialer.cli.progress import exit_status, print_upload, watch
+from dialer.cli.trail import audited
 from dialer.engine import open_engine, open_store
 from dialer.i18n.catalogue import DEFAULT, LOCALES
 from dialer.models import CampaignStatus, RowState
@@ -26,7 +27,10 @@ def do_upload(args: argparse.Namespace, settings: Settings) -> tuple[str, Upload
     campaign = settings_from_args(args, settings)
     dnc = load_dnc(args.dnc) if args.dnc else frozenset()
     store = open_store(settings)
-    report = upload(store, args.sheet_path, campaign, dnc=dnc, sheet_name=args.sheet)
+    with audited(settings, "upload", file=str(args.sheet_path), name=campaign.name) as note:
+        report = upload(store, args.sheet_path, campaign, dnc=dnc, sheet_name=args.sheet)
+        note.update(target=report.campaign_id, total=report.total, accepted=report.accepted,
+                    rejected=sum(report.rejected.values()))  # fmt: skip
     return report.campaign_id, report
 
 
@@ -48,15 +52,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def cmd_control(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
-    if args.command == "start":
-        engine.start(args.id)
-    elif args.command == "pause":
-        engine.pause(args.id)
-    elif args.command == "resume":
-        engine.resume(args.id)
-    else:
-        cancelled = engine.cancel(args.id)
-        print(f"{cancelled} waiting rows cancelled")
+    with audited(settings, args.command, args.id) as note:
+        if args.command == "start":
+            engine.start(args.id)
+        elif args.command == "pause":
+            engine.pause(args.id)
+        elif args.command == "resume":
+            engine.resume(args.id)
+        else:
+            note["cancelled"] = engine.cancel(args.id)
+            print(f"{note['cancelled']} waiting rows cancelled")
     print(f"campaign {args.id}: {engine.store.campaign(args.id).status.value}")
     return 0
 
@@ -89,7 +94,9 @@ def cmd_redial(args: argparse.Namespace, settings: Settings) -> int:
     if not args.yes and not _confirm(f"dial these {n} rows again? [y/N] "):
         print("nothing changed")
         return 1
-    moved, status = redial(engine, args.id, selection)
+    with audited(settings, "redial", args.id, rows=state.value, codes=args.code) as note:
+        moved, status = redial(engine, args.id, selection)
+        note.update(moved=moved, status=status.value)
     print(f"{moved} rows put back; campaign {args.id}: {status.value}")
     if status is CampaignStatus.PAUSED:
         print(f"  the campaign is paused: `dialer resume {args.id}` dials them")
@@ -107,8 +114,10 @@ def _confirm(question: str) -> bool:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     check_export(args.output, args.encoding)  # option mistakes before Redis is asked
     try:
-        n = export(open_store(settings), args.id, args.output, masked=args.masked,
-                   encoding=args.encoding)  # fmt: skip
+        with audited(settings, "export", args.id, masked=args.masked) as note:
+            note["rows"] = export(open_store(settings), args.id, args.output,
+                                  masked=args.masked, encoding=args.encoding)  # fmt: skip
+        n = note["rows"]
     except OSError as exc:
         print(f"dialer: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -123,7 +132,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     cid, report = do_upload(args, settings)
     print_upload(report, campaign, as_json=False)
     engine = open_engine(settings)
-    engine.start(cid)
+    with audited(settings, "start", cid):
+        engine.start(cid)
     if args.workers:
         from tasks.embedded import in_process_workers
 
@@ -132,7 +142,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         final = watch(engine, cid)
     if args.export:
-        n = export(engine.store, cid, args.export)
+        with audited(settings, "export", cid, masked=False) as note:
+            n = note["rows"] = export(engine.store, cid, args.export)
         print(f"{n} rows written to {args.export}")
     return exit_status(final)
 
@@ -142,7 +153,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
     check_output(args.output, REPORT_SUFFIXES, "the report")
     try:
-        write_report(open_store(settings), args.id, args.output, args.lang)
+        with audited(settings, "report", args.id, lang=args.lang):
+            write_report(open_store(settings), args.id, args.output, args.lang)
     except OSError as exc:
         print(f"dialer: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 1

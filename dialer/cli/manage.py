@@ -15,6 +15,7 @@ from dialer.campaign.manage import (
     find_rows,
     list_campaigns,
 )
+from dialer.cli.trail import audited
 from dialer.engine import open_engine
 from dialer.options import values as opt
 from dialer.settings import Settings
@@ -87,7 +88,8 @@ def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             print("dialer: not deleted (--yes deletes without asking)", file=sys.stderr)
             return 1
-    delete_campaign(engine, args.id)
+    with audited(settings, "delete", args.id, name=campaign.settings.name, rows=campaign.total):
+        delete_campaign(engine, args.id)
     print(f"campaign {args.id} deleted")
     return 0
 

@@ -4,6 +4,7 @@ engine. Nothing outside this package holds a Redis client or sees a Redis error:
 
 from __future__ import annotations
 
+from dialer.engine.accounts import AccountStore
 from dialer.engine.client import Client
 from dialer.engine.codec import Campaign, DialEntry
 from dialer.engine.connection import client
@@ -32,6 +33,10 @@ def open_store(settings: Settings) -> CampaignStore:
     )
 
 
+def open_accounts(settings: Settings) -> AccountStore:
+    return AccountStore(connect(settings), Keys(settings.namespace))
+
+
 def open_engine(settings: Settings) -> Engine:
     return Engine(open_store(settings), settings.timing())
 
@@ -39,6 +44,7 @@ def open_engine(settings: Settings) -> Engine:
 __all__ = [
     "NO_USABLE_BROKER",
     "PAUSED_BY_USER",
+    "AccountStore",
     "AttemptEnd",
     "Backoff",
     "Begun",
@@ -53,6 +59,7 @@ __all__ = [
     "Progress",
     "Refusal",
     "connect",
+    "open_accounts",
     "open_engine",
     "open_store",
     "with_redis_retry",

@@ -216,6 +216,34 @@ class Keys:
         """Prefix of Celery's own keys (kombu's global_keyprefix): queues, unacked messages."""
         return f"{self.namespace}:celery:"
 
+    def accounts(self) -> str:
+        """set: the names of every person's account."""
+        return f"{self.namespace}:accounts"
+
+    def account(self, name: str) -> str:
+        """hash: one account: role, phone, disabled 1/0, version (the credential version every
+        session, token and sign-in link carries), password (scrypt hash), created (epoch ms)."""
+        return f"{self.namespace}:account:{name}"
+
+    def account_tokens(self, name: str) -> str:
+        """set: ids of the personal API tokens of one account."""
+        return f"{self.namespace}:account-tokens:{name}"
+
+    def api_token(self, token_id: str) -> str:
+        """hash: one personal API token: account, version, hash (scrypt of its secret),
+        label, created (epoch ms). The secret itself is never stored."""
+        return f"{self.namespace}:api-token:{token_id}"
+
+    def sign_in_link(self, link_id: str) -> str:
+        """hash with a TTL: a one-time sign-in link: account, version, hash (scrypt of its
+        secret); deleted when used."""
+        return f"{self.namespace}:sign-in-link:{link_id}"
+
+    def audit(self) -> str:
+        """stream: the audit trail, one entry per change, sign-in or refused attempt (who, role,
+        address, action, target, outcome, detail JSON); trimmed by age (MINID), never edited."""
+        return f"{self.namespace}:audit"
+
     def campaign_keys(self, cid: str, brokers: list[str]) -> list[str]:
         """Every key that belongs to one campaign alone."""
         per_campaign = (

@@ -20,7 +20,8 @@ from typing import IO, Any
 from dialer import times
 from dialer.engine import Campaign, CampaignStore
 from dialer.errors import DialerError
-from dialer.phones import mask_number, mask_text
+from dialer.phones import mask_number, mask_quoting
+from dialer.phones import mask_text as mask_text  # re-exported: tests and older imports
 from dialer.results.xlsx import Cell, write_table
 
 RESULT_COLUMNS = (
@@ -97,7 +98,7 @@ def _rows(store: CampaignStore, cid: str, zone: str, masked: bool) -> Iterator[l
             cells[1], cells[2] = mask_number(str(caller)), mask_number(str(callee))
             for i, value in enumerate(cells):
                 if isinstance(value, str) and (i >= len(masked_columns) or masked_columns[i]):
-                    cells[i] = mask_text(value)
+                    cells[i] = mask_quoting(value, str(callee), str(caller))
         yield cells
 
 

@@ -9,9 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from dialer.engine import Campaign, CampaignStore
-from dialer.phones import mask_number
+from dialer.phones import mask_number, mask_text
 from dialer.results.charts import NO_RECORD, OUTCOME_CATEGORY, REQUEST_FAILED, UNKNOWN, Timeline
-from dialer.results.export import mask_text
 
 MAX_LISTED = 100
 NOT_RECORDED = ""  # a retried row whose reason was not kept (written before reasons were)

@@ -1,5 +1,6 @@
 """The JSON API: the CLI's campaign operations over HTTP, with the CLI's validation and
-reasons. Every route needs the token or a session (and a session's changes, its CSRF token)."""
+reasons. Who may call which route is dialer.web.access's table; a role that may not see
+customers' numbers whole gets them masked here."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.background import BackgroundTask
@@ -18,6 +19,7 @@ from starlette.datastructures import UploadFile
 
 from dialer.i18n.catalogue import LOCALES
 from dialer.web import schemas
+from dialer.web.access import note, principal_of
 from dialer.web.backend import ACTIONS, UPLOAD_OPTIONS, Backend, Option, display_name
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.language import locale_for
@@ -39,13 +41,6 @@ router = APIRouter(prefix="/api", tags=["campaigns"], responses=_ERRORS)
 _ID = re.compile(r"^[0-9a-f]{1,64}$")
 _SHEET_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 _COPY_CHUNK = 1024 * 1024
-
-
-async def authed(request: Request) -> str:
-    return str(await request.app.state.auth.require(request))
-
-
-Authed = Annotated[str, Depends(authed)]
 
 
 def _backend(request: Request) -> Backend:
@@ -153,6 +148,7 @@ async def _with_upload(request: Request, call: Any) -> Any:
     try:
         await upload.read()
         options = await run_in_threadpool(backend.options, upload.fields, upload.label, upload.dnc)
+        note(request, file=upload.label, options={k: v for k, v in upload.fields.items()})
         return await run_in_threadpool(call, backend, upload.sheet, upload.label, options)
     finally:
         upload.cleanup()
@@ -164,7 +160,7 @@ async def _with_upload(request: Request, call: Any) -> Any:
     openapi_extra=_FORM_DOC,
     summary="Validate a sheet with the upload options; nothing is stored",
 )
-async def preview(request: Request, _: Authed) -> Any:
+async def preview(request: Request) -> Any:
     return await _with_upload(request, Backend.preview)
 
 
@@ -175,15 +171,15 @@ async def preview(request: Request, _: Authed) -> Any:
     openapi_extra=_FORM_DOC,
     summary="Upload a campaign (as `dialer upload`)",
 )
-async def create(request: Request, _: Authed) -> JSONResponse:
+async def create(request: Request) -> JSONResponse:
     body = await _with_upload(request, Backend.upload)
+    note(request, target=body["id"], total=body["total"], accepted=body["accepted"],
+         rejected=body["rejected"])  # fmt: skip
     return JSONResponse(body, 201, headers={"Location": f"/api/campaigns/{body['id']}"})
 
 
 @router.get("/campaigns", response_model=schemas.CampaignList, summary="Campaigns, newest first")
-def campaigns(
-    request: Request, _: Authed, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> Any:
+def campaigns(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Any:
     return {"campaigns": _backend(request).campaigns(limit)}
 
 
@@ -192,8 +188,8 @@ def campaigns(
     response_model=schemas.CampaignStatusDoc,
     summary="The `dialer status --json` document",
 )
-def status(request: Request, cid: str, _: Authed) -> Any:
-    return _backend(request).status(_id(cid))
+def status(request: Request, cid: str) -> Any:
+    return _backend(request).status(_id(cid), not principal_of(request).whole_numbers)
 
 
 @router.get(
@@ -204,16 +200,18 @@ def status(request: Request, cid: str, _: Authed) -> Any:
 def rows(
     request: Request,
     cid: str,
-    _: Authed,
     state: Annotated[list[str], Query()],
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
-    return {"rows": _backend(request).rows(_id(cid), state, limit)}
+    masked = not principal_of(request).whole_numbers
+    return {"rows": _backend(request).rows(_id(cid), state, limit, masked)}
 
 
 def _control(action: str) -> Any:
-    def handler(request: Request, cid: str, _: Authed) -> Any:
-        return _backend(request).control(_id(cid), action)
+    def handler(request: Request, cid: str) -> Any:
+        done = _backend(request).control(_id(cid), action)
+        note(request, **{k: v for k, v in done.items() if k != "id"})
+        return done
 
     handler.__name__ = action
     return handler
@@ -228,6 +226,13 @@ for _action in ACTIONS:
         response_model_exclude_none=True,
         summary=f"As `dialer {_action}`",
     )
+
+
+def _masked(request: Request, asked: bool) -> bool:
+    """Numbers masked when asked, and always for a role that may not see them whole."""
+    masked = asked or not principal_of(request).whole_numbers
+    note(request, masked=masked)
+    return masked
 
 
 def _download(cid: str, name: str, write: Any, media_type: str) -> FileResponse:
@@ -258,10 +263,11 @@ def _file(media_type: str) -> dict[int | str, dict[str, Any]]:
     summary="As `dialer export ID -o results.csv`",
 )
 def results_csv(
-    request: Request, cid: str, _: Authed, masked: bool = False, encoding: str = "utf-8"
+    request: Request, cid: str, masked: bool = False, encoding: str = "utf-8"
 ) -> FileResponse:
     if encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "gbk", "gb18030"):
         raise BadRequest("encoding must be utf-8, gbk or gb18030")
+    masked = _masked(request, masked)
     backend = _backend(request)
     return _download(
         _id(cid),
@@ -277,7 +283,8 @@ def results_csv(
     responses=_file("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     summary="As `dialer export ID -o results.xlsx`",
 )
-def results_xlsx(request: Request, cid: str, _: Authed, masked: bool = False) -> FileResponse:
+def results_xlsx(request: Request, cid: str, masked: bool = False) -> FileResponse:
+    masked = _masked(request, masked)
     backend = _backend(request)
     return _download(
         _id(cid),
@@ -294,10 +301,11 @@ def results_xlsx(request: Request, cid: str, _: Authed, masked: bool = False) ->
     summary="As `dialer report ID -o report.html --lang L`",
     description="`lang` (zh_CN or en) or else the request's language, as the pages choose it.",
 )
-def report_html(request: Request, cid: str, _: Authed, lang: str | None = None) -> FileResponse:
+def report_html(request: Request, cid: str, lang: str | None = None) -> FileResponse:
     if lang is not None and lang not in LOCALES:
         raise BadRequest(f"lang must be one of {', '.join(LOCALES)}")
     chosen = lang or locale_for(request)
+    note(request, lang=chosen)
     backend = _backend(request)
     return _download(
         _id(cid),

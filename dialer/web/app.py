@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -15,10 +15,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dialer.settings import Settings
-from dialer.web import api, metrics, pages
+from dialer.web import accounts, api, metrics, pages
+from dialer.web.access import guard
 from dialer.web.auth import SAFE_METHODS, Auth
 from dialer.web.backend import Backend
-from dialer.web.errors import LoginRequired, TooLarge, WebError
+from dialer.web.errors import LoginRequired, PageForbidden, TooLarge, WebError
+from dialer.web.people import People
 from dialer.web.settings import WebSettings
 
 log = logging.getLogger("dialer.web")
@@ -112,17 +114,22 @@ class AccessLog:
 def create_app(settings: Settings, web: WebSettings) -> FastAPI:
     """The console for `settings`."""
     backend = Backend(settings)
-    auth = Auth(web)
+    people = People(settings)
+    auth = Auth(web, people)
     app = FastAPI(
         title="b2b-dialer console",
         version="1",
         description="Upload, watch and control back-to-back call campaigns. Every path but "
-        "/healthz needs `Authorization: Bearer <DIALER_WEB_TOKEN>` or a signed-in session.",
+        "/healthz needs `Authorization: Bearer <token>` (a personal API token, or "
+        "DIALER_WEB_TOKEN) or a signed-in session; what each role may do is in docs/accounts.md.",
         docs_url=None,  # the interactive docs load scripts from a CDN; the JSON is served
         redoc_url=None,
         openapi_url=None,
+        # Every route passes the one guard: who is asking, may their role, the audit entry.
+        dependencies=[Depends(guard, scope="function")],
     )
     app.state.backend = backend
+    app.state.people = people
     app.state.auth = auth
     app.state.web = web
 
@@ -135,6 +142,10 @@ def create_app(settings: Settings, web: WebSettings) -> FastAPI:
         from urllib.parse import quote
 
         return RedirectResponse(f"/login?next={quote(exc.next_path)}", 303)
+
+    @app.exception_handler(PageForbidden)
+    async def page_forbidden(request: Request, exc: PageForbidden) -> Response:
+        return pages.render_forbidden(request)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -171,6 +182,7 @@ def create_app(settings: Settings, web: WebSettings) -> FastAPI:
         return JSONResponse({"ok": up, "redis": "up" if up else "down"}, 200 if up else 503)
 
     app.include_router(api.router)
+    app.include_router(accounts.router)
     app.include_router(metrics.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(packages=[("dialer.web", "static")]), name="static")
@@ -182,7 +194,6 @@ def create_app(settings: Settings, web: WebSettings) -> FastAPI:
         responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
     )
     async def openapi(request: Request) -> Response:
-        await auth.require(request)
         return JSONResponse(app.openapi())
 
     # Last added is outermost: the access log sees every answer, the 413s included.

@@ -137,10 +137,14 @@ class Backend:
         """Newest first: what `dialer list --json` shows (dialer.campaign.manage.list_campaigns)."""
         return [c.as_dict() for c in list_campaigns(self.engine, limit=limit)]
 
-    def status(self, cid: str) -> dict[str, Any]:
-        """The `dialer status --json` document."""
+    def status(self, cid: str, masked: bool = False) -> dict[str, Any]:
+        """The `dialer status --json` document; `masked`: callers' numbers masked too."""
         with _translated():
-            return status_view(self.engine, cid).as_dict()
+            doc = status_view(self.engine, cid).as_dict()
+        if masked:
+            callers = cast(list[dict[str, Any]], doc["callers"])
+            doc["callers"] = [{**c, "number": c["masked"]} for c in callers]
+        return doc
 
     def describe(self, cid: str) -> dict[str, Any]:
         """What the campaign page shows besides its status: file, creation, settings."""
@@ -183,7 +187,8 @@ class Backend:
             out["cancelled"] = cancelled
         return out
 
-    def rows(self, cid: str, states: Iterable[str], limit: int = 100) -> list[dict[str, Any]]:
+    def rows(self, cid: str, states: Iterable[str], limit: int = 100,
+             masked: bool = False) -> list[dict[str, Any]]:  # fmt: skip
         """Up to `limit` rows in the given states, in source order, with their reasons: what
         `dialer rows` shows (dialer.campaign.manage.find_rows)."""
         try:  # the words `dialer rows --state` refuses a state with
@@ -193,7 +198,7 @@ class Backend:
         if not wanted:
             return []
         with _translated():
-            found = find_rows(self.store, cid, RowFilter(states=wanted), limit=limit)
+            found = find_rows(self.store, cid, RowFilter(states=wanted), limit=limit, masked=masked)
         return [{**r.as_dict(), "error_message": r.message} for r in found]
 
     # --- upload -------------------------------------------------------------------------

@@ -4,14 +4,16 @@
 WebError
 ├── BadRequest        400  malformed options or request (Options.Invalid, Request.Invalid)
 ├── Unauthorized      401  no token, wrong token, expired session (Auth.*)
-├── Forbidden         403  a cookie-authenticated change without its CSRF token (Auth.Csrf)
+├── Forbidden         403  a cookie-authenticated change without its CSRF token (Auth.Csrf),
+│                          or a route the caller's role may not use (Auth.Forbidden)
 ├── NotFound          404  no such campaign (Campaign.NotFound)
 ├── Conflict          409  the campaign is not in a state that allows this (Campaign.WrongState)
 ├── TooLarge          413  the upload is over DIALER_WEB_MAX_UPLOAD_MB (Upload.TooLarge)
 ├── Unprocessable     422  an unusable sheet, with the CLI's reason (Sheet.Unusable)
 └── Unavailable       503  Redis cannot be reached (Redis.Unavailable)
 
-Library errors become these in exactly one place, `dialer.web.backend`.
+Library errors become these in `dialer.web.backend` (campaigns) and `dialer.web.people`
+(accounts and the audit trail).
 """
 
 from __future__ import annotations
@@ -69,6 +71,10 @@ class Unprocessable(WebError):
 class Unavailable(WebError):
     status = 503
     code = "Redis.Unavailable"
+
+
+class PageForbidden(Exception):
+    """A page the caller's role may not see: answered with the 403 page."""
 
 
 class LoginRequired(Exception):

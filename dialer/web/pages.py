@@ -1,4 +1,5 @@
-"""The console's pages: sign in, campaigns, new campaign (with preview), one campaign live.
+"""The console's pages: sign in, campaigns, new campaign (with preview), one campaign live,
+one's own account, the audit trail. Who may see which is dialer.web.access's business.
 Pages are rendered on the server in the operator's language; their scripts call the JSON API
 with the session cookie and the page's CSRF token, and poll it for live progress."""
 
@@ -17,9 +18,11 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from dialer import times
 from dialer.i18n import catalogue
 from dialer.web import language
-from dialer.web.auth import COOKIE, CSRF_FIELD, Auth, Session
+from dialer.web.access import principal_of
+from dialer.web.auth import COOKIE, CSRF_FIELD, Auth, address
 from dialer.web.backend import Backend
-from dialer.web.errors import LoginRequired, WebError
+from dialer.web.errors import WebError
+from dialer.web.people import BOOTSTRAP, PAGE, Account, People, Permission, Principal, allows
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,11 +61,12 @@ def _render(
     request: Request,
     template: str,
     http_status: int = 200,
-    session: Session | None = None,
     **context: Any,
 ) -> HTMLResponse:
     locale = language.locale_for(request)
     words = language.words(locale)
+    principal: Principal | None = getattr(request.state, "principal", None)
+    session = principal.session if principal else None
     csrf = _auth(request).csrf_token(session) if session else ""
     html = (
         _env(locale)
@@ -73,7 +77,9 @@ def _render(
             html_lang=catalogue.HTML_LANG[locale],
             csrf=csrf,
             csrf_field=CSRF_FIELD,
-            signed_in=session is not None,
+            signed_in=principal is not None,
+            signed_in_as=principal.name if principal else "",
+            can={p.value for p in Permission if principal and principal.may(p)},
             words=words,
             words_json=json.dumps(words, ensure_ascii=False),
             **context,
@@ -84,19 +90,19 @@ def _render(
     return response
 
 
-def _session(request: Request) -> Session:
-    session = _auth(request).session(request)
-    if session is None:
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequired(path)
-    return session
+def render_forbidden(request: Request) -> HTMLResponse:
+    """The 403 page: signed in, but this page is not for the caller's role."""
+    return _render(request, "forbidden.html", http_status=403)
 
 
-def _signed_in(request: Request, next_path: str) -> Response:
+def _signed_in(request: Request, next_path: str, account: Account | None) -> Response:
+    name, version = (account.name, account.version) if account else (BOOTSTRAP, 0)
+    if account and next_path == "/campaigns" and not allows(account.role, Permission.READ):
+        next_path = "/account"
     response = RedirectResponse(next_path, 303)
     response.set_cookie(
         COOKIE,
-        _auth(request).new_session_cookie(),
+        _auth(request).new_session_cookie(name, version),
         max_age=request.app.state.web.session_max_age_s,
         httponly=True,
         samesite="strict",
@@ -106,38 +112,75 @@ def _signed_in(request: Request, next_path: str) -> Response:
     return response
 
 
+def _people(request: Request) -> People:
+    people: People = request.app.state.people
+    return people
+
+
 @router.get("/")
-def home() -> Response:
-    return RedirectResponse("/campaigns", 303)
+def home(request: Request) -> Response:
+    readable = principal_of(request).may(Permission.READ)
+    return RedirectResponse("/campaigns" if readable else "/account", 303)
 
 
 @router.get("/login")
-async def login_page(request: Request, next: str = "", token: str = "") -> Response:
-    auth = _auth(request)
+async def login_page(request: Request, next: str = "", token: str = "", link: str = "") -> Response:
+    auth, people = _auth(request), _people(request)
+    where = address(request)
+    if link:  # a personal one-time link (`dialer users add` / `reset`)
+        account = await run_in_threadpool(people.redeem_link, link)
+        if account is not None:
+            auth.succeeded(request, account.name)
+            await run_in_threadpool(people.signed_in, account, where, "link")
+            return _signed_in(request, _safe_next(next), account)
+        await run_in_threadpool(people.sign_in_failed, "", where, "link")
+        await auth.failed(request)
+        return _login(request, next, "link")
     if token:  # the sign-in link `dialer web` prints
         if auth.token_ok(token):
             auth.succeeded(request)
-            return _signed_in(request, _safe_next(next))
+            await run_in_threadpool(people.signed_in, None, where, "console-token")
+            return _signed_in(request, _safe_next(next), None)
+        await run_in_threadpool(people.sign_in_failed, "", where, "console-token")
         await auth.failed(request)
-        return _render(request, "login.html", http_status=401, next=_safe_next(next), error=True)
-    return _render(request, "login.html", next=_safe_next(next), error=False)
+        return _login(request, next, "token")
+    return _login(request, next, "")
+
+
+def _login(request: Request, next_path: str, error: str) -> Response:
+    return _render(request, "login.html", http_status=401 if error else 200,
+                   next=_safe_next(next_path), error=error)  # fmt: skip
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    auth = _auth(request)
+    auth, people = _auth(request), _people(request)
     form = await request.form()
-    token, next_path = str(form.get("token") or ""), _safe_next(str(form.get("next") or ""))
-    if auth.token_ok(token.strip()):
+    next_path = _safe_next(str(form.get("next") or ""))
+    name = str(form.get("name") or "").strip().lower()
+    where = address(request)
+    if name:  # a person's own name and password
+        password = str(form.get("password") or "")
+        account = await run_in_threadpool(people.check_password, name, password)
+        if account is not None:
+            auth.succeeded(request, name)
+            await run_in_threadpool(people.signed_in, account, where, "password")
+            return _signed_in(request, next_path, account)
+        await run_in_threadpool(people.sign_in_failed, name, where, "password")
+        await auth.failed(request, name)
+        return _login(request, next_path, "password")
+    token = str(form.get("token") or "").strip()
+    if auth.token_ok(token):
         auth.succeeded(request)
-        return _signed_in(request, next_path)
+        await run_in_threadpool(people.signed_in, None, where, "console-token")
+        return _signed_in(request, next_path, None)
+    await run_in_threadpool(people.sign_in_failed, "", where, "console-token")
     await auth.failed(request)
-    return _render(request, "login.html", http_status=401, next=next_path, error=True)
+    return _login(request, next_path, "token")
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    await _auth(request).require(request)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -155,41 +198,48 @@ def choose_language(locale: str, next: str = "") -> Response:
 
 @router.get("/campaigns")
 async def campaigns_page(request: Request) -> Response:
-    session = _session(request)
     backend: Backend = request.app.state.backend
     try:
         items = await run_in_threadpool(backend.campaigns, 200)
     except WebError:
         items = []
-    return _render(request, "campaigns.html", session=session, campaigns=items)
+    return _render(request, "campaigns.html", campaigns=items)
 
 
 @router.get("/campaigns/new")
 def new_campaign_page(request: Request) -> Response:
-    session = _session(request)
     backend: Backend = request.app.state.backend
-    return _render(
-        request, "new.html", session=session, instance_id=backend.settings.instance_id or ""
-    )
+    return _render(request, "new.html", instance_id=backend.settings.instance_id or "")
 
 
 @router.get("/campaigns/{cid}")
 async def campaign_page(request: Request, cid: str) -> Response:
-    session = _session(request)
     backend: Backend = request.app.state.backend
+    whole = principal_of(request).whole_numbers
     try:
         info = await run_in_threadpool(backend.describe, cid)
-        status = await run_in_threadpool(backend.status, cid)
+        status = await run_in_threadpool(backend.status, cid, not whole)
     except WebError as exc:
         if exc.status != 404:
             raise
-        return _render(request, "missing.html", http_status=404, session=session, cid=cid)
+        return _render(request, "missing.html", http_status=404, cid=cid)
     return _render(
         request,
         "campaign.html",
-        session=session,
         info=info,
         status=status,
         status_json=json.dumps(status, ensure_ascii=False),
         cid_q=quote(cid),
     )
+
+
+@router.get("/account")
+async def account_page(request: Request) -> Response:
+    me = await run_in_threadpool(_people(request).me, principal_of(request))
+    return _render(request, "account.html", me=me)
+
+
+@router.get("/audit")
+async def audit_page(request: Request, since: str = "", who: str = "") -> Response:
+    entries = await run_in_threadpool(_people(request).audit, since or None, who or None, PAGE)
+    return _render(request, "audit.html", entries=entries, since=since, who=who)

@@ -5,6 +5,8 @@ a client reads what it knows."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -170,3 +172,51 @@ class Preview(_Open):
     brokers: dict[str, BrokerShare]
     first_rows: list[dict[str, str | int]]
     rejected_rows: list[dict[str, str | int]]
+
+
+class TokenKept(BaseModel):
+    id: str
+    label: str
+    created_ms: int = Field(description="epoch ms")
+
+
+class TokenShown(TokenKept):
+    token: str = Field(description="the token itself: shown this once, only its hash is kept")
+
+
+class Account(_Open):
+    name: str
+    role: str = Field(description="admin, supervisor, operator, agent or viewer")
+    phone: str = Field("", description="an agent's own phone number")
+    disabled: bool = False
+    has_password: bool = False
+    created_ms: int = Field(0, description="epoch ms")
+    link: str | None = Field(
+        None, description="added or reset: the one-time sign-in link (shown this once)"
+    )
+
+
+class Me(Account):
+    via: str = Field(description="console-token, api-token or session")
+    tokens: list[TokenKept]
+
+
+class Users(BaseModel):
+    users: list[Account]
+
+
+class AuditEntry(_Open):
+    id: str
+    at_ms: int = Field(description="epoch ms")
+    at: str = Field(description="ISO 8601, UTC")
+    who: str = Field(description="account name, OS user (role shell), or empty: unknown")
+    role: str
+    address: str = Field(description="the client's IP, or cli@HOST")
+    action: str = Field(description="upload, start, …, users.add, sign-in, or METHOD /path")
+    target: str = Field(description="a campaign id, an account name, a token id")
+    outcome: str = Field(description="ok, failed or refused")
+    detail: dict[str, Any]
+
+
+class AuditTrail(BaseModel):
+    entries: list[AuditEntry]
