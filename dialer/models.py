@@ -118,3 +118,7 @@ class Timing:
     alive_window_ms: int = 30_000
     no_healthy_grace_s: float = 15.0
     stall_s: float = 20.0
+    # Replicas that must hold a call's claim before the call leaves (None: as many as the
+    # primary reports; 0: none, no WAIT sent), and how long to wait for them.
+    min_replicas: int | None = None
+    replica_wait_ms: int = 1_000

@@ -48,6 +48,10 @@ class Settings:
     records_max_lag_s: float = 30.0
     caller_lookup_s: float = 2.0  # first record lookup of a paced caller's call
     retention_days: float | None = None  # DONE/CANCELLED campaigns are deleted after this
+    # A call leaves once this many replicas hold its claim (None: as many as the primary
+    # reports; 0: never wait), waiting at most redis_wait_timeout_s (docs/operations-redis.md).
+    redis_min_replicas: int | None = None
+    redis_wait_timeout_s: float = 1.0
     audit_retention_days: float = 365.0  # audit entries older than this are trimmed
     # Worker health (see Timing); production defaults, tests shorten them.
     heartbeat_s: float = 5.0
@@ -95,6 +99,7 @@ class Settings:
             webhook_events=env.get("DIALER_WEBHOOK_EVENTS", ""),
             webhook_secret=env.get("DIALER_WEBHOOK_SECRET") or None,
             webhook_secret_previous=env.get("DIALER_WEBHOOK_SECRET_PREVIOUS") or None,
+            redis_min_replicas=_count(env, "DIALER_REDIS_MIN_REPLICAS"),
             **numbers,
         )
 
@@ -115,6 +120,8 @@ class Settings:
             alive_window_ms=int(self.alive_window_s * 1000),
             no_healthy_grace_s=self.no_healthy_grace_s,
             stall_s=self.stall_s,
+            min_replicas=self.redis_min_replicas,
+            replica_wait_ms=max(1, int(self.redis_wait_timeout_s * 1000)),
         )
 
     def require_credentials(self) -> Credentials:
@@ -142,6 +149,7 @@ NUMBER_VARS = {
     "records_budget": "DIALER_RECORDS_BUDGET",
     "records_max_lag_s": "DIALER_RECORDS_MAX_LAG_S",
     "caller_lookup_s": "DIALER_CALLER_LOOKUP_S",
+    "redis_wait_timeout_s": "DIALER_REDIS_WAIT_TIMEOUT_S",
     "audit_retention_days": "DIALER_AUDIT_RETENTION_DAYS",
     "heartbeat_s": "DIALER_HEARTBEAT_S",
     "alive_window_s": "DIALER_ALIVE_WINDOW_S",
@@ -164,6 +172,16 @@ def _retention_days(env: Mapping[str, str]) -> float | None:
     if env.get("DIALER_RETENTION_DAYS", "").strip() in ("", "0"):
         return None
     return _float(env, "DIALER_RETENTION_DAYS", None)
+
+
+def _count(env: Mapping[str, str], name: str) -> int | None:
+    """A whole number >= 0, or None when unset."""
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return None
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number (0 or more), not {raw!r}")
+    return int(raw)
 
 
 @overload

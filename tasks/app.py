@@ -11,7 +11,7 @@ from dialer.engine import Keys
 from dialer.engine.connection import redis_url
 from dialer.settings import Settings
 from tasks import calls, webhooks
-from tasks.broker import TRANSPORT
+from tasks.broker import broker
 
 
 def queue_name(settings: Settings) -> str:
@@ -25,7 +25,9 @@ def _queue(name: str) -> Queue:
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """The settings every app that carries calls runs with (the floor benchmark reuses them)."""
+    url, transport, sentinel_options = broker(redis_url(settings))
     return {
+        "broker_url": url,
         # A message is acknowledged only after its task ran, and re-delivered if the worker
         # died; the row's compare-and-set state makes the second delivery a no-op.
         "task_acks_late": True,
@@ -45,17 +47,19 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "visibility_timeout": settings.visibility_timeout_s,
             # Celery's own keys live in the dialer's namespace too.
             "global_keyprefix": Keys(settings.namespace).celery_prefix(),
+            **sentinel_options,
         },
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,
-        # kombu's Redis transport, with a reconnect fault worked around (tasks/broker.py).
-        "broker_transport": TRANSPORT,
+        # kombu's Redis (or Sentinel) transport, with a reconnect fault worked around
+        # (tasks/broker.py).
+        "broker_transport": transport,
     }
 
 
 def make_app(settings: Settings) -> Celery:
     """An app that carries calls for `settings`; nothing connects until it is used."""
-    app = Celery("dialer", broker=redis_url(settings), set_as_current=False)
+    app = Celery("dialer", set_as_current=False)
     app.conf.update(celery_config(settings))
     calls.register(app, settings)
     webhooks.register(app, settings)

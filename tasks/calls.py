@@ -18,6 +18,7 @@ from dialer.errors import CampaignNotFound, CccError, WorkerFatal
 from dialer.records.poller import RecordsPoller
 from dialer.settings import Settings
 from dialer.worker.dialing import place_one
+from dialer.worker.failover import Journal
 from dialer.worker.feeder import Feeder
 from dialer.worker.monitor import Breaker, Identity, Monitor, WorkerHealth
 
@@ -48,6 +49,8 @@ class WorkerContext:
         self._stops: list[threading.Event] = []
         self._records_stop: threading.Event | None = None
         self.health.on_change(self._health_changed)
+        self.journal = Journal()
+        self.feeder: Feeder | None = None
 
     def campaign(self, cid: str) -> Campaign:
         # Settings are fixed at upload; status changes are checked inside the row scripts,
@@ -65,7 +68,8 @@ class WorkerContext:
             return "no_campaign"
         with self.health.task():
             return place_one(self.engine, self.ccc, campaign, job, enqueue=enqueue,
-                             breaker=self.breaker, health=self.health)  # fmt: skip
+                             breaker=self.breaker, health=self.health,
+                             journal=self.journal)  # fmt: skip
 
     def start_threads(self, enqueue: Any, *, name: str, consumer: Any = None,
                       concurrency: int = 0) -> None:  # fmt: skip
@@ -85,6 +89,7 @@ class WorkerContext:
                 consuming=lambda: self.consumer is not None and self.health.healthy,
                 backlog=lambda: self.engine.health.celery_backlog(self.queue),
                 on_stall=lambda: os._exit(EXIT_STALLED),
+                on_failover=self.repair,
             )  # fmt: skip
             self._stops.append(monitor.stop)
         # Before any call: a worker whose key or clock CCC refuses takes none.
@@ -96,9 +101,20 @@ class WorkerContext:
             _thread, feeder_stop = feeder.start_thread()
             with self._lock:
                 self._stops.append(feeder_stop)
+                self.feeder = feeder
         self._records(self.health.healthy)
         log.info("worker %s: monitor%s started", name,
                  ", feeder and call-record poller" if self.settings.run_feeder else "")  # fmt: skip
+
+    def repair(self) -> None:
+        """Redis failed over (the monitor noticed): see dialer.worker.failover."""
+        with self._lock:
+            self._campaigns.clear()
+            feeder = self.feeder
+        if feeder is not None:
+            feeder.forget()
+        restored = self.journal.replay()
+        log.warning("failover repaired: %d finished call(s) written again", restored)
 
     def _records(self, run: bool) -> None:
         """The call-record poller runs only while CCC accepts this worker's key: lookups

@@ -25,6 +25,7 @@ from dialer.engine.health import Workers
 from dialer.i18n.catalogue import N_
 from dialer.models import ACTIVE_STATES, TERMINAL_STATES, CampaignStatus, RowState
 from dialer.phones import mask_caller
+from dialer.worker.dialing import REPLICATION_LAG
 from dialer.worker.monitor import live_workers
 
 
@@ -90,6 +91,7 @@ class StatusView:
     outage: Outage | None = None
     # Webhook endpoints disabled (410, failures in a row): (endpoint id, reason code).
     webhooks_disabled: list[tuple[str, str]] = field(default_factory=list)
+    replication_lag_at_ms: int | None = None  # a claim held back: replicas lagging (Redis clock)
 
     @property
     def done_rows(self) -> int:
@@ -131,6 +133,9 @@ class StatusView:
             "workers_last_seen_ms": self.workers_last_seen_ms,
             "unhealthy_workers": [{"name": n, "reason": r} for n, r in self.unhealthy_workers],
             "webhooks_disabled": [{"endpoint": e, "reason": r} for e, r in self.webhooks_disabled],
+            "replication_lag": None
+            if self.replication_lag_at_ms is None
+            else {"code": REPLICATION_LAG, "at_ms": self.replication_lag_at_ms},
             "ccc_unreachable": None
             if self.outage is None
             else {
@@ -202,6 +207,7 @@ def status_view(engine: Engine, cid: str) -> StatusView:
         unhealthy_workers=[(w.name, w.reason) for w in workers.live if not w.healthy],
         outage=outage,
         webhooks_disabled=disabled_endpoints(engine, cid),
+        replication_lag_at_ms=engine.replication_lag_at_ms(),
     )
 
 
@@ -336,6 +342,12 @@ def render(report: StatusView) -> str:
         lines.append(f"  {report.reason}")
     for name, why in report.unhealthy_workers:
         lines.append(f"  worker {name} unhealthy: {why}")
+    if report.replication_lag_at_ms is not None:
+        ago = max(0, report.now_ms - report.replication_lag_at_ms) // 1000
+        lines.append(
+            f"  calls held back: Redis replicas did not acknowledge a claim in time "
+            f"({REPLICATION_LAG}, {ago} s ago); those rows are tried again"
+        )
     order = [s.value for s in RowState]
     lines.append("  " + "  ".join(f"{s} {report.counts[s]}" for s in order if report.counts.get(s)))
     dialling = report.activity is Activity.DIALLING

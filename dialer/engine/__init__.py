@@ -4,12 +4,10 @@ engine. Nothing outside this package holds a Redis client or sees a Redis error:
 
 from __future__ import annotations
 
-from typing import cast
-
 from dialer.engine.accounts import AccountStore
 from dialer.engine.client import Client
 from dialer.engine.codec import Campaign, DialEntry
-from dialer.engine.connection import redis_url
+from dialer.engine.connection import client
 from dialer.engine.events import EventStore
 from dialer.engine.keys import Keys
 from dialer.engine.scripts import AttemptEnd, Backoff, Begun, Refusal
@@ -27,7 +25,7 @@ from dialer.settings import Settings
 
 def connect(settings: Settings) -> Client:
     """A client for the configured Redis (the embedded default started if need be)."""
-    return cast(Client, Client.from_url(redis_url(settings), health_check_interval=10))
+    return client(settings, health_check_interval=10)
 
 
 def open_store(settings: Settings) -> CampaignStore:

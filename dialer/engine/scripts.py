@@ -16,6 +16,7 @@ from typing import Any
 
 import redis
 
+from dialer.engine.client import translate
 from dialer.engine.codec import ENTRY_FIELDS, SEP, row_of
 from dialer.engine.keys import Keys
 from dialer.errors import CampaignNotFound, DialerError
@@ -121,6 +122,10 @@ class Begun:
     begun_at_ms: int = 0
     refused: Refusal | None = None
     wait_ms: int = 0
+    # The row is DIALING, but fewer replicas than required acknowledged it in time: a
+    # failover could lose the claim, so the call must not leave (see replication.py).
+    unreplicated: bool = False
+    replicas: int = 0  # how many had to acknowledge it
 
 
 @dataclass(frozen=True)
@@ -166,15 +171,46 @@ class Scripts:
 
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self.keys = keys
+        self._client = client
         self._s = {name: client.register_script(lua_source(name)) for name in SCRIPT_NAMES}
 
     def _run(self, name: str, keys: list[str], args: list[Any], *, events: str = "") -> Any:
         """`events`: the campaign whose events the script may emit (see `emit` in
         prelude.lua): its outbox and sequence keys go last in KEYS, its id last in ARGV."""
-        if events:
-            keys = [*keys, self.keys.outbox(), self.keys.event_seq(events)]
-            args = [*args, events]
+        keys, args = self._with_events(keys, args, events)
         return self._s[name](keys=keys, args=args)
+
+    def _with_events(
+        self, keys: list[str], args: list[Any], events: str
+    ) -> tuple[list[str], list[Any]]:
+        if not events:
+            return keys, args
+        return [*keys, self.keys.outbox(), self.keys.event_seq(events)], [*args, events]
+
+    def _acked(self, name: str, keys: list[str], args: list[Any], *, replicas: int,
+               timeout_ms: int, events: str = "") -> tuple[Any, bool]:  # fmt: skip
+        """Run a script and `WAIT replicas timeout_ms` on the same connection in one round trip
+        (WAIT waits for what this connection wrote): (its answer, whether `replicas`
+        replicas acknowledged it in time). With no replica required, just the script.
+        `events` as for `_run`."""
+        if replicas <= 0:
+            return self._run(name, keys, args, events=events), True
+        keys, args = self._with_events(keys, args, events)
+        script = self._s[name]
+        for _ in range(2):
+            pipe = self._client.pipeline(transaction=False)
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
+            pipe.wait(replicas, timeout_ms)
+            out, acked = pipe.execute(raise_on_error=False)
+            if isinstance(out, redis.exceptions.NoScriptError):
+                # A new primary (a failover, a restart) has no scripts loaded yet.
+                self._client.script_load(script.script)
+                continue
+            for answer in (out, acked):
+                if isinstance(answer, Exception):
+                    raise translate(answer) from answer
+            return out, int(acked) >= replicas
+        raise DialerError(f"Redis did not keep the {name} script loaded")
 
     # --- rows -----------------------------------------------------------------------------
 
@@ -210,10 +246,12 @@ class Scripts:
                    callee_monthly_cap: int, broker_daily_cap: int, pair_guard_ms: int,
                    next_day_ms: int, day_key: str, month_key: str,
                    account_interval_ms: float, interval_ms: float,
-                   caller_max_hold_ms: int) -> Begun:  # fmt: skip
-        """`caller` is the person rung first; `caller_max_hold_ms` 0: callers not paced."""
+                   caller_max_hold_ms: int, replicas: int = 0,
+                   replica_wait_ms: int = 1000) -> Begun:  # fmt: skip
+        """`caller` is the person rung first; `caller_max_hold_ms` 0: callers not paced;
+        `replicas`: how many must acknowledge the claim within `replica_wait_ms`."""
         k = self.keys
-        out = self._run(
+        out, acked = self._acked(
             "begin_dial",
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
              k.queue(cid, broker), k.result(cid), k.last_dial(broker), k.callee_caps(callee),
@@ -224,10 +262,11 @@ class Scripts:
              broker_daily_cap, pair_guard_ms, next_day_ms, day_key, month_key,
              account_interval_ms, interval_ms, f"{cid}:{row}", caller_max_hold_ms, caller],
             events=cid,
+            replicas=replicas, timeout_ms=replica_wait_ms,
         )  # fmt: skip
         code = int(out[0])
         if code > 0:
-            return Begun(begun_at_ms=code)
+            return Begun(begun_at_ms=code, unreplicated=not acked, replicas=replicas)
         return Begun(refused=refusal(code), wait_ms=int(out[1]) if len(out) > 1 else 0)
 
     def finish(self, cid: str, *, row: int, token: str, broker: str, packed: str,

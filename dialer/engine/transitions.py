@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 from dialer.calendar import Calendar
 from dialer.engine.codec import Campaign, DialEntry, row_of, split_member
 from dialer.engine.health import HealthStore
+from dialer.engine.replication import Primary, Replication
 from dialer.engine.scripts import (
     AttemptEnd,
     Backoff,
@@ -36,6 +37,7 @@ PAUSED_BY_USER = "paused by operator"
 NO_USABLE_BROKER = "no usable broker"
 CLOCK_SAMPLES = 5
 CLOCK_REFRESH_S = 30.0
+LAG_SHOWN_MS = 60_000  # status names replicas lagging this long after a claim held back
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ class Engine:
         self.timing = timing or Timing()
         self.scripts = Scripts(store.r, store.keys)
         self.health = HealthStore(store.r, store.keys)
+        self.replication = Replication(store.r, min_replicas=self.timing.min_replicas,
+                                       timeout_ms=self.timing.replica_wait_ms)  # fmt: skip
         self._offset_ms = 0.0
         self._offset_at = -CLOCK_REFRESH_S
         self._clock_lock = threading.Lock()
@@ -289,11 +293,13 @@ class Engine:
 
     def begin_dial(self, job: Job, caps: Caps, interval_ms: float, *,
                    caller_max_hold_s: float = 0.0) -> Begun:  # fmt: skip
-        """QUEUED -> DIALING just before the request leaves (see lua/begin_dial.lua);
+        """QUEUED -> DIALING just before the request leaves (see lua/begin_dial.lua), with the
+        replicas' acknowledgement in the same round trip when there are replicas (see
+        replication.py: a claim the replicas lack is `unreplicated`, its call must not leave);
         `interval_ms`: the broker's pacing interval (CampaignStore.interval_ms);
         `caller_max_hold_s`: how long the call holds its caller at most (0: not paced)."""
         entry = job.entry
-        return self.scripts.begin_dial(
+        begun = self.scripts.begin_dial(
             job.campaign_id,
             row=job.row,
             token=job.token,
@@ -312,7 +318,32 @@ class Engine:
             account_interval_ms=self.account_interval_ms(),
             interval_ms=interval_ms,
             caller_max_hold_ms=int(caller_max_hold_s * 1000),
+            replicas=self.replication.required(),
+            replica_wait_ms=self.replication.timeout_ms,
         )
+        if begun.unreplicated:
+            # Fewer replicas than before, or a new primary the monitor has not read yet: the
+            # next claim waits for what the primary has now. Status says why calls wait.
+            self.replication.refresh()
+            self.store.r.set(self.keys.replication_lag(), begun.begun_at_ms, px=LAG_SHOWN_MS)
+        return begun
+
+    def replication_lag_at_ms(self) -> int | None:
+        """When a claim was last held back for want of the replicas' acknowledgement (Redis
+        clock), if in the last minute."""
+        at = self.store.r.get(self.keys.replication_lag())
+        return int(at) if at is not None else None
+
+    def check_primary(self) -> Primary | None:
+        """Read which primary Redis is now (and how many replicas it has). After a failover
+        (or a restart): the primary seen before, and the Redis clock is measured again at
+        once (a new primary runs on another machine's clock). None when it is the same."""
+        self.replication.refresh()
+        before = self.replication.replaced()
+        if before is not None:
+            with self._clock_lock:
+                self._offset_at = -CLOCK_REFRESH_S
+        return before
 
     def give_back(self, job: Job, settings: CampaignSettings) -> bool:
         """A QUEUED row this worker will not dial now back to the head of its queue, no

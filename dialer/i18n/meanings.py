@@ -8,8 +8,8 @@ from __future__ import annotations
 from dialer.i18n.catalogue import N_
 
 # Every reason code a row's result, a campaign's pause or its status can carry: ours (Sheet.*,
-# Client.*, Worker.*, Cap.*, Reconcile.*, Records.*, Operator.*, Broker.*) and CCC's. A short
-# label for tables; tests/unit/test_catalogue.py finds the codes in the code and checks each
+# Client.*, Worker.*, Redis.*, Cap.*, Reconcile.*, Records.*, Operator.*, Broker.*) and CCC's.
+# A short label for tables; tests/unit/test_catalogue.py finds the codes in the code and checks each
 # is here and in MEANINGS.
 REASONS = {
     "Sheet.MissingValue": N_("Missing value"),
@@ -29,6 +29,7 @@ REASONS = {
     "Client.TagsTooLong": N_("Tags too long"),
     "Worker.Lost": N_("Worker stopped mid-call"),
     "Worker.NoneHealthy": N_("No healthy worker"),
+    "Redis.ReplicationLag": N_("Redis replicas lagging"),
     "Cap.Callee": N_("Callee call cap reached"),
     "Cap.PairGuard": N_("Same caller and callee moments ago"),
     "Reconcile.Found": N_("Found in the call records"),
@@ -95,6 +96,9 @@ MEANINGS = {
     "Client.TagsTooLong": N_("Tags longer than 128 bytes UTF-8: not sent."),
     "Worker.Lost": N_(
         "The worker stopped while the request may have been in flight: outcome unknown."
+    ),
+    "Redis.ReplicationLag": N_(
+        "Redis replicas did not confirm the call's claim in time: not placed; retried."
     ),
     "Worker.NoneHealthy": N_(
         "Every live worker is unhealthy (a wrong key or clock): the campaign was paused."

@@ -87,6 +87,11 @@ class WebhookDisabled(BaseModel):
     reason: str = Field(description="Webhook.Gone (410) or Webhook.Failing")
 
 
+class ReplicationLag(BaseModel):
+    code: str
+    at_ms: int
+
+
 class CampaignStatusDoc(_Open):
     """What `dialer status --json` prints."""
 
@@ -117,6 +122,7 @@ class CampaignStatusDoc(_Open):
     unhealthy_workers: list[UnhealthyWorker]
     ccc_unreachable: Outage | None
     webhooks_disabled: list[WebhookDisabled] = []
+    replication_lag: ReplicationLag | None = None  # a claim held back in the last minute
 
 
 class Row(_Open):

@@ -13,6 +13,7 @@ from dialer.ccc.client import CccClient
 from dialer.engine import (
     AttemptEnd,
     Backoff,
+    Begun,
     Campaign,
     Caps,
     DialEntry,
@@ -29,16 +30,21 @@ from dialer.errors import (
     NotPlaced,
     OutcomeUnknown,
     PermanentCallError,
+    StoreUnavailable,
     TransientCallError,
     WorkerFatal,
 )
 from dialer.phones import mask_number
+from dialer.worker.failover import Journal
 from dialer.worker.monitor import Breaker, WorkerHealth
 
 log = logging.getLogger(__name__)
 BACKOFF_BASE_MS = 2_000  # a transient failure waits 2 s, 4 s, 8 s ... (the upper half, at random)
 BACKOFF_CAP_MS = 60_000
 MAX_SLOT_WAIT_S = 60.0
+# Why a claimed row went back undialled (each is a reason code of dialer.i18n.meanings).
+REPLICATION_LAG = "Redis.ReplicationLag"
+REPLICATION_LAG_TEXT = "Redis replicas did not acknowledge the call's claim in time"
 
 
 def place_one(
@@ -52,6 +58,7 @@ def place_one(
     clock: Callable[[], float] | None = None,
     breaker: Breaker | None = None,
     health: WorkerHealth | None = None,
+    journal: Journal | None = None,
 ) -> str:
     """Wait for the row's slot, claim it, call and record it; hand the rows fed into its
     place to `enqueue`. Returns what happened, for logs and tests: an AttemptEnd value, or the
@@ -60,7 +67,8 @@ def place_one(
     A message whose row is not where it expects (stale token, paused campaign) does nothing
     beyond giving the row back; a call is only sent after the row is recorded DIALING. While
     CCC is unreachable (`breaker` open) or this worker is unhealthy, the row goes back to
-    its queue undialled."""
+    its queue undialled. `journal` keeps the row's FINISH, to be written again if Redis fails
+    over before its replicas have it (dialer.worker.failover)."""
     settings = campaign.settings
     instance = settings.instance_id
 
@@ -91,7 +99,25 @@ def place_one(
         sleep(early_ms / 1000.0)
     if (why := held_back()) is not None:
         return hold(why)
+
+    def not_placed(code: str, message: str) -> bool:
+        """Hand the row back as certainly not placed, as a transient refusal: it waits its
+        backoff, nothing counted against it. False if it was not DIALING with our token."""
+        patch = {"error_code": code, "error_message": message}
+        final, fed = engine.finish(
+            job, Begun(), AttemptEnd.NOT_PLACED, patch, caps, settings=settings,
+            retry=Backoff(BACKOFF_BASE_MS, BACKOFF_CAP_MS, 0.5 + 0.5 * random.random()),
+            window_open=calendar.is_open((clock or engine.clock)()) and held_back() is None,
+        )  # fmt: skip
+        if fed:
+            enqueue(fed)
+        return final is not None
+
     while True:
+        # A claim whose reply was lost is sent again and finds its row moved on (STALE): the
+        # row is swept UNKNOWN and looked up in the call records, never dialled blindly. It
+        # is not handed back here: a second delivery of the same message (a failover loses
+        # the broker's pop too) may hold the row with the same token, its call under way.
         begun = with_redis_retry(
             lambda: engine.begin_dial(job, caps, interval, caller_max_hold_s=max_hold)
         )
@@ -100,6 +126,19 @@ def place_one(
         sleep(begun.wait_ms / 1000.0)
     if begun.refused is not None:
         return begun.refused.name.lower()
+    if begun.unreplicated:
+        log.warning(
+            "row %s not dialled: %d Redis replica(s) did not acknowledge its claim within %d ms",
+            job.row, begun.replicas, engine.timing.replica_wait_ms,
+        )  # fmt: skip
+        try:
+            not_placed(REPLICATION_LAG, REPLICATION_LAG_TEXT)
+        except StoreUnavailable:
+            # Not tried again: past a failover the same message, delivered twice, may hold
+            # the row by now with its call under way. Left as it is, the row is swept back
+            # (QUEUED) or UNKNOWN (DIALING), never dialled twice.
+            log.warning("row %s: Redis went away; its claim is left to the sweep", job.row)
+        return AttemptEnd.NOT_PLACED.value
 
     entry = job.entry
     outcome, patch, reason = AttemptEnd.DISPATCHED, {}, ""
@@ -138,21 +177,17 @@ def place_one(
     retry = Backoff(BACKOFF_BASE_MS, BACKOFF_CAP_MS, 0.5 + 0.5 * random.random())
     # The place this row leaves is filled at once only while dialling can go on.
     window_open = calendar.is_open((clock or engine.clock)()) and held_back() is None
-    final, fed = with_redis_retry(
-        lambda: engine.finish(
-            job,
-            begun,
-            outcome,
-            patch,
-            caps,
-            settings=settings,
-            retry=retry,
-            window_open=window_open,
-            reason=reason,
-        )
-    )
-    if fed:
-        enqueue(fed)
+
+    def record() -> AttemptEnd | None:
+        final, fed = engine.finish(job, begun, outcome, patch, caps, settings=settings,
+                                   retry=retry, window_open=window_open, reason=reason)  # fmt: skip
+        if fed:
+            enqueue(fed)
+        return final
+
+    final = with_redis_retry(record)
+    if journal is not None:
+        journal.add(record)
     return (final or outcome).value
 
 

@@ -60,6 +60,12 @@ class Feeder:
         self.sweep_every_s = sweep_every_s
         self._next_sweep = 0.0
         self._last_feed: dict[str, float] = {}
+        self._forget = threading.Event()
+
+    def forget(self) -> None:
+        """Redis failed over (worker.failover): on its next tick the feeder drops what it
+        believed (leases held, when brokers are due) and takes, sweeps and feeds at once."""
+        self._forget.set()
 
     def refresh(self) -> None:
         """Wake campaigns whose window opened; take or renew the leases of running ones."""
@@ -90,6 +96,11 @@ class Feeder:
     def tick(self) -> int:
         """Feed every campaign this feeder leads whose next broker is due; rows enqueued."""
         now = time.monotonic()
+        if self._forget.is_set():
+            self._forget.clear()
+            for cid in list(self._led):
+                self._drop(cid)
+            self._next_refresh = 0.0
         if now >= self._next_refresh:
             self._next_refresh = now + self.refresh_s
             self.refresh()

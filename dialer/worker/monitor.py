@@ -8,7 +8,8 @@
   unhealthy: it stops taking calls, others carry on.
 - Monitor: the heartbeat (who is alive, healthy or why not, calls in flight), the probes,
   re-checking a refused key, pausing the campaigns when no healthy worker is left, and the
-  watchdog that ends a worker that is alive but no longer takes the calls waiting for it.
+  watchdog that ends a worker that is alive but no longer takes the calls waiting for it,
+  and watching which Redis primary serves (a failover is repaired: dialer.worker.failover).
 """
 
 from __future__ import annotations
@@ -206,6 +207,7 @@ class Monitor:
         consuming: Callable[[], bool] = lambda: False,
         backlog: Callable[[], int] = lambda: 0,
         on_stall: Callable[[], None] = lambda: None,
+        on_failover: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
@@ -217,7 +219,9 @@ class Monitor:
         self.consuming = consuming
         self.backlog = backlog
         self.on_stall = on_stall
+        self.on_failover = on_failover
         self.clock = clock
+        self._repair_due = False
         self.owner = uuid.uuid4().hex
         self.stop = threading.Event()
         self.started_at_ms = 0
@@ -244,6 +248,7 @@ class Monitor:
     def tick(self) -> None:
         now = self.clock()
         timing = self.engine.timing
+        self.watch_primary()
         if now >= self._next_beat:
             self._next_beat = now + timing.heartbeat_s
             self.beat()
@@ -256,6 +261,23 @@ class Monitor:
         if self.health.healthy:
             self.probe_open_breakers()
         self.watch_for_stall(now)
+
+    def watch_primary(self) -> None:
+        """Which Redis primary is it now, with how many replicas (one INFO round trip)? A new
+        one (a failover): `on_failover()` repairs what lost writes left (worker.failover),
+        again next second if it could not finish."""
+        before = self.engine.check_primary()
+        if before is not None:
+            now = self.engine.replication.seen
+            log.warning(
+                "Redis has a new primary (run id %s with %d replica(s), was %s): a failover "
+                "or a restart; repairing what lost writes left", now.run_id[:8] if now else "?",
+                now.replicas if now else 0, before.run_id[:8],
+            )  # fmt: skip
+            self._repair_due = True
+        if self._repair_due:
+            self.on_failover()
+            self._repair_due = False
 
     def beat(self) -> None:
         now_ms = self.engine.now_ms()
