@@ -35,7 +35,11 @@ HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$", re.M)
 
 # Sample values for the placeholders the docs use. (command, option) first, then the option,
 # then the placeholder alone.
-BY_COMMAND_OPTION = {("list", "--status"): "DONE", ("rows", "--status"): "FAILED"}
+BY_COMMAND_OPTION = {
+    ("list", "--status"): "DONE",
+    ("rows", "--status"): "FAILED",
+    ("rows", "--state"): "FAILED",
+}
 BY_OPTION = {"--timeout-seconds": "30", "--limit": "100"}
 PLACEHOLDERS = {
     "ID": "3f2a9c01",
@@ -51,6 +55,8 @@ PLACEHOLDERS = {
     "CALLER": "13800000000",
     "CALLEE": "13900000000",
     "NUMBER=RATE": "02151234567=2/s",
+    "URL events=call.*,row.finished": "https://crm.example/hooks events=call.*,row.finished",
+    "whsec_…": "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=",
 }
 
 
