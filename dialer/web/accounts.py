@@ -14,7 +14,7 @@ from dialer.web import schemas
 from dialer.web.access import note, principal_of
 from dialer.web.people import PAGE, USER_ACTIONS, People
 
-router = APIRouter(prefix="/api", tags=["accounts"])
+router = APIRouter(prefix="/api", tags=["accounts"], responses=schemas.API_ERRORS)
 
 
 class NewPassword(BaseModel):

@@ -25,20 +25,7 @@ from dialer.web.backend import ACTIONS, UPLOAD_OPTIONS, Backend, Option, display
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.language import locale_for
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": schemas.ApiError, "description": what}
-    for code, what in (
-        (400, "a request or option the CLI would refuse, in its words"),
-        (401, "not signed in"),
-        (403, "not allowed"),
-        (404, "no such campaign"),
-        (409, "the campaign's status does not allow it"),
-        (413, "an upload larger than the console takes"),
-        (422, "a sheet or file that cannot be used"),
-        (503, "Redis cannot be reached"),
-    )
-}
-router = APIRouter(prefix="/api", tags=["campaigns"], responses=_ERRORS)
+router = APIRouter(prefix="/api", tags=["campaigns"], responses=schemas.API_ERRORS)
 _ID = re.compile(r"^[0-9a-f]{1,64}$")
 _SHEET_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 _COPY_CHUNK = 1024 * 1024

@@ -82,7 +82,12 @@ class DialerCollector(Collector):
         yield backlog
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+)
 async def metrics(request: Request) -> Response:
     backend: Backend = request.app.state.backend
     collector = DialerCollector(backend)

@@ -19,6 +19,22 @@ class ApiError(BaseModel):
     message: str
 
 
+# The errors any API route may answer, each an ApiError (documented on every API router).
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ApiError, "description": what}
+    for code, what in (
+        (400, "a request or option the CLI would refuse, in its words"),
+        (401, "not signed in"),
+        (403, "not allowed"),
+        (404, "no such campaign"),
+        (409, "the campaign's status does not allow it"),
+        (413, "an upload larger than the console takes"),
+        (422, "a sheet or file that cannot be used"),
+        (503, "Redis cannot be reached"),
+    )
+}
+
+
 class CampaignListed(_Open):
     id: str
     name: str
