@@ -367,15 +367,18 @@ class Engine:
         return finished.outcome, [_job(job.campaign_id, q) for q in finished.fed]
 
     def call_ended(self, campaign: Campaign, row: int, released_at_ms: int, *,
-                   connected: bool = False, talk_s: int = 0,
-                   busy_ms: int = 0) -> int | None:  # fmt: skip
+                   connected: bool = False, talk_s: int = 0, busy_ms: int = 0,
+                   missed: bool = False) -> int | None:  # fmt: skip
         """A call record says the row's call ended: its caller is free from release plus the
-        campaign's wrap-up (the returned time; None if the row rang nobody it recorded).
-        The call's figures count towards its caller's in `status`."""
-        wrap_up_ms = int(campaign.settings.wrap_up_s * 1000)
+        campaign's wrap-up (the returned time; None if the row rang nobody it recorded), or
+        plus --agent-miss-wait-s if longer when their leg rang out (`missed`). The call's
+        figures count towards its caller's in `status`."""
+        wrap_up_s = campaign.settings.wrap_up_s
+        if missed:
+            wrap_up_s = max(wrap_up_s, campaign.settings.agent_miss_wait_s)
         return self.scripts.call_ended(campaign.id, row=row, released_at_ms=released_at_ms,
-                                       wrap_up_ms=wrap_up_ms, connected=connected,
-                                       talk_s=talk_s, busy_ms=busy_ms)  # fmt: skip
+                                       wrap_up_ms=int(wrap_up_s * 1000), connected=connected,
+                                       talk_s=talk_s, busy_ms=busy_ms, missed=missed)  # fmt: skip
 
     def cdr_wait_ms(self, settings: CampaignSettings) -> int:
         """When a dispatched call's record is first looked for. A call can end within seconds

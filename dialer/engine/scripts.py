@@ -188,7 +188,8 @@ class Scripts:
             "feed",
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
              k.broker_down(cid), k.broker_capped(cid), k.due(cid), k.brokers(cid),
-             k.pace_account(), k.wake(cid), k.agents(cid), k.parked_callers(cid)],
+             k.pace_account(), k.wake(cid), k.agents(cid), k.parked_callers(cid),
+             k.retry(cid)],
             [feeding.depth, feeding.lookahead_ms, feeding.queued_lease_ms, feeding.day_key,
              feeding.next_day_ms, feeding.account_interval_ms, k.queue_prefix(cid),
              k.pace_prefix(), max_rows, k.caller_prefix(), k.parked_prefix(cid), cid,
@@ -354,15 +355,13 @@ class Scripts:
         )
 
     def settle_records(self, cid: str, *, items: list[dict[str, Any]]) -> list[int]:
-        """Lookups' findings for DISPATCHED rows ({row, job_id, act, patch, at}: see
+        """Lookups' findings for DISPATCHED rows ({row, job_id, act, patch, at, next}: see
         settle_records.lua); returns the rows whose outcome was written."""
         k = self.keys
+        keys = [k.state(cid), k.result(cid), k.cdr_due(cid), k.counts(cid), k.retry(cid),
+                k.meta(cid), k.running(), k.wake(cid)]  # fmt: skip
         return _ints(
-            self._run(
-                "settle_records",
-                [k.state(cid), k.result(cid), k.cdr_due(cid)],
-                [json.dumps(items, ensure_ascii=False)],
-            )
+            self._run("settle_records", keys, [json.dumps(items, ensure_ascii=False), cid])
         )
 
     def forget_records(self, cid: str, *, note: str, dispatched_patch: dict[str, Any],
@@ -394,7 +393,8 @@ class Scripts:
         return int(out[0]), CampaignStatus(out[1].decode())
 
     def call_ended(self, cid: str, *, row: int, released_at_ms: int, wrap_up_ms: int,
-                   connected: bool, talk_s: int, busy_ms: int) -> int | None:  # fmt: skip
+                   connected: bool, talk_s: int, busy_ms: int,
+                   missed: bool = False) -> int | None:  # fmt: skip
         """The caller of the row's call is free from release + wrap-up: that time, or None
         when the row names no caller it rang."""
         k = self.keys
@@ -403,7 +403,7 @@ class Scripts:
                 "call_ended",
                 [k.result(cid), k.agents(cid), k.due(cid), k.wake(cid), k.caller_stats(cid)],
                 [row, cid, released_at_ms, wrap_up_ms, k.caller_prefix(), k.parked_prefix(cid),
-                 "1" if connected else "0", talk_s, busy_ms],
+                 "1" if connected else "0", talk_s, busy_ms, "1" if missed else "0"],
             )
         )  # fmt: skip
         return free_at if free_at >= 0 else None

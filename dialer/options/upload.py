@@ -60,6 +60,19 @@ def add_upload_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="pace by broker numbers only (callers may be rung mid-call)",
     )
+    p.add_argument("--recycle", action="append", default=[], type=opt.recycle,
+                   metavar="OUTCOME=DELAY[,DELAY…]", help="try the customer again after this "
+                   f"outcome ({', '.join(opt.RECYCLABLE)}), DELAY after the call ended "
+                   "(30s, 20m, 2h; the last delay repeats); repeatable")  # fmt: skip
+    p.add_argument("--max-contacts", type=opt.int_in(1, opt.MAX_CONTACTS), default=None,
+                   help="calls that ring the customer, the first included (default 3 with "
+                   "--recycle, else 1)")  # fmt: skip
+    p.add_argument("--max-agent-misses", type=opt.int_in(1, 100), default=3,
+                   help="a row whose agent's phone rang out this many times ends (default 3); "
+                   "a missed agent leg never counts as a contact")  # fmt: skip
+    p.add_argument("--agent-miss-wait-s", type=opt.float_in(0, 3600, unit=" s"), default=30.0,
+                   help="after an agent's phone rang out, that agent rests this long, and a "
+                   "row naming them waits for them this long (default 30)")  # fmt: skip
     p.add_argument("--dnc", help="do-not-call file, one number a line")
     p.add_argument("--sheet", dest="sheet_name", help="XLSX sheet name (default: the first)")
     p.add_argument("--json", action="store_true")
@@ -94,6 +107,10 @@ def settings_from_args(args: argparse.Namespace, settings: Settings) -> Campaign
         wrap_up_s=args.wrap_up_s,
         caller_max_hold_s=args.caller_max_hold_s,
         caller_pacing=not args.no_caller_pacing,
+        max_agent_misses=args.max_agent_misses,
+        agent_miss_wait_s=args.agent_miss_wait_s,
+        recycle=dict(args.recycle),
+        max_contacts=args.max_contacts or 0,
     )
 
 

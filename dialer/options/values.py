@@ -108,6 +108,26 @@ def horizon(text: str) -> float:
     return value
 
 
+# Outcomes --recycle may name (dialer.strategy.RECYCLABLE, spelled here so options need not
+# import the strategy): the customer's leg was rung and not taken.
+RECYCLABLE = ("CALLEE_NO_ANSWER", "BUSY", "REJECTED_BY_CARRIER", "FAILED_OTHER")
+MAX_CONTACTS = 20
+
+
+def recycle(text: str) -> tuple[str, list[float]]:
+    """'CALLEE_NO_ANSWER=30m,2h' -> ('CALLEE_NO_ANSWER', [1800.0, 7200.0]): the delays before
+    the 2nd, 3rd… contact after that outcome (the last repeats)."""
+    expected = f"must be OUTCOME=DELAY[,DELAY…] with OUTCOME one of {', '.join(RECYCLABLE)}"
+    name, sep, delays = unicodedata.normalize("NFKC", text).partition("=")
+    name = name.strip().upper()
+    if not sep or name not in RECYCLABLE or not delays.strip():
+        _fail(text, expected)
+    try:
+        return name, [horizon(d) for d in delays.split(",")]
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{name}: each delay {exc}") from None
+
+
 def rate(text: str) -> float:
     """Calls per second from '2/s', '30/m' or '100/h', within a sane range."""
     try:

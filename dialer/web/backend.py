@@ -60,6 +60,10 @@ OPTION_FLAGS = {
     "caller_concurrency": "--caller-concurrency",
     "wrap_up_s": "--wrap-up-s",
     "caller_max_hold_s": "--caller-max-hold-s",
+    "recycle": "--recycle",
+    "max_contacts": "--max-contacts",
+    "max_agent_misses": "--max-agent-misses",
+    "agent_miss_wait_s": "--agent-miss-wait-s",
 }
 SWITCHES = {"no_outcomes": "--no-outcomes", "no_caller_pacing": "--no-caller-pacing"}
 _TRUE = {"1", "true", "on", "yes"}

@@ -1,15 +1,25 @@
 -- SETTLE_RECORDS: what one round of call-record lookups found for DISPATCHED rows, for many
--- rows at once. Each item is {row, job_id, act, patch, at}:
---   found  the call's record: the patch is its outcome; the row's lookups stop.
+-- rows at once. Each item is {row, job_id, act, patch, at, next}:
+--   found  the call's record: the patch is its outcome; the row's lookups stop. With `next`
+--          ({at, member}: dialer.strategy decided the customer is tried again), the row waits
+--          in RETRY_WAIT until `at`, then goes back to the head of its broker's queue as
+--          `member` (broker SEP packed entry) and is fed, paced and capped like a fresh row;
+--          a DONE campaign runs again for it.
 --   again  no record yet, or the lookup failed: look again at `at`.
 --   stop   the campaign's horizon passed with no record: the patch says why; lookups stop.
--- Only a row still DISPATCHED with that JobId is changed (an operator may have redialled it);
--- any other stops being looked up.
--- KEYS[1] state  KEYS[2] result  KEYS[3] cdr_due
--- ARGV[1] items (JSON list)
+-- Only a row still DISPATCHED with that JobId is changed (an operator may have redialled it,
+-- or this round was already applied); any other stops being looked up.
+-- KEYS[1] state  KEYS[2] result  KEYS[3] cdr_due  KEYS[4] counts  KEYS[5] retry
+-- KEYS[6] meta   KEYS[7] running KEYS[8] wake
+-- ARGV[1] items (JSON list)  ARGV[2] campaign_id
 -- Returns the rows whose outcome was written.
-local state_key, result_key, cdr_key = KEYS[1], KEYS[2], KEYS[3]
+local state_key, result_key, cdr_key, counts_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local retry_key, meta_key, running_key, wake_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local cid = ARGV[2]
+-- A cancelled campaign tries nobody again.
+local recycling = redis.call('HGET', meta_key, 'status') ~= Status.CANCELLED
 local settled = {}
+local first_due = nil
 for _, item in ipairs(cjson.decode(ARGV[1])) do
   local row = tostring(item.row)
   local cur = redis.call('HGET', result_key, row)
@@ -24,6 +34,21 @@ for _, item in ipairs(cjson.decode(ARGV[1])) do
     patch_result(result_key, row, item.patch)
     redis.call('ZREM', cdr_key, row)
     if item.act == 'found' then table.insert(settled, item.row) end
+    local nxt = item.next
+    if recycling and type(nxt) == 'table' then
+      set_state(state_key, counts_key, row, State.DISPATCHED, State.RETRY_WAIT)
+      redis.call('ZADD', retry_key, nxt.at, nxt.member)
+      if not first_due or nxt.at < first_due then first_due = nxt.at end
+    end
   end
+end
+if first_due then
+  if redis.call('HGET', meta_key, 'status') == Status.DONE then
+    redis.call('HSET', meta_key, 'status', Status.RUNNING)
+    redis.call('SADD', running_key, cid)
+  end
+  -- The campaign's feeder sleeps until it is told: it feeds (and so releases the row) then.
+  redis.call('RPUSH', wake_key, first_due)
+  redis.call('LTRIM', wake_key, -16, -1)
 end
 return settled
