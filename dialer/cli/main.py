@@ -198,10 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calls-log", type=Path)
     p.set_defaults(handler=cmd_simulator)
 
-    from dialer.cli import campaign, workers
+    from dialer.cli import campaign, dnc, workers
 
     campaign.register(sub)
     workers.register(sub)
+    dnc.register(sub)
     from dialer.web.cli import register as register_web
 
     register_web(sub)

@@ -40,6 +40,7 @@ class Refusal(IntEnum):
     NO_CAMPAIGN = -9
     WRONG_STATUS = -10
     IN_FLIGHT = -11  # rows of the campaign are being dialled right now
+    DO_NOT_CALL = -12  # the callee is on the do-not-call list: the row FAILED
 
 
 class Outcome(StrEnum):
@@ -211,7 +212,7 @@ class Scripts:
              k.queue(cid, broker), k.result(cid), k.last_dial(broker), k.callee_caps(callee),
              k.broker_day(day_key, broker), k.pair_guard(caller, callee), k.retry(cid),
              k.broker_capped(cid), k.last_account_dial(), k.due(cid), k.wake(cid),
-             k.caller(caller), k.agents(cid)],
+             k.caller(caller), k.agents(cid), k.dnc()],
             [row, token, broker, packed, dialing_lease_ms, callee_daily_cap, callee_monthly_cap,
              broker_daily_cap, pair_guard_ms, next_day_ms, day_key, month_key,
              account_interval_ms, interval_ms, f"{cid}:{row}", caller_max_hold_ms, caller],

@@ -32,6 +32,7 @@ REASONS = {
     "Cap.Callee": N_("Callee call cap reached"),
     "Cap.PairGuard": N_("Same caller and callee moments ago"),
     "Strategy.AgentMisses": N_("Agents missed it; customer never rung"),
+    "Dnc.Listed": N_("On the do-not-call list"),
     "Strategy.MaxContacts": N_("Tried as often as allowed"),
     "Reconcile.Found": N_("Found in the call records"),
     "Reconcile.Pending": N_("Looking in the call records"),
@@ -101,6 +102,10 @@ MEANINGS = {
     ),
     "Cap.Callee": N_("The callee reached the per-callee call cap."),
     "Cap.PairGuard": N_("The same caller and callee were connected moments before."),
+    "Dnc.Listed": N_(
+        "The callee was on the do-not-call list (`dialer dnc`) when the call would have begun: "
+        "not rung."
+    ),
     "Strategy.AgentMisses": N_(
         "The agents' phones rang out as many times as --max-agent-misses allows: the "
         "customer was never rung."

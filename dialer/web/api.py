@@ -201,6 +201,33 @@ for _action in ACTIONS:
     )
 
 
+@router.get("/dnc", summary="The do-not-call list (as `dialer dnc list --json`)")
+def dnc_list(request: Request, _: Authed) -> Any:
+    return _backend(request).dnc_list()
+
+
+@router.post("/dnc", summary='Add numbers to the do-not-call list: {"numbers": [...]}')
+async def dnc_add(request: Request, _: Authed) -> Any:
+    numbers = await _numbers(request)
+    return await run_in_threadpool(_backend(request).dnc_change, numbers, add=True)
+
+
+@router.delete("/dnc/{number}", summary="Take a number off the do-not-call list")
+def dnc_remove(request: Request, number: str, _: Authed) -> Any:
+    return _backend(request).dnc_change([number], add=False)
+
+
+async def _numbers(request: Request) -> list[str]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise BadRequest('send JSON: {"numbers": ["139...", ...]}') from None
+    numbers = body.get("numbers") if isinstance(body, dict) else None
+    if not isinstance(numbers, list) or not numbers:
+        raise BadRequest('send JSON: {"numbers": ["139...", ...]}')
+    return [str(n) for n in numbers]
+
+
 def _download(cid: str, name: str, write: Any, media_type: str) -> FileResponse:
     folder = Path(tempfile.mkdtemp(prefix="dialer-web-"))
     path = folder / name

@@ -20,10 +20,11 @@ import redis
 from dialer.campaign.manage import RowFilter, find_rows, list_campaigns
 from dialer.campaign.status import campaign_report
 from dialer.engine import CampaignStore, Engine, open_store
+from dialer.engine.dnc import DoNotCall
 from dialer.errors import CampaignNotFound, DialerError, SheetError
 from dialer.models import CampaignSettings, CampaignStatus, RowState
 from dialer.options.upload import add_upload_options, settings_from_args
-from dialer.options.values import row_states
+from dialer.options.values import phone_number, row_states
 from dialer.results.export import export
 from dialer.results.report import write_report
 from dialer.settings import Settings
@@ -288,6 +289,25 @@ class Backend:
             "first_rows": sink.first,
             "rejected_rows": sink.rejected,
         }
+
+    # --- the do-not-call list -----------------------------------------------------------
+
+    def dnc_list(self) -> dict[str, Any]:
+        entries = DoNotCall(self.store).entries()
+        return {"numbers": [{"number": n, "added_at_ms": at} for n, at in entries]}
+
+    def dnc_change(self, numbers: Iterable[str], *, add: bool) -> dict[str, Any]:
+        """Numbers checked (and normalised) as `dialer dnc add|remove` checks them."""
+        checked = []
+        for text in numbers:
+            try:
+                checked.append(phone_number(str(text)))
+            except argparse.ArgumentTypeError as exc:
+                raise BadRequest(f"number {exc}", "Options.Invalid") from None
+        dnc = DoNotCall(self.store)
+        if add:
+            return {"added": dnc.add(checked)}
+        return {"removed": dnc.remove(checked)}
 
     def upload(self, path: Path, label: str, opts: UploadOptions) -> dict[str, Any]:
         store = self.store

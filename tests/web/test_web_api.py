@@ -261,3 +261,20 @@ def test_openapi_describes_every_endpoint(console) -> None:
             "/metrics", "/healthz"} <= paths  # fmt: skip
     form = spec["paths"]["/api/campaigns"]["post"]["requestBody"]["content"]
     assert "broker" in form["multipart/form-data"]["schema"]["properties"]
+
+
+def test_dnc_api_adds_lists_and_removes_numbers_as_the_cli_does(console) -> None:
+    import requests
+
+    added = console.post("/api/dnc", json={"numbers": ["+86 139 0000 0001", "13900000002"]})
+    assert added.status_code == 200 and added.json() == {"added": 2}, added.text
+    bad = console.post("/api/dnc", json={"numbers": ["12345"]})
+    assert bad.status_code == 400 and "'12345'" in bad.text
+    listed = console.get("/api/dnc").json()["numbers"]
+    assert [e["number"] for e in listed] == ["13900000001", "13900000002"]
+    gone = requests.delete(console.url + "/api/dnc/13900000001", headers=console.auth,
+                           timeout=30)  # fmt: skip
+    assert gone.json() == {"removed": 1}
+    assert [e["number"] for e in console.get("/api/dnc").json()["numbers"]] == ["13900000002"]
+    assert console.cli("dnc", "list").stdout.startswith("13900000002")
+    assert requests.get(console.url + "/api/dnc", timeout=30).status_code == 401

@@ -12,6 +12,7 @@
 -- KEYS[14] last_account_dial  KEYS[15] due      KEYS[16] wake
 -- KEYS[17] caller        the person rung first: calls they are in (every campaign)
 -- KEYS[18] agents        the campaign's caller pool
+-- KEYS[19] dnc           the do-not-call list (every campaign): a callee on it FAILs
 -- ARGV[1] row  ARGV[2] token  ARGV[3] broker  ARGV[4] packed
 -- ARGV[5] dialing_lease_ms   ARGV[6] callee daily cap   ARGV[7] callee monthly cap
 -- ARGV[8] broker daily cap   ARGV[9] pair_guard_ms      ARGV[10] next_day_ms (Redis clock)
@@ -33,6 +34,7 @@ local day_key, month_key, account_interval = ARGV[11], ARGV[12], tonumber(ARGV[1
 local interval = tonumber(ARGV[14])
 local caller_key, agents_key, call_id = KEYS[17], KEYS[18], ARGV[15]
 local max_hold, caller = tonumber(ARGV[16]), ARGV[17]
+local dnc_key = KEYS[19]
 local day_field, month_field = 'd:' .. day_key, 'm:' .. month_key
 local member = member_of(broker, packed)
 
@@ -70,6 +72,14 @@ local status = redis.call('HGET', meta_key, 'status')
 if status ~= Status.RUNNING then
   give_back(status)
   return {Refusal.NOT_RUNNING}
+end
+-- Checked here, as the call begins: a number added while the campaign runs is never rung.
+if redis.call('HEXISTS', dnc_key, entry_fields(packed)[ENTRY.callee]) == 1 then
+  set_state(state_key, counts_key, row, State.QUEUED, State.FAILED)
+  release()
+  patch_result(result_key, row, {error_code = 'Dnc.Listed',
+    error_message = 'the callee is on the do-not-call list'})
+  return {Refusal.DO_NOT_CALL}
 end
 local callee_calls = redis.call('HMGET', callee_caps_key, day_field, month_field)
 local calls_today, calls_month = tonumber(callee_calls[1] or '0'), tonumber(callee_calls[2] or '0')
