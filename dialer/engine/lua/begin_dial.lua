@@ -73,14 +73,6 @@ if status ~= Status.RUNNING then
   give_back(status)
   return {Refusal.NOT_RUNNING}
 end
--- Checked here, as the call begins: a number added while the campaign runs is never rung.
-if redis.call('HEXISTS', dnc_key, entry_fields(packed)[ENTRY.callee]) == 1 then
-  set_state(state_key, counts_key, row, State.QUEUED, State.FAILED)
-  release()
-  patch_result(result_key, row, {error_code = 'Dnc.Listed',
-    error_message = 'the callee is on the do-not-call list'})
-  return {Refusal.DO_NOT_CALL}
-end
 local callee_calls = redis.call('HMGET', callee_caps_key, day_field, month_field)
 local calls_today, calls_month = tonumber(callee_calls[1] or '0'), tonumber(callee_calls[2] or '0')
 if monthly > 0 and calls_month >= monthly then
@@ -108,6 +100,15 @@ if broker_cap > 0 and tonumber(redis.call('GET', broker_day_key) or '0') >= brok
 end
 local last = tonumber(redis.call('GET', last_key) or '0')
 if now < last + interval then return {Refusal.TOO_SOON, math.ceil(last + interval - now)} end
+-- Checked here, as the call begins (after the one refusal a worker repeats, TOO_SOON): a
+-- number added while the campaign runs is never rung.
+if redis.call('HEXISTS', dnc_key, entry_fields(packed)[ENTRY.callee]) == 1 then
+  set_state(state_key, counts_key, row, State.QUEUED, State.FAILED)
+  release()
+  patch_result(result_key, row, {error_code = 'Dnc.Listed',
+    error_message = 'the callee is on the do-not-call list'})
+  return {Refusal.DO_NOT_CALL}
+end
 if account_interval > 0 then
   local account_last = tonumber(redis.call('GET', account_last_key) or '0')
   if now < account_last + account_interval then
