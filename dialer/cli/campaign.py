@@ -16,6 +16,7 @@ from dialer.i18n.catalogue import DEFAULT, LOCALES
 from dialer.models import CampaignStatus, RowState
 from dialer.options import values as opt
 from dialer.options.upload import add_upload_options, settings_from_args
+from dialer.results.calls import export_calls
 from dialer.results.export import check_export, check_output, export
 from dialer.settings import Settings
 from dialer.sheets.upload import UploadReport, upload
@@ -106,13 +107,14 @@ def _confirm(question: str) -> bool:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     check_export(args.output, args.encoding)  # option mistakes before Redis is asked
+    write = export_calls if args.calls else export
     try:
-        n = export(open_store(settings), args.id, args.output, masked=args.masked,
-                   encoding=args.encoding)  # fmt: skip
+        n = write(open_store(settings), args.id, args.output, masked=args.masked,
+                  encoding=args.encoding)  # fmt: skip
     except OSError as exc:
         print(f"dialer: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    print(f"{n} rows written to {args.output}")
+    print(f"{n} {'calls' if args.calls else 'rows'} written to {args.output}")
     return 0
 
 
@@ -189,6 +191,9 @@ def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("-o", "--output", type=Path, required=True)
     p.add_argument("--masked", action="store_true", help="mask phone numbers (1391814****)")
     p.add_argument("--encoding", help="CSV encoding: utf-8 (with BOM, the default), gbk or gb18030")
+    p.add_argument("--calls", action="store_true",
+                   help="the call log instead: one line per call placed (agent, callee, "
+                   "broker, JobId, times, outcome, talk)")  # fmt: skip
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("report", help="write a self-contained HTML report")

@@ -41,8 +41,10 @@ def next_step(settings: CampaignSettings, calendar: Calendar, result: dict[str, 
     released = int(outcome.get("released_at") or now_ms)
     caller = str(result.get("caller") or entry.caller)
     history = list(result.get("history") or [])
+    # One entry per call whose record came: what the call log export lists.
     history.append({
-        "at": result.get("last_attempt_at"), "outcome": kind, "caller": caller,
+        "at": result.get("last_attempt_at"), "released_at": outcome.get("released_at"),
+        "outcome": kind, "caller": caller, "broker": result.get("broker") or entry.broker,
         "job_id": result.get("job_id"), "talk_seconds": outcome.get("talk_seconds", 0),
     })  # fmt: skip
     contacts = int(result.get("contacts") or 0)

@@ -259,6 +259,17 @@ def results_csv(
     )
 
 
+@router.get("/campaigns/{cid}/calls.csv", summary="As `dialer export ID --calls -o calls.csv`")
+def calls_csv(request: Request, cid: str, _: Authed, masked: bool = False) -> FileResponse:
+    backend = _backend(request)
+    return _download(
+        _id(cid),
+        "calls.csv",
+        lambda p: backend.write_results(cid, p, masked=masked, calls=True),
+        "text/csv; charset=utf-8",
+    )
+
+
 @router.get("/campaigns/{cid}/results.xlsx", summary="As `dialer export ID -o results.xlsx`")
 def results_xlsx(request: Request, cid: str, _: Authed, masked: bool = False) -> FileResponse:
     backend = _backend(request)

@@ -25,6 +25,7 @@ from dialer.errors import CampaignNotFound, DialerError, SheetError
 from dialer.models import CampaignSettings, CampaignStatus, RowState
 from dialer.options.upload import add_upload_options, settings_from_args
 from dialer.options.values import phone_number, row_states
+from dialer.results.calls import export_calls
 from dialer.results.export import export
 from dialer.results.report import write_report
 from dialer.settings import Settings
@@ -324,11 +325,12 @@ class Backend:
 
     # --- downloads ----------------------------------------------------------------------
 
-    def write_results(
-        self, cid: str, path: Path, *, masked: bool = False, encoding: str | None = None
-    ) -> None:
+    def write_results(self, cid: str, path: Path, *, masked: bool = False,
+                      encoding: str | None = None, calls: bool = False) -> None:  # fmt: skip
+        """The results sheet, or (`calls`) the call log."""
+        write = export_calls if calls else export
         with _translated():
-            export(self.store, cid, path, masked=masked, encoding=encoding)
+            write(self.store, cid, path, masked=masked, encoding=encoding)
 
     def write_report(self, cid: str, path: Path, lang: str) -> None:
         with _translated():

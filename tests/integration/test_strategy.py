@@ -5,6 +5,7 @@ tried again by the campaign's recycle rule, no sooner than its delay after the c
 
 from __future__ import annotations
 
+import csv
 from collections import defaultdict
 
 from support import NUMBERS, calls_log, engine_env, new_campaign, wait_until
@@ -12,6 +13,8 @@ from support import NUMBERS, calls_log, engine_env, new_campaign, wait_until
 from dialer.ccc.simulator.faults import Span
 from dialer.engine import Engine
 from dialer.models import CampaignStatus
+from dialer.results.calls import export_calls
+from dialer.results.export import export
 
 AGENTS = ("13800000001", "13800000002", "13800000003", "13800000004")
 AWAY = AGENTS[0]
@@ -34,6 +37,12 @@ def run(engine: Engine, simulator, redis_server, namespace, workers, cid: str) -
                and not engine.store.records_campaigns(), 120,
                "the campaign to finish with every record in")  # fmt: skip
     return calls_log(simulator.config.calls_log)
+
+
+def read_csv(path, written: int, expected: int) -> list[dict[str, str]]:
+    assert written == expected
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def by_callee(placed: list[dict]) -> dict[str, list[dict]]:
@@ -68,6 +77,18 @@ def test_a_pool_row_whose_agent_missed_goes_to_another_agent_and_costs_no_contac
         assert result["contacts"] == 1  # a missed agent leg is no contact
         assert result["outcome"] == "CONNECTED" and result["caller"] != AWAY
         assert [h["outcome"] for h in result["history"]][-1] == "CONNECTED"
+
+    # The results sheet shows the strategy; the call log has a line per call placed.
+    sheet = read_csv(tmp_path / "r.csv", export(engine.store, cid, tmp_path / "r.csv"), 16)
+    assert sum(int(r["agent_misses"]) for r in sheet) == missed
+    assert {r["contacts"] for r in sheet} == {"1"} and {r["next_contact_at"] for r in sheet} == {""}
+    missed_row = next(r for r in sheet if r["agent_misses"] != "0")
+    assert "CALLER_NO_ANSWER 138****0001" in missed_row["history"]
+    log = read_csv(tmp_path / "c.csv", export_calls(engine.store, cid, tmp_path / "c.csv"),
+                   len(placed))  # fmt: skip
+    assert sorted(r["job_id"] for r in log) == sorted(c["job_id"] for c in placed)
+    assert {(r["agent"], r["outcome"]) for r in log if r["agent"] == AWAY} == {
+        (AWAY, "CALLER_NO_ANSWER")}  # fmt: skip
 
 
 def test_a_row_naming_an_away_agent_ends_with_its_reason_after_the_misses_allowed(
