@@ -98,6 +98,11 @@ class CampaignSettings:
     # (0: DEFAULT_MAX_CONTACTS with any recycle rule, else 1; see contacts_allowed).
     recycle: dict[str, list[float]] = field(default_factory=dict)
     max_contacts: int = 0
+    # The campaign's schedule, epoch ms (0: none): nothing is dialled before start_at_ms (a
+    # started campaign waits for it); from end_at_ms no call begins, calls in progress
+    # finish, and rows still waiting end with Schedule.Ended.
+    start_at_ms: int = 0
+    end_at_ms: int = 0
 
     def rate_for(self, broker: str) -> float:
         return self.broker_rates.get(broker, self.rate_per_s)

@@ -33,7 +33,10 @@ def do_upload(args: argparse.Namespace, settings: Settings) -> tuple[str, Upload
 
 def cmd_upload(args: argparse.Namespace, settings: Settings) -> int:
     campaign = settings_from_args(args, settings)
-    _, report = do_upload(args, settings)
+    cid, report = do_upload(args, settings)
+    if campaign.start_at_ms:
+        # It starts by itself: dialling waits for --start-at (the feeder sleeps it until then).
+        open_engine(settings).start(cid)
     print_upload(report, campaign, args.json)
     return 0
 

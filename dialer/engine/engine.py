@@ -36,6 +36,8 @@ BATCH = 1000
 PAUSED_BY_USER = "paused by operator"
 # How the pause reason begins when CCC refused every broker a campaign had left.
 NO_USABLE_BROKER = "no usable broker"
+# The reason code of rows still waiting when a campaign's --end-at passes.
+SCHEDULE_ENDED = "Schedule.Ended"
 CLOCK_SAMPLES = 5
 CLOCK_REFRESH_S = 30.0
 
@@ -77,6 +79,7 @@ class Caps:
     callee_monthly: int
     broker_daily: int
     pair_guard_s: float
+    ends_at_ms: int = 0  # the campaign's --end-at: no call begins from then (0: none)
 
     @classmethod
     def for_campaign(cls, settings: CampaignSettings, calendar: Calendar, now: float) -> Caps:
@@ -89,6 +92,7 @@ class Caps:
             callee_monthly=settings.callee_monthly_cap,
             broker_daily=settings.broker_daily_cap,
             pair_guard_s=settings.pair_guard_s,
+            ends_at_ms=settings.end_at_ms,
         )
 
 
@@ -160,6 +164,18 @@ class Engine:
         total, more = self.scripts.cancel(cid, limit=BATCH)
         while more:
             n, more = self.scripts.cancel(cid, limit=BATCH)
+            total += n
+        return total
+
+    def end(self, cid: str) -> int:
+        """The campaign's --end-at has passed: DONE; rows still waiting are CANCELLED with
+        Schedule.Ended (BEGIN_DIAL already lets no call begin); calls in progress finish."""
+        total, more = 0, True
+        while more:
+            n, more = self.scripts.cancel(
+                cid, limit=BATCH, final=CampaignStatus.DONE, code=SCHEDULE_ENDED,
+                message="the campaign's end time passed before this row was dialled",
+            )  # fmt: skip
             total += n
         return total
 
@@ -309,6 +325,7 @@ class Engine:
             account_interval_ms=self.account_interval_ms(),
             interval_ms=interval_ms,
             caller_max_hold_ms=int(caller_max_hold_s * 1000),
+            ends_at_ms=caps.ends_at_ms,
         )
 
     def give_back(self, job: Job, settings: CampaignSettings) -> bool:

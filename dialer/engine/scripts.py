@@ -203,7 +203,7 @@ class Scripts:
                    callee_monthly_cap: int, broker_daily_cap: int, pair_guard_ms: int,
                    next_day_ms: int, day_key: str, month_key: str,
                    account_interval_ms: float, interval_ms: float,
-                   caller_max_hold_ms: int) -> Begun:  # fmt: skip
+                   caller_max_hold_ms: int, ends_at_ms: int = 0) -> Begun:  # fmt: skip
         """`caller` is the person rung first; `caller_max_hold_ms` 0: callers not paced."""
         k = self.keys
         out = self._run(
@@ -215,7 +215,8 @@ class Scripts:
              k.caller(caller), k.agents(cid), k.dnc()],
             [row, token, broker, packed, dialing_lease_ms, callee_daily_cap, callee_monthly_cap,
              broker_daily_cap, pair_guard_ms, next_day_ms, day_key, month_key,
-             account_interval_ms, interval_ms, f"{cid}:{row}", caller_max_hold_ms, caller],
+             account_interval_ms, interval_ms, f"{cid}:{row}", caller_max_hold_ms, caller,
+             ends_at_ms],
         )  # fmt: skip
         code = int(out[0])
         if code > 0:
@@ -293,14 +294,17 @@ class Scripts:
         )  # fmt: skip
         return int(out) == 1
 
-    def cancel(self, cid: str, *, limit: int) -> tuple[int, bool]:
-        """(rows cancelled by this call, whether rows are left to cancel)."""
+    def cancel(self, cid: str, *, limit: int, final: CampaignStatus = CampaignStatus.CANCELLED,
+               code: str = "", message: str = "") -> tuple[int, bool]:  # fmt: skip
+        """(rows cancelled by this call, whether rows are left to cancel). The campaign ends
+        `final`; each row cancelled carries `code` and `message` when given."""
         k = self.keys
         out = self._run(
             "cancel",
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
-             k.retry(cid), k.running(), k.sleeping(), k.brokers(cid), k.parked_callers(cid)],
-            [cid, k.queue_prefix(cid), limit, k.parked_prefix(cid)],
+             k.retry(cid), k.running(), k.sleeping(), k.brokers(cid), k.parked_callers(cid),
+             k.result(cid)],
+            [cid, k.queue_prefix(cid), limit, k.parked_prefix(cid), final.value, code, message],
         )  # fmt: skip
         if int(out[0]) < 0:
             self._refused(cid, refusal(int(out[0])))

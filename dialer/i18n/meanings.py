@@ -33,6 +33,7 @@ REASONS = {
     "Cap.PairGuard": N_("Same caller and callee moments ago"),
     "Strategy.AgentMisses": N_("Agents missed it; customer never rung"),
     "Dnc.Listed": N_("On the do-not-call list"),
+    "Schedule.Ended": N_("Campaign end time passed"),
     "Strategy.MaxContacts": N_("Tried as often as allowed"),
     "Reconcile.Found": N_("Found in the call records"),
     "Reconcile.Pending": N_("Looking in the call records"),
@@ -105,6 +106,10 @@ MEANINGS = {
     "Dnc.Listed": N_(
         "The callee was on the do-not-call list (`dialer dnc`) when the call would have begun: "
         "not rung."
+    ),
+    "Schedule.Ended": N_(
+        "The campaign's --end-at passed before this row was dialled (again): no call began "
+        "after it."
     ),
     "Strategy.AgentMisses": N_(
         "The agents' phones rang out as many times as --max-agent-misses allows: the "

@@ -4,7 +4,9 @@ CampaignSettings they make: one definition, so every way in validates alike."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from dialer.calendar import Calendar
 from dialer.errors import DialerError
@@ -73,6 +75,12 @@ def add_upload_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agent-miss-wait-s", type=opt.float_in(0, 3600, unit=" s"), default=30.0,
                    help="after an agent's phone rang out, that agent rests this long, and a "
                    "row naming them waits for them this long (default 30)")  # fmt: skip
+    p.add_argument("--start-at", type=opt.local_datetime, metavar="'YYYY-MM-DD HH:MM'",
+                   help="in the campaign's --timezone: nothing is dialled before; an uploaded "
+                   "campaign starts by itself then")  # fmt: skip
+    p.add_argument("--end-at", type=opt.local_datetime, metavar="'YYYY-MM-DD HH:MM'",
+                   help="in the campaign's --timezone: no call begins after; calls in progress "
+                   "finish and rows still waiting end with Schedule.Ended")  # fmt: skip
     p.add_argument("--dnc", help="do-not-call file, one number a line")
     p.add_argument("--sheet", dest="sheet_name", help="XLSX sheet name (default: the first)")
     p.add_argument("--json", action="store_true")
@@ -85,6 +93,9 @@ def settings_from_args(args: argparse.Namespace, settings: Settings) -> Campaign
         raise DialerError("no CCC instance: pass --instance-id or set CCC_INSTANCE_ID")
     windows = tuple(args.window) or CampaignSettings.windows
     Calendar.of(windows, args.timezone)  # refuse a bad window or zone before storing anything
+    start_at, end_at = (_epoch_ms(t, args.timezone) for t in (args.start_at, args.end_at))
+    if start_at and end_at and end_at <= start_at:
+        raise DialerError("--end-at must be after --start-at")
     return CampaignSettings(
         name=args.name or args.sheet.stem,
         instance_id=instance,
@@ -111,7 +122,19 @@ def settings_from_args(args: argparse.Namespace, settings: Settings) -> Campaign
         agent_miss_wait_s=args.agent_miss_wait_s,
         recycle=dict(args.recycle),
         max_contacts=args.max_contacts or 0,
+        start_at_ms=start_at,
+        end_at_ms=end_at,
     )
+
+
+def _epoch_ms(when: dt.datetime | None, timezone: str) -> int:
+    """A --start-at/--end-at time (wall clock in the campaign's zone unless it names its
+    offset) as epoch ms; 0 for none."""
+    if when is None:
+        return 0
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(timezone))
+    return int(when.timestamp() * 1000)
 
 
 def _agents_file(path: str | None) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import datetime as dt
 import math
 import unicodedata
 from collections.abc import Callable
@@ -126,6 +127,15 @@ def recycle(text: str) -> tuple[str, list[float]]:
         return name, [horizon(d) for d in delays.split(",")]
     except argparse.ArgumentTypeError as exc:
         raise argparse.ArgumentTypeError(f"{name}: each delay {exc}") from None
+
+
+def local_datetime(text: str) -> dt.datetime:
+    """'2026-12-05 09:30' (or ISO 8601, 'T' and seconds allowed; with an offset it is taken
+    as written): a wall-clock time, placed in the campaign's zone by the upload options."""
+    try:
+        return dt.datetime.fromisoformat(unicodedata.normalize("NFKC", text).strip())
+    except ValueError:
+        _fail(text, "must be a date and time such as 2026-12-05 09:30")
 
 
 def rate(text: str) -> float:

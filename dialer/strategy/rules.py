@@ -11,6 +11,7 @@ from typing import Any
 
 from dialer.calendar import Calendar
 from dialer.engine.codec import DialEntry
+from dialer.engine.engine import SCHEDULE_ENDED
 from dialer.models import CampaignSettings
 
 AGENT_MISSED = "CALLER_NO_ANSWER"  # the agent's leg rang out: the customer was never rung
@@ -21,6 +22,8 @@ MAX_CONTACTS = "Strategy.MaxContacts"
 # Outcomes a customer may be tried again after (--recycle): the customer's leg was rung and
 # nobody, or the network, took it. CONNECTED is a contact made; CALLER_NO_ANSWER is no contact.
 RECYCLABLE = ("CALLEE_NO_ANSWER", "BUSY", "REJECTED_BY_CARRIER", "FAILED_OTHER")
+# Fields written only when the row is dialled again.
+_AGAIN_ONLY = frozenset({"redial_offset", "previous_job_ids"})
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,9 @@ def next_step(settings: CampaignSettings, calendar: Calendar, result: dict[str, 
         pool = entry.caller == "" and len(settings.agents) > 1
         if pool:
             # Any other agent of the pool, at once.
-            return _again(patch | again, calendar, released, entry, avoid=caller)
+            return _again(patch | again, calendar, released, entry, caller, settings.end_at_ms)
         wait_ms = int(settings.agent_miss_wait_s * 1000)
-        return _again(patch | again, calendar, released + wait_ms, entry)
+        return _again(patch | again, calendar, released + wait_ms, entry, "", settings.end_at_ms)
     contacts += 1
     patch["contacts"] = contacts
     delays = settings.recycle.get(kind)
@@ -84,13 +87,17 @@ def next_step(settings: CampaignSettings, calendar: Calendar, result: dict[str, 
         patch["outcome_note"] = f"tried {contacts} times, as many as the campaign allows"
         return Step(patch)
     delay_ms = int(delays[min(contacts, len(delays)) - 1] * 1000)
-    return _again(patch | again, calendar, released + delay_ms, entry)
+    return _again(patch | again, calendar, released + delay_ms, entry, "", settings.end_at_ms)
 
 
 def _again(patch: dict[str, Any], calendar: Calendar, due_ms: int, entry: DialEntry,
-           avoid: str = "") -> Step:  # fmt: skip
+           avoid: str = "", end_at_ms: int = 0) -> Step:  # fmt: skip
     # A time outside the calling windows moves to the next opening.
     at_ms = int(calendar.next_open(due_ms / 1000) * 1000)
     at_ms = max(at_ms, due_ms)
+    if end_at_ms and at_ms >= end_at_ms:
+        patch["outcome_code"] = SCHEDULE_ENDED
+        patch["outcome_note"] = "the next call would have been after the campaign's end time"
+        return Step({k: v for k, v in patch.items() if k not in _AGAIN_ONLY})
     patch["next_contact_at"] = at_ms
     return Step(patch, at_ms, dataclasses.replace(entry, avoid=avoid))

@@ -66,6 +66,8 @@ OPTION_FLAGS = {
     "max_contacts": "--max-contacts",
     "max_agent_misses": "--max-agent-misses",
     "agent_miss_wait_s": "--agent-miss-wait-s",
+    "start_at": "--start-at",
+    "end_at": "--end-at",
 }
 SWITCHES = {"no_outcomes": "--no-outcomes", "no_caller_pacing": "--no-caller-pacing"}
 _TRUE = {"1", "true", "on", "yes"}
@@ -315,6 +317,8 @@ class Backend:
         with _sheet_errors(label):
             report = upload(store, path, opts.campaign, dnc=opts.dnc, sheet_name=opts.sheet_name,
                             file_label=label)  # fmt: skip
+        if opts.campaign.start_at_ms:  # it starts by itself, as `dialer upload` does
+            self.engine.start(report.campaign_id)
         return {
             "id": report.campaign_id,
             "total": report.total,

@@ -20,6 +20,7 @@
 -- ARGV[14] interval_ms       the broker's pacing interval
 -- ARGV[15] call_id ("campaign:row")  ARGV[16] caller_max_hold_ms (0: callers not paced)
 -- ARGV[17] caller (the row's own, or the pool agent FEED gave it)
+-- ARGV[18] ends_at_ms     the campaign's --end-at (0: none): from then no call begins
 -- Returns {begun_at_ms} (the row is DIALING), or {Refusal.X} / {Refusal.TOO_SOON, wait_ms}.
 local meta_key, state_key, counts_key, lease_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local inflight_key, queue_key, result_key, last_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
@@ -69,6 +70,12 @@ local function park(due, code, message)
 end
 
 local status = redis.call('HGET', meta_key, 'status')
+local ends_at = tonumber(ARGV[18])
+if ends_at > 0 and now >= ends_at then
+  -- Back to its queue: the feeder ends the campaign and every row still waiting.
+  give_back(Status.RUNNING)
+  return {Refusal.NOT_RUNNING}
+end
 if status ~= Status.RUNNING then
   give_back(status)
   return {Refusal.NOT_RUNNING}
