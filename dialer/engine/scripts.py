@@ -360,14 +360,21 @@ class Scripts:
         )
 
     def settle_records(self, cid: str, *, items: list[dict[str, Any]]) -> list[int]:
-        """Lookups' findings for DISPATCHED rows ({row, job_id, act, patch, at, next}: see
-        settle_records.lua); returns the rows whose outcome was written."""
+        """Lookups' findings for DISPATCHED rows ({row, job_id, act, patch, at, next, uncount}:
+        see settle_records.lua; uncount names the callee); returns the rows whose outcome was
+        written."""
         k = self.keys
         keys = [k.state(cid), k.result(cid), k.cdr_due(cid), k.counts(cid), k.retry(cid),
                 k.meta(cid), k.running(), k.wake(cid)]  # fmt: skip
-        return _ints(
-            self._run("settle_records", keys, [json.dumps(items, ensure_ascii=False), cid])
-        )
+        sent = []
+        for item in items:
+            uncount = item.get("uncount")
+            if uncount:  # the callee's caps key goes in KEYS; the item names its index
+                keys.append(k.callee_caps(uncount["callee"]))
+                uncount = {"key": len(keys), "day": uncount["day"], "month": uncount["month"]}
+                item = {**item, "uncount": uncount}
+            sent.append(item)
+        return _ints(self._run("settle_records", keys, [json.dumps(sent, ensure_ascii=False), cid]))
 
     def forget_records(self, cid: str, *, note: str, dispatched_patch: dict[str, Any],
                        unknown_patch: dict[str, Any]) -> int:  # fmt: skip

@@ -355,8 +355,16 @@ class RecordsPoller:
             row = int(item["row"])
             if row not in entries:
                 continue
-            step = next_step(settings, calendar, results[row], item["patch"], entries[row], now)
-            item["patch"].update(step.patch)
+            result, patch = results[row], item["patch"]
+            if patch.get("outcome") == AGENT_MISSED:
+                # The customer's leg was never set up: the call does not count against the
+                # callee's caps (BEGIN_DIAL counted it on the day it began).
+                begun_s = int(result.get("last_attempt_at") or now) / 1000
+                item["uncount"] = {"callee": entries[row].callee,
+                                   "day": calendar.day_key(begun_s),
+                                   "month": calendar.month_key(begun_s)}  # fmt: skip
+            step = next_step(settings, calendar, result, patch, entries[row], now)
+            patch.update(step.patch)
             if step.entry is not None:
                 packed = step.entry.pack()
                 item["next"] = {"at": step.at_ms, "member": entry_member(step.entry.broker, packed)}

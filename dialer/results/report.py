@@ -260,6 +260,26 @@ def _campaign_status(campaign: Campaign, page: _Page) -> str:
     return page.word(CAMPAIGN_STATUSES, campaign.status.value) or e(campaign.status.value)
 
 
+def _contacts_html(summary: Summary, page: _Page) -> str:
+    """Customers reached against calls placed, and the funnel: reached on which contact."""
+    _ = page._
+    reached = sum(summary.reached_on.values())
+    text = _(
+        "{reached} of {dialled} customers dialled were reached ({share}), in {calls} calls; "
+        "{misses} calls rang out at the agent and rang no customer."
+    ).format(reached=reached, dialled=summary.dialled, share=_share(reached, summary.dialled),
+             calls=summary.calls, misses=summary.agent_misses)  # fmt: skip
+    so_far = 0
+    cells: list[list[object]] = []
+    for contact in sorted(summary.reached_on):
+        so_far += summary.reached_on[contact]
+        cells.append([contact, summary.reached_on[contact], so_far,
+                      _share(so_far, summary.dialled)])  # fmt: skip
+    header = _head(_("contact"), _("reached on it"), _("reached by then"), _("share"))
+    return (f"<p>{e(text)}</p>\n" + '<table id="contacts">' + header
+            + _rows(cells, _("nobody reached yet"), 4) + "</table>")  # fmt: skip
+
+
 def _retries_html(summary: Summary, page: _Page) -> str:
     _ = page._
     retried = sum(summary.retried.values())
@@ -382,6 +402,8 @@ def render_html(store: CampaignStore, cid: str, lang: str = DEFAULT) -> str:
         '<table id="outcomes">' + _head(_("outcome"), _("calls"), _("share"), _("meaning")),
         _rows(outcomes, _("no call placed yet"), 4) + "</table>",
         f'<div id="timeline">{_chart(summary.timeline, zone, page)}</div>',
+        _h2(_("Contacts")),
+        _contacts_html(summary, page),
         _h2(_("Retries")),
         _retries_html(summary, page),
         _h2(_("Failures and rejections by code")),

@@ -22,8 +22,10 @@ MAX_CONTACTS = "Strategy.MaxContacts"
 # Outcomes a customer may be tried again after (--recycle): the customer's leg was rung and
 # nobody, or the network, took it. CONNECTED is a contact made; CALLER_NO_ANSWER is no contact.
 RECYCLABLE = ("CALLEE_NO_ANSWER", "BUSY", "REJECTED_BY_CARRIER", "FAILED_OTHER")
+_OUTCOME_FIELDS = ("outcome", "talk_seconds", "release_initiator", "release_reason",
+                   "established_at", "released_at", "record_found_at")  # fmt: skip
 # Fields written only when the row is dialled again.
-_AGAIN_ONLY = frozenset({"redial_offset", "previous_job_ids"})
+_AGAIN_ONLY = frozenset({"redial_offset", "previous_job_ids", *_OUTCOME_FIELDS})
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ def next_step(settings: CampaignSettings, calendar: Calendar, result: dict[str, 
         # attempts from here), and a later lookup of an UNKNOWN attempt skips this call.
         "redial_offset": int(result.get("attempts") or 0),
         "previous_job_ids": previous,
+        # The call's outcome lives on in `history`; the row's own outcome fields are the next
+        # call's to write, so a row dialled again never shows the last call's as its own.
+        **dict.fromkeys(_OUTCOME_FIELDS),
     }
     if kind == AGENT_MISSED:
         misses += 1

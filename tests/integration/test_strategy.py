@@ -10,11 +10,13 @@ from collections import defaultdict
 
 from support import NUMBERS, calls_log, engine_env, new_campaign, wait_until
 
+from dialer.campaign.status import campaign_report, render
 from dialer.ccc.simulator.faults import Span
 from dialer.engine import Engine
 from dialer.models import CampaignStatus
 from dialer.results.calls import export_calls
 from dialer.results.export import export
+from dialer.results.report import render_html
 
 AGENTS = ("13800000001", "13800000002", "13800000003", "13800000004")
 AWAY = AGENTS[0]
@@ -78,6 +80,12 @@ def test_a_pool_row_whose_agent_missed_goes_to_another_agent_and_costs_no_contac
         assert result["outcome"] == "CONNECTED" and result["caller"] != AWAY
         assert [h["outcome"] for h in result["history"]][-1] == "CONNECTED"
 
+    # Status counts each agent's misses; the report shows reach against calls.
+    report = campaign_report(engine, cid)
+    assert {c.number: c.missed for c in report.callers}[AWAY] == missed
+    assert f"{missed} missed (rang out)" in render(report)
+    page = render_html(engine.store, cid, "en")
+    assert f"16 of 16 customers dialled were reached (100.0%), in {len(placed)} calls" in page
     # The results sheet shows the strategy; the call log has a line per call placed.
     sheet = read_csv(tmp_path / "r.csv", export(engine.store, cid, tmp_path / "r.csv"), 16)
     assert sum(int(r["agent_misses"]) for r in sheet) == missed
@@ -111,6 +119,11 @@ def test_a_row_naming_an_away_agent_ends_with_its_reason_after_the_misses_allowe
     assert result["outcome_code"] == "Strategy.AgentMisses"
     assert result["agent_misses"] == 2 and int(result.get("contacts") or 0) == 0
     assert engine.store.result_of(cid, 2)["contacts"] == 1
+    # The missed calls never rang the customer: they are off the callee's caps.
+    caps = engine.store.r.hgetall(engine.keys.callee_caps("13900000001"))
+    assert caps and {int(v) for v in caps.values()} == {0}
+    answered = engine.store.r.hgetall(engine.keys.callee_caps("13900000002"))
+    assert {int(v) for v in answered.values()} == {1}
 
 
 def own_callers_sheet(path, n: int):

@@ -60,6 +60,7 @@ def test_the_last_contact_allowed_ends_the_row_with_its_reason() -> None:
     assert step(s, "BUSY", {"contacts": 0}, released=ms(10)).at_ms is not None
     last = step(s, "BUSY", {"contacts": 1}, released=ms(10))
     assert last.at_ms is None and last.patch["outcome_code"] == MAX_CONTACTS
+    assert "outcome" not in last.patch  # the last call's outcome, as classified, stays
 
 
 @pytest.mark.parametrize("outcome", ["CONNECTED", "REJECTED_BY_CARRIER"])
@@ -74,6 +75,10 @@ def test_an_agent_miss_on_a_pool_row_goes_to_another_agent_at_once_and_is_no_con
     assert got.entry is not None and got.entry.avoid == AGENTS[0]
     assert got.patch["agent_misses"] == 1 and "contacts" not in got.patch
     assert got.patch["redial_offset"] == 1 and got.patch["previous_job_ids"] == ["job-1"]
+    # The missed call's outcome is in the history; the row's own is the next call's to write.
+    assert (
+        got.patch["outcome"] is None and got.patch["history"][-1]["outcome"] == "CALLER_NO_ANSWER"
+    )
 
 
 def test_an_agent_miss_on_a_row_naming_its_agent_waits_for_that_agent() -> None:

@@ -7,10 +7,13 @@
 --          a DONE campaign runs again for it.
 --   again  no record yet, or the lookup failed: look again at `at`.
 --   stop   the campaign's horizon passed with no record: the patch says why; lookups stop.
+-- An item with `uncount` ({key, day, month}: KEYS[key] is the callee's caps hash) is a call
+-- whose agent leg rang out: the customer was never rung, so the call is taken off the
+-- callee's caps for the day and month it began.
 -- Only a row still DISPATCHED with that JobId is changed (an operator may have redialled it,
 -- or this round was already applied); any other stops being looked up.
 -- KEYS[1] state  KEYS[2] result  KEYS[3] cdr_due  KEYS[4] counts  KEYS[5] retry
--- KEYS[6] meta   KEYS[7] running KEYS[8] wake
+-- KEYS[6] meta   KEYS[7] running KEYS[8] wake   KEYS[9..] callees' caps hashes (see uncount)
 -- ARGV[1] items (JSON list)  ARGV[2] campaign_id
 -- Returns the rows whose outcome was written.
 local state_key, result_key, cdr_key, counts_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -34,6 +37,15 @@ for _, item in ipairs(cjson.decode(ARGV[1])) do
     patch_result(result_key, row, item.patch)
     redis.call('ZREM', cdr_key, row)
     if item.act == 'found' then table.insert(settled, item.row) end
+    local uncount = item.uncount
+    if type(uncount) == 'table' then
+      local caps_key = KEYS[uncount.key]
+      for _, field in ipairs({'d:' .. uncount.day, 'm:' .. uncount.month}) do
+        if tonumber(redis.call('HGET', caps_key, field) or '0') > 0 then
+          redis.call('HINCRBY', caps_key, field, -1)
+        end
+      end
+    end
     local nxt = item.next
     if recycling and type(nxt) == 'table' then
       set_state(state_key, counts_key, row, State.DISPATCHED, State.RETRY_WAIT)
