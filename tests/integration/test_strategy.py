@@ -6,6 +6,7 @@ tried again by the campaign's recycle rule, no sooner than its delay after the c
 from __future__ import annotations
 
 import csv
+import itertools
 from collections import defaultdict
 
 from support import NUMBERS, calls_log, engine_env, new_campaign, wait_until
@@ -181,3 +182,36 @@ def test_max_contacts_ends_the_row_and_an_unknown_row_is_never_recycled(
         else:
             assert len(rung) == 2 and result["contacts"] == 2
             assert result["outcome_code"] == "Strategy.MaxContacts"
+
+
+def test_max_contacts_holds_when_a_worker_is_killed_and_its_messages_redelivered(
+    engine, simulator, redis_server, namespace, workers, tmp_path
+) -> None:
+    simulator.faults.update({**TIMED, "callee_answer": 0.0, "latency_ms": 300})
+    cid = new_campaign(engine, own_callers_sheet(tmp_path / "s.csv", 8), pool=NUMBERS[:2],
+                       rate_per_s=5.0, wrap_up_s=0.2, recycle={"CALLEE_NO_ANSWER": [1.0]},
+                       max_contacts=3, pair_guard_s=0)  # fmt: skip
+    w = workers(engine_env(redis_server.url, namespace, simulator.url,
+                           DIALER_CALLER_LOOKUP_S="0.3", DIALER_RECORDS_POLL_S="0.3",
+                           DIALER_CDR_MARGIN_S="0.3", DIALER_RECONCILE_WAIT_S="1"))  # fmt: skip
+    victim = w.start()
+    w.start()
+    # Kill a worker while calls are in flight, twice over the campaign: its messages are
+    # redelivered to the others, and its DIALING rows go UNKNOWN.
+    for _ in range(2):
+        wait_until(lambda: engine.store.counts(cid).get("DIALING"), 60, "a call in flight")
+        w.kill(victim)
+        victim = w.start()
+    wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE
+               and not engine.store.records_campaigns(), 180,
+               "the campaign to finish with every record in")  # fmt: skip
+    calls = by_callee(calls_log(simulator.config.calls_log))
+    assert len(calls) == 8
+    for callee, tries in calls.items():
+        assert len(tries) <= 3, callee  # never more than --max-contacts
+        for earlier, later in itertools.pairwise(tries):
+            assert later["start_ms"] >= earlier["release_ms"] + 1000, callee  # never at once
+    for _, state, result in engine.store.iter_rows(cid):
+        assert int(result.get("contacts") or 0) <= 3
+        if state.startswith("DISPATCHED") and not result.get("reconcile_code"):
+            assert result["contacts"] == 3 and result["outcome_code"] == "Strategy.MaxContacts"
