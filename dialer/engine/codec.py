@@ -48,9 +48,11 @@ class DialEntry:
     @classmethod
     def unpack(cls, packed: str | bytes, broker: str) -> DialEntry:
         text = packed.decode() if isinstance(packed, bytes) else packed
-        row, caller, callee, extra, timeout, pool, avoid, tags = text.split(
-            SEP, len(ENTRY_FIELDS) - 1
-        )
+        fields = text.split(SEP, len(ENTRY_FIELDS) - 1)
+        if len(fields) == len(ENTRY_FIELDS) - 1:
+            # Queued before entries had `avoid` (an upgrade with campaigns running).
+            fields.insert(ENTRY_FIELDS.index("avoid"), "")
+        row, caller, callee, extra, timeout, pool, avoid, tags = fields
         return cls(int(row), caller, callee, broker, extra, int(timeout), pool == "1", tags,
                    avoid)  # fmt: skip
 
