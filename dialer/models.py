@@ -53,6 +53,10 @@ def format_rate(rate_per_s: float) -> str:
     return f"{rate_per_s:g}/s" if rate_per_s >= 1 else f"{rate_per_s * 60:g}/m"
 
 
+# With any recycle rule: the first call and two more (VICIdial's and Genesys' usual budget).
+DEFAULT_MAX_CONTACTS = 3
+
+
 @dataclass(frozen=True)
 class CampaignSettings:
     """What `dialer upload` decides about a campaign beyond its rows."""
@@ -84,9 +88,28 @@ class CampaignSettings:
     wrap_up_s: float = 10.0
     caller_max_hold_s: float = 900.0  # a call whose end never shows frees its caller then
     caller_pacing: bool = True  # False: paced by brokers only (the old way, for comparison)
+    # The contact strategy (dialer.strategy). An agent's leg that rang out is no contact: the
+    # row goes to another pool agent at once, or waits this long for its own agent (who is
+    # offered no other row meanwhile); after max_agent_misses such misses the row ends.
+    max_agent_misses: int = 3
+    agent_miss_wait_s: float = 30.0
+    # Outcome -> delays (s) before the next contact, counted from the call's release; the
+    # last delay repeats. max_contacts counts customer-leg calls, the first included
+    # (0: DEFAULT_MAX_CONTACTS with any recycle rule, else 1; see contacts_allowed).
+    recycle: dict[str, list[float]] = field(default_factory=dict)
+    max_contacts: int = 0
+    # The campaign's schedule, epoch ms (0: none): nothing is dialled before start_at_ms (a
+    # started campaign waits for it); from end_at_ms no call begins, calls in progress
+    # finish, and rows still waiting end with Schedule.Ended.
+    start_at_ms: int = 0
+    end_at_ms: int = 0
 
     def rate_for(self, broker: str) -> float:
         return self.broker_rates.get(broker, self.rate_per_s)
+
+    @property
+    def contacts_allowed(self) -> int:
+        return self.max_contacts or (DEFAULT_MAX_CONTACTS if self.recycle else 1)
 
 
 @dataclass(frozen=True)

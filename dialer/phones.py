@@ -61,9 +61,12 @@ def is_broker(number: str) -> bool:
 _MATCH_SEPARATORS = re.compile(r"[\s\-.()/]")
 _EXCEL_FLOAT = re.compile(r"(\+?\d+)\.0+")
 _COUNTRY_CODE = re.compile(r"(?:\+|00)86")
-# "86" without + or 00 is read as the country code only in front of a whole Chinese number
-# (a mobile, or a landline with or without its trunk 0): no national number starts that way.
-_BARE_COUNTRY_CODE = re.compile(r"86(?=1\d{10}$|0?[2-9]\d{8,10}$)")
+# "86" without + or 00 is read as the country code only in front of a whole Chinese number,
+# with or without its trunk 0: a mobile (1 + 10 digits), a Beijing line (area code 10 + 8
+# digits), a 2X city (2X + 8 digits), a 3-digit area code (+ 7 or 8 digits) or a 400/800
+# number. No national number starts with 86 (there is no area code 86x), so this never eats
+# the start of one.
+_BARE_COUNTRY_CODE = re.compile(r"86(?=0?1[3-9]\d{9}$|0?10\d{8}$|0?2\d{9}$|0?[3-9]\d{9,10}$)")
 _TRUNK_ZERO = re.compile(r"^0(?=[1-9])")
 
 
@@ -88,8 +91,9 @@ def normalise_for_match(number: str | None) -> str:
     """The number as CCC and the sheet may both write it, reduced to one form for comparing:
     full-width characters folded, separators and Excel's trailing `.0` removed, the `+86` /
     `0086` / `86` country code and the landline trunk 0 dropped. `+86 21 5123-4567`,
-    `862151234567` and `021 5123 4567` all give `2151234567`; `+86 139 0000 0000` and
-    `008613900000000` give `13900000000`. Empty for an empty number."""
+    `862151234567` and `021 5123 4567` all give `2151234567`; `861021571000` and
+    `010 2157 1000` give `1021571000`; `+86 139 0000 0000` and `008613900000000` give
+    `13900000000`. Empty for an empty number."""
     if not number:
         return ""
     s = unicodedata.normalize("NFKC", str(number)).strip()

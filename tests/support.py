@@ -52,10 +52,13 @@ def write_sheet(
 
 def new_campaign(engine: Engine, sheet: Path, *, start: bool = True, **settings: Any) -> str:
     """Upload `sheet` with CampaignSettings(**settings) (name, instance, always-open windows
-    by default) and start it."""
+    and one agent miss by default) and start it."""
     settings.setdefault("name", "t")
     settings.setdefault("instance_id", "ccc-test")
     settings.setdefault("windows", ALWAYS)
+    # One call per row, as these tests were written for: a test of the contact strategy
+    # (tests/integration/test_strategy.py) says how many agent misses it allows.
+    settings.setdefault("max_agent_misses", 1)
     cid = upload(engine.store, sheet, CampaignSettings(**settings)).campaign_id
     if start:
         engine.start(cid)

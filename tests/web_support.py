@@ -45,7 +45,10 @@ class Console:
         return requests.post(self.url + path, headers=self.auth, timeout=30, **kw)
 
     def create(self, sheet: str | bytes, name: str = "s.csv", **fields) -> dict:
-        data = {"broker": list(NUMBERS[:2]), "window": WINDOW, **fields}
+        # One call per row, as these tests were written for (the contact strategy's own
+        # tests say how many agent misses they allow).
+        data = {"broker": list(NUMBERS[:2]), "window": WINDOW, "max_agent_misses": "1",
+                **fields}  # fmt: skip
         body = sheet.encode() if isinstance(sheet, str) else sheet
         response = self.post("/api/campaigns", files={"file": (name, body)}, data=data)
         assert response.status_code == 201, response.text

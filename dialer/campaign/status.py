@@ -47,6 +47,7 @@ class CallerStatus:
     talk_s: int
     busy_share: float  # time in this campaign's calls / time since it started
     now: CallerNow
+    missed: int = 0  # calls whose leg to this caller rang out
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,10 @@ class StatusView:
     # Webhook endpoints disabled (410, failures in a row): (endpoint id, reason code).
     webhooks_disabled: list[tuple[str, str]] = field(default_factory=list)
     replication_lag_at_ms: int | None = None  # a claim held back: replicas lagging (Redis clock)
+    # Rows waiting to be dialled again (a recycle, another agent after a miss, a transient
+    # failure's backoff) and when the first is due (Redis-clock ms).
+    retry_waiting: int = 0
+    retry_next_ms: int | None = None
 
     @property
     def done_rows(self) -> int:
@@ -124,6 +129,8 @@ class StatusView:
             "finishes_at_ms": self.finishes_at_ms,
             "brokers": [b.__dict__ for b in self.brokers],
             "unknown_reasons": self.unknown_reasons,
+            "retry_waiting": self.retry_waiting,
+            "retry_next_ms": self.retry_next_ms,
             "lookup_failures": self.lookup_failures,
             "callers": [
                 {**c.__dict__, "now": c.now.value, "masked": mask_caller(c.number)}
@@ -179,7 +186,10 @@ def status_view(engine: Engine, cid: str) -> StatusView:
         if finish is not None:
             finishes_at_ms = int(finish * 1000)
             eta_s = max(0.0, finish - now_ms / 1000)
+    retry_waiting, retry_next_ms = store.next_retry(cid)
     return StatusView(
+        retry_waiting=retry_waiting,
+        retry_next_ms=retry_next_ms,
         unknown_reasons=unknown_reasons(engine, cid, counts.get(RowState.UNKNOWN.value, 0)),
         lookup_failures=store.lookup_failures(cid),
         id=cid,
@@ -325,7 +335,8 @@ def _callers(engine: Engine, campaign: Campaign) -> list[CallerStatus]:
         else:
             doing = CallerNow.IN_CALL
         out.append(CallerStatus(c.number, c.calls, c.connected, c.talk_s,
-                                min(1.0, c.busy_ms / 1000 / elapsed_s), doing))  # fmt: skip
+                                min(1.0, c.busy_ms / 1000 / elapsed_s), doing,
+                                c.missed))  # fmt: skip
     return out
 
 
@@ -361,6 +372,10 @@ def render(report: StatusView) -> str:
     if report.unknown_reasons:
         why = ", ".join(f"{n} {r}" for r, n in sorted(report.unknown_reasons.items()))
         lines.append(f"  UNKNOWN: {why} (`dialer redial {report.id} --state UNKNOWN`)")
+    if report.retry_waiting and report.retry_next_ms is not None:
+        due = times.shown(report.retry_next_ms, report.timezone)
+        lines.append(f"  {report.retry_waiting} rows waiting to be dialled again "
+                     f"(recycle, another agent, retry), the next at {due}")  # fmt: skip
     if report.lookup_failures:
         failed = ", ".join(f"{n} {c}" for c, n in sorted(report.lookup_failures.items()))
         lines.append(f"  call-record lookups failed: {failed}")
@@ -370,7 +385,9 @@ def render(report: StatusView) -> str:
     for c in report.callers[:shown]:
         lines.append(
             f"  caller {mask_caller(c.number)}: {c.calls} calls, {c.connected} connected, "
-            f"talk {format_duration(c.talk_s)}, busy {c.busy_share:.0%} — {c.now}"
+            f"talk {format_duration(c.talk_s)}, busy {c.busy_share:.0%}"
+            + (f", {c.missed} missed (rang out)" if c.missed else "")
+            + f" — {c.now}"
         )
     if len(report.callers) > shown:
         lines.append(f"  … and {len(report.callers) - shown} more callers (status --json)")

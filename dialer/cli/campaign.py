@@ -17,6 +17,7 @@ from dialer.i18n.catalogue import DEFAULT, LOCALES
 from dialer.models import CampaignStatus, RowState
 from dialer.options import values as opt
 from dialer.options.upload import add_upload_options, settings_from_args, webhooks_from_args
+from dialer.results.calls import export_calls
 from dialer.results.export import check_export, check_output, export
 from dialer.settings import Settings
 from dialer.sheets.append import append
@@ -40,7 +41,11 @@ def do_upload(args: argparse.Namespace, settings: Settings) -> tuple[str, Upload
 
 def cmd_upload(args: argparse.Namespace, settings: Settings) -> int:
     campaign = settings_from_args(args, settings)
-    _, report, secret = do_upload(args, settings)
+    cid, report, secret = do_upload(args, settings)
+    if campaign.start_at_ms:
+        # It starts by itself: dialling waits for --start-at (the feeder sleeps it until then).
+        with audited(settings, "start", cid):
+            open_engine(settings).start(cid)
     print_upload(report, campaign, args.json, webhook_secret=secret)
     return 0
 
@@ -135,15 +140,16 @@ def _confirm(question: str) -> bool:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     check_export(args.output, args.encoding)  # option mistakes before Redis is asked
+    write = export_calls if args.calls else export
     try:
-        with audited(settings, "export", args.id, masked=args.masked) as note:
-            note["rows"] = export(open_store(settings), args.id, args.output,
-                                  masked=args.masked, encoding=args.encoding)  # fmt: skip
+        with audited(settings, "export", args.id, masked=args.masked, calls=args.calls) as note:
+            note["rows"] = write(open_store(settings), args.id, args.output,
+                                 masked=args.masked, encoding=args.encoding)  # fmt: skip
         n = note["rows"]
     except OSError as exc:
         print(f"dialer: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    print(f"{n} rows written to {args.output}")
+    print(f"{n} {'calls' if args.calls else 'rows'} written to {args.output}")
     return 0
 
 
@@ -230,6 +236,9 @@ def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("-o", "--output", type=Path, required=True)
     p.add_argument("--masked", action="store_true", help="mask phone numbers (1391814****)")
     p.add_argument("--encoding", help="CSV encoding: utf-8 (with BOM, the default), gbk or gb18030")
+    p.add_argument("--calls", action="store_true",
+                   help="the call log instead: one line per call placed (agent, callee, "
+                   "broker, JobId, times, outcome, talk)")  # fmt: skip
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("report", help="write a self-contained HTML report")

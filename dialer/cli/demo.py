@@ -21,7 +21,7 @@ from dialer.ccc.simulator.faults import Span
 from dialer.cli.progress import exit_status, print_upload, watch
 from dialer.engine import CampaignStore, open_engine
 from dialer.engine.embedded import EmbeddedRedis
-from dialer.models import CampaignSettings, parse_rate
+from dialer.models import CampaignSettings, CampaignStatus, parse_rate
 from dialer.results.export import export
 from dialer.results.report import write_report
 from dialer.settings import Credentials, Settings
@@ -125,6 +125,13 @@ def _campaign(settings: Settings, workers: Workers, sheet: Path, output: Path,
         windows=("00:00-24:00",),
         agents=DEMO_AGENTS,
         wrap_up_s=0.5,
+        # The contact strategy, on the demo's compressed clock: a customer who did not answer
+        # or was busy is tried again 5 s after the call ended, up to 3 calls in all; a pool
+        # agent whose phone rang out passes the row to another agent and rests 2 s.
+        recycle={"CALLEE_NO_ANSWER": [5.0], "BUSY": [5.0]},
+        max_contacts=3,
+        agent_miss_wait_s=2.0,
+        pair_guard_s=5.0,
     )
     report = upload(store, sheet, campaign)
     print_upload(report, campaign, as_json=False)
@@ -136,6 +143,12 @@ def _campaign(settings: Settings, workers: Workers, sheet: Path, output: Path,
     with workers(settings):
         final = watch(engine, report.campaign_id)
         _wait_for_records(store, report.campaign_id)
+        # A record that sends a row round again (a recycle, another agent) runs the DONE
+        # campaign again: watch it until it is done with every record in.
+        while store.campaign(report.campaign_id).status is CampaignStatus.RUNNING:
+            final = watch(engine, report.campaign_id)
+            _wait_for_records(store, report.campaign_id)
+        _print_reach(store, report.campaign_id)
         files = {
             "results.csv": lambda p: export(store, report.campaign_id, p),
             "results.xlsx": lambda p: export(store, report.campaign_id, p),
@@ -150,6 +163,17 @@ def _campaign(settings: Settings, workers: Workers, sheet: Path, output: Path,
             # The workers stay too: a campaign made in the console dials like the demo's.
             wait_until_interrupted(console)
     return exit_status(final)
+
+
+def _print_reach(store: CampaignStore, cid: str) -> None:
+    dialled = reached = calls = 0
+    for _record, state, result in store.iter_rows(cid):
+        if state.startswith("DISPATCHED"):
+            dialled += 1
+            reached += result.get("outcome") == "CONNECTED"
+            calls += len(result.get("history") or ())
+    share = reached / dialled if dialled else 0.0
+    print(f"customers reached: {reached} of {dialled} dialled ({share:.1%}), in {calls} calls")
 
 
 def _wait_for_records(store: CampaignStore, cid: str, timeout_s: float = 60.0) -> None:

@@ -19,8 +19,10 @@ from dialer.models import CampaignSettings, CampaignStatus
 
 SEP = "\x1f"
 # The broker is not a field: the queue (or set member) an entry sits in names it.
+# `avoid`: the pool agent who last missed this row's call (dialer.strategy): FEED gives the row
+# to any other agent. Empty for a row as uploaded.
 ENTRY_FIELDS = ("row", "caller", "callee", "additional_broker", "timeout_seconds", "from_pool",
-                "tags")  # fmt: skip
+                "avoid", "tags")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -35,18 +37,24 @@ class DialEntry:
     timeout_seconds: int
     from_pool: bool
     tags: str
+    avoid: str = ""
 
     def pack(self) -> str:
         return SEP.join(
             (str(self.row), self.caller, self.callee, self.additional_broker,
-             str(self.timeout_seconds), "1" if self.from_pool else "0", self.tags)
+             str(self.timeout_seconds), "1" if self.from_pool else "0", self.avoid, self.tags)
         )  # fmt: skip
 
     @classmethod
     def unpack(cls, packed: str | bytes, broker: str) -> DialEntry:
         text = packed.decode() if isinstance(packed, bytes) else packed
-        row, caller, callee, extra, timeout, pool, tags = text.split(SEP, len(ENTRY_FIELDS) - 1)
-        return cls(int(row), caller, callee, broker, extra, int(timeout), pool == "1", tags)
+        fields = text.split(SEP, len(ENTRY_FIELDS) - 1)
+        if len(fields) == len(ENTRY_FIELDS) - 1:
+            # Queued before entries had `avoid` (an upgrade with campaigns running).
+            fields.insert(ENTRY_FIELDS.index("avoid"), "")
+        row, caller, callee, extra, timeout, pool, avoid, tags = fields
+        return cls(int(row), caller, callee, broker, extra, int(timeout), pool == "1", tags,
+                   avoid)  # fmt: skip
 
 
 def row_of(packed: str) -> int:
@@ -63,6 +71,7 @@ def pack_frame(frame: pd.DataFrame) -> pd.Series:
         "additional_broker": frame["additional_broker"],
         "timeout_seconds": frame["timeout_seconds"].astype(str),
         "from_pool": frame["pool"].map({True: "1", False: "0"}),
+        "avoid": pd.Series("", index=frame.index),
         "tags": frame["tags"],
     }
     packed = columns[ENTRY_FIELDS[0]]

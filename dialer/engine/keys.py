@@ -146,6 +146,11 @@ class Keys:
         """string counter: calls begun on a broker number on a day."""
         return f"{self.namespace}:cap:b:{day}:{broker}"
 
+    def dnc(self) -> str:
+        """hash: the do-not-call list, every campaign: number (as a sheet's callee is
+        normalised) -> epoch ms it was added. BEGIN_DIAL refuses a callee on it."""
+        return f"{self.namespace}:dnc"
+
     def pair_guard(self, caller: str, callee: str) -> str:
         """string with TTL: this caller+callee pair was just called; no repeat until it expires."""
         return f"{self.namespace}:pair:{caller}:{callee}"

@@ -42,6 +42,7 @@ class Refusal(IntEnum):
     NO_CAMPAIGN = -9
     WRONG_STATUS = -10
     IN_FLIGHT = -11  # rows of the campaign are being dialled right now
+    DO_NOT_CALL = -12  # the callee is on the do-not-call list: the row FAILED
 
 
 class AttemptEnd(StrEnum):
@@ -233,7 +234,8 @@ class Scripts:
             "feed",
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
              k.broker_down(cid), k.broker_capped(cid), k.due(cid), k.brokers(cid),
-             k.pace_account(), k.wake(cid), k.agents(cid), k.parked_callers(cid)],
+             k.pace_account(), k.wake(cid), k.agents(cid), k.parked_callers(cid),
+             k.retry(cid)],
             [feeding.depth, feeding.lookahead_ms, feeding.queued_lease_ms, feeding.day_key,
              feeding.next_day_ms, feeding.account_interval_ms, k.queue_prefix(cid),
              k.pace_prefix(), max_rows, k.caller_prefix(), k.parked_prefix(cid), cid,
@@ -246,10 +248,11 @@ class Scripts:
                    callee_monthly_cap: int, broker_daily_cap: int, pair_guard_ms: int,
                    next_day_ms: int, day_key: str, month_key: str,
                    account_interval_ms: float, interval_ms: float,
-                   caller_max_hold_ms: int, replicas: int = 0,
+                   caller_max_hold_ms: int, ends_at_ms: int = 0, replicas: int = 0,
                    replica_wait_ms: int = 1000) -> Begun:  # fmt: skip
         """`caller` is the person rung first; `caller_max_hold_ms` 0: callers not paced;
-        `replicas`: how many must acknowledge the claim within `replica_wait_ms`."""
+        `ends_at_ms` (0: none) the campaign's --end-at; `replicas`: how many must acknowledge
+        the claim within `replica_wait_ms`."""
         k = self.keys
         out, acked = self._acked(
             "begin_dial",
@@ -257,10 +260,11 @@ class Scripts:
              k.queue(cid, broker), k.result(cid), k.last_dial(broker), k.callee_caps(callee),
              k.broker_day(day_key, broker), k.pair_guard(caller, callee), k.retry(cid),
              k.broker_capped(cid), k.last_account_dial(), k.due(cid), k.wake(cid),
-             k.caller(caller), k.agents(cid)],
+             k.caller(caller), k.agents(cid), k.dnc()],
             [row, token, broker, packed, dialing_lease_ms, callee_daily_cap, callee_monthly_cap,
              broker_daily_cap, pair_guard_ms, next_day_ms, day_key, month_key,
-             account_interval_ms, interval_ms, f"{cid}:{row}", caller_max_hold_ms, caller],
+             account_interval_ms, interval_ms, f"{cid}:{row}", caller_max_hold_ms, caller,
+             ends_at_ms],
             events=cid,
             replicas=replicas, timeout_ms=replica_wait_ms,
         )  # fmt: skip
@@ -342,14 +346,17 @@ class Scripts:
         )  # fmt: skip
         return int(out) == 1
 
-    def cancel(self, cid: str, *, limit: int) -> tuple[int, bool]:
-        """(rows cancelled by this call, whether rows are left to cancel)."""
+    def cancel(self, cid: str, *, limit: int, final: CampaignStatus = CampaignStatus.CANCELLED,
+               code: str = "", message: str = "") -> tuple[int, bool]:  # fmt: skip
+        """(rows cancelled by this call, whether rows are left to cancel). The campaign ends
+        `final`; each row cancelled carries `code` and `message` when given."""
         k = self.keys
         out = self._run(
             "cancel",
             [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
-             k.retry(cid), k.running(), k.sleeping(), k.brokers(cid), k.parked_callers(cid)],
-            [cid, k.queue_prefix(cid), limit, k.parked_prefix(cid)],
+             k.retry(cid), k.running(), k.sleeping(), k.brokers(cid), k.parked_callers(cid),
+             k.result(cid)],
+            [cid, k.queue_prefix(cid), limit, k.parked_prefix(cid), final.value, code, message],
             events=cid,
         )  # fmt: skip
         if int(out[0]) < 0:
@@ -408,17 +415,22 @@ class Scripts:
         )
 
     def settle_records(self, cid: str, *, items: list[dict[str, Any]]) -> list[int]:
-        """Lookups' findings for DISPATCHED rows ({row, job_id, act, patch, at}: see
-        settle_records.lua); returns the rows whose outcome was written."""
+        """Lookups' findings for DISPATCHED rows ({row, job_id, act, patch, at, next, uncount}:
+        see settle_records.lua; uncount names the callee); returns the rows whose outcome was
+        written."""
         k = self.keys
-        return _ints(
-            self._run(
-                "settle_records",
-                [k.state(cid), k.result(cid), k.cdr_due(cid)],
-                [json.dumps(items, ensure_ascii=False)],
-                events=cid,
-            )
-        )
+        keys = [k.state(cid), k.result(cid), k.cdr_due(cid), k.counts(cid), k.retry(cid),
+                k.meta(cid), k.running(), k.wake(cid)]  # fmt: skip
+        sent = []
+        for item in items:
+            uncount = item.get("uncount")
+            if uncount:  # the callee's caps key goes in KEYS; the item names its index
+                keys.append(k.callee_caps(uncount["callee"]))
+                uncount = {"key": len(keys), "day": uncount["day"], "month": uncount["month"]}
+                item = {**item, "uncount": uncount}
+            sent.append(item)
+        args = [json.dumps(sent, ensure_ascii=False), cid]
+        return _ints(self._run("settle_records", keys, args, events=cid))
 
     def forget_records(self, cid: str, *, note: str, dispatched_patch: dict[str, Any],
                        unknown_patch: dict[str, Any]) -> int:  # fmt: skip
@@ -449,7 +461,8 @@ class Scripts:
         return int(out[0]), CampaignStatus(out[1].decode())
 
     def call_ended(self, cid: str, *, row: int, released_at_ms: int, wrap_up_ms: int,
-                   connected: bool, talk_s: int, busy_ms: int) -> int | None:  # fmt: skip
+                   connected: bool, talk_s: int, busy_ms: int,
+                   missed: bool = False) -> int | None:  # fmt: skip
         """The caller of the row's call is free from release + wrap-up: that time, or None
         when the row names no caller it rang."""
         k = self.keys
@@ -458,7 +471,7 @@ class Scripts:
                 "call_ended",
                 [k.result(cid), k.agents(cid), k.due(cid), k.wake(cid), k.caller_stats(cid)],
                 [row, cid, released_at_ms, wrap_up_ms, k.caller_prefix(), k.parked_prefix(cid),
-                 "1" if connected else "0", talk_s, busy_ms],
+                 "1" if connected else "0", talk_s, busy_ms, "1" if missed else "0"],
             )
         )  # fmt: skip
         return free_at if free_at >= 0 else None

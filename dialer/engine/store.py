@@ -52,6 +52,7 @@ class CallerFigures:
     talk_s: int
     busy_ms: int
     held_until_ms: int | None
+    missed: int = 0  # calls whose leg to this caller rang out (the customer was not rung)
 
 
 @dataclass(frozen=True)
@@ -288,9 +289,19 @@ class CampaignStore:
         return [
             CallerFigures(c, stats.get(f"n:{c}", 0), stats.get(f"connected:{c}", 0),
                           stats.get(f"talk_s:{c}", 0), stats.get(f"busy_ms:{c}", 0),
-                          int(max(s for _, s in held)) if held else None)
+                          int(max(s for _, s in held)) if held else None,
+                          stats.get(f"missed:{c}", 0))
             for c, held in zip(callers, holds, strict=True)
         ]  # fmt: skip
+
+    def next_retry(self, cid: str) -> tuple[int, int | None]:
+        """(rows waiting in RETRY_WAIT — a recycle, an agent's miss or a transient failure's
+        backoff —, epoch ms the first is due; None if none)."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.zcard(self.keys.retry(cid))
+        pipe.zrange(self.keys.retry(cid), 0, 0, withscores=True)
+        n, first = pipe.execute()
+        return int(n), int(first[0][1]) if first else None
 
     def result_of(self, cid: str, row: int) -> dict[str, Any]:
         raw = self.r.hget(self.keys.result(cid), str(row))

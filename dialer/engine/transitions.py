@@ -35,6 +35,8 @@ BATCH = 1000
 PAUSED_BY_USER = "paused by operator"
 # How the pause reason begins when CCC refused every broker a campaign had left.
 NO_USABLE_BROKER = "no usable broker"
+# The reason code of rows still waiting when a campaign's --end-at passes.
+SCHEDULE_ENDED = "Schedule.Ended"
 CLOCK_SAMPLES = 5
 CLOCK_REFRESH_S = 30.0
 LAG_SHOWN_MS = 60_000  # status names replicas lagging this long after a claim held back
@@ -77,6 +79,7 @@ class Caps:
     callee_monthly: int
     broker_daily: int
     pair_guard_s: float
+    ends_at_ms: int = 0  # the campaign's --end-at: no call begins from then (0: none)
 
     @classmethod
     def for_campaign(cls, settings: CampaignSettings, calendar: Calendar, now: float) -> Caps:
@@ -89,6 +92,7 @@ class Caps:
             callee_monthly=settings.callee_monthly_cap,
             broker_daily=settings.broker_daily_cap,
             pair_guard_s=settings.pair_guard_s,
+            ends_at_ms=settings.end_at_ms,
         )
 
 
@@ -162,6 +166,18 @@ class Engine:
         total, more = self.scripts.cancel(cid, limit=BATCH)
         while more:
             n, more = self.scripts.cancel(cid, limit=BATCH)
+            total += n
+        return total
+
+    def end(self, cid: str) -> int:
+        """The campaign's --end-at has passed: DONE; rows still waiting are CANCELLED with
+        Schedule.Ended (BEGIN_DIAL already lets no call begin); calls in progress finish."""
+        total, more = 0, True
+        while more:
+            n, more = self.scripts.cancel(
+                cid, limit=BATCH, final=CampaignStatus.DONE, code=SCHEDULE_ENDED,
+                message="the campaign's end time passed before this row was dialled",
+            )  # fmt: skip
             total += n
         return total
 
@@ -320,6 +336,7 @@ class Engine:
             caller_max_hold_ms=int(caller_max_hold_s * 1000),
             replicas=self.replication.required(),
             replica_wait_ms=self.replication.timeout_ms,
+            ends_at_ms=caps.ends_at_ms,
         )
         if begun.unreplicated:
             # Fewer replicas than before, or a new primary the monitor has not read yet: the
@@ -401,15 +418,18 @@ class Engine:
         return finished.outcome, [_job(job.campaign_id, q) for q in finished.fed]
 
     def call_ended(self, campaign: Campaign, row: int, released_at_ms: int, *,
-                   connected: bool = False, talk_s: int = 0,
-                   busy_ms: int = 0) -> int | None:  # fmt: skip
+                   connected: bool = False, talk_s: int = 0, busy_ms: int = 0,
+                   missed: bool = False) -> int | None:  # fmt: skip
         """A call record says the row's call ended: its caller is free from release plus the
-        campaign's wrap-up (the returned time; None if the row rang nobody it recorded).
-        The call's figures count towards its caller's in `status`."""
-        wrap_up_ms = int(campaign.settings.wrap_up_s * 1000)
+        campaign's wrap-up (the returned time; None if the row rang nobody it recorded), or
+        plus --agent-miss-wait-s if longer when their leg rang out (`missed`). The call's
+        figures count towards its caller's in `status`."""
+        wrap_up_s = campaign.settings.wrap_up_s
+        if missed:
+            wrap_up_s = max(wrap_up_s, campaign.settings.agent_miss_wait_s)
         return self.scripts.call_ended(campaign.id, row=row, released_at_ms=released_at_ms,
-                                       wrap_up_ms=wrap_up_ms, connected=connected,
-                                       talk_s=talk_s, busy_ms=busy_ms)  # fmt: skip
+                                       wrap_up_ms=int(wrap_up_s * 1000), connected=connected,
+                                       talk_s=talk_s, busy_ms=busy_ms, missed=missed)  # fmt: skip
 
     def cdr_wait_ms(self, settings: CampaignSettings) -> int:
         """When a dispatched call's record is first looked for. A call can end within seconds

@@ -32,6 +32,10 @@ REASONS = {
     "Redis.ReplicationLag": N_("Redis replicas lagging"),
     "Cap.Callee": N_("Callee call cap reached"),
     "Cap.PairGuard": N_("Same caller and callee moments ago"),
+    "Strategy.AgentMisses": N_("Agents missed it; customer never rung"),
+    "Dnc.Listed": N_("On the do-not-call list"),
+    "Schedule.Ended": N_("Campaign end time passed"),
+    "Strategy.MaxContacts": N_("Tried as often as allowed"),
     "Reconcile.Found": N_("Found in the call records"),
     "Reconcile.Pending": N_("Looking in the call records"),
     "Reconcile.NotFound": N_("Not in the call records"),
@@ -105,6 +109,22 @@ MEANINGS = {
     ),
     "Cap.Callee": N_("The callee reached the per-callee call cap."),
     "Cap.PairGuard": N_("The same caller and callee were connected moments before."),
+    "Dnc.Listed": N_(
+        "The callee was on the do-not-call list (`dialer dnc`) when the call would have begun: "
+        "not rung."
+    ),
+    "Schedule.Ended": N_(
+        "The campaign's --end-at passed before this row was dialled (again): no call began "
+        "after it."
+    ),
+    "Strategy.AgentMisses": N_(
+        "The agents' phones rang out as many times as --max-agent-misses allows: the "
+        "customer was never rung."
+    ),
+    "Strategy.MaxContacts": N_(
+        "The customer was rung as many times as --max-contacts allows; the last call's "
+        "outcome is the row's."
+    ),
     "Reconcile.Found": N_("Outcome was unknown; the call was then found in the call records."),
     "Reconcile.Pending": N_("Outcome unknown; still looking for the call in the call records."),
     "Reconcile.NotFound": N_(

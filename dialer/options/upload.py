@@ -5,10 +5,12 @@ and the API's fields and OpenAPI description are built, so every way in validate
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dialer.calendar import Calendar
 from dialer.engine.events import WebhookEndpoint
@@ -36,10 +38,13 @@ class Option:
     switch: bool = False  # a flag without a value (store_true)
     metavar: str | None = None
     web: bool = True  # False: a local file's path, which a remote client cannot name
+    schema_type: str = ""  # the OpenAPI type, where the default does not show it
 
     @property
     def json_type(self) -> str:
         """The field's type in the API's OpenAPI document."""
+        if self.schema_type:
+            return self.schema_type
         if self.switch:
             return "boolean"
         return {int: "integer", float: "number"}.get(type(self.default), "string")
@@ -150,6 +155,54 @@ UPLOAD_OPTIONS: tuple[Option, ...] = (
         "pace by broker numbers only (callers may be rung mid-call)",
         switch=True,
     ),
+    Option(
+        "recycle",
+        "--recycle",
+        f"try the customer again after this outcome ({', '.join(opt.RECYCLABLE)}), DELAY after "
+        "the call ended (30s, 20m, 2h; the last delay repeats); repeatable",
+        opt.recycle,
+        repeatable=True,
+        metavar="OUTCOME=DELAY[,DELAY…]",
+    ),
+    Option(
+        "max_contacts",
+        "--max-contacts",
+        "calls that ring the customer, the first included (default 3 with --recycle, else 1)",
+        opt.int_in(1, opt.MAX_CONTACTS),
+        schema_type="integer",
+    ),
+    Option(
+        "max_agent_misses",
+        "--max-agent-misses",
+        "a row whose agent's phone rang out this many times ends (default 3); a missed agent "
+        "leg never counts as a contact",
+        opt.int_in(1, 100),
+        3,
+    ),
+    Option(
+        "agent_miss_wait_s",
+        "--agent-miss-wait-s",
+        "after an agent's phone rang out, that agent rests this long, and a row naming them "
+        "waits for them this long (default 30)",
+        opt.float_in(0, 3600, unit=" s"),
+        30.0,
+    ),
+    Option(
+        "start_at",
+        "--start-at",
+        "in the campaign's --timezone: nothing is dialled before; an uploaded campaign starts "
+        "by itself then",
+        opt.local_datetime,
+        metavar="'YYYY-MM-DD HH:MM'",
+    ),
+    Option(
+        "end_at",
+        "--end-at",
+        "in the campaign's --timezone: no call begins after; calls in progress finish and "
+        "rows still waiting end with Schedule.Ended",
+        opt.local_datetime,
+        metavar="'YYYY-MM-DD HH:MM'",
+    ),
     Option("dnc", "--dnc", "do-not-call file, one number a line", web=False),
     Option("sheet", "--sheet", "XLSX sheet name (default: the first)"),
     Option(
@@ -235,6 +288,9 @@ def settings_from_args(args: argparse.Namespace, settings: Settings) -> Campaign
         raise DialerError("no CCC instance: pass --instance-id or set CCC_INSTANCE_ID")
     windows = tuple(args.window) or CampaignSettings.windows
     Calendar.of(windows, args.timezone)  # refuse a bad window or zone before storing anything
+    start_at, end_at = (_epoch_ms(t, args.timezone) for t in (args.start_at, args.end_at))
+    if start_at and end_at and end_at <= start_at:
+        raise DialerError("--end-at must be after --start-at")
     return CampaignSettings(
         name=args.name or args.sheet_path.stem,
         instance_id=instance,
@@ -257,7 +313,23 @@ def settings_from_args(args: argparse.Namespace, settings: Settings) -> Campaign
         wrap_up_s=args.wrap_up_s,
         caller_max_hold_s=args.caller_max_hold_s,
         caller_pacing=not args.no_caller_pacing,
+        max_agent_misses=args.max_agent_misses,
+        agent_miss_wait_s=args.agent_miss_wait_s,
+        recycle=dict(args.recycle),
+        max_contacts=args.max_contacts or 0,
+        start_at_ms=start_at,
+        end_at_ms=end_at,
     )
+
+
+def _epoch_ms(when: dt.datetime | None, timezone: str) -> int:
+    """A --start-at/--end-at time (wall clock in the campaign's zone unless it names its
+    offset) as epoch ms; 0 for none."""
+    if when is None:
+        return 0
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(timezone))
+    return int(when.timestamp() * 1000)
 
 
 def _agents_file(path: str | None) -> list[str]:

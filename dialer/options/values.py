@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import datetime as dt
 import math
 import unicodedata
 from collections.abc import Callable
@@ -107,6 +108,35 @@ def horizon(text: str) -> float:
     if not math.isfinite(value) or not 1 <= value <= MAX_HORIZON_S:
         _fail(text, expected)
     return value
+
+
+# Outcomes --recycle may name (dialer.strategy.RECYCLABLE, spelled here so options need not
+# import the strategy): the customer's leg was rung and not taken.
+RECYCLABLE = ("CALLEE_NO_ANSWER", "BUSY", "REJECTED_BY_CARRIER", "FAILED_OTHER")
+MAX_CONTACTS = 20
+
+
+def recycle(text: str) -> tuple[str, list[float]]:
+    """'CALLEE_NO_ANSWER=30m,2h' -> ('CALLEE_NO_ANSWER', [1800.0, 7200.0]): the delays before
+    the 2nd, 3rd… contact after that outcome (the last repeats)."""
+    expected = f"must be OUTCOME=DELAY[,DELAY…] with OUTCOME one of {', '.join(RECYCLABLE)}"
+    name, sep, delays = unicodedata.normalize("NFKC", text).partition("=")
+    name = name.strip().upper()
+    if not sep or name not in RECYCLABLE or not delays.strip():
+        _fail(text, expected)
+    try:
+        return name, [horizon(d) for d in delays.split(",")]
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{name}: each delay {exc}") from None
+
+
+def local_datetime(text: str) -> dt.datetime:
+    """'2026-12-05 09:30' (or ISO 8601, 'T' and seconds allowed; with an offset it is taken
+    as written): a wall-clock time, placed in the campaign's zone by the upload options."""
+    try:
+        return dt.datetime.fromisoformat(unicodedata.normalize("NFKC", text).strip())
+    except ValueError:
+        _fail(text, "must be a date and time such as 2026-12-05 09:30")
 
 
 def rate(text: str) -> float:

@@ -24,9 +24,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialer.calendar import Calendar
 from dialer.ccc.client import CccClient
 from dialer.ccc.records import CallRecord, get_record, iter_call_records, matches
 from dialer.engine import Campaign, DialEntry, Engine
+from dialer.engine.codec import member as entry_member
 from dialer.engine.codec import split_member
 from dialer.errors import CampaignFatal, CampaignNotFound, CccError, PermanentCallError
 from dialer.records.plan import (
@@ -41,6 +43,7 @@ from dialer.records.plan import (
     plan,
 )
 from dialer.records.rules import classify, outcome_item, reconcile_item, unavailable
+from dialer.strategy import AGENT_MISSED, next_step
 
 __all__ = ["RecordsPoller", "classify"]
 
@@ -324,6 +327,7 @@ class RecordsPoller:
                 )
         ended: list[tuple[str, int]] = []
         for cid, items in settle.items():
+            self._strategy(self._campaigns[cid], items, now)
             ended += [(cid, row) for row in self.engine.settle_records(cid, items)]
         for cid, items in reconcile.items():
             ended += [(cid, row) for row in self.engine.reconcile(cid, items)]
@@ -335,14 +339,47 @@ class RecordsPoller:
                 self._call_ended(self._campaigns[cid], row, record)
         return len(ended)
 
+    def _strategy(self, campaign: Campaign, items: list[dict[str, Any]], now: int) -> None:
+        """Each outcome found gets its row's next step (dialer.strategy): the result fields it
+        writes and, when the customer is to be tried again, when and as which entry."""
+        found = [item for item in items if item["act"] == "found"]
+        if not found:
+            return
+        rows = [int(item["row"]) for item in found]
+        store = self.engine.store
+        results = store.results_of(campaign.id, rows)
+        entries = store.dial_entries(campaign, rows)
+        settings = campaign.settings
+        calendar = Calendar.of(settings.windows, settings.timezone)
+        for item in found:
+            row = int(item["row"])
+            if row not in entries:
+                continue
+            result, patch = results[row], item["patch"]
+            if patch.get("outcome") == AGENT_MISSED:
+                # The customer's leg was never set up: the call does not count against the
+                # callee's caps (BEGIN_DIAL counted it on the day it began).
+                begun_s = int(result.get("last_attempt_at") or now) / 1000
+                item["uncount"] = {"callee": entries[row].callee,
+                                   "day": calendar.day_key(begun_s),
+                                   "month": calendar.month_key(begun_s)}  # fmt: skip
+            step = next_step(settings, calendar, result, patch, entries[row], now)
+            patch.update(step.patch)
+            if step.entry is not None:
+                packed = step.entry.pack()
+                item["next"] = {"at": step.at_ms, "member": entry_member(step.entry.broker, packed)}
+
     def _call_ended(self, campaign: Campaign, row: int, record: CallRecord) -> None:
-        """The call is over: its caller is free after wrap-up, and its figures count."""
+        """The call is over: its caller is free after wrap-up, and its figures count. An agent
+        whose leg rang out rests --agent-miss-wait-s (longer than the wrap-up, if it is) before
+        another row is theirs: an agent away from the phone is not handed row after row."""
         released = record.release_time_ms or 0
         outcome = classify(record)
+        missed = outcome["outcome"] == AGENT_MISSED
         self.engine.call_ended(
             campaign, row, released, connected=outcome["outcome"] == "CONNECTED",
             talk_s=int(outcome["talk_seconds"]),
-            busy_ms=max(0, released - record.start_time_ms),
+            busy_ms=max(0, released - record.start_time_ms), missed=missed,
         )  # fmt: skip
 
     def _give_up(self, campaign: Campaign, exc: CccError) -> None:

@@ -11,7 +11,7 @@ import datetime as dt
 import io
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import IO, Any
 from dialer import times
 from dialer.engine import Campaign, CampaignStore
 from dialer.errors import DialerError
-from dialer.phones import mask_number, mask_quoting
+from dialer.phones import mask_caller, mask_number, mask_quoting
 from dialer.phones import mask_text as mask_text  # re-exported: tests and older imports
 from dialer.results.xlsx import Cell, write_table
 
@@ -28,9 +28,11 @@ RESULT_COLUMNS = (
     "row", "caller", "callee", "broker", "additional_broker", "status", "job_id", "request_id",
     "error_code", "error_message", "http_status", "attempts", "first_attempt_at",
     "dispatched_at", "outcome", "talk_seconds", "release_initiator", "release_reason",
-    "established_at", "released_at", "previous_job_ids", "note",
+    "established_at", "released_at", "previous_job_ids", "note", "contacts", "agent_misses",
+    "next_contact_at", "history",
 )  # fmt: skip
-TIME_COLUMNS = frozenset({"first_attempt_at", "dispatched_at", "established_at", "released_at"})
+TIME_COLUMNS = frozenset({"first_attempt_at", "dispatched_at", "established_at", "released_at",
+                          "next_contact_at"})  # fmt: skip
 PHONE_COLUMNS = ("caller", "callee")
 # CSV encodings an operator can ask for; utf-8 is written with a BOM so Excel shows Chinese.
 ENCODINGS = {"utf-8": "utf-8-sig", "gbk": "gbk", "gb18030": "gb18030"}
@@ -56,6 +58,7 @@ class ResultSheet:
     zone: str  # the campaign's time zone
     header: list[str]
     rows: Iterator[list[Cell]]
+    time_columns: frozenset[str] = TIME_COLUMNS  # named with their zone in XLSX
 
 
 def _int(value: Any) -> int | None:
@@ -71,8 +74,24 @@ def result_sheet(store: CampaignStore, cid: str, *, masked: bool = False) -> Res
     """The campaign is looked up now (CampaignNotFound before any file is touched)."""
     campaign = store.campaign(cid)
     zone = campaign.settings.timezone
-    header = [*RESULT_COLUMNS, *campaign.passthrough]
+    header = [*RESULT_COLUMNS, *distinct_names(campaign.passthrough, RESULT_COLUMNS)]
     return ResultSheet(campaign, zone, header, _rows(store, cid, zone, masked))
+
+
+def distinct_names(names: Iterable[str], taken: Iterable[str]) -> list[str]:
+    """The sheet's own columns as the results header shows them: one whose name is a
+    results column (a CRM export's `note`, `status`, `outcome`) becomes `note (sheet)`, so
+    a header never repeats a name."""
+    used = set(taken)
+    shown = []
+    for name in names:
+        candidate, n = name, 1
+        while candidate in used:
+            candidate = f"{name} (sheet)" if n == 1 else f"{name} (sheet {n})"
+            n += 1
+        used.add(candidate)
+        shown.append(candidate)
+    return shown
 
 
 def _rows(store: CampaignStore, cid: str, zone: str, masked: bool) -> Iterator[list[Cell]]:
@@ -92,7 +111,9 @@ def _rows(store: CampaignStore, cid: str, zone: str, masked: bool) -> Iterator[l
             _int(result.get("talk_seconds")), result.get("release_initiator") or "",
             result.get("release_reason") or "", times.local(result.get("established_at"), zone),
             times.local(result.get("released_at"), zone), _previous(result), _note(result),
-            *("" if v is None else str(v) for v in passthrough),
+            _int(result.get("contacts")) or 0, _int(result.get("agent_misses")) or 0,
+            times.local(result.get("next_contact_at"), zone) if status == "RETRY_WAIT" else None,
+            _history(result, zone), *("" if v is None else str(v) for v in passthrough),
         ]  # fmt: skip
         if masked:
             cells[1], cells[2] = mask_number(str(caller)), mask_number(str(callee))
@@ -106,6 +127,25 @@ def _previous(result: dict[str, Any]) -> str:
     """JobIds of the row's calls before an operator redialled it, oldest first."""
     ids = result.get("previous_job_ids")
     return " ".join(str(i) for i in ids) if isinstance(ids, list) else ""
+
+
+def _history(result: dict[str, Any], zone: str) -> str:
+    """Each call whose record came, oldest first: its time, outcome and masked agent."""
+    calls = result.get("history")
+    if not isinstance(calls, list):
+        return ""
+    shown = []
+    for call in calls:
+        if isinstance(call, dict):
+            parts = (_shown_time(call.get("at"), zone), str(call.get("outcome") or ""),
+                     mask_caller(str(call.get("caller") or "")))  # fmt: skip
+            shown.append(" ".join(p for p in parts if p))
+    return "; ".join(shown)
+
+
+def _shown_time(ms: Any, zone: str) -> str:
+    at = times.local(ms, zone)
+    return at.isoformat(timespec="seconds") if at else ""
 
 
 def _note(result: dict[str, Any]) -> str:
@@ -185,7 +225,12 @@ def export(
 ) -> int:
     """Write the results sheet; the format follows the extension. Returns data rows written."""
     check_export(path, encoding)
-    sheet = result_sheet(store, cid, masked=masked)
+    return write_sheet(result_sheet(store, cid, masked=masked), path, encoding)
+
+
+def write_sheet(sheet: ResultSheet, path: Path, encoding: str | None = None) -> int:
+    """Write a sheet whole or not at all; the format follows the extension. Returns data rows
+    written."""
     with replacing(path) as out:
         if path.suffix.lower() == ".xlsx":
             return _write_xlsx(sheet, out)
@@ -241,8 +286,7 @@ def _unencodable(header: list[str], cells: list[Cell], codec: str) -> DialerErro
 
 def _write_xlsx(sheet: ResultSheet, out: IO[bytes]) -> int:
     zone = sheet.campaign.settings.timezone
-    header = [
-        f"{name} ({zone})" if i < len(RESULT_COLUMNS) and name in TIME_COLUMNS else name
-        for i, name in enumerate(sheet.header)
-    ]
+    # Sheet columns never carry a results column's name (distinct_names), so a name in
+    # time_columns is ours.
+    header = [f"{name} ({zone})" if name in sheet.time_columns else name for name in sheet.header]
     return write_table(out, header, sheet.rows, sheet="results")

@@ -262,6 +262,32 @@ def _campaign_status(campaign: Campaign, page: _Page) -> Markup:
     return page.word(CAMPAIGN_STATUSES, campaign.status.value) or escape(campaign.status.value)
 
 
+def _contacts(summary: Summary, page: _Page) -> Section:
+    """Customers reached against calls placed, and the funnel: reached on which contact."""
+    _ = page._
+    reached = sum(summary.reached_on.values())
+    text = _(
+        "{reached} of {dialled} customers dialled were reached ({share}), in {calls} calls; "
+        "{misses} calls rang out at the agent and rang no customer."
+    ).format(
+        reached=reached,
+        dialled=summary.dialled,
+        share=_share(reached, summary.dialled),
+        calls=summary.calls,
+        misses=summary.agent_misses,
+    )
+    so_far = 0
+    cells: list[list[Cell]] = []
+    for contact in sorted(summary.reached_on):
+        so_far += summary.reached_on[contact]
+        cells.append(
+            [contact, summary.reached_on[contact], so_far, _share(so_far, summary.dialled)]
+        )
+    header = [_("contact"), _("reached on it"), _("reached by then"), _("share")]
+    table = Table("contacts", header, cells, _("nobody reached yet"))
+    return Section(_("Contacts"), [text], table)
+
+
 def _retries(summary: Summary, page: _Page) -> Section:
     _ = page._
     retried = sum(summary.retried.values())
@@ -453,6 +479,7 @@ def render_html(store: CampaignStore, cid: str, lang: str = DEFAULT) -> str:
             ),
             _chart(summary.timeline, zone, page),
         ),
+        _contacts(summary, page),
         _retries(summary, page),
         Section(
             _("Failures and rejections by code"),

@@ -64,6 +64,13 @@ class Summary:
     problems: list[Problem] = field(default_factory=list)
     problems_total: int = 0
     timeline: Timeline = field(default_factory=Timeline.empty)
+    # The contact strategy: customers dialled (rows placed), calls placed (each recorded
+    # call, the last one included), customers reached and on which contact, and calls that
+    # rang out at the agent (no contact).
+    dialled: int = 0
+    calls: int = 0
+    reached_on: Counter[int] = field(default_factory=Counter)
+    agent_misses: int = 0
 
 
 def _retry_reason(status: str, result: dict) -> str:
@@ -114,8 +121,23 @@ def summarise(store: CampaignStore, cid: str) -> Summary:
             if last_ms:
                 summary.timeline.add(last_ms, REQUEST_FAILED if status == "FAILED" else UNKNOWN)
         _count_broker(summary, campaign, status, result)
+        _count_contacts(summary, status, result)
     summary.brokers = dict(sorted(summary.brokers.items()))
     return summary
+
+
+def _count_contacts(summary: Summary, status: str, result: dict) -> None:
+    history = result.get("history")
+    recorded = len(history) if isinstance(history, list) else 0
+    if status == "DISPATCHED":
+        summary.dialled += 1
+        # Its last call is in the history once its record came; not yet: one call more.
+        summary.calls += max(recorded, 1) if result.get("outcome") else recorded + 1
+        if result.get("outcome") == "CONNECTED":
+            summary.reached_on[max(1, int(result.get("contacts") or 1))] += 1
+    else:
+        summary.calls += recorded
+    summary.agent_misses += int(result.get("agent_misses") or 0)
 
 
 def _count_broker(summary: Summary, campaign: Campaign, status: str, result: dict) -> None:

@@ -66,6 +66,11 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", _CID + "/results.csv"): Rule(P.DOWNLOAD, "export"),
     ("GET", _CID + "/results.xlsx"): Rule(P.DOWNLOAD, "export"),
     ("GET", _CID + "/report.html"): Rule(P.DOWNLOAD, "report"),
+    ("GET", _CID + "/calls.csv"): Rule(P.DOWNLOAD, "export"),
+    # The do-not-call list holds customers' numbers: those who change campaigns keep it.
+    ("GET", "/api/dnc"): Rule(P.CHANGE),
+    ("POST", "/api/dnc"): Rule(P.CHANGE, "dnc.add"),
+    ("DELETE", "/api/dnc/{number}"): Rule(P.CHANGE, "dnc.remove"),
     ("GET", "/metrics"): Rule(P.METRICS),
     # The audit trail and accounts.
     ("GET", "/audit"): Rule(P.AUDIT),
@@ -76,7 +81,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/users/{name}/enable"): Rule(P.USERS, "users.enable"),
     ("POST", "/api/users/{name}/reset"): Rule(P.USERS, "users.reset"),
 }
-_TARGETS = ("cid", "name", "token_id")
+_TARGETS = ("cid", "name", "token_id", "number")
 
 
 def is_page(path: str) -> bool:

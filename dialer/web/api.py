@@ -309,6 +309,47 @@ def _masked(request: Request, asked: bool) -> bool:
     return masked
 
 
+@router.get(
+    "/dnc",
+    response_model=schemas.DncList,
+    summary="The do-not-call list (as `dialer dnc list --json`)",
+)
+def dnc_list(request: Request) -> Any:
+    return _backend(request).dnc_list()
+
+
+@router.post(
+    "/dnc",
+    response_model=schemas.DncChanged,
+    response_model_exclude_none=True,
+    summary='Add numbers to the do-not-call list: {"numbers": [...]}',
+)
+async def dnc_add(request: Request) -> Any:
+    numbers = await _numbers(request)
+    return await run_in_threadpool(_backend(request).dnc_change, numbers, add=True)
+
+
+@router.delete(
+    "/dnc/{number}",
+    response_model=schemas.DncChanged,
+    response_model_exclude_none=True,
+    summary="Take a number off the do-not-call list",
+)
+def dnc_remove(request: Request, number: str) -> Any:
+    return _backend(request).dnc_change([number], add=False)
+
+
+async def _numbers(request: Request) -> list[str]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise BadRequest('send JSON: {"numbers": ["139...", ...]}') from None
+    numbers = body.get("numbers") if isinstance(body, dict) else None
+    if not isinstance(numbers, list) or not numbers:
+        raise BadRequest('send JSON: {"numbers": ["139...", ...]}')
+    return [str(n) for n in numbers]
+
+
 def _download(cid: str, name: str, write: Any, media_type: str) -> FileResponse:
     folder = Path(tempfile.mkdtemp(prefix="dialer-web-"))
     path = folder / name
@@ -348,6 +389,23 @@ def results_csv(
         "results.csv",
         lambda p: backend.write_results(cid, p, masked=masked, encoding=encoding),
         "text/csv; charset=" + encoding,
+    )
+
+
+@router.get(
+    "/campaigns/{cid}/calls.csv",
+    response_class=FileResponse,
+    responses=_file("text/csv"),
+    summary="As `dialer export ID --calls -o calls.csv`",
+)
+def calls_csv(request: Request, cid: str, masked: bool = False) -> FileResponse:
+    masked = _masked(request, masked)
+    backend = _backend(request)
+    return _download(
+        _id(cid),
+        "calls.csv",
+        lambda p: backend.write_results(cid, p, masked=masked, calls=True),
+        "text/csv; charset=utf-8",
     )
 
 

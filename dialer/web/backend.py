@@ -21,13 +21,15 @@ from dialer.campaign.manage import RowFilter, find_rows, list_campaigns
 from dialer.campaign.status import CallerNow as CallerNow
 from dialer.campaign.status import disabled_endpoints, status_view
 from dialer.engine import CampaignStore, Engine, open_store
+from dialer.engine.dnc import DoNotCall
 from dialer.engine.events import EventStore, WebhookEndpoint
 from dialer.errors import CampaignNotFound, DialerError, OptionError, SheetError, StoreError
 from dialer.models import CampaignSettings, CampaignStatus, RowState
 from dialer.options.upload import UPLOAD_OPTIONS as UPLOAD_OPTIONS
 from dialer.options.upload import Option as Option
 from dialer.options.upload import options_from_fields, settings_from_args, webhooks_from_args
-from dialer.options.values import checked, row_states
+from dialer.options.values import checked, phone_number, row_states
+from dialer.results.calls import export_calls
 from dialer.results.export import export
 from dialer.results.report import write_report
 from dialer.settings import Settings
@@ -307,12 +309,31 @@ class Backend:
             "rejected_rows": sink.rejected,
         }
 
+    # --- the do-not-call list -----------------------------------------------------------
+
+    def dnc_list(self) -> dict[str, Any]:
+        entries = DoNotCall(self.store).entries()
+        return {"numbers": [{"number": n, "added_at_ms": at} for n, at in entries]}
+
+    def dnc_change(self, numbers: Iterable[str], *, add: bool) -> dict[str, Any]:
+        """Numbers checked (and normalised) as `dialer dnc add|remove` checks them."""
+        try:
+            valid = [checked("number", str(text), phone_number) for text in numbers]
+        except OptionError as exc:
+            raise BadRequest(str(exc), "Options.Invalid") from None
+        dnc = DoNotCall(self.store)
+        if add:
+            return {"added": dnc.add(valid)}
+        return {"removed": dnc.remove(valid)}
+
     def upload(self, path: Path, label: str, opts: UploadOptions) -> dict[str, Any]:
         store = self.store
         with _sheet_errors(label):
             report = upload(store, path, opts.campaign, dnc=opts.dnc, sheet_name=opts.sheet_name,
                             file_label=label)  # fmt: skip
         EventStore(store.r, store.keys).save_endpoints(report.campaign_id, list(opts.webhooks))
+        if opts.campaign.start_at_ms:  # it starts by itself, as `dialer upload` does
+            self.engine.start(report.campaign_id)
         return {
             "id": report.campaign_id,
             "total": report.total,
@@ -324,11 +345,12 @@ class Backend:
 
     # --- downloads ----------------------------------------------------------------------
 
-    def write_results(
-        self, cid: str, path: Path, *, masked: bool = False, encoding: str | None = None
-    ) -> None:
+    def write_results(self, cid: str, path: Path, *, masked: bool = False,
+                      encoding: str | None = None, calls: bool = False) -> None:  # fmt: skip
+        """The results sheet, or (`calls`) the call log."""
+        write = export_calls if calls else export
         with _translated():
-            export(self.store, cid, path, masked=masked, encoding=encoding)
+            write(self.store, cid, path, masked=masked, encoding=encoding)
 
     def write_report(self, cid: str, path: Path, lang: str) -> None:
         with _translated():

@@ -297,3 +297,17 @@ class Redelivered(BaseModel):
 
 class Appended(Uploaded):
     examples: dict[str, list[str]] = Field(description="a few rejected rows per reason")
+
+
+class DncEntry(BaseModel):
+    number: str
+    added_at_ms: int | None = None
+
+
+class DncList(BaseModel):
+    numbers: list[DncEntry]
+
+
+class DncChanged(BaseModel):
+    added: int | None = None
+    removed: int | None = None

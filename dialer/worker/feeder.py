@@ -120,6 +120,16 @@ class Feeder:
             settings = campaign.settings
             calendar = Calendar.of(settings.windows, settings.timezone)
             wall = self.clock()
+            if settings.end_at_ms and wall * 1000 >= settings.end_at_ms:
+                ended = self.engine.end(cid)
+                log.info("campaign %s: its end time passed; %d rows waiting ended", cid, ended)
+                self._drop(cid)
+                continue
+            if wall * 1000 < settings.start_at_ms:
+                # Started before its --start-at: off the feeders' list until then.
+                self.engine.sleep(cid, settings.start_at_ms)
+                self._drop(cid)
+                continue
             if not calendar.is_open(wall):
                 # Nothing is fed outside the windows, so no call and no retry lands there.
                 self.engine.sleep(cid, int(calendar.next_open(wall) * 1000))

@@ -275,3 +275,25 @@ def test_report_in_chinese_has_the_english_figures_in_chinese_words(driven) -> N
 def _table(page: str, table_id: str) -> str:
     start = page.index(f'<table id="{table_id}">')
     return page[start : page.index("</table>", start)]
+
+
+def test_a_sheet_column_named_like_a_results_column_is_kept_under_a_distinct_name(
+    redis_client: redis.Redis, namespace: str, tmp_path
+) -> None:
+    store = CampaignStore(redis_client, Keys(namespace))
+    path = tmp_path / "crm.csv"
+    path.write_text("Caller,Callee,note,status,outcome,note (sheet)\n"
+                    "13800000001,13900000001,call after 5,VIP,won,x\n")  # fmt: skip
+    settings = CampaignSettings("t", "ccc-test", pool=("02151234567",), windows=ALWAYS)
+    cid = upload(store, path, settings).campaign_id
+    out = tmp_path / "r.csv"
+    assert export(store, cid, out) == 1
+    with open(out, encoding="utf-8-sig", newline="") as f:
+        header, line = list(csv.reader(f))
+    assert len(header) == len(set(header))
+    assert header[len(RESULT_COLUMNS) :] == [
+        "note (sheet)", "status (sheet)", "outcome (sheet)", "note (sheet) (sheet)"]  # fmt: skip
+    sheet = dict(zip(header, line, strict=True))
+    assert (sheet["note (sheet)"], sheet["status (sheet)"], sheet["outcome (sheet)"]) == (
+        "call after 5", "VIP", "won")  # fmt: skip
+    assert sheet["status"] == "PENDING" and sheet["note (sheet) (sheet)"] == "x"

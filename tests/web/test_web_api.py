@@ -261,3 +261,34 @@ def test_openapi_describes_every_endpoint(console) -> None:
             "/metrics", "/healthz"} <= paths  # fmt: skip
     form = spec["paths"]["/api/campaigns"]["post"]["requestBody"]["content"]
     assert "broker" in form["multipart/form-data"]["schema"]["properties"]
+
+
+def test_dnc_api_adds_lists_and_removes_numbers_as_the_cli_does(console) -> None:
+    import requests
+
+    added = console.post("/api/dnc", json={"numbers": ["+86 139 0000 0001", "13900000002"]})
+    assert added.status_code == 200 and added.json() == {"added": 2}, added.text
+    bad = console.post("/api/dnc", json={"numbers": ["12345"]})
+    assert bad.status_code == 400 and "'12345'" in bad.text
+    listed = console.get("/api/dnc").json()["numbers"]
+    assert [e["number"] for e in listed] == ["13900000001", "13900000002"]
+    gone = requests.delete(console.url + "/api/dnc/13900000001", headers=console.auth,
+                           timeout=30)  # fmt: skip
+    assert gone.json() == {"removed": 1}
+    assert [e["number"] for e in console.get("/api/dnc").json()["numbers"]] == ["13900000002"]
+    assert console.cli("dnc", "list").stdout.startswith("13900000002")
+    assert requests.get(console.url + "/api/dnc", timeout=30).status_code == 401
+
+
+def test_the_strategy_options_go_through_the_clis_parser(console) -> None:
+    sheet_text = "Caller,Callee\n13800000001,13900000001\n"
+    body = console.create(sheet_text, recycle=["CALLEE_NO_ANSWER=30m,2h", "BUSY=10m"],
+                          max_agent_misses="2", agent_miss_wait_s="20",
+                          end_at="2030-01-02T18:00")  # fmt: skip
+    s = open_engine(console.settings).store.campaign(body["id"]).settings
+    assert s.recycle == {"CALLEE_NO_ANSWER": [1800.0, 7200.0], "BUSY": [600.0]}
+    assert (s.contacts_allowed, s.max_agent_misses, s.agent_miss_wait_s) == (3, 2, 20.0)
+    assert s.end_at_ms == 1893578400000  # 2030-01-02 18:00 Asia/Shanghai
+    bad = console.post("/api/campaigns/preview", files={"file": ("s.csv", sheet_text.encode())},
+                       data={"broker": NUMBERS[0], "recycle": "CONNECTED=1m"})  # fmt: skip
+    assert bad.status_code == 400 and "must be OUTCOME=DELAY" in bad.text

@@ -69,10 +69,13 @@ def busy_timeline(start_ms: int) -> Timeline:
 
 
 def timed_timeline(
-    rng: random.Random, faults: Faults, start_ms: int, timeout_seconds: int
-) -> Timeline:
+    rng: random.Random, faults: Faults, start_ms: int, timeout_seconds: int, *,
+    caller: str = "", callee_ring: int = 1,
+) -> Timeline:  # fmt: skip
     """Caller's leg rings, then (if answered) the callee's, then talk. A leg not answered rings
-    until TimeoutSeconds from the start, as CCC hangs up a call not connected by then."""
+    until TimeoutSeconds from the start, as CCC hangs up a call not connected by then. A
+    caller who is away never answers; `callee_ring`: the how-manyth time this callee's leg
+    rings (their answer probability may differ per ring)."""
     scale = faults.time_scale
 
     def at(sim_s: float) -> int:
@@ -80,13 +83,19 @@ def timed_timeline(
 
     caller_ring = _draw(rng, faults.ring_s)
     caller_answers = _chance(rng, faults.caller_answer) and caller_ring < timeout_seconds
+    if caller in faults.away_callers:
+        caller_answers = False
     if not caller_answers:
         return Timeline(
             start_ms, None, None, at(timeout_seconds), False, "NoAnswer",
             CALLER_NO_ANSWER_REASON, "caller", timed=True,
         )  # fmt: skip
-    callee_ring = caller_ring + _draw(rng, faults.ring_s)
-    callee_answers = _chance(rng, faults.callee_answer) and callee_ring < timeout_seconds
+    callee_ring_s = caller_ring + _draw(rng, faults.ring_s)
+    answer = faults.callee_answer
+    if faults.callee_answer_by_ring:
+        by_ring = faults.callee_answer_by_ring
+        answer = by_ring[min(callee_ring, len(by_ring)) - 1]
+    callee_answers = _chance(rng, answer) and callee_ring_s < timeout_seconds
     if not callee_answers:
         return Timeline(
             start_ms, at(caller_ring), None, at(timeout_seconds), False, "NoAnswer",
@@ -95,7 +104,7 @@ def timed_timeline(
     talk = _draw(rng, faults.talk_s)
     hangs_up = rng.choice(("caller", "callee"))
     return Timeline(
-        start_ms, at(caller_ring), at(callee_ring), at(callee_ring + talk), False, "Success",
+        start_ms, at(caller_ring), at(callee_ring_s), at(callee_ring_s + talk), False, "Success",
         OK_REASON, hangs_up, timed=True,
     )  # fmt: skip
 

@@ -51,6 +51,9 @@ class Faults:
                       (unset: 0). A leg that is not answered rings until the request's
                       TimeoutSeconds.
       time_scale:  call time runs this many times faster than the wall clock.
+      away_callers: callers away from the phone: their leg rings out ("A,B" or a list).
+      callee_answer_by_ring: the callee's answer probability the 1st, 2nd… time their leg
+                   rings ("0.5,0.3"; the last repeats); overrides callee_answer.
     Records:
       cdr_delay_ms:      a record is visible this long after its call is released.
       cdr_number_format: plain (as dialled), plus86 (+8613800000000) or 86 (8613800000000).
@@ -68,6 +71,8 @@ class Faults:
     ring_s: Span | None = None
     talk_s: Span | None = None
     time_scale: float = 1.0
+    away_callers: tuple[str, ...] = ()
+    callee_answer_by_ring: tuple[float, ...] = ()
     cdr_delay_ms: float = 0.0
     cdr_number_format: str = "plain"
     cdr_odd_rate: float = 0.0
@@ -79,7 +84,7 @@ class Faults:
     @property
     def timed(self) -> bool:
         """Whether calls take time (ring, talk) and a caller already in a call is busy."""
-        return any(
+        return bool(self.away_callers or self.callee_answer_by_ring) or any(
             v is not None
             for v in (self.caller_answer, self.callee_answer, self.ring_s, self.talk_s)
         )
@@ -101,9 +106,10 @@ class Faults:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; what it returns can be posted back to `update`."""
         return {
-            f.name: str(v) if isinstance(v := getattr(self, f.name), Span) else v
+            f.name: str(v) if isinstance(v := getattr(self, f.name), Span)
+            else list(v) if isinstance(v, tuple) else v
             for f in fields(self)
-        }
+        }  # fmt: skip
 
 
 def _number(minimum: float = 0.0, maximum: float | None = None) -> Callable[[Any], float]:
@@ -144,6 +150,22 @@ def _number_format(value: Any) -> str:
 
 
 _rate = _number(0.0, 1.0)
+
+
+def _items(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return list(value or ())
+
+
+def _callers(value: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in _items(value))
+
+
+def _rates(value: Any) -> tuple[float, ...]:
+    return tuple(_rate(v) for v in _items(value))
+
+
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "latency_ms": _number(),
     "fail_rate": _rate,
@@ -156,6 +178,8 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "ring_s": _optional(_span),
     "talk_s": _optional(_span),
     "time_scale": _time_scale,
+    "away_callers": _callers,
+    "callee_answer_by_ring": _rates,
     "cdr_delay_ms": _number(),
     "cdr_number_format": _number_format,
     "cdr_odd_rate": _rate,

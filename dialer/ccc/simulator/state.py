@@ -91,6 +91,7 @@ class SimulatorState:
         self._by_job: dict[str, PlacedCall] = {}
         # Caller number -> epoch ms its current timed call is released.
         self._busy_until_ms: dict[str, int] = {}
+        self._callee_rung: dict[str, int] = {}  # times each callee's leg was rung
         self._lock = threading.Lock()
         self._recent: deque[float] = deque()
         # Signed requests per action, answered or refused: what a run cost in API calls.
@@ -156,7 +157,7 @@ class SimulatorState:
         with self._lock:
             self._job_counter += 1
             job_id = f"job-{self._job_counter}"
-            timeline = self._timeline(caller, start_ms, timeout_seconds)
+            timeline = self._timeline(caller, callee, start_ms, timeout_seconds)
             call = PlacedCall(
                 job_id,
                 request_id,
@@ -179,12 +180,17 @@ class SimulatorState:
                 self._log_file.flush()
         return call
 
-    def _timeline(self, caller: str, start_ms: int, timeout_seconds: int) -> Timeline:
+    def _timeline(self, caller: str, callee: str, start_ms: int,
+                  timeout_seconds: int) -> Timeline:  # fmt: skip
         if not self.faults.timed:
             return instant_timeline(self.rng, start_ms)
         if self._busy_until_ms.get(caller, 0) > start_ms:
             return busy_timeline(start_ms)
-        timeline = timed_timeline(self.call_rng, self.faults, start_ms, timeout_seconds)
+        ring = self._callee_rung.get(callee, 0) + 1
+        timeline = timed_timeline(self.call_rng, self.faults, start_ms, timeout_seconds,
+                                  caller=caller, callee_ring=ring)  # fmt: skip
+        if timeline.caller_answered_ms is not None:
+            self._callee_rung[callee] = ring
         self._busy_until_ms[caller] = timeline.release_ms
         return timeline
 

@@ -12,6 +12,7 @@
 -- KEYS[14] last_account_dial  KEYS[15] due      KEYS[16] wake
 -- KEYS[17] caller        the person rung first: calls they are in (every campaign)
 -- KEYS[18] agents        the campaign's caller pool
+-- KEYS[19] dnc           the do-not-call list (every campaign): a callee on it FAILs
 -- ARGV[1] row  ARGV[2] token  ARGV[3] broker  ARGV[4] packed
 -- ARGV[5] dialing_lease_ms   ARGV[6] callee daily cap   ARGV[7] callee monthly cap
 -- ARGV[8] broker daily cap   ARGV[9] pair_guard_ms      ARGV[10] next_day_ms (Redis clock)
@@ -19,6 +20,7 @@
 -- ARGV[14] interval_ms       the broker's pacing interval
 -- ARGV[15] call_id ("campaign:row")  ARGV[16] caller_max_hold_ms (0: callers not paced)
 -- ARGV[17] caller (the row's own, or the pool agent FEED gave it)
+-- ARGV[18] ends_at_ms     the campaign's --end-at (0: none): from then no call begins
 -- Returns {begun_at_ms} (the row is DIALING), or {Refusal.X} / {Refusal.TOO_SOON, wait_ms}.
 local meta_key, state_key, counts_key, lease_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local inflight_key, queue_key, result_key, last_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
@@ -33,6 +35,7 @@ local day_key, month_key, account_interval = ARGV[11], ARGV[12], tonumber(ARGV[1
 local interval = tonumber(ARGV[14])
 local caller_key, agents_key, call_id = KEYS[17], KEYS[18], ARGV[15]
 local max_hold, caller = tonumber(ARGV[16]), ARGV[17]
+local dnc_key = KEYS[19]
 local day_field, month_field = 'd:' .. day_key, 'm:' .. month_key
 local member = member_of(broker, packed)
 
@@ -68,6 +71,12 @@ local function park(due, code, message)
 end
 
 local status = redis.call('HGET', meta_key, 'status')
+local ends_at = tonumber(ARGV[18])
+if ends_at > 0 and now >= ends_at then
+  -- Back to its queue: the feeder ends the campaign and every row still waiting.
+  give_back(Status.RUNNING)
+  return {Refusal.NOT_RUNNING}
+end
 if status ~= Status.RUNNING then
   give_back(status)
   return {Refusal.NOT_RUNNING}
@@ -100,6 +109,15 @@ if broker_cap > 0 and tonumber(redis.call('GET', broker_day_key) or '0') >= brok
 end
 local last = tonumber(redis.call('GET', last_key) or '0')
 if now < last + interval then return {Refusal.TOO_SOON, math.ceil(last + interval - now)} end
+-- Checked here, as the call begins (after the one refusal a worker repeats, TOO_SOON): a
+-- number added while the campaign runs is never rung.
+if redis.call('HEXISTS', dnc_key, entry_fields(packed)[ENTRY.callee]) == 1 then
+  set_state(state_key, counts_key, row, State.QUEUED, State.FAILED)
+  release()
+  patch_result(result_key, row, {error_code = 'Dnc.Listed',
+    error_message = 'the callee is on the do-not-call list'})
+  return {Refusal.DO_NOT_CALL}
+end
 if account_interval > 0 then
   local account_last = tonumber(redis.call('GET', account_last_key) or '0')
   if now < account_last + account_interval then

@@ -4,6 +4,7 @@
 -- ARGV[1] row  ARGV[2] campaign_id  ARGV[3] released_at_ms  ARGV[4] wrap_up_ms
 -- ARGV[5] caller_prefix  ARGV[6] parked_prefix  ARGV[7] connected (1|0)  ARGV[8] talk_s
 -- ARGV[9] busy_ms (the call's length, ring to release)
+-- ARGV[10] missed (1|0): the caller's leg rang out (counted per caller as missed:CALLER)
 -- Returns the epoch ms the caller is free from, or -1 (the row names no caller it rang).
 local result_key, agents_key, due_key, wake_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local row, cid = ARGV[1], ARGV[2]
@@ -18,6 +19,7 @@ local stats_key = KEYS[5]
 redis.call('HINCRBY', stats_key, 'connected:' .. caller, tonumber(ARGV[7]))
 redis.call('HINCRBY', stats_key, 'talk_s:' .. caller, tonumber(ARGV[8]))
 redis.call('HINCRBY', stats_key, 'busy_ms:' .. caller, tonumber(ARGV[9]))
+if ARGV[10] == '1' then redis.call('HINCRBY', stats_key, 'missed:' .. caller, 1) end
 -- XX: a hold that has already lapsed (the max hold) is not brought back.
 redis.call('ZADD', caller_prefix .. caller, 'XX', free_at, cid .. ':' .. row)
 local now = now_ms()

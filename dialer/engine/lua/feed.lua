@@ -10,7 +10,10 @@
 -- ARGV[6] account_interval_ms (0: no account cap)  ARGV[7] queue_prefix  ARGV[8] pace_prefix
 -- ARGV[9] max_rows  ARGV[10] caller_prefix  ARGV[11] parked_prefix  ARGV[12] campaign_id
 -- ARGV[13] caller pacing (1|0)  ARGV[14] caller concurrency
--- First, each parked caller who is free again gets their next row back at the head of its
+-- KEYS[14] retry     rows in RETRY_WAIT by due time
+-- First, rows whose retry or recycle is due go back to their queue's head (as UPKEEP does,
+-- but FEED runs when the feeder is woken, so a recycled contact is not late by an upkeep
+-- period); each parked caller who is free again gets their next row back at the head of its
 -- broker queue. Returns {next_due_ms (-1: none), then broker, packed, token, slot_ms, caller
 -- per row queued}.
 local meta_key, inflight_key, due_key = KEYS[1], KEYS[5], KEYS[8]
@@ -26,6 +29,7 @@ local max_rows = tonumber(ARGV[9])
 
 if redis.call('HGET', meta_key, 'status') ~= Status.RUNNING then return {-1} end
 local now = now_ms()
+release_retries(c.state, c.counts, KEYS[14], c.queue_prefix, due_key, c.wake, now, MAX_SCAN)
 local out = {-1}
 local rows = {}
 local next_due = nil

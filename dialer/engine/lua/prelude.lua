@@ -135,16 +135,34 @@ local function emit_attempt(row, outcome, obj, records)
 end
 
 -- What SETTLE_RECORDS tells of a DISPATCHED row whose lookups ended: its call's outcome
--- (found) and the row's end either way.
-local function emit_settled(row, act, result)
+-- (found), and the row's end unless the strategy tries the customer `again`.
+local function emit_settled(row, act, result, again)
   local obj = result and cjson.decode(result) or {}
   local attempt = tonumber(obj['attempts']) or 0
   if act == 'found' then emit('call.ended', row, attempt, event_data(obj)) end
-  emit('row.finished', row, attempt, event_data(obj, {state = State.DISPATCHED}))
+  if not again then emit('row.finished', row, attempt, event_data(obj, {state = State.DISPATCHED})) end
 end
 
 local function emit_status(status, reason)
   emit('campaign.status', nil, 0, {status = status, reason = reason or ''})
+end
+
+-- Rows in RETRY_WAIT whose time has come (a transient failure's backoff, a recycled contact,
+-- an agent's missed leg) go back to the head of their broker's queue, ahead of fresh rows,
+-- and the broker is due now. Returns how many went back.
+local function release_retries(state_key, counts_key, retry_key, queue_prefix, due_key, wake_key,
+                               now, limit)
+  local due = redis.call('ZRANGEBYSCORE', retry_key, '-inf', now, 'LIMIT', 0, limit)
+  for _, member in ipairs(due) do
+    local broker, packed = split_member(member)
+    local row = entry_row(packed)
+    if split_state(redis.call('HGET', state_key, row)) == State.RETRY_WAIT then
+      requeue(state_key, counts_key, row, State.RETRY_WAIT, queue_prefix .. broker, packed)
+      wake(due_key, wake_key, broker, now)
+    end
+    redis.call('ZREM', retry_key, member)
+  end
+  return #due
 end
 
 -- A running campaign with no row left to dial is DONE. True when it just finished.
@@ -172,10 +190,11 @@ local function caller_busy(c, number, now)
   return redis.call('ZCARD', key) >= c.concurrency
 end
 
--- The pool's agent free longest (the agents zset scores when each is free from), if any.
-local function free_agent(c, now)
+-- The pool's agent free longest (the agents zset scores when each is free from), if any;
+-- never `avoid`, the agent who last missed the row's call (dialer.strategy).
+local function free_agent(c, now, avoid)
   for _, agent in ipairs(redis.call('ZRANGE', c.agents, 0, -1)) do
-    if not caller_busy(c, agent, now) then return agent end
+    if agent ~= avoid and not caller_busy(c, agent, now) then return agent end
   end
   return nil
 end
@@ -242,9 +261,10 @@ local function feed_broker(c, broker, now, inflight, limit, out, notify)
     if split_state(redis.call('HGET', c.state, row)) == State.PENDING then
       local caller = ''
       if c.pacing then
-        caller = entry_fields(packed)[ENTRY.caller]
+        local fields = entry_fields(packed)
+        caller = fields[ENTRY.caller]
         if caller == '' then
-          caller = free_agent(c, now)
+          caller = free_agent(c, now, fields[ENTRY.avoid])
           if not caller then
             redis.call('LPUSH', c.queue_prefix .. broker, packed)
             no_agent = true

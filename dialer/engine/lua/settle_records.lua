@@ -1,15 +1,28 @@
 -- SETTLE_RECORDS: what one round of call-record lookups found for DISPATCHED rows, for many
--- rows at once. Each item is {row, job_id, act, patch, at}:
---   found  the call's record: the patch is its outcome; the row's lookups stop.
+-- rows at once. Each item is {row, job_id, act, patch, at, next}:
+--   found  the call's record: the patch is its outcome; the row's lookups stop. With `next`
+--          ({at, member}: dialer.strategy decided the customer is tried again), the row waits
+--          in RETRY_WAIT until `at`, then goes back to the head of its broker's queue as
+--          `member` (broker SEP packed entry) and is fed, paced and capped like a fresh row;
+--          a DONE campaign runs again for it.
 --   again  no record yet, or the lookup failed: look again at `at`.
 --   stop   the campaign's horizon passed with no record: the patch says why; lookups stop.
--- Only a row still DISPATCHED with that JobId is changed (an operator may have redialled it);
--- any other stops being looked up.
--- KEYS[1] state  KEYS[2] result  KEYS[3] cdr_due
--- ARGV[1] items (JSON list)
+-- An item with `uncount` ({key, day, month}: KEYS[key] is the callee's caps hash) is a call
+-- whose agent leg rang out: the customer was never rung, so the call is taken off the
+-- callee's caps for the day and month it began.
+-- Only a row still DISPATCHED with that JobId is changed (an operator may have redialled it,
+-- or this round was already applied); any other stops being looked up.
+-- KEYS[1] state  KEYS[2] result  KEYS[3] cdr_due  KEYS[4] counts  KEYS[5] retry
+-- KEYS[6] meta   KEYS[7] running KEYS[8] wake   KEYS[9..] callees' caps hashes (see uncount)
+-- ARGV[1] items (JSON list)  ARGV[2] campaign_id
 -- Returns the rows whose outcome was written.
-local state_key, result_key, cdr_key = KEYS[1], KEYS[2], KEYS[3]
+local state_key, result_key, cdr_key, counts_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local retry_key, meta_key, running_key, wake_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local cid = ARGV[2]
+-- A cancelled campaign tries nobody again.
+local recycling = redis.call('HGET', meta_key, 'status') ~= Status.CANCELLED
 local settled = {}
+local first_due = nil
 for _, item in ipairs(cjson.decode(ARGV[1])) do
   local row = tostring(item.row)
   local cur = redis.call('HGET', result_key, row)
@@ -22,9 +35,35 @@ for _, item in ipairs(cjson.decode(ARGV[1])) do
     redis.call('ZADD', cdr_key, 'XX', item.at, row)
   else
     patch_result(result_key, row, item.patch)
-    emit_settled(row, item.act, redis.call('HGET', result_key, row))
+    local nxt = item.next
+    local again = recycling and type(nxt) == 'table'
+    emit_settled(row, item.act, redis.call('HGET', result_key, row), again)
     redis.call('ZREM', cdr_key, row)
     if item.act == 'found' then table.insert(settled, item.row) end
+    local uncount = item.uncount
+    if type(uncount) == 'table' then
+      local caps_key = KEYS[uncount.key]
+      for _, field in ipairs({'d:' .. uncount.day, 'm:' .. uncount.month}) do
+        if tonumber(redis.call('HGET', caps_key, field) or '0') > 0 then
+          redis.call('HINCRBY', caps_key, field, -1)
+        end
+      end
+    end
+    if again then
+      set_state(state_key, counts_key, row, State.DISPATCHED, State.RETRY_WAIT)
+      redis.call('ZADD', retry_key, nxt.at, nxt.member)
+      if not first_due or nxt.at < first_due then first_due = nxt.at end
+    end
   end
+end
+if first_due then
+  if redis.call('HGET', meta_key, 'status') == Status.DONE then
+    redis.call('HSET', meta_key, 'status', Status.RUNNING)
+    redis.call('SADD', running_key, cid)
+    emit_status(Status.RUNNING)
+  end
+  -- The campaign's feeder sleeps until it is told: it feeds (and so releases the row) then.
+  redis.call('RPUSH', wake_key, first_due)
+  redis.call('LTRIM', wake_key, -16, -1)
 end
 return settled

@@ -50,16 +50,8 @@ for i = 1, #expired, 2 do
   end
 end
 
-local due = redis.call('ZRANGEBYSCORE', retry_key, '-inf', now, 'LIMIT', 0, limit)
-for _, member in ipairs(due) do
-  local broker, packed = split_member(member)
-  local row = entry_row(packed)
-  if split_state(redis.call('HGET', state_key, row)) == State.RETRY_WAIT then
-    requeue(state_key, counts_key, row, State.RETRY_WAIT, queue_prefix .. broker, packed)
-    wake(due_key, wake_key, broker, now)
-  end
-  redis.call('ZREM', retry_key, member)
-end
+local released = release_retries(state_key, counts_key, retry_key, queue_prefix, due_key,
+                                 wake_key, now, limit)
 
 local done = 0
 if complete_if_done(meta_key, counts_key, running_key, cid, now) then done = 1 end
@@ -70,4 +62,4 @@ for _, key in ipairs({lease_key, retry_key}) do
     next_due = tonumber(first[2])
   end
 end
-return {#expired / 2, #due, done, redis.call('HLEN', down_key), next_due}
+return {#expired / 2, released, done, redis.call('HLEN', down_key), next_due}

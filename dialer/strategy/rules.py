@@ -1,0 +1,108 @@
+"""What a settled call means for its row, with no Redis: `next_step` reads the row's result so
+far and the call's outcome, and says what to write and whether (and when) the row is dialled
+again. The engine applies it atomically (lua/settle_records.lua), only if the row is still the
+one this call left, so a round applied twice changes nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from dialer.calendar import Calendar
+from dialer.engine.codec import DialEntry
+from dialer.engine.transitions import SCHEDULE_ENDED
+from dialer.models import CampaignSettings
+
+AGENT_MISSED = "CALLER_NO_ANSWER"  # the agent's leg rang out: the customer was never rung
+# Reason codes a row ends with (outcome_code): every agent allowed missed its call; the
+# customer was tried as often as the campaign allows.
+AGENT_MISSES = "Strategy.AgentMisses"
+MAX_CONTACTS = "Strategy.MaxContacts"
+# Outcomes a customer may be tried again after (--recycle): the customer's leg was rung and
+# nobody, or the network, took it. CONNECTED is a contact made; CALLER_NO_ANSWER is no contact.
+RECYCLABLE = ("CALLEE_NO_ANSWER", "BUSY", "REJECTED_BY_CARRIER", "FAILED_OTHER")
+_OUTCOME_FIELDS = ("outcome", "talk_seconds", "release_initiator", "release_reason",
+                   "established_at", "released_at", "record_found_at")  # fmt: skip
+# Fields written only when the row is dialled again.
+_AGAIN_ONLY = frozenset({"redial_offset", "previous_job_ids", *_OUTCOME_FIELDS})
+
+
+@dataclass(frozen=True)
+class Step:
+    """The result fields to write, and the row's next dial: when (epoch ms) and as which
+    entry (None: the row is done)."""
+
+    patch: dict[str, Any]
+    at_ms: int | None = None
+    entry: DialEntry | None = None
+
+
+def next_step(settings: CampaignSettings, calendar: Calendar, result: dict[str, Any],
+              outcome: dict[str, Any], entry: DialEntry, now_ms: int) -> Step:  # fmt: skip
+    """`result`: the row's result before this call's outcome; `outcome`: the classified
+    record (dialer.records.rules.classify); `entry`: the row's dial entry as uploaded."""
+    kind = str(outcome.get("outcome") or "")
+    released = int(outcome.get("released_at") or now_ms)
+    caller = str(result.get("caller") or entry.caller)
+    history = list(result.get("history") or [])
+    # One entry per call whose record came: what the call log export lists.
+    history.append({
+        "at": result.get("last_attempt_at"), "released_at": outcome.get("released_at"),
+        "outcome": kind, "caller": caller, "broker": result.get("broker") or entry.broker,
+        "job_id": result.get("job_id"), "talk_seconds": outcome.get("talk_seconds", 0),
+    })  # fmt: skip
+    contacts = int(result.get("contacts") or 0)
+    misses = int(result.get("agent_misses") or 0)
+    previous = list(result.get("previous_job_ids") or [])
+    if result.get("job_id"):
+        previous.append(result["job_id"])
+    patch: dict[str, Any] = {"history": history, "next_contact_at": None}
+    again: dict[str, Any] = {
+        # Each contact has its own budget of retries of transient failures (FINISH counts
+        # attempts from here), and a later lookup of an UNKNOWN attempt skips this call.
+        "redial_offset": int(result.get("attempts") or 0),
+        "previous_job_ids": previous,
+        # The call's outcome lives on in `history`; the row's own outcome fields are the next
+        # call's to write, so a row dialled again never shows the last call's as its own.
+        **dict.fromkeys(_OUTCOME_FIELDS),
+    }
+    if kind == AGENT_MISSED:
+        misses += 1
+        patch["agent_misses"] = misses
+        if misses >= settings.max_agent_misses:
+            patch["outcome_code"] = AGENT_MISSES
+            patch["outcome_note"] = (
+                f"{misses} agent calls rang out unanswered: the customer was never rung"
+            )
+            return Step(patch)
+        pool = entry.caller == "" and len(settings.agents) > 1
+        if pool:
+            # Any other agent of the pool, at once.
+            return _again(patch | again, calendar, released, entry, caller, settings.end_at_ms)
+        wait_ms = int(settings.agent_miss_wait_s * 1000)
+        return _again(patch | again, calendar, released + wait_ms, entry, "", settings.end_at_ms)
+    contacts += 1
+    patch["contacts"] = contacts
+    delays = settings.recycle.get(kind)
+    if not delays:
+        return Step(patch)
+    if contacts >= settings.contacts_allowed:
+        patch["outcome_code"] = MAX_CONTACTS
+        patch["outcome_note"] = f"tried {contacts} times, as many as the campaign allows"
+        return Step(patch)
+    delay_ms = int(delays[min(contacts, len(delays)) - 1] * 1000)
+    return _again(patch | again, calendar, released + delay_ms, entry, "", settings.end_at_ms)
+
+
+def _again(patch: dict[str, Any], calendar: Calendar, due_ms: int, entry: DialEntry,
+           avoid: str = "", end_at_ms: int = 0) -> Step:  # fmt: skip
+    # A time outside the calling windows moves to the next opening.
+    at_ms = int(calendar.next_open(due_ms / 1000) * 1000)
+    at_ms = max(at_ms, due_ms)
+    if end_at_ms and at_ms >= end_at_ms:
+        patch["outcome_code"] = SCHEDULE_ENDED
+        patch["outcome_note"] = "the next call would have been after the campaign's end time"
+        return Step({k: v for k, v in patch.items() if k not in _AGAIN_ONLY})
+    patch["next_contact_at"] = at_ms
+    return Step(patch, at_ms, dataclasses.replace(entry, avoid=avoid))
