@@ -30,6 +30,11 @@ RUNS = {
     "redis_cost": (["--brokers", "1", "--rows-per-broker", "10", "--rate", "20",
                     "--idle-campaigns", "2", "--idle-seconds", "1"], "per placed call"),
     "simulator": (["--threads", "2", "--seconds", "1"], "throughput="),
+    "strategy": (["--rows", "16", "--agents", "4", "--away", "1", "--brokers", "2", "--rate",
+                  "10", "--time-scale", "1000"], "reached"),
+    "webhooks": (["--calls", "16", "--brokers", "2", "--rate", "10", "--down-s", "1",
+                  "--workers", "1", "--concurrency", "4", "--backoff-base-s", "0.2"],
+                 "deliveries/s"),
 }  # fmt: skip
 
 
