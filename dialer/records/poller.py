@@ -30,7 +30,13 @@ from dialer.ccc.records import CallRecord, get_record, iter_call_records, matche
 from dialer.engine import Campaign, DialEntry, Engine
 from dialer.engine.codec import member as entry_member
 from dialer.engine.codec import split_member
-from dialer.errors import CampaignFatal, CampaignNotFound, CccError, PermanentCallError
+from dialer.errors import (
+    CampaignFatal,
+    CampaignNotFound,
+    CccError,
+    PermanentCallError,
+    StoreError,
+)
 from dialer.records.plan import (
     Budget,
     CallLength,
@@ -152,6 +158,9 @@ class RecordsPoller:
             try:
                 if not self.poll_once():
                     stop.wait(tick_s)
+            except StoreError as exc:  # Redis away: the lookups wait for it, as the feeder does
+                log.warning("call records: Redis unavailable (%s); retrying", exc)
+                stop.wait(1.0)
             except Exception:
                 log.exception("call record poll failed")
                 stop.wait(2.0)

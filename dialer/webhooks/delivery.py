@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import requests
 
 from dialer.engine.events import GLOBAL, Delivery, EventStore, WebhookEndpoint
+from dialer.errors import StoreError
 from dialer.settings import Settings
 from dialer.webhooks import policy, signing
 from dialer.webhooks.endpoints import global_endpoint
@@ -59,6 +60,8 @@ class Deliverer:
     def _run(self, d: Delivery) -> None:
         try:
             self.deliver(d)
+        except StoreError as exc:  # Redis away: the lease brings the delivery back
+            log.warning("webhook delivery %s: Redis unavailable (%s)", d.event_id, exc)
         except Exception:  # the lease brings the delivery back
             log.exception("webhook delivery %s to endpoint %s failed", d.event_id, d.endpoint)
         finally:

@@ -272,6 +272,7 @@ def test_secrets_are_never_in_redis_in_clear_nor_in_the_logs(
         assert secret not in logged, secret[:4]
 
 
+@pytest.mark.timing  # compares how long answers take
 def test_failed_passwords_slow_down_per_account_as_well_as_per_address(
     redis_server, namespace, simulator
 ) -> None:

@@ -119,6 +119,7 @@ def test_sign_out_needs_csrf_and_ends_the_session(console) -> None:
     assert browser.get(console.url + "/api/campaigns", timeout=10).status_code == 401
 
 
+@pytest.mark.timing  # judges how long answers take
 def test_repeated_failed_sign_ins_are_slowed_down(console) -> None:
     def attempt(token: str) -> tuple[int, float]:
         started = time.monotonic()
