@@ -35,13 +35,22 @@ def agents(n: int) -> list[str]:
 
 def run(args: argparse.Namespace, paced: bool) -> dict[str, float]:
     numbers = harness.brokers(args.brokers)
-    sim_args = ("--ring-s", args.ring, "--talk-s", args.talk, "--time-scale", str(args.time_scale),
-                "--seed", "7")  # fmt: skip
+    sim_args = (
+        "--ring-s",
+        args.ring,
+        "--talk-s",
+        args.talk,
+        "--time-scale",
+        str(args.time_scale),
+        "--seed",
+        "7",
+    )
     # The product's 2 s floors for record lookups, scaled like the calls: the run then
     # costs the requests per call, and the idle time per call, of the unscaled campaign.
     floor_s = str(2.0 / args.time_scale)
-    with harness.environment(numbers, 20, sim_args, DIALER_CALLER_LOOKUP_S=floor_s,
-                             DIALER_RECORDS_POLL_S=floor_s) as ctx:  # fmt: skip
+    with harness.environment(
+        numbers, 20, sim_args, DIALER_CALLER_LOOKUP_S=floor_s, DIALER_RECORDS_POLL_S=floor_s
+    ) as ctx:
         engine = ctx["engine"]
         people = agents(args.agents)
         sheet = ctx["tmp"] / "sheet.csv"
@@ -50,9 +59,14 @@ def run(args: argparse.Namespace, paced: bool) -> dict[str, float]:
             for i in range(args.rows):
                 f.write(f"{people[i % len(people)]},139{i:08d},{numbers[i % len(numbers)]}\n")
         settings = CampaignSettings(
-            "agents", "ccc-test", rate_per_s=args.rate, windows=("00:00-24:00",),
-            wrap_up_s=args.wrap_up_s, caller_pacing=paced, pair_guard_s=0,
-        )  # fmt: skip
+            "agents",
+            "ccc-test",
+            rate_per_s=args.rate,
+            windows=("00:00-24:00",),
+            wrap_up_s=args.wrap_up_s,
+            caller_pacing=paced,
+            pair_guard_s=0,
+        )
         cid = harness.upload_sheet(engine, sheet, settings)
         harness.start_workers(ctx, 2, 32)
         harness.wait_for_workers(ctx, 2)
@@ -101,12 +115,14 @@ def main() -> None:
         figures = run(args, paced)
         label = "callers paced" if paced else "brokers only "
         share = figures["occupancy"] / figures["allowed"]
-        print(f"{label}: {figures['calls']} calls in {figures['wall_s']:.0f} s, "
-              f"caller overlaps {figures['overlaps']}, failed at the caller's leg (busy) "
-              f"{figures['caller_busy']}, agent occupancy {figures['occupancy']:.2f} of "
-              f"{figures['allowed']:.2f} allowed ({share:.2f}), "
-              f"CCC API requests per placed call {figures['api_per_call']:.2f} "
-              f"{figures['requests']}")  # fmt: skip
+        print(
+            f"{label}: {figures['calls']} calls in {figures['wall_s']:.0f} s, "
+            f"caller overlaps {figures['overlaps']}, failed at the caller's leg (busy) "
+            f"{figures['caller_busy']}, agent occupancy {figures['occupancy']:.2f} of "
+            f"{figures['allowed']:.2f} allowed ({share:.2f}), "
+            f"CCC API requests per placed call {figures['api_per_call']:.2f} "
+            f"{figures['requests']}"
+        )
 
 
 if __name__ == "__main__":

@@ -58,9 +58,11 @@ def main() -> None:
     # Sustained rate: the middle 80% of the campaign, away from ramp-up and tail.
     lo, hi = stamps[len(stamps) // 10], stamps[len(stamps) * 9 // 10]
     sustained = (len(stamps) * 8 // 10) / (hi - lo) if hi > lo else 0.0
-    print(f"{args.brokers} brokers x {args.rate:g}/s limit ({args.brokers * args.rate:g}/s "
-          f"allowed), {args.workers} workers x {args.concurrency} threads, "
-          f"latency {args.latency_ms:g} ms")  # fmt: skip
+    print(
+        f"{args.brokers} brokers x {args.rate:g}/s limit ({args.brokers * args.rate:g}/s "
+        f"allowed), {args.workers} workers x {args.concurrency} threads, "
+        f"latency {args.latency_ms:g} ms"
+    )
     print(f"calls={len(calls)} duplicates={len(calls) - len({c['callee'] for c in calls})}")
     print(
         f"overall={len(stamps) / (stamps[-1] - stamps[0]):.0f} calls/s, "
@@ -68,13 +70,18 @@ def main() -> None:
     )
     # Where the machine's time went: CPU ms per call by process, over the whole campaign.
     spent = {k: (after[k] - before[k]) * 1000 / max(1, len(calls)) for k in after}
-    print("CPU ms per call: " + ", ".join(f"{k} {v:.2f}" for k, v in spent.items())
-          + f", total {sum(spent.values()):.2f}")  # fmt: skip
+    print(
+        "CPU ms per call: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in spent.items())
+        + f", total {sum(spent.values()):.2f}"
+    )
     # CCC runs elsewhere in production: what these cores could carry without the simulator.
     own = spent["workers"] + spent["redis"]
     cores = os.cpu_count() or 1
-    print(f"without the simulator: {cores} cores / {own:.2f} ms = at most "
-          f"{cores * 1000 / own:.0f} calls/s")  # fmt: skip
+    print(
+        f"without the simulator: {cores} cores / {own:.2f} ms = at most "
+        f"{cores * 1000 / own:.0f} calls/s"
+    )
 
 
 if __name__ == "__main__":

@@ -30,9 +30,13 @@ from dialer.sheets.upload import upload
 
 START_MS = 1_772_413_200_000  # 2026-03-02 09:00 Asia/Shanghai
 OUTCOMES = (
-    ("CONNECTED", 55), ("CALLEE_NO_ANSWER", 20), ("CALLER_NO_ANSWER", 8), ("BUSY", 8),
-    ("REJECTED_BY_CARRIER", 5), ("FAILED_OTHER", 4),
-)  # fmt: skip
+    ("CONNECTED", 55),
+    ("CALLEE_NO_ANSWER", 20),
+    ("CALLER_NO_ANSWER", 8),
+    ("BUSY", 8),
+    ("REJECTED_BY_CARRIER", 5),
+    ("FAILED_OTHER", 4),
+)
 
 
 def generate(path: Path, rows: int) -> None:
@@ -66,33 +70,44 @@ def settle(store: CampaignStore, cid: str, rows: int, brokers: tuple[str, ...]) 
         at = START_MS + row * 50 + rng.randrange(40)
         attempts = 1 if rng.random() < 0.93 else rng.randint(2, 3)
         result: dict[str, object] = {
-            "broker": brokers[row % len(brokers)], "attempts": attempts,
-            "first_attempt_at": at - (attempts - 1) * 4000, "last_attempt_at": at,
-        }  # fmt: skip
+            "broker": brokers[row % len(brokers)],
+            "attempts": attempts,
+            "first_attempt_at": at - (attempts - 1) * 4000,
+            "last_attempt_at": at,
+        }
         if attempts > 1:
             result["retry_code"] = "InternalService.CTI"
         luck = rng.random()
         if luck < 0.03:
             state = "FAILED"
-            result |= {"error_code": "InternalService.CTI", "http_status": 500,
-                       "error_message": "An internal CTI service error occurred."}  # fmt: skip
+            result |= {
+                "error_code": "InternalService.CTI",
+                "http_status": 500,
+                "error_message": "An internal CTI service error occurred.",
+            }
         elif luck < 0.035:
             state = "UNKNOWN"
-            result |= {"error_code": "Client.ReadTimeout",
-                       "error_message": "no answer before the read timeout"}  # fmt: skip
+            result |= {
+                "error_code": "Client.ReadTimeout",
+                "error_message": "no answer before the read timeout",
+            }
         else:
             state = "DISPATCHED"
             outcome = rng.choice(outcomes)
             ring = rng.randint(3000, 20000)
             talk = rng.randint(10, 300) if outcome == "CONNECTED" else 0
             result |= {
-                "job_id": f"job-{uuid.UUID(int=rng.getrandbits(128))}", "http_status": 200,
+                "job_id": f"job-{uuid.UUID(int=rng.getrandbits(128))}",
+                "http_status": 200,
                 "request_id": str(uuid.UUID(int=rng.getrandbits(128))).upper(),
-                "dispatched_at": at, "outcome": outcome, "talk_seconds": talk,
-                "release_initiator": "callee", "release_reason": "200 - normal call clearing",
+                "dispatched_at": at,
+                "outcome": outcome,
+                "talk_seconds": talk,
+                "release_initiator": "callee",
+                "release_reason": "200 - normal call clearing",
                 "established_at": at + ring if talk else None,
                 "released_at": at + ring + talk * 1000,
-            }  # fmt: skip
+            }
         states[str(row)] = state
         results[str(row)] = json.dumps(result)
         if len(states) >= 5000:

@@ -53,9 +53,12 @@ def main() -> None:
                 with producer.batch():
                     for i in range(start, min(n, start + args.batch)):
                         floor_tasks.noop.apply_async(
-                            args=("bench", "02150000001", PACKED, "t"), task_id=f"bench:{i}:t",
-                            producer=producer, argsrepr="", kwargsrepr="{}",
-                        )  # fmt: skip
+                            args=("bench", "02150000001", PACKED, "t"),
+                            task_id=f"bench:{i}:t",
+                            producer=producer,
+                            argsrepr="",
+                            kwargsrepr="{}",
+                        )
         publish_us = (time.process_time() - p0) / n * 1e6
         publish_redis_us = (redis_cpu() - r0) / n * 1e6
         assert backlog() == n, "not every message reached the queue"
@@ -77,13 +80,19 @@ def main() -> None:
     consume_redis_us = (r1 - r0) / done * 1e6
     total_us = publish_us + publish_redis_us + worker_us + consume_redis_us
     cores = psutil.cpu_count() or 1
-    print(f"{n} no-op messages, publish batches of {args.batch}, "
-          f"{args.workers} workers x {args.concurrency} threads")  # fmt: skip
-    print(f"CPU us per message: publish {publish_us:.0f} (+ Redis {publish_redis_us:.0f}), "
-          f"consume and ack {worker_us:.0f} (+ Redis {consume_redis_us:.0f}), "
-          f"total {total_us:.0f}")  # fmt: skip
-    print(f"consumed {done / (t1 - t0):.0f} messages/s; {cores} cores / {total_us:.0f} us "
-          f"= at most {cores * 1e6 / total_us:.0f} messages/s, nothing else running")  # fmt: skip
+    print(
+        f"{n} no-op messages, publish batches of {args.batch}, "
+        f"{args.workers} workers x {args.concurrency} threads"
+    )
+    print(
+        f"CPU us per message: publish {publish_us:.0f} (+ Redis {publish_redis_us:.0f}), "
+        f"consume and ack {worker_us:.0f} (+ Redis {consume_redis_us:.0f}), "
+        f"total {total_us:.0f}"
+    )
+    print(
+        f"consumed {done / (t1 - t0):.0f} messages/s; {cores} cores / {total_us:.0f} us "
+        f"= at most {cores * 1e6 / total_us:.0f} messages/s, nothing else running"
+    )
 
 
 if __name__ == "__main__":

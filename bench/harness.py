@@ -43,38 +43,63 @@ def write_sheet(path: Path, rows: int, broker_numbers: tuple[str, ...]) -> None:
 
 
 @contextmanager
-def environment(numbers: tuple[str, ...], latency_ms: float, sim_args: tuple[str, ...] = (),
-                **worker_env: str) -> Iterator[dict]:  # fmt: skip
+def environment(
+    numbers: tuple[str, ...], latency_ms: float, sim_args: tuple[str, ...] = (), **worker_env: str
+) -> Iterator[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedRedis(Path(tmp) / "redis").start()
         log = Path(tmp) / "calls.jsonl"
         # The simulator gets a process of its own, as CCC would be: its arrival timestamps
         # must not wait on this process's GIL.
         sim = subprocess.Popen(
-            [sys.executable, "-m", "dialer.cli", "simulator", "--port", "0",
-             "--latency-ms", str(latency_ms), "--calls-log", str(log), *sim_args,
-             *[arg for n in numbers for arg in ("--number", n)]],
-            stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "dialer.cli",
+                "simulator",
+                "--port",
+                "0",
+                "--latency-ms",
+                str(latency_ms),
+                "--calls-log",
+                str(log),
+                *sim_args,
+                *[arg for n in numbers for arg in ("--number", n)],
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert sim.stdout is not None
         sim_url = sim.stdout.readline().split(" on ", 1)[1].split()[0]
         namespace = f"bench{uuid.uuid4().hex[:6]}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_"))}
         env.update(
-            DIALER_REDIS_URL=server.url, DIALER_NAMESPACE=namespace, CCC_ENDPOINT=sim_url,
-            CCC_INSTANCE_ID="ccc-test", ALIBABA_CLOUD_ACCESS_KEY_ID="testid",
-            ALIBABA_CLOUD_ACCESS_KEY_SECRET="testsecret", PYTHONPATH=str(ROOT),
+            DIALER_REDIS_URL=server.url,
+            DIALER_NAMESPACE=namespace,
+            CCC_ENDPOINT=sim_url,
+            CCC_INSTANCE_ID="ccc-test",
+            ALIBABA_CLOUD_ACCESS_KEY_ID="testid",
+            ALIBABA_CLOUD_ACCESS_KEY_SECRET="testsecret",
+            PYTHONPATH=str(ROOT),
             DIALER_FEEDER_DEPTH=os.environ.get("BENCH_FEEDER_DEPTH", "2"),
             # Call records become due soon after each call, so lookups overlap the dialling.
             DIALER_CDR_MARGIN_S="0.5",
             DIALER_RECORDS_QPS="50",
-        )  # fmt: skip
+        )
         env.update(worker_env)
         engine = Engine(CampaignStore(redis.Redis.from_url(server.url), Keys(namespace)))
         procs: list[subprocess.Popen] = []
         try:
-            yield {"tmp": Path(tmp), "env": env, "engine": engine, "sim": sim, "log": log,
-                   "sim_url": sim_url, "procs": procs, "redis": server}  # fmt: skip
+            yield {
+                "tmp": Path(tmp),
+                "env": env,
+                "engine": engine,
+                "sim": sim,
+                "log": log,
+                "sim_url": sim_url,
+                "procs": procs,
+                "redis": server,
+            }
         finally:
             for p in procs:
                 p.terminate()
@@ -103,8 +128,9 @@ def wait_for_workers(ctx: dict, count: int, timeout_s: float = 120.0) -> None:
         time.sleep(0.2)
 
 
-def start_workers(ctx: dict, count: int, concurrency: int, app: str = "tasks",
-                  extra: tuple[str, ...] = ()) -> None:  # fmt: skip
+def start_workers(
+    ctx: dict, count: int, concurrency: int, app: str = "tasks", extra: tuple[str, ...] = ()
+) -> None:
     for i in range(count):
         ctx["procs"].append(
             subprocess.Popen(

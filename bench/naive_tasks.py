@@ -12,8 +12,11 @@ from dialer.settings import Settings
 
 settings = Settings.from_env()
 app = Celery("naive", broker=settings.redis_url)
-app.conf.update(task_ignore_result=True, worker_prefetch_multiplier=1,
-                task_default_queue=f"{settings.namespace}.naive")  # fmt: skip
+app.conf.update(
+    task_ignore_result=True,
+    worker_prefetch_multiplier=1,
+    task_default_queue=f"{settings.namespace}.naive",
+)
 client = CccClient.from_settings(settings)
 
 

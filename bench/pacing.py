@@ -91,11 +91,15 @@ def main() -> None:
         results["engine+outcomes"] = run_engine(args, outcomes=True)
     if not args.skip_naive:
         results["naive rate_limit"] = run_naive(args)
-    print(f"{'':18} {'calls':>6} {'utilisation':>12} {'worst 1s window':>16} {'limit':>6} "
-          f"{'duplicates':>11} {'wall s':>7}")  # fmt: skip
+    print(
+        f"{'':18} {'calls':>6} {'utilisation':>12} {'worst 1s window':>16} {'limit':>6} "
+        f"{'duplicates':>11} {'wall s':>7}"
+    )
     for name, r in results.items():
-        print(f"{name:18} {r['calls']:>6} {r['utilisation']:>12.3f} {r['worst_window']:>16} "
-              f"{args.rate:>6g} {r['duplicates']:>11} {r['wall_s']:>7.1f}")  # fmt: skip
+        print(
+            f"{name:18} {r['calls']:>6} {r['utilisation']:>12.3f} {r['worst_window']:>16} "
+            f"{args.rate:>6g} {r['duplicates']:>11} {r['wall_s']:>7.1f}"
+        )
         if "records" in r:
             print(f"{'':18} {r['records']}")
 

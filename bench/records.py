@@ -45,9 +45,20 @@ def main() -> None:
     args = parser.parse_args()
 
     numbers = harness.brokers(args.brokers)
-    timed = ("--caller-answer", "0.9", "--callee-answer", "0.8", "--ring-s", args.ring_s,
-             "--talk-s", args.talk_s, "--time-scale", str(args.time_scale),
-             "--cdr-delay-ms", str(args.cdr_delay_ms))  # fmt: skip
+    timed = (
+        "--caller-answer",
+        "0.9",
+        "--callee-answer",
+        "0.8",
+        "--ring-s",
+        args.ring_s,
+        "--talk-s",
+        args.talk_s,
+        "--time-scale",
+        str(args.time_scale),
+        "--cdr-delay-ms",
+        str(args.cdr_delay_ms),
+    )
     with harness.environment(numbers, 20.0, sim_args=timed) as ctx:
         # The record settings as shipped: no test shortcuts.
         for name in ("DIALER_CDR_MARGIN_S", "DIALER_RECORDS_QPS"):
@@ -55,8 +66,14 @@ def main() -> None:
         sheet = ctx["tmp"] / "sheet.csv"
         write_pairs(sheet, args.rows)
         engine = ctx["engine"]
-        settings = CampaignSettings("bench", "ccc-test", pool=numbers, rate_per_s=args.rate,
-                                    windows=("00:00-24:00",), pair_guard_s=0)  # fmt: skip
+        settings = CampaignSettings(
+            "bench",
+            "ccc-test",
+            pool=numbers,
+            rate_per_s=args.rate,
+            windows=("00:00-24:00",),
+            pair_guard_s=0,
+        )
         cid = harness.upload_sheet(engine, sheet, settings)
         harness.start_workers(ctx, args.workers, 16)
         harness.wait_for_workers(ctx, args.workers)
@@ -81,16 +98,22 @@ def main() -> None:
         for r in results
         if r.get("record_found_at")
     ]
-    print(f"{args.rows} rows, {args.brokers} brokers x {args.rate:g}/s, ring {args.ring_s} s, "
-          f"talk {args.talk_s} s at x{args.time_scale:g}, records {args.cdr_delay_ms:g} ms "
-          f"after release")  # fmt: skip
+    print(
+        f"{args.rows} rows, {args.brokers} brokers x {args.rate:g}/s, ring {args.ring_s} s, "
+        f"talk {args.talk_s} s at x{args.time_scale:g}, records {args.cdr_delay_ms:g} ms "
+        f"after release"
+    )
     print(f"dialled in {dialled:.0f} s, every outcome in after {settled:.0f} s")
     print(f"requests: {requests}")
-    print(f"calls placed {placed}; record requests {lookups} ({lookups / placed:.3f} per call); "
-          f"total {(placed + lookups) / placed:.3f} CCC API requests per placed call")  # fmt: skip
-    print(f"outcomes: {len(lags)} of {len(results)} dispatched calls; after the record was "
-          f"written: median {statistics.median(lags):.1f} s, p90 "
-          f"{statistics.quantiles(lags, n=10)[-1]:.1f} s, max {max(lags):.1f} s")  # fmt: skip
+    print(
+        f"calls placed {placed}; record requests {lookups} ({lookups / placed:.3f} per call); "
+        f"total {(placed + lookups) / placed:.3f} CCC API requests per placed call"
+    )
+    print(
+        f"outcomes: {len(lags)} of {len(results)} dispatched calls; after the record was "
+        f"written: median {statistics.median(lags):.1f} s, p90 "
+        f"{statistics.quantiles(lags, n=10)[-1]:.1f} s, max {max(lags):.1f} s"
+    )
 
 
 if __name__ == "__main__":

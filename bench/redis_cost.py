@@ -72,8 +72,9 @@ def claim_latency(engine: Engine, tmp, numbers: tuple[str, ...], claims: int) ->
     """BEGIN_DIAL's round trip, in ms, for `claims` rows claimed one after another."""
     sheet = tmp / f"claims-{engine.timing.min_replicas}.csv"
     harness.write_sheet(sheet, claims, numbers)
-    settings = CampaignSettings("claims", "ccc-test", rate_per_s=1000.0,
-                                windows=("00:00-24:00",), outcomes=False)  # fmt: skip
+    settings = CampaignSettings(
+        "claims", "ccc-test", rate_per_s=1000.0, windows=("00:00-24:00",), outcomes=False
+    )
     cid = harness.upload_sheet(engine, sheet, settings)
     engine.start(cid)
     caps = Caps("20260101", "202601", 0, 0, 0, 0, 0)
@@ -117,9 +118,11 @@ def claim_figures(numbers: tuple[str, ...], claims: int) -> None:
                 before = commandstats(client)
                 taken = claim_latency(Engine(store, timing), Path(tmp), numbers, claims)
                 waits = diff(commandstats(client), before).get("wait", 0)
-                print(f"claim round trip, {label}: p50 {percentile(taken, 0.5):.2f} ms, "
-                      f"p99 {percentile(taken, 0.99):.2f} ms over {len(taken)} claims "
-                      f"({waits} WAIT sent)")  # fmt: skip
+                print(
+                    f"claim round trip, {label}: p50 {percentile(taken, 0.5):.2f} ms, "
+                    f"p99 {percentile(taken, 0.99):.2f} ms over {len(taken)} claims "
+                    f"({waits} WAIT sent)"
+                )
         finally:
             replica.cleanup()
             primary.cleanup()
@@ -162,13 +165,17 @@ def main() -> None:
         n = max(1, len(calls))
         stamps = sorted(c["ts"] for c in calls)
         per_s = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else 0.0
-        print(f"{args.brokers} brokers x {args.rows_per_broker} rows at {args.rate:g}/s each, "
-              f"2 workers, records off{', one replica' if replica else ''}: {len(calls)} calls, "
-              f"{per_s:.2f} calls/s (ideal {args.brokers * args.rate:g}), "
-              f"{harness.figures(calls, args.rate, args.rows_per_broker)['duplicates']} "
-              "twice")  # fmt: skip
-        print(f"per placed call: {lua_calls(spent) / n:.2f} Lua calls, "
-              f"{sum(spent.values()) / n:.1f} Redis commands")  # fmt: skip
+        print(
+            f"{args.brokers} brokers x {args.rows_per_broker} rows at {args.rate:g}/s each, "
+            f"2 workers, records off{', one replica' if replica else ''}: {len(calls)} calls, "
+            f"{per_s:.2f} calls/s (ideal {args.brokers * args.rate:g}), "
+            f"{harness.figures(calls, args.rate, args.rows_per_broker)['duplicates']} "
+            "twice"
+        )
+        print(
+            f"per placed call: {lua_calls(spent) / n:.2f} Lua calls, "
+            f"{sum(spent.values()) / n:.1f} Redis commands"
+        )
         top = sorted(spent.items(), key=lambda kv: -kv[1])[:12]
         print("  most used: " + ", ".join(f"{k} {v / n:.1f}" for k, v in top))
         if replica is not None:
@@ -190,9 +197,11 @@ def main() -> None:
             engine.pause(paused)
         time.sleep(3)
         idle = rate_over(client, args.idle_seconds)
-        print(f"idle: {idle_base:.0f} commands/s with 2 idle workers and no campaign; "
-              f"{idle:.0f}/s with {args.idle_campaigns} campaigns outside their window + "
-              f"{args.idle_campaigns} paused (+{idle - idle_base:.0f}/s)")  # fmt: skip
+        print(
+            f"idle: {idle_base:.0f} commands/s with 2 idle workers and no campaign; "
+            f"{idle:.0f}/s with {args.idle_campaigns} campaigns outside their window + "
+            f"{args.idle_campaigns} paused (+{idle - idle_base:.0f}/s)"
+        )
 
 
 if __name__ == "__main__":

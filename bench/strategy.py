@@ -38,8 +38,11 @@ def agents(n: int) -> tuple[str, ...]:
 
 
 def post_faults(url: str, changes: dict) -> None:
-    request = urllib.request.Request(url + "/_simulator/faults", json.dumps(changes).encode(),
-                                     {"Content-Type": "application/json"})  # fmt: skip
+    request = urllib.request.Request(
+        url + "/_simulator/faults",
+        json.dumps(changes).encode(),
+        {"Content-Type": "application/json"},
+    )
     urllib.request.urlopen(request).read()
 
 
@@ -56,12 +59,23 @@ def pct(values: list[float], q: float) -> float:
 
 def run(args: argparse.Namespace, strategy: bool) -> dict[str, float]:
     numbers = harness.brokers(args.brokers)
-    sim_args = ("--ring-s", "2-8", "--talk-s", "20-120", "--time-scale", str(args.time_scale),
-                "--callee-answer", "0.6", "--seed", "7")  # fmt: skip
+    sim_args = (
+        "--ring-s",
+        "2-8",
+        "--talk-s",
+        "20-120",
+        "--time-scale",
+        str(args.time_scale),
+        "--callee-answer",
+        "0.6",
+        "--seed",
+        "7",
+    )
     floor_s = str(2.0 / args.time_scale)
     delay_s = args.delay_s / args.time_scale
-    with harness.environment(numbers, 20, sim_args, DIALER_CALLER_LOOKUP_S=floor_s,
-                             DIALER_RECORDS_POLL_S=floor_s) as ctx:  # fmt: skip
+    with harness.environment(
+        numbers, 20, sim_args, DIALER_CALLER_LOOKUP_S=floor_s, DIALER_RECORDS_POLL_S=floor_s
+    ) as ctx:
         engine = ctx["engine"]
         people = agents(args.agents)
         away = people[: args.away]
@@ -69,16 +83,27 @@ def run(args: argparse.Namespace, strategy: bool) -> dict[str, float]:
         sheet.write_text("Callee\n" + "".join(f"139{i:08d}\n" for i in range(args.rows)))
         more = {"max_agent_misses": 1}
         if strategy:
-            more = {"max_agent_misses": 3, "recycle": {"CALLEE_NO_ANSWER": [delay_s]},
-                    "max_contacts": 3}  # fmt: skip
+            more = {
+                "max_agent_misses": 3,
+                "recycle": {"CALLEE_NO_ANSWER": [delay_s]},
+                "max_contacts": 3,
+            }
         settings = CampaignSettings(
-            "strategy", "ccc-test", pool=numbers, rate_per_s=args.rate,
-            windows=("00:00-24:00",), agents=people, wrap_up_s=0.1, pair_guard_s=0,
+            "strategy",
+            "ccc-test",
+            pool=numbers,
+            rate_per_s=args.rate,
+            windows=("00:00-24:00",),
+            agents=people,
+            wrap_up_s=0.1,
+            pair_guard_s=0,
             agent_miss_wait_s=30 / args.time_scale,
             # Off: the time-scaled run fits many contacts into one day, and every call placed
             # counts against the callee's daily cap (an agent's missed leg included).
-            callee_daily_cap=0, callee_monthly_cap=0, **more,
-        )  # fmt: skip
+            callee_daily_cap=0,
+            callee_monthly_cap=0,
+            **more,
+        )
         cid = harness.upload_sheet(engine, sheet, settings)
         harness.start_workers(ctx, 2, 32)
         time.sleep(4)
@@ -98,8 +123,9 @@ def run(args: argparse.Namespace, strategy: bool) -> dict[str, float]:
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline:
             rows = [(s.split("|")[0], r) for _, s, r in engine.store.iter_rows(cid)]
-            settled = all(r.get("outcome") or r.get("outcome_note") for s, r in rows
-                          if s == "DISPATCHED")  # fmt: skip
+            settled = all(
+                r.get("outcome") or r.get("outcome_note") for s, r in rows if s == "DISPATCHED"
+            )
             if engine.store.campaign(cid).status is CampaignStatus.DONE and settled:
                 break
             time.sleep(1)
@@ -142,17 +168,21 @@ def main() -> None:
     parser.add_argument("--delay-s", type=float, default=600.0, help="before time-scaling")
     parser.add_argument("--away-period-s", type=float, default=10.0)
     args = parser.parse_args()
-    print(f"{args.rows} customers, {args.agents} agents ({args.away} away half the time), "
-          f"customers answer 60 %, recycle delay {args.delay_s:g} s / {args.time_scale:g}",
-          flush=True)  # fmt: skip
+    print(
+        f"{args.rows} customers, {args.agents} agents ({args.away} away half the time), "
+        f"customers answer 60 %, recycle delay {args.delay_s:g} s / {args.time_scale:g}",
+        flush=True,
+    )
     for label, strategy in (("one pass", False), ("strategy", True)):
         f = run(args, strategy)
-        print(f"{label:>9}: reached {f['reached']:.1%} with {f['calls']} calls, "
-              f"{f['misses']} agent misses; recycled {f['recycled']} calls, late p50 "
-              f"{f['late_p50']:.2f} s p99 {f['late_p99']:.2f} s, early {f['early']}; "
-              f"missed agent -> next agent's call p50 {f['requeue_p50']:.2f} s; "
-              f"Redis commands per placed call {f['commands_per_call']:.1f}",
-              flush=True)  # fmt: skip
+        print(
+            f"{label:>9}: reached {f['reached']:.1%} with {f['calls']} calls, "
+            f"{f['misses']} agent misses; recycled {f['recycled']} calls, late p50 "
+            f"{f['late_p50']:.2f} s p99 {f['late_p99']:.2f} s, early {f['early']}; "
+            f"missed agent -> next agent's call p50 {f['requeue_p50']:.2f} s; "
+            f"Redis commands per placed call {f['commands_per_call']:.1f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

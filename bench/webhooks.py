@@ -79,8 +79,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
 
 
-def dial_rate(engine: Any, cid: str, start_ms: int | None = None,
-              end_ms: int | None = None) -> float:  # fmt: skip
+def dial_rate(
+    engine: Any, cid: str, start_ms: int | None = None, end_ms: int | None = None
+) -> float:
     """Calls begun per second (Redis clock), within [start_ms, end_ms] if given."""
     begun = sorted(
         r["first_attempt_at"]
@@ -111,8 +112,9 @@ def campaign(ctx: dict, args: argparse.Namespace, name: str, url: str) -> tuple[
     return cid, events
 
 
-def wait_delivered(events: EventStore, cid: str, receiver: Receiver, engine: Any,
-                   timeout_s: float) -> bool:  # fmt: skip
+def wait_delivered(
+    events: EventStore, cid: str, receiver: Receiver, engine: Any, timeout_s: float
+) -> bool:
     """Until the campaign is done, its calls' records are in and every kept event was
     taken by the receiver."""
     deadline = time.time() + timeout_s
@@ -143,12 +145,35 @@ def lags(events: EventStore, cid: str) -> tuple[list[float], list[float]]:
 def start_delivery_workers(ctx: dict, count: int, queue: str) -> None:
     for i in range(count):
         log = open(ctx["tmp"] / f"webhooks{i}.log", "wb")  # noqa: SIM115
-        ctx["procs"].append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool", "threads",
-             "--concurrency", "8", "--loglevel", "WARNING", "-n", f"wh{i}@%h", "-Q", queue,
-             "--without-heartbeat", "--without-mingle", "--without-gossip"],
-            env=ctx["env"], cwd=harness.ROOT, stdout=log, stderr=subprocess.STDOUT,
-        ))  # fmt: skip
+        ctx["procs"].append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "tasks",
+                    "worker",
+                    "--pool",
+                    "threads",
+                    "--concurrency",
+                    "8",
+                    "--loglevel",
+                    "WARNING",
+                    "-n",
+                    f"wh{i}@%h",
+                    "-Q",
+                    queue,
+                    "--without-heartbeat",
+                    "--without-mingle",
+                    "--without-gossip",
+                ],
+                env=ctx["env"],
+                cwd=harness.ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
 
 
 def main() -> None:
@@ -161,8 +186,12 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--backoff-base-s", default="5", help="DIALER_WEBHOOK_BACKOFF_BASE_S")
-    p.add_argument("--webhook-workers", type=int, default=0,
-                   help="workers started with -Q NAMESPACE.webhooks (deliveries only)")  # fmt: skip
+    p.add_argument(
+        "--webhook-workers",
+        type=int,
+        default=0,
+        help="workers started with -Q NAMESPACE.webhooks (deliveries only)",
+    )
     args = p.parse_args()
     receiver = Receiver(args.delay_ms / 1000)
     env = {"DIALER_WEBHOOK_BACKOFF_BASE_S": args.backoff_base_s}
@@ -184,16 +213,24 @@ def main() -> None:
         taken = sorted(t for t, _ in got.values())
         span = (taken[-1] - taken[0]) if len(taken) > 1 else 0.0
         late = "" if ok else " (TIMED OUT)"
-        print(f"receiver up ({args.delay_ms:g} ms answers): {args.calls} calls, "
-              f"{len(kept)} events, {len(got)} delivered{late}")  # fmt: skip
-        print(f"  deliveries/s: {len(got) / span if span else 0:.1f} (as fast as events are "
-              f"made: {args.brokers * args.rate:g} calls/s, 3 events each)")  # fmt: skip
-        print(f"  state change -> delivered: p50 {percentile(lat, 50):.0f} ms, "
-              f"p99 {percentile(lat, 99):.0f} ms, max {max(lat, default=0):.0f} ms")  # fmt: skip
+        print(
+            f"receiver up ({args.delay_ms:g} ms answers): {args.calls} calls, "
+            f"{len(kept)} events, {len(got)} delivered{late}"
+        )
+        print(
+            f"  deliveries/s: {len(got) / span if span else 0:.1f} (as fast as events are "
+            f"made: {args.brokers * args.rate:g} calls/s, 3 events each)"
+        )
+        print(
+            f"  state change -> delivered: p50 {percentile(lat, 50):.0f} ms, "
+            f"p99 {percentile(lat, 99):.0f} ms, max {max(lat, default=0):.0f} ms"
+        )
         fanned, sent = lags(events, cid)
-        print(f"  of which: outbox -> fanned out p50 {percentile(fanned, 50):.0f} ms, "
-              f"fanned out -> attempt recorded p50 {percentile(sent, 50):.0f} ms "
-              f"p99 {percentile(sent, 99):.0f} ms")  # fmt: skip
+        print(
+            f"  of which: outbox -> fanned out p50 {percentile(fanned, 50):.0f} ms, "
+            f"fanned out -> attempt recorded p50 {percentile(sent, 50):.0f} ms "
+            f"p99 {percentile(sent, 99):.0f} ms"
+        )
         rate_up = dial_rate(engine, cid)
         print(f"  dialling: {rate_up:.2f} calls/s")
 
@@ -211,13 +248,19 @@ def main() -> None:
         kept = events2.event_times(cid2)
         lost = [e for e in kept if e not in receiver.got]
         last = max((receiver.got[e][0] for e in kept if e in receiver.got), default=back)
-        print(f"receiver down {args.down_s:g} s: {len(kept)} events kept, {len(kept) - len(lost)} "
-              f"delivered, {len(lost)} lost{'' if ok else ' (TIMED OUT)'}")  # fmt: skip
+        print(
+            f"receiver down {args.down_s:g} s: {len(kept)} events kept, {len(kept) - len(lost)} "
+            f"delivered, {len(lost)} lost{'' if ok else ' (TIMED OUT)'}"
+        )
         print(f"  backlog drained {last - back:.1f} s after the receiver came back")
-        print(f"  dialling while it was down: {dial_rate(engine, cid2, down_from, down_to):.2f} "
-              f"calls/s (without an outage: {rate_up:.2f})")  # fmt: skip
-        print(f"  (backoff base {args.backoff_base_s} s, full jitter: a delivery failed k times "
-              "waits up to base * 2^(k-1))")  # fmt: skip
+        print(
+            f"  dialling while it was down: {dial_rate(engine, cid2, down_from, down_to):.2f} "
+            f"calls/s (without an outage: {rate_up:.2f})"
+        )
+        print(
+            f"  (backoff base {args.backoff_base_s} s, full jitter: a delivery failed k times "
+            "waits up to base * 2^(k-1))"
+        )
     receiver.down()
 
 

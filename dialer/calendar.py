@@ -69,8 +69,9 @@ class Calendar:
             date = (now + dt.timedelta(days=day)).date()
             for start, _ in self.windows:
                 # Built as wall-clock time in the zone, so DST shifts land where people expect.
-                at = dt.datetime(date.year, date.month, date.day, start // 60, start % 60,
-                                 tzinfo=self.tz)  # fmt: skip
+                at = dt.datetime(
+                    date.year, date.month, date.day, start // 60, start % 60, tzinfo=self.tz
+                )
                 if at.timestamp() > ts:
                     candidates.append(at.timestamp())
         return min(candidates)
@@ -148,8 +149,9 @@ def _wall(midnight: dt.datetime, days: int, minute: int) -> float:
     """Epoch seconds of a wall-clock time `days` after `midnight`'s date (DST-aware)."""
     day = (midnight + dt.timedelta(days=days)).date() + dt.timedelta(days=minute // DAY_MINUTES)
     rest = minute % DAY_MINUTES
-    return dt.datetime(day.year, day.month, day.day, rest // 60, rest % 60,
-                       tzinfo=midnight.tzinfo).timestamp()  # fmt: skip
+    return dt.datetime(
+        day.year, day.month, day.day, rest // 60, rest % 60, tzinfo=midnight.tzinfo
+    ).timestamp()
 
 
 def _hhmm(minute: int) -> str:

@@ -67,12 +67,20 @@ class WorkerContext:
             log.info("campaign %s no longer exists: row %s not dialled", job.campaign_id, job.row)
             return "no_campaign"
         with self.health.task():
-            return place_one(self.engine, self.ccc, campaign, job, enqueue=enqueue,
-                             breaker=self.breaker, health=self.health,
-                             journal=self.journal)  # fmt: skip
+            return place_one(
+                self.engine,
+                self.ccc,
+                campaign,
+                job,
+                enqueue=enqueue,
+                breaker=self.breaker,
+                health=self.health,
+                journal=self.journal,
+            )
 
-    def start_threads(self, enqueue: Any, *, name: str, consumer: Any = None,
-                      concurrency: int = 0) -> None:  # fmt: skip
+    def start_threads(
+        self, enqueue: Any, *, name: str, consumer: Any = None, concurrency: int = 0
+    ) -> None:
         """The monitor, and (unless DIALER_FEEDER=0) the feeder and the call-record poller;
         per campaign, leases pick one leader. With Celery's `consumer`, the worker stops
         consuming while it is unhealthy, and the monitor's watchdog ends the process if it
@@ -83,28 +91,38 @@ class WorkerContext:
             self.consumer = consumer
             self.health.concurrency = concurrency
             monitor = Monitor(
-                self.engine, self.ccc, self.health, self.breaker,
+                self.engine,
+                self.ccc,
+                self.health,
+                self.breaker,
                 Identity(name=name, queues=(self.queue,)),
                 probe_instance=self.settings.instance_id or "ccc-probe",
                 consuming=lambda: self.consumer is not None and self.health.healthy,
                 backlog=lambda: self.engine.health.celery_backlog(self.queue),
                 on_stall=lambda: os._exit(EXIT_STALLED),
                 on_failover=self.repair,
-            )  # fmt: skip
+            )
             self._stops.append(monitor.stop)
         # Before any call: a worker whose key or clock CCC refuses takes none.
         monitor.check_credentials()
         monitor.start_thread()
         if self.settings.run_feeder:
-            feeder = Feeder(self.engine, enqueue, breaker=self.breaker,
-                            retention_days=self.settings.retention_days)  # fmt: skip
+            feeder = Feeder(
+                self.engine,
+                enqueue,
+                breaker=self.breaker,
+                retention_days=self.settings.retention_days,
+            )
             _thread, feeder_stop = feeder.start_thread()
             with self._lock:
                 self._stops.append(feeder_stop)
                 self.feeder = feeder
         self._records(self.health.healthy)
-        log.info("worker %s: monitor%s started", name,
-                 ", feeder and call-record poller" if self.settings.run_feeder else "")  # fmt: skip
+        log.info(
+            "worker %s: monitor%s started",
+            name,
+            ", feeder and call-record poller" if self.settings.run_feeder else "",
+        )
 
     def repair(self) -> None:
         """Redis failed over (the monitor noticed): see dialer.worker.failover."""
@@ -122,9 +140,11 @@ class WorkerContext:
         with self._lock:
             if run and self._records_stop is None and self.settings.run_feeder and self._stops:
                 self._records_stop = RecordsPoller(
-                    self.engine, self.ccc, qps=self.settings.records_qps,
+                    self.engine,
+                    self.ccc,
+                    qps=self.settings.records_qps,
                     max_qps=self.settings.max_qps,
-                ).start_thread()  # fmt: skip
+                ).start_thread()
             elif not run and self._records_stop is not None:
                 self._records_stop.set()
                 self._records_stop = None
@@ -186,8 +206,9 @@ def register(app: Celery, settings: Settings) -> None:
     app.dialer_context = ctx  # type: ignore[attr-defined]
 
     @app.task(name=TASK)
-    def place_call(campaign_id: str, broker: str, packed: str, token: str,
-                   slot_ms: int = 0, agent: str = "") -> str:  # fmt: skip
+    def place_call(
+        campaign_id: str, broker: str, packed: str, token: str, slot_ms: int = 0, agent: str = ""
+    ) -> str:
         job = Job(campaign_id, broker, packed, token, slot_ms, agent)
         return ctx().place(job, lambda jobs: enqueue(app, jobs))
 
@@ -202,9 +223,11 @@ def register(app: Celery, settings: Settings) -> None:
                 return
             controller = getattr(sender, "controller", None)
             context(app).start_threads(
-                lambda jobs: enqueue(app, jobs), name=str(sender.hostname), consumer=sender,
+                lambda jobs: enqueue(app, jobs),
+                name=str(sender.hostname),
+                consumer=sender,
                 concurrency=int(getattr(controller, "concurrency", 0) or 0),
-            )  # fmt: skip
+            )
 
     def stopping(sender: Any = None, **_: object) -> None:
         if lazy:
@@ -216,8 +239,7 @@ def register(app: Celery, settings: Settings) -> None:
 
 def start_threads(app: Celery, *, name: str, concurrency: int = 0) -> None:
     """The background threads of a worker not started by `celery worker` (dialer run)."""
-    context(app).start_threads(lambda jobs: enqueue(app, jobs), name=name,
-                               concurrency=concurrency)  # fmt: skip
+    context(app).start_threads(lambda jobs: enqueue(app, jobs), name=name, concurrency=concurrency)
 
 
 def stop_threads(app: Celery) -> None:

@@ -47,8 +47,7 @@ class Console:
     def create(self, sheet: str | bytes, name: str = "s.csv", **fields) -> dict:
         # One call per row, as these tests were written for (the contact strategy's own
         # tests say how many agent misses they allow).
-        data = {"broker": list(NUMBERS[:2]), "window": WINDOW, "max_agent_misses": "1",
-                **fields}  # fmt: skip
+        data = {"broker": list(NUMBERS[:2]), "window": WINDOW, "max_agent_misses": "1", **fields}
         body = sheet.encode() if isinstance(sheet, str) else sheet
         response = self.post("/api/campaigns", files={"file": (name, body)}, data=data)
         assert response.status_code == 201, response.text
@@ -68,8 +67,7 @@ class Console:
 
 
 @contextmanager
-def running_console(redis_url: str, namespace: str, sim_url: str,
-                    **web_kw) -> Iterator[Console]:  # fmt: skip
+def running_console(redis_url: str, namespace: str, sim_url: str, **web_kw) -> Iterator[Console]:
     settings = Settings(
         redis_url=redis_url,
         namespace=namespace,
@@ -81,8 +79,9 @@ def running_console(redis_url: str, namespace: str, sim_url: str,
     app = create_app(settings, web)
     server = ConsoleServer(app, port=0).start()
     try:
-        yield Console(server.url, web.token, settings, web,
-                      engine_env(redis_url, namespace, sim_url), app)  # fmt: skip
+        yield Console(
+            server.url, web.token, settings, web, engine_env(redis_url, namespace, sim_url), app
+        )
     finally:
         server.stop()
 

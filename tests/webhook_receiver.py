@@ -65,9 +65,10 @@ class Receiver:
                 if 200 <= status < 300:
                     with receiver._lock:
                         receiver.received.append(
-                            Received({k.lower(): v for k, v in self.headers.items()}, body,
-                                     time.time())
-                        )  # fmt: skip
+                            Received(
+                                {k.lower(): v for k, v in self.headers.items()}, body, time.time()
+                            )
+                        )
                 try:
                     self.send_response(status)
                     self.send_header("content-length", "0")

@@ -41,13 +41,19 @@ class Entry:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "at_ms": self.at_ms,
+            "id": self.id,
+            "at_ms": self.at_ms,
             "at": dt.datetime.fromtimestamp(self.at_ms / 1000, dt.UTC).isoformat(
-                timespec="seconds"),
-            "who": self.who, "role": self.role, "address": self.address,
-            "action": self.action, "target": self.target, "outcome": self.outcome,
+                timespec="seconds"
+            ),
+            "who": self.who,
+            "role": self.role,
+            "address": self.address,
+            "action": self.action,
+            "target": self.target,
+            "outcome": self.outcome,
             "detail": self.detail,
-        }  # fmt: skip
+        }
 
 
 class Trail:
@@ -66,10 +72,15 @@ class Trail:
         outcome: Outcome = Outcome.OK,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        fields = {"who": who, "role": role, "address": address, "action": action,
-                  "target": target, "outcome": outcome.value,
-                  "detail": json.dumps(detail or {}, ensure_ascii=False, sort_keys=True,
-                                       default=str)}  # fmt: skip
+        fields = {
+            "who": who,
+            "role": role,
+            "address": address,
+            "action": action,
+            "target": target,
+            "outcome": outcome.value,
+            "detail": json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
+        }
         self.store.append_audit(fields, self.store.now_ms() - self.retention_ms)
 
     def entries(
@@ -90,11 +101,16 @@ def _entry(entry_id: str, fields: dict[str, str]) -> Entry:
     except ValueError:
         detail = {}
     return Entry(
-        id=entry_id, at_ms=int(entry_id.split("-")[0]), who=fields.get("who", ""),
-        role=fields.get("role", ""), address=fields.get("address", ""),
-        action=fields.get("action", ""), target=fields.get("target", ""),
-        outcome=fields.get("outcome", ""), detail=detail,
-    )  # fmt: skip
+        id=entry_id,
+        at_ms=int(entry_id.split("-")[0]),
+        who=fields.get("who", ""),
+        role=fields.get("role", ""),
+        address=fields.get("address", ""),
+        action=fields.get("action", ""),
+        target=fields.get("target", ""),
+        outcome=fields.get("outcome", ""),
+        detail=detail,
+    )
 
 
 def parse_since(text: str, now_ms: int) -> int:

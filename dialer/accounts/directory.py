@@ -41,18 +41,25 @@ class Account:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "name": self.name, "role": self.role.value, "phone": self.phone,
-            "disabled": self.disabled, "has_password": self.has_password,
+            "name": self.name,
+            "role": self.role.value,
+            "phone": self.phone,
+            "disabled": self.disabled,
+            "has_password": self.has_password,
             "created_ms": self.created_ms,
-        }  # fmt: skip
+        }
 
     @classmethod
     def from_fields(cls, name: str, raw: Fields) -> Account:
         return cls(
-            name=name, role=Role(raw.get("role", Role.VIEWER.value)), phone=raw.get("phone", ""),
-            disabled=raw.get("disabled") == "1", version=int(raw.get("version") or 0),
-            has_password=bool(raw.get("password")), created_ms=int(raw.get("created") or 0),
-        )  # fmt: skip
+            name=name,
+            role=Role(raw.get("role", Role.VIEWER.value)),
+            phone=raw.get("phone", ""),
+            disabled=raw.get("disabled") == "1",
+            version=int(raw.get("version") or 0),
+            has_password=bool(raw.get("password")),
+            created_ms=int(raw.get("created") or 0),
+        )
 
 
 @dataclass(frozen=True)
@@ -95,8 +102,13 @@ class Directory:
     # --- accounts -----------------------------------------------------------------------
 
     def add(self, name: str, role: str, phone: str = "") -> Account:
-        fields = {"role": check_role(role).value, "phone": check_phone(phone), "disabled": "0",
-                  "version": "1", "created": str(self.store.now_ms())}  # fmt: skip
+        fields = {
+            "role": check_role(role).value,
+            "phone": check_phone(phone),
+            "disabled": "0",
+            "version": "1",
+            "created": str(self.store.now_ms()),
+        }
         if not self.store.create(check_name(name), fields):
             raise AccountError(f"there is already an account {name!r}")
         return self.get(name)
@@ -185,9 +197,16 @@ class Directory:
         account = self.get(name)
         token_id, secret = secrets.token_hex(8), new_secret()
         created = self.store.now_ms()
-        self.store.add_token(token_id, name, {"version": str(account.version),
-                             "hash": hash_secret(secret), "label": label[:80],
-                             "created": str(created)})  # fmt: skip
+        self.store.add_token(
+            token_id,
+            name,
+            {
+                "version": str(account.version),
+                "hash": hash_secret(secret),
+                "label": label[:80],
+                "created": str(created),
+            },
+        )
         return TokenInfo(token_id, label[:80], created), f"{TOKEN_PREFIX}{token_id}_{secret}"
 
     def check_token(self, presented: str) -> Account | None:

@@ -26,8 +26,14 @@ class Permission(StrEnum):
     AGENT = "agent.own"  # an agent's own screen, calls and callbacks (the agents' issue)
 
 
-_CAMPAIGNS = {Permission.OWN, Permission.READ, Permission.CHANGE, Permission.DOWNLOAD,
-              Permission.METRICS, Permission.NUMBERS}  # fmt: skip
+_CAMPAIGNS = {
+    Permission.OWN,
+    Permission.READ,
+    Permission.CHANGE,
+    Permission.DOWNLOAD,
+    Permission.METRICS,
+    Permission.NUMBERS,
+}
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),

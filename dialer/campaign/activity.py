@@ -93,8 +93,9 @@ class Wait:
     cap: int = 0  # the broker's daily cap, for BROKER_CAP
 
     def text(self, zone: str) -> str:
-        return WAIT_TEXT[self.kind].format(rows=self.rows, cap=self.cap,
-                                           time=times.shown(self.until_ms, zone))  # fmt: skip
+        return WAIT_TEXT[self.kind].format(
+            rows=self.rows, cap=self.cap, time=times.shown(self.until_ms, zone)
+        )
 
 
 @dataclass(frozen=True)
@@ -120,9 +121,16 @@ class BrokerStatus:
     down: str
 
 
-def activity(campaign: Campaign, counts: dict[str, int], brokers: list[BrokerStatus],
-             progress: Progress | None, calendar: Calendar, now_ms: int, *,
-             callers_busy: bool = False) -> Now:  # fmt: skip
+def activity(
+    campaign: Campaign,
+    counts: dict[str, int],
+    brokers: list[BrokerStatus],
+    progress: Progress | None,
+    calendar: Calendar,
+    now_ms: int,
+    *,
+    callers_busy: bool = False,
+) -> Now:
     """What the campaign is doing at `now_ms` (Redis clock), and why. `callers_busy`: some
     of its callers are in a call or wrap-up (a long call is not a stall)."""
     status = campaign.status
@@ -135,10 +143,12 @@ def activity(campaign: Campaign, counts: dict[str, int], brokers: list[BrokerSta
         return Now(Activity.PAUSED, _paused(campaign, calendar, now_s))
     if not calendar.is_open(now_s):
         opens = calendar.next_open(now_s)
-        return Now(Activity.OUTSIDE_HOURS,
-                   f"outside calling hours ({calendar.describe()}): dialling resumes at "
-                   f"{times.shown(int(opens * 1000), calendar.tz.key)}",
-                   int(opens * 1000))  # fmt: skip
+        return Now(
+            Activity.OUTSIDE_HOURS,
+            f"outside calling hours ({calendar.describe()}): dialling resumes at "
+            f"{times.shown(int(opens * 1000), calendar.tz.key)}",
+            int(opens * 1000),
+        )
     assert progress is not None
     waiting = _waiting(campaign, counts, brokers, progress, calendar, now_s)
     stalled = None if callers_busy else _stalled(campaign, brokers, progress, now_ms)
@@ -157,8 +167,14 @@ def _paused(campaign: Campaign, calendar: Calendar, now_s: float) -> str:
     return text
 
 
-def _waiting(campaign: Campaign, counts: dict[str, int], brokers: list[BrokerStatus],
-             progress: Progress, calendar: Calendar, now_s: float) -> Now | None:  # fmt: skip
+def _waiting(
+    campaign: Campaign,
+    counts: dict[str, int],
+    brokers: list[BrokerStatus],
+    progress: Progress,
+    calendar: Calendar,
+    now_s: float,
+) -> Now | None:
     """Every row left waits for a time — a retry's backoff, a daily cap's reset, a busy
     caller — and none is being dialled: what for, and when the first wait ends."""
     zone = calendar.tz.key
@@ -186,10 +202,13 @@ def _waiting(campaign: Campaign, counts: dict[str, int], brokers: list[BrokerSta
         return None
     # The earliest end, moved into the calling hours (a retry's time already is).
     at = _in_hours(calendar, min(w.until_ms for w in waits))
-    return Now(Activity.WAITING,
-               f"waiting: {'; '.join(w.text(zone) for w in waits)}. Dialling resumes at "
-               f"{times.shown(at, zone)}",
-               at, waits=tuple(waits))  # fmt: skip
+    return Now(
+        Activity.WAITING,
+        f"waiting: {'; '.join(w.text(zone) for w in waits)}. Dialling resumes at "
+        f"{times.shown(at, zone)}",
+        at,
+        waits=tuple(waits),
+    )
 
 
 def _in_hours(calendar: Calendar, at_ms: int) -> int:
@@ -197,11 +216,13 @@ def _in_hours(calendar: Calendar, at_ms: int) -> int:
     return int(calendar.next_open(at_ms / 1000) * 1000)
 
 
-def _stalled(campaign: Campaign, brokers: list[BrokerStatus], progress: Progress,
-             now_ms: int) -> Now | None:  # fmt: skip
+def _stalled(
+    campaign: Campaign, brokers: list[BrokerStatus], progress: Progress, now_ms: int
+) -> Now | None:
     """No call has begun for a while though the campaign should be dialling."""
-    slowest_s = max((1 / b.limit_per_s for b in brokers if b.waiting and b.limit_per_s),
-                    default=0.0)  # fmt: skip
+    slowest_s = max(
+        (1 / b.limit_per_s for b in brokers if b.waiting and b.limit_per_s), default=0.0
+    )
     quiet_s = max(STALL_AFTER_S, 3 * slowest_s)
     # Its last call, start or resume, or the opening of its calling window (the feeder
     # notes when a sleeping campaign opens): a campaign just set going is not stalled.
@@ -210,10 +231,13 @@ def _stalled(campaign: Campaign, brokers: list[BrokerStatus], progress: Progress
         return None
     idle_s = (now_ms - since) / 1000
     cause = StallCause.FEEDER_IDLE if progress.fed else StallCause.NO_FEEDER
-    return Now(Activity.STALLED,
-               f"stalled: no call has begun for {format_duration(idle_s)}; "
-               f"{STALL_TEXT[cause]}. It resumes once a worker picks it up",
-               stall=cause, idle_s=idle_s)  # fmt: skip
+    return Now(
+        Activity.STALLED,
+        f"stalled: no call has begun for {format_duration(idle_s)}; "
+        f"{STALL_TEXT[cause]}. It resumes once a worker picks it up",
+        stall=cause,
+        idle_s=idle_s,
+    )
 
 
 def format_duration(seconds: float) -> str:

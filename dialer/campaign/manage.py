@@ -55,15 +55,24 @@ class CampaignSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "name": self.name, "status": self.status.value, "file": self.file,
-            "created_at": self.created_at_ms / 1000, "created": self.created_local,
-            "timezone": self.timezone, "total": self.total, "accepted": self.accepted,
-            "rejected": self.rejected, "done": self.done, "calls_per_s": self.calls_per_s,
-        }  # fmt: skip
+            "id": self.id,
+            "name": self.name,
+            "status": self.status.value,
+            "file": self.file,
+            "created_at": self.created_at_ms / 1000,
+            "created": self.created_local,
+            "timezone": self.timezone,
+            "total": self.total,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "done": self.done,
+            "calls_per_s": self.calls_per_s,
+        }
 
 
-def list_campaigns(engine: Engine, *, statuses: Iterable[CampaignStatus] = (),
-                   limit: int | None = None) -> list[CampaignSummary]:  # fmt: skip
+def list_campaigns(
+    engine: Engine, *, statuses: Iterable[CampaignStatus] = (), limit: int | None = None
+) -> list[CampaignSummary]:
     """Stored campaigns, newest first, only those in `statuses` if any are given."""
     store = engine.store
     wanted = set(statuses)
@@ -90,11 +99,18 @@ def _summary(engine: Engine, campaign: Campaign) -> CampaignSummary:
             rate = report.rate_per_s or 0.0
     s = campaign.settings
     return CampaignSummary(
-        id=campaign.id, name=s.name, status=campaign.status, file=campaign.file,
-        created_at_ms=campaign.created_at_ms, timezone=s.timezone, total=campaign.total,
-        accepted=campaign.accepted, rejected=campaign.rejected,
-        done=sum(n for st, n in counts.items() if st in TERMINAL_STATES), calls_per_s=rate,
-    )  # fmt: skip
+        id=campaign.id,
+        name=s.name,
+        status=campaign.status,
+        file=campaign.file,
+        created_at_ms=campaign.created_at_ms,
+        timezone=s.timezone,
+        total=campaign.total,
+        accepted=campaign.accepted,
+        rejected=campaign.rejected,
+        done=sum(n for st, n in counts.items() if st in TERMINAL_STATES),
+        calls_per_s=rate,
+    )
 
 
 def check_deletable(campaign: Campaign) -> None:
@@ -172,11 +188,19 @@ class RowView:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "row": self.row, "state": self.state, "caller": self.caller, "callee": self.callee,
-            "broker": self.broker, "code": self.code, "error_code": self.error_code,
-            "reconcile_code": self.reconcile_code, "outcome": self.outcome,
-            "message": self.message, "attempts": self.attempts, "passthrough": self.passthrough,
-        }  # fmt: skip
+            "row": self.row,
+            "state": self.state,
+            "caller": self.caller,
+            "callee": self.callee,
+            "broker": self.broker,
+            "code": self.code,
+            "error_code": self.error_code,
+            "reconcile_code": self.reconcile_code,
+            "outcome": self.outcome,
+            "message": self.message,
+            "attempts": self.attempts,
+            "passthrough": self.passthrough,
+        }
 
 
 @dataclass(frozen=True)
@@ -197,8 +221,14 @@ class RowFilter:
         return any(fnmatch.fnmatchcase(c, p.lower()) for c in mine for p in self.codes)
 
 
-def find_rows(store: CampaignStore, cid: str, where: RowFilter, *, limit: int | None = None,
-              masked: bool = False) -> list[RowView]:  # fmt: skip
+def find_rows(
+    store: CampaignStore,
+    cid: str,
+    where: RowFilter,
+    *,
+    limit: int | None = None,
+    masked: bool = False,
+) -> list[RowView]:
     """Up to `limit` rows matching `where`, in source order (CampaignNotFound first)."""
     campaign = store.campaign(cid)
     found: list[RowView] = []
@@ -211,8 +241,9 @@ def find_rows(store: CampaignStore, cid: str, where: RowFilter, *, limit: int | 
     return found
 
 
-def _candidates(store: CampaignStore, cid: str,
-                where: RowFilter) -> Iterator[tuple[list[Any], str, dict[str, Any]]]:  # fmt: skip
+def _candidates(
+    store: CampaignStore, cid: str, where: RowFilter
+) -> Iterator[tuple[list[Any], str, dict[str, Any]]]:
     # Rows out of PENDING have a state entry; asked for those alone, only they are read.
     if where.states and RowState.PENDING not in where.states:
         yield from store.rows_in_states(cid, {s.value for s in where.states})
@@ -230,17 +261,25 @@ def _view(campaign: Campaign, rec: list[Any], state: str, outcome: dict[str, Any
         first, OUTCOME_MEANINGS.get(first, "")
     )
     return RowView(
-        row=int(source[0]), state=state.split("|", 1)[0], caller=source[1], callee=source[2],
-        broker=str(outcome.get("broker") or source[3]), error_code=codes[0],
-        reconcile_code=codes[1], outcome=codes[2], message=message,
+        row=int(source[0]),
+        state=state.split("|", 1)[0],
+        caller=source[1],
+        callee=source[2],
+        broker=str(outcome.get("broker") or source[3]),
+        error_code=codes[0],
+        reconcile_code=codes[1],
+        outcome=codes[2],
+        message=message,
         attempts=int(outcome.get("attempts") or 0),
         passthrough=dict(zip(campaign.passthrough, source[7:], strict=False)),
-    )  # fmt: skip
+    )
 
 
 def _masked(view: RowView) -> RowView:
     return dataclasses.replace(
-        view, caller=mask_number(view.caller), callee=mask_number(view.callee),
+        view,
+        caller=mask_number(view.caller),
+        callee=mask_number(view.callee),
         message=mask_quoting(view.message, view.callee, view.caller),
         passthrough={k: mask_text(v) for k, v in view.passthrough.items()},
-    )  # fmt: skip
+    )

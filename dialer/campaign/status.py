@@ -171,11 +171,13 @@ def status_view(engine: Engine, cid: str) -> StatusView:
     now = activity(campaign, counts, brokers, progress, calendar, now_ms, callers_busy=busy)
     workers = live_workers(engine)
     outage = next(
-        (Outage(b.endpoint, b.since_ms or now_ms, b.next_probe_ms, b.error)
-         for b in engine.health.breakers()
-         if b.open and b.instance == campaign.settings.instance_id),
+        (
+            Outage(b.endpoint, b.since_ms or now_ms, b.next_probe_ms, b.error)
+            for b in engine.health.breakers()
+            if b.open and b.instance == campaign.settings.instance_id
+        ),
         None,
-    )  # fmt: skip
+    )
     now = _unable(now, workers, outage, campaign.settings.timezone, now_ms)
     eta_s = finishes_at_ms = rate = None
     if now.activity is Activity.DIALLING:
@@ -239,18 +241,24 @@ def _unable(now: Now, workers: Workers, outage: Outage | None, zone: str, now_ms
         return now
     if not workers.alive:
         if workers.last_seen_ms is None:
-            return Now(Activity.NO_WORKERS, "no live workers (none has been seen): start "
-                       "workers (celery -A tasks worker)")  # fmt: skip
+            return Now(
+                Activity.NO_WORKERS,
+                "no live workers (none has been seen): start workers (celery -A tasks worker)",
+            )
         since = times.clock(workers.last_seen_ms, zone, now_ms)
-        return Now(Activity.NO_WORKERS, f"no live workers since {since}: start or restart "
-                   "workers (celery -A tasks worker)")  # fmt: skip
+        return Now(
+            Activity.NO_WORKERS,
+            f"no live workers since {since}: start or restart workers (celery -A tasks worker)",
+        )
     if outage is not None:
         since = times.clock(outage.since_ms, zone, now_ms)
         probe = _seconds_until(outage.next_probe_ms, now_ms)
         when = f"next probe in {probe} s" if probe is not None else "probing now"
-        return Now(Activity.CCC_UNREACHABLE,
-                   f"CCC unreachable since {since}, {when} ({outage.error}): rows wait "
-                   "without using attempts; dialling resumes by itself")  # fmt: skip
+        return Now(
+            Activity.CCC_UNREACHABLE,
+            f"CCC unreachable since {since}, {when} ({outage.error}): rows wait "
+            "without using attempts; dialling resumes by itself",
+        )
     return now
 
 
@@ -270,14 +278,14 @@ def _broker_status(campaign: Campaign, b: BrokerFigures) -> BrokerStatus:
     )
 
 
-def _account_limit(engine: Engine, campaign: Campaign,
-                   callers: list[CallerStatus]) -> float | None:  # fmt: skip
+def _account_limit(engine: Engine, campaign: Campaign, callers: list[CallerStatus]) -> float | None:
     """Calls/s the whole campaign cannot exceed whatever its brokers allow: the account's
     DIALER_MAX_QPS, and its agents when callers are paced — each takes a call per (average
     call so far + wrap-up)."""
     limits = [engine.timing.max_qps] if engine.timing.max_qps else []
-    ended = [c for c in engine.store.caller_figures(campaign.id, campaign.settings.agents)
-             if c.busy_ms]  # fmt: skip
+    ended = [
+        c for c in engine.store.caller_figures(campaign.id, campaign.settings.agents) if c.busy_ms
+    ]
     if campaign.settings.caller_pacing and ended and callers:
         per_call_s = sum(c.busy_ms for c in ended) / 1000 / sum(c.calls for c in ended)
         concurrent = len(callers) * campaign.settings.caller_concurrency
@@ -285,8 +293,9 @@ def _account_limit(engine: Engine, campaign: Campaign,
     return min(limits, default=None)
 
 
-def dialling_seconds(counts: dict[str, int], brokers: list[BrokerStatus],
-                     max_per_s: float | None) -> float | None:  # fmt: skip
+def dialling_seconds(
+    counts: dict[str, int], brokers: list[BrokerStatus], max_per_s: float | None
+) -> float | None:
     """Seconds of dialling at full speed the rows left need: the busiest broker's queue at its
     rate, and never less than every row left over every usable broker (or `max_per_s`: the
     account cap, the agents' pace). None when no broker can dial."""
@@ -334,9 +343,17 @@ def _callers(engine: Engine, campaign: Campaign) -> list[CallerStatus]:
             doing = CallerNow.WRAP_UP
         else:
             doing = CallerNow.IN_CALL
-        out.append(CallerStatus(c.number, c.calls, c.connected, c.talk_s,
-                                min(1.0, c.busy_ms / 1000 / elapsed_s), doing,
-                                c.missed))  # fmt: skip
+        out.append(
+            CallerStatus(
+                c.number,
+                c.calls,
+                c.connected,
+                c.talk_s,
+                min(1.0, c.busy_ms / 1000 / elapsed_s),
+                doing,
+                c.missed,
+            )
+        )
     return out
 
 
@@ -374,8 +391,10 @@ def render(report: StatusView) -> str:
         lines.append(f"  UNKNOWN: {why} (`dialer redial {report.id} --state UNKNOWN`)")
     if report.retry_waiting and report.retry_next_ms is not None:
         due = times.shown(report.retry_next_ms, report.timezone)
-        lines.append(f"  {report.retry_waiting} rows waiting to be dialled again "
-                     f"(recycle, another agent, retry), the next at {due}")  # fmt: skip
+        lines.append(
+            f"  {report.retry_waiting} rows waiting to be dialled again "
+            f"(recycle, another agent, retry), the next at {due}"
+        )
     if report.lookup_failures:
         failed = ", ".join(f"{n} {c}" for c, n in sorted(report.lookup_failures.items()))
         lines.append(f"  call-record lookups failed: {failed}")

@@ -32,11 +32,21 @@ SPLIT_ABOVE_PAGES = MAX_PAGE_NUMBER // 2
 
 _KNOWN = frozenset(
     {
-        "ContactId", "ContactType", "CallingNumber", "CalledNumber", "Broker",
-        "AdditionalBroker", "StartTime", "EstablishedTime", "ReleaseTime", "CallDuration",
-        "ReleaseInitiator", "ReleaseReason", "ContactDisposition",
+        "ContactId",
+        "ContactType",
+        "CallingNumber",
+        "CalledNumber",
+        "Broker",
+        "AdditionalBroker",
+        "StartTime",
+        "EstablishedTime",
+        "ReleaseTime",
+        "CallDuration",
+        "ReleaseInitiator",
+        "ReleaseReason",
+        "ContactDisposition",
     }
-)  # fmt: skip
+)
 _DIGITS = re.compile(r"[0-9]+")
 # "200 - OK" (GetCallDetailRecord's example), "486:USER_BUSY" (ListCallDetailRecordsV2's),
 # "486 Busy Here" (SIP's own wording).

@@ -43,8 +43,11 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("audit", help="the audit trail: who changed what, when, from where")
-    p.add_argument("--since", metavar="WHEN", help="an age (30m, 12h, 7d) or a UTC date/time "
-                   "(2026-12-01, 2026-12-01T09:30)")  # fmt: skip
+    p.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="an age (30m, 12h, 7d) or a UTC date/time (2026-12-01, 2026-12-01T09:30)",
+    )
     p.add_argument("--who", help="only this account (or OS user, for shell commands)")
     p.add_argument("--limit", type=int, default=PAGE, help=f"at most N entries (default {PAGE})")
     p.add_argument("--json", action="store_true")

@@ -34,8 +34,12 @@ def do_upload(args: argparse.Namespace, settings: Settings) -> tuple[str, Upload
     with audited(settings, "upload", file=str(args.sheet_path), name=campaign.name) as note:
         report = upload(store, args.sheet_path, campaign, dnc=dnc, sheet_name=args.sheet)
         open_events(settings).save_endpoints(report.campaign_id, endpoints)
-        note.update(target=report.campaign_id, total=report.total, accepted=report.accepted,
-                    rejected=sum(report.rejected.values()))  # fmt: skip
+        note.update(
+            target=report.campaign_id,
+            total=report.total,
+            accepted=report.accepted,
+            rejected=sum(report.rejected.values()),
+        )
     return report.campaign_id, report, new_secret
 
 
@@ -55,8 +59,9 @@ def cmd_append(args: argparse.Namespace, settings: Settings) -> int:
     dnc = load_dnc(args.dnc) if args.dnc else frozenset()
     with audited(settings, "append", args.id, file=str(args.sheet_path)) as note:
         report = append(engine, args.id, args.sheet_path, dnc=dnc, sheet_name=args.sheet)
-        note.update(total=report.total, accepted=report.accepted,
-                    rejected=sum(report.rejected.values()))  # fmt: skip
+        note.update(
+            total=report.total, accepted=report.accepted, rejected=sum(report.rejected.values())
+        )
     print_upload(report, engine.store.campaign(args.id).settings, args.json)
     return 0
 
@@ -111,13 +116,16 @@ def cmd_redial(args: argparse.Namespace, settings: Settings) -> int:
     if not n:
         print(f"campaign {args.id}: no {which}; nothing to dial again")
         return 0
-    print(f"campaign {args.id}: {n} {which} to dial again as fresh attempts, paced and capped "
-          "like any call:")  # fmt: skip
+    print(
+        f"campaign {args.id}: {n} {which} to dial again as fresh attempts, paced and capped "
+        "like any call:"
+    )
     for reason, count in selection.reasons.most_common():
         print(f"  {count:>7}  {reason}")
     if state is RowState.UNKNOWN:
-        print("  (an UNKNOWN row's earlier call may have been placed: its callee may be called "
-              "twice)")  # fmt: skip
+        print(
+            "  (an UNKNOWN row's earlier call may have been placed: its callee may be called twice)"
+        )
     if not args.yes and not _confirm(f"dial these {n} rows again? [y/N] "):
         print("nothing changed")
         return 1
@@ -143,8 +151,13 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     write = export_calls if args.calls else export
     try:
         with audited(settings, "export", args.id, masked=args.masked, calls=args.calls) as note:
-            note["rows"] = write(open_store(settings), args.id, args.output,
-                                 masked=args.masked, encoding=args.encoding)  # fmt: skip
+            note["rows"] = write(
+                open_store(settings),
+                args.id,
+                args.output,
+                masked=args.masked,
+                encoding=args.encoding,
+            )
         n = note["rows"]
     except OSError as exc:
         print(f"dialer: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
@@ -210,8 +223,12 @@ def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     p = sub.add_parser("status", help="counts by state, calls/s per broker, ETA")
     p.add_argument("id")
-    p.add_argument("--watch", action="store_true", help="live progress bar until it ends; exit "
-                   "status 0 DONE, 1 paused by an error, 3 cancelled")  # fmt: skip
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="live progress bar until it ends; exit "
+        "status 0 DONE, 1 paused by an error, 3 cancelled",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_status)
 
@@ -226,8 +243,13 @@ def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="which rows: UNKNOWN or FAILED",
         choices=[s.value for s in REDIALABLE],
     )
-    p.add_argument("--code", action="append", default=[], metavar="C",
-                   help="only rows with this error or reconcile code (repeatable)")  # fmt: skip
+    p.add_argument(
+        "--code",
+        action="append",
+        default=[],
+        metavar="C",
+        help="only rows with this error or reconcile code (repeatable)",
+    )
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(handler=cmd_redial)
 
@@ -236,23 +258,33 @@ def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("-o", "--output", type=Path, required=True)
     p.add_argument("--masked", action="store_true", help="mask phone numbers (1391814****)")
     p.add_argument("--encoding", help="CSV encoding: utf-8 (with BOM, the default), gbk or gb18030")
-    p.add_argument("--calls", action="store_true",
-                   help="the call log instead: one line per call placed (agent, callee, "
-                   "broker, JobId, times, outcome, talk)")  # fmt: skip
+    p.add_argument(
+        "--calls",
+        action="store_true",
+        help="the call log instead: one line per call placed (agent, callee, "
+        "broker, JobId, times, outcome, talk)",
+    )
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("report", help="write a self-contained HTML report")
     p.add_argument("id")
     p.add_argument("-o", "--output", type=Path, required=True)
     # English unless asked: the same command writes the same file whoever's shell runs it.
-    p.add_argument("--lang", choices=LOCALES, default=DEFAULT,
-                   help="zh_CN (Simplified Chinese) or en (the default)")  # fmt: skip
+    p.add_argument(
+        "--lang",
+        choices=LOCALES,
+        default=DEFAULT,
+        help="zh_CN (Simplified Chinese) or en (the default)",
+    )
     p.set_defaults(handler=cmd_report)
 
     p = sub.add_parser("demo", help="run a sample campaign on a private Redis and simulator")
     p.add_argument("--output", type=Path, default=Path("demo-output"))
-    p.add_argument("--web", action="store_true", help="open the web console on the demo "
-                   "campaign; it stays open until Ctrl-C")  # fmt: skip
+    p.add_argument(
+        "--web",
+        action="store_true",
+        help="open the web console on the demo campaign; it stays open until Ctrl-C",
+    )
     p.add_argument(
         "--sheet", type=Path, help="campaign sheet (default: the sample campaigns/sample-pool.csv)"
     )
@@ -263,7 +295,9 @@ def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_upload_options(p)
     p.add_argument("--export", type=Path)
     p.add_argument(
-        "--workers", type=opt.workers, default=16,
+        "--workers",
+        type=opt.workers,
+        default=16,
         help="threads of an in-process worker (0: rely on workers already running)",
-    )  # fmt: skip
+    )
     p.set_defaults(handler=cmd_run)

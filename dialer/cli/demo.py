@@ -39,8 +39,9 @@ DEMO_AGENTS = tuple(f"1370000{i:04d}" for i in range(1, 21))
 Workers = Callable[[Settings], AbstractContextManager[object]]
 
 
-def run_demo(workers: Workers, output: Path, sheet: Path | None = None, rate: str = "2/s",
-             web: bool = False) -> int:  # fmt: skip
+def run_demo(
+    workers: Workers, output: Path, sheet: Path | None = None, rate: str = "2/s", web: bool = False
+) -> int:
     if sheet is None:
         with as_file(files("campaigns").joinpath(SAMPLE)) as sample:
             return run_demo(workers, output, sample, rate, web)
@@ -63,8 +64,15 @@ def run_demo(workers: Workers, output: Path, sheet: Path | None = None, rate: st
     sim.faults.fail_rate = 0.05  # a few CTI errors, so retries show in the results
     # Calls that take time, a hundred times faster: agents ring 2-8 s and answer 95 % of the
     # time, customers 70 %; they talk 20 s to 2 min.
-    sim.faults.update({"caller_answer": 0.95, "callee_answer": 0.7, "ring_s": Span(2, 8),
-                       "talk_s": Span(20, 120), "time_scale": 100})  # fmt: skip
+    sim.faults.update(
+        {
+            "caller_answer": 0.95,
+            "callee_answer": 0.7,
+            "ring_s": Span(2, 8),
+            "talk_s": Span(20, 120),
+            "time_scale": 100,
+        }
+    )
     # SIGTERM (`kill`, a service manager) ends the demo as Ctrl-C does, by the same path.
     # Whatever way the demo ends, its redis-server goes with it (EmbeddedRedis), and the
     # simulator, workers and console are threads of this process.
@@ -112,8 +120,9 @@ def _on_sigterm(handler: signal._HANDLER) -> signal._HANDLER:
     return signal.signal(signal.SIGTERM, handler)
 
 
-def _campaign(settings: Settings, workers: Workers, sheet: Path, output: Path,
-              rate: str, web: bool) -> int:  # fmt: skip
+def _campaign(
+    settings: Settings, workers: Workers, sheet: Path, output: Path, rate: str, web: bool
+) -> int:
     engine = open_engine(settings)
     store = engine.store
     # The simulator keeps no office hours, so the demo runs whatever the time of day.

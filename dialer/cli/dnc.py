@@ -41,8 +41,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         raise DialerError(f"{args.file}: {mask_number(bad[0])} is not a phone number")
     with audited(settings, "dnc.import", file=args.file) as note:
         added = note["added"] = _list(settings).add(numbers)
-    print(f"{added} added to the do-not-call list from {args.file} "
-          f"({len(numbers) - added} already on it)")  # fmt: skip
+    print(
+        f"{added} added to the do-not-call list from {args.file} "
+        f"({len(numbers) - added} already on it)"
+    )
     return 0
 
 

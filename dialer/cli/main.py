@@ -176,22 +176,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hang-s", type=float, default=30.0)
     p.add_argument("--drop-rate", type=float, default=0.0, help="share placed, then cut off")
     p.add_argument("--max-qps", type=float, default=0.0, help="throttle above this (0 = off)")
-    p.add_argument("--caller-answer", type=float, metavar="P",
-                   help="calls take time; the caller's leg answers with probability P")  # fmt: skip
-    p.add_argument("--callee-answer", type=float, metavar="P",
-                   help="calls take time; the callee's leg answers with probability P")  # fmt: skip
+    p.add_argument(
+        "--caller-answer",
+        type=float,
+        metavar="P",
+        help="calls take time; the caller's leg answers with probability P",
+    )
+    p.add_argument(
+        "--callee-answer",
+        type=float,
+        metavar="P",
+        help="calls take time; the callee's leg answers with probability P",
+    )
     p.add_argument("--ring-s", metavar="A-B", help="calls take time; each leg rings A-B s")
     p.add_argument("--talk-s", metavar="A-B", help="calls take time; talk lasts A-B s")
-    p.add_argument("--time-scale", type=float, default=1.0, metavar="K",
-                   help="call time runs K times faster than the clock")  # fmt: skip
-    p.add_argument("--cdr-delay-ms", type=float, default=0.0,
-                   help="a record is visible this long after its call is released")  # fmt: skip
-    p.add_argument("--cdr-number-format", choices=("plain", "plus86", "86"), default="plain",
-                   help="how records write phone numbers")  # fmt: skip
-    p.add_argument("--cdr-odd-rate", type=float, default=0.0, metavar="P",
-                   help="share of record lookups answered 200 with no record in them")  # fmt: skip
-    p.add_argument("--forbid", action="append", metavar="ACTION",
-                   help="answer this action 403 Forbidden.RAM (repeatable)")  # fmt: skip
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        metavar="K",
+        help="call time runs K times faster than the clock",
+    )
+    p.add_argument(
+        "--cdr-delay-ms",
+        type=float,
+        default=0.0,
+        help="a record is visible this long after its call is released",
+    )
+    p.add_argument(
+        "--cdr-number-format",
+        choices=("plain", "plus86", "86"),
+        default="plain",
+        help="how records write phone numbers",
+    )
+    p.add_argument(
+        "--cdr-odd-rate",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="share of record lookups answered 200 with no record in them",
+    )
+    p.add_argument(
+        "--forbid",
+        action="append",
+        metavar="ACTION",
+        help="answer this action 403 Forbidden.RAM (repeatable)",
+    )
     p.add_argument("--seed", type=int)
     p.add_argument("--calls-log", type=Path)
     p.set_defaults(handler=cmd_simulator)

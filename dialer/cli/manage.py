@@ -43,10 +43,12 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         which = "/".join(s.value for s in statuses)
         print(f"no {which} campaigns" if which else "no campaigns")
         return 0
-    print(table(
-        ("id", "name", "status", "progress", "created", "file"),
-        [(c.id, c.name, c.status.value, c.progress, c.created_local, c.file) for c in found],
-    ))  # fmt: skip
+    print(
+        table(
+            ("id", "name", "status", "progress", "created", "file"),
+            [(c.id, c.name, c.status.value, c.progress, c.created_local, c.file) for c in found],
+        )
+    )
     return 0
 
 
@@ -57,23 +59,38 @@ def cmd_rows(args: argparse.Namespace, settings: Settings) -> int:
     )
     limit = args.limit or None
     store = open_engine(settings).store
-    found = find_rows(store, args.id, where, limit=None if limit is None else limit + 1,
-                      masked=args.masked)  # fmt: skip
+    found = find_rows(
+        store, args.id, where, limit=None if limit is None else limit + 1, masked=args.masked
+    )
     more = limit is not None and len(found) > limit
     found = found[:limit]
     if args.json:
         print(json.dumps([r.as_dict() for r in found], ensure_ascii=False))
     elif found:
-        print(table(
-            ("row", "state", "caller", "callee", "broker", "tries", "code", "reason"),
-            [(str(r.row), r.state, r.caller, r.callee, r.broker, str(r.attempts), r.code,
-              r.message) for r in found],
-        ))  # fmt: skip
+        print(
+            table(
+                ("row", "state", "caller", "callee", "broker", "tries", "code", "reason"),
+                [
+                    (
+                        str(r.row),
+                        r.state,
+                        r.caller,
+                        r.callee,
+                        r.broker,
+                        str(r.attempts),
+                        r.code,
+                        r.message,
+                    )
+                    for r in found
+                ],
+            )
+        )
     else:
         print("no matching rows")
     if more:
-        print(f"dialer: the first {limit} matching rows; --limit 0 shows every one",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"dialer: the first {limit} matching rows; --limit 0 shows every one", file=sys.stderr
+        )
     return 0
 
 
@@ -82,9 +99,14 @@ def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
     campaign = engine.store.campaign(args.id)
     check_deletable(campaign)
     if not args.yes:
-        print(f"delete campaign {campaign.id} ({campaign.settings.name}, {campaign.status.value}, "
-              f"{campaign.total} rows, from {campaign.file}) and all its results? "
-              "This cannot be undone. [y/N] ", end="", file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"delete campaign {campaign.id} ({campaign.settings.name}, {campaign.status.value}, "
+            f"{campaign.total} rows, from {campaign.file}) and all its results? "
+            "This cannot be undone. [y/N] ",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             print("dialer: not deleted (--yes deletes without asking)", file=sys.stderr)
             return 1
@@ -97,8 +119,13 @@ def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add list, rows and delete to the `dialer` parser."""
     p = sub.add_parser("list", help="stored campaigns, newest first")
-    p.add_argument("--status", action="append", type=opt.campaign_statuses, metavar="S",
-                   help="only campaigns in this status (repeatable, or S1,S2)")  # fmt: skip
+    p.add_argument(
+        "--status",
+        action="append",
+        type=opt.campaign_statuses,
+        metavar="S",
+        help="only campaigns in this status (repeatable, or S1,S2)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_list)
 
@@ -113,9 +140,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         metavar="S",
         help="only rows in this state: FAILED, UNKNOWN, REJECTED, ... (repeatable)",
     )
-    p.add_argument("--code", action="append", metavar="C",
-                   help="only rows with this error code or call outcome; * matches anything, "
-                   "e.g. 'Sheet.*' (repeatable)")  # fmt: skip
+    p.add_argument(
+        "--code",
+        action="append",
+        metavar="C",
+        help="only rows with this error code or call outcome; * matches anything, "
+        "e.g. 'Sheet.*' (repeatable)",
+    )
     p.add_argument(
         "--limit",
         type=opt.limit,

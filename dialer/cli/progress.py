@@ -19,8 +19,13 @@ WATCH_PAUSED_BY_ERROR = 1
 WATCH_CANCELLED = 3
 
 
-def print_upload(report: UploadTally, campaign: CampaignSettings, as_json: bool, *,
-                 webhook_secret: str | None = None) -> None:  # fmt: skip
+def print_upload(
+    report: UploadTally,
+    campaign: CampaignSettings,
+    as_json: bool,
+    *,
+    webhook_secret: str | None = None,
+) -> None:
     """What was stored; a webhook secret made at upload is shown here, once."""
     rates = {b: campaign.rate_for(b) for b in sorted(report.per_broker)}
     if as_json:
@@ -32,16 +37,19 @@ def print_upload(report: UploadTally, campaign: CampaignSettings, as_json: bool,
                     "accepted": report.accepted,
                     "rejected": sum(report.rejected.values()),
                     "rejected_by_reason": dict(report.rejected),
-                    "brokers": {b: {"rows": report.per_broker[b], "rate_per_s": r}
-                                for b, r in rates.items()},
+                    "brokers": {
+                        b: {"rows": report.per_broker[b], "rate_per_s": r} for b, r in rates.items()
+                    },
                     **({"webhook_secret": webhook_secret} if webhook_secret else {}),
                 },
                 ensure_ascii=False,
             )
-        )  # fmt: skip
+        )
         return
-    print(f"rows: {report.total}  accepted: {report.accepted}  "
-          f"rejected: {sum(report.rejected.values())}")  # fmt: skip
+    print(
+        f"rows: {report.total}  accepted: {report.accepted}  "
+        f"rejected: {sum(report.rejected.values())}"
+    )
     for code, n in report.rejected.most_common():
         print(f"  {code}: {n}")
         for example in report.examples.get(code, []):
@@ -93,8 +101,14 @@ class RateMeter:
         return (n1 - n0) / (t1 - t0) if t1 - t0 >= 1.0 else report.rate_per_s
 
 
-def watch(engine: Engine, cid: str, *, interval_s: float = 0.5,
-          stream: TextIO | None = None, until_done: bool = True) -> StatusView:  # fmt: skip
+def watch(
+    engine: Engine,
+    cid: str,
+    *,
+    interval_s: float = 0.5,
+    stream: TextIO | None = None,
+    until_done: bool = True,
+) -> StatusView:
     """Show a live progress line (on stdout by default) until the campaign is DONE or
     CANCELLED (or PAUSED by a fatal error: the operator must act); `ending` says what its end
     means."""

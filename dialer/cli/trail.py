@@ -41,8 +41,15 @@ def audited(
 
     def record(outcome: Outcome, more: dict[str, Any]) -> None:
         aimed = str(extra.pop("target", target))
-        open_trail(settings).record(who, action, role=SHELL_ROLE, address=where, target=aimed,
-                                outcome=outcome, detail={**detail, **extra, **more})  # fmt: skip
+        open_trail(settings).record(
+            who,
+            action,
+            role=SHELL_ROLE,
+            address=where,
+            target=aimed,
+            outcome=outcome,
+            detail={**detail, **extra, **more},
+        )
 
     try:
         yield extra

@@ -21,8 +21,10 @@ def _directory(settings: Settings) -> Directory:
 
 def _print_link(account: Account, secret: str, url: str) -> None:
     # The only place the secret is ever shown: it is stored as a hash.
-    print(f"sign-in link for {account.name} ({account.role.value}), one use, valid "
-          f"{LINK_TTL_S // 3600} h:")  # fmt: skip
+    print(
+        f"sign-in link for {account.name} ({account.role.value}), one use, valid "
+        f"{LINK_TTL_S // 3600} h:"
+    )
     print(f"  {url.rstrip('/')}/login?link={secret}")
 
 
@@ -36,11 +38,21 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
         elif not accounts:
             print("no accounts (DIALER_WEB_TOKEN signs in as the admin): dialer users add NAME")
         else:
-            print(table(
-                ("name", "role", "phone", "state", "password"),
-                [(a.name, a.role.value, a.phone or "-", "disabled" if a.disabled else "enabled",
-                  "set" if a.has_password else "-") for a in accounts],
-            ))  # fmt: skip
+            print(
+                table(
+                    ("name", "role", "phone", "state", "password"),
+                    [
+                        (
+                            a.name,
+                            a.role.value,
+                            a.phone or "-",
+                            "disabled" if a.disabled else "enabled",
+                            "set" if a.has_password else "-",
+                        )
+                        for a in accounts
+                    ],
+                )
+            )
         return 0
     if verb == "add":
         with audited(settings, "users.add", args.name, role=args.role, phone=bool(args.phone)):
@@ -49,14 +61,19 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
         _print_link(account, secret, args.url)
         return 0
     with audited(settings, f"users.{verb}", args.name):
-        account = {"disable": directory.disable, "enable": directory.enable,
-                   "reset": directory.reset}[verb](args.name)  # fmt: skip
+        account = {
+            "disable": directory.disable,
+            "enable": directory.enable,
+            "reset": directory.reset,
+        }[verb](args.name)
         secret = directory.issue_link(account.name) if verb == "reset" else ""
     if verb == "disable":
         print(f"{account.name} disabled: their sessions and API tokens no longer work")
     elif verb == "enable":
-        print(f"{account.name} enabled: they sign in again with their password, or "
-              f"`dialer users reset {account.name}` for a new link")  # fmt: skip
+        print(
+            f"{account.name} enabled: they sign in again with their password, or "
+            f"`dialer users reset {account.name}` for a new link"
+        )
     else:
         print(f"{account.name} reset: password, sessions and API tokens removed")
         _print_link(account, secret, args.url)

@@ -32,8 +32,10 @@ def cmd_workers(args: argparse.Namespace, settings: Settings) -> int:
             when = dt.datetime.fromtimestamp(workers.last_seen_ms / 1000).astimezone()
             print(f"no live workers since {when:%Y-%m-%d %H:%M:%S %Z}")
         return 0
-    print(f"{workers.alive} live worker{'s' if workers.alive != 1 else ''} "
-          f"({len(workers.healthy)} healthy):")  # fmt: skip
+    print(
+        f"{workers.alive} live worker{'s' if workers.alive != 1 else ''} "
+        f"({len(workers.healthy)} healthy):"
+    )
     for w in workers.live:
         health = "healthy" if w.healthy else f"UNHEALTHY ({w.reason})"
         room = f"/{w.concurrency}" if w.concurrency else ""

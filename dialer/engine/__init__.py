@@ -70,4 +70,4 @@ __all__ = [
     "open_events",
     "open_store",
     "with_redis_retry",
-]  # fmt: skip
+]

@@ -21,8 +21,16 @@ SEP = "\x1f"
 # The broker is not a field: the queue (or set member) an entry sits in names it.
 # `avoid`: the pool agent who last missed this row's call (dialer.strategy): FEED gives the row
 # to any other agent. Empty for a row as uploaded.
-ENTRY_FIELDS = ("row", "caller", "callee", "additional_broker", "timeout_seconds", "from_pool",
-                "avoid", "tags")  # fmt: skip
+ENTRY_FIELDS = (
+    "row",
+    "caller",
+    "callee",
+    "additional_broker",
+    "timeout_seconds",
+    "from_pool",
+    "avoid",
+    "tags",
+)
 
 
 @dataclass(frozen=True)
@@ -41,9 +49,17 @@ class DialEntry:
 
     def pack(self) -> str:
         return SEP.join(
-            (str(self.row), self.caller, self.callee, self.additional_broker,
-             str(self.timeout_seconds), "1" if self.from_pool else "0", self.avoid, self.tags)
-        )  # fmt: skip
+            (
+                str(self.row),
+                self.caller,
+                self.callee,
+                self.additional_broker,
+                str(self.timeout_seconds),
+                "1" if self.from_pool else "0",
+                self.avoid,
+                self.tags,
+            )
+        )
 
     @classmethod
     def unpack(cls, packed: str | bytes, broker: str) -> DialEntry:
@@ -53,8 +69,7 @@ class DialEntry:
             # Queued before entries had `avoid` (an upgrade with campaigns running).
             fields.insert(ENTRY_FIELDS.index("avoid"), "")
         row, caller, callee, extra, timeout, pool, avoid, tags = fields
-        return cls(int(row), caller, callee, broker, extra, int(timeout), pool == "1", tags,
-                   avoid)  # fmt: skip
+        return cls(int(row), caller, callee, broker, extra, int(timeout), pool == "1", tags, avoid)
 
 
 def row_of(packed: str) -> int:

@@ -70,8 +70,13 @@ def sentinel_url(url: str) -> SentinelUrl | None:
         raise ConfigError(
             f"DIALER_REDIS_URL must look like {URL_FORMS}, not {clip(without_password(url), 80)!r}"
         ) from None
-    return SentinelUrl(tuple(sentinels), unquote(parts[0]), db, unquote(user) or None,
-                       unquote(password) if auth else None)  # fmt: skip
+    return SentinelUrl(
+        tuple(sentinels),
+        unquote(parts[0]),
+        db,
+        unquote(user) or None,
+        unquote(password) if auth else None,
+    )
 
 
 def embedded_dir(settings: Settings) -> Path:
@@ -121,9 +126,13 @@ def client(settings: Settings, **options: Any) -> Client:
         list(found.sentinels), socket_timeout=2.0, socket_connect_timeout=2.0
     )
     primary = sentinels.master_for(  # type: ignore[no-untyped-call]
-        found.service, redis_class=Client, db=found.db, username=found.username,
-        password=found.password, **options,
-    )  # fmt: skip
+        found.service,
+        redis_class=Client,
+        db=found.db,
+        username=found.username,
+        password=found.password,
+        **options,
+    )
     return cast(Client, primary)
 
 

@@ -60,8 +60,9 @@ class WebhookEndpoint:
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     def to_json(self) -> str:
-        return json.dumps({"url": self.url, "events": list(self.events),
-                           "secrets": list(self.secrets)})  # fmt: skip
+        return json.dumps(
+            {"url": self.url, "events": list(self.events), "secrets": list(self.secrets)}
+        )
 
     @classmethod
     def from_json(cls, eid: str, raw: str) -> WebhookEndpoint:
@@ -144,17 +145,21 @@ class EventStore:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    def read(self, consumer: str, *, count: int, block_ms: int,
-             claim_idle_ms: int) -> list[OutboxEvent]:  # fmt: skip
+    def read(
+        self, consumer: str, *, count: int, block_ms: int, claim_idle_ms: int
+    ) -> list[OutboxEvent]:
         """Events another dispatcher took and did not fan out within `claim_idle_ms` (it
         died), else new ones (waiting up to `block_ms` for one)."""
         outbox = self.keys.outbox()
-        claimed = cast(list[Any], self.r.xautoclaim(outbox, GROUP, consumer, claim_idle_ms,
-                                                     "0-0", count=count))  # fmt: skip
+        claimed = cast(
+            list[Any], self.r.xautoclaim(outbox, GROUP, consumer, claim_idle_ms, "0-0", count=count)
+        )
         entries = [e for e in claimed[1] if e[1]] if claimed else []
         if not entries:
-            got = cast(list[Any], self.r.xreadgroup(GROUP, consumer, {outbox: ">"},
-                                                     count=count, block=block_ms))  # fmt: skip
+            got = cast(
+                list[Any],
+                self.r.xreadgroup(GROUP, consumer, {outbox: ">"}, count=count, block=block_ms),
+            )
             entries = got[0][1] if got else []
         return [_event(text(eid), fields) for eid, fields in entries]
 
@@ -162,12 +167,16 @@ class EventStore:
         k, cid = self.keys, event.campaign
         return int(
             self._s["webhook_fan_out"](
-                keys=[k.outbox(), k.webhook_events(cid), k.webhook_event_times(cid),
-                      k.webhook_deliveries(cid), k.webhook_due()],
-                args=[GROUP, event.entry_id, cid, event.id, body, event.occurred_at_ms,
-                      *endpoints],
+                keys=[
+                    k.outbox(),
+                    k.webhook_events(cid),
+                    k.webhook_event_times(cid),
+                    k.webhook_deliveries(cid),
+                    k.webhook_due(),
+                ],
+                args=[GROUP, event.entry_id, cid, event.id, body, event.occurred_at_ms, *endpoints],
             )
-        )  # fmt: skip
+        )
 
     def outbox_backlog(self) -> int:
         return int(self.r.xlen(self.keys.outbox()))
@@ -192,16 +201,39 @@ class EventStore:
     def body(self, cid: str, event_id: str) -> bytes | None:
         return cast("bytes | None", self.r.hget(self.keys.webhook_events(cid), event_id))
 
-    def record_attempt(self, d: Delivery, *, act: str, status: int, latency_ms: int,
-                       error: str, jitter: float, retry: Retry) -> tuple[str, bool]:  # fmt: skip
+    def record_attempt(
+        self,
+        d: Delivery,
+        *,
+        act: str,
+        status: int,
+        latency_ms: int,
+        error: str,
+        jitter: float,
+        retry: Retry,
+    ) -> tuple[str, bool]:
         """(the delivery's state after, whether this attempt disabled its endpoint)."""
         state_key, prefix = self._state_key(d.campaign, d.endpoint)
         out = self._s["webhook_attempt"](
             keys=[self.keys.webhook_deliveries(d.campaign), self.keys.webhook_due(), state_key],
-            args=[d.campaign, d.event_id, d.endpoint, act, status, latency_ms, error, jitter,
-                  retry.base_ms, retry.cap_ms, retry.max_age_ms, retry.max_failures, prefix,
-                  retry.keep_attempts, retry.min_failing_ms],
-        )  # fmt: skip
+            args=[
+                d.campaign,
+                d.event_id,
+                d.endpoint,
+                act,
+                status,
+                latency_ms,
+                error,
+                jitter,
+                retry.base_ms,
+                retry.cap_ms,
+                retry.max_age_ms,
+                retry.max_failures,
+                prefix,
+                retry.keep_attempts,
+                retry.min_failing_ms,
+            ],
+        )
         return text(out[0]), bool(int(out[1]))
 
     def deliveries(self, cid: str) -> dict[str, dict[str, Any]]:
@@ -211,8 +243,9 @@ class EventStore:
 
     def event_times(self, cid: str, since_ms: int = 0) -> dict[str, int]:
         """Event id -> when it occurred, for the campaign's events since `since_ms`."""
-        got = self.r.zrangebyscore(self.keys.webhook_event_times(cid), since_ms, "+inf",
-                                   withscores=True)  # fmt: skip
+        got = self.r.zrangebyscore(
+            self.keys.webhook_event_times(cid), since_ms, "+inf", withscores=True
+        )
         return {text(e): int(s) for e, s in cast(list[tuple[bytes, float]], got)}
 
     def redeliver(self, cid: str, pairs: list[tuple[str, str]]) -> int:
@@ -231,8 +264,9 @@ class EventStore:
 
     def save_endpoints(self, cid: str, endpoints: list[WebhookEndpoint]) -> None:
         if endpoints:
-            self.r.hset(self.keys.webhook_endpoints(cid),
-                        mapping={e.id: e.to_json() for e in endpoints})  # fmt: skip
+            self.r.hset(
+                self.keys.webhook_endpoints(cid), mapping={e.id: e.to_json() for e in endpoints}
+            )
 
     def endpoints(self, cid: str) -> list[WebhookEndpoint]:
         raw = self.r.hgetall(self.keys.webhook_endpoints(cid))
@@ -241,16 +275,24 @@ class EventStore:
 
     def endpoint_state(self, cid: str, eid: str) -> EndpointState:
         key, prefix = self._state_key(cid, eid)
-        failures, disabled, at = self.r.hmget(key, [f"{prefix}failures", f"{prefix}disabled",
-                                                     f"{prefix}disabled_at"])  # fmt: skip
-        return EndpointState(int(failures or 0), text(disabled or b""),
-                             int(float(at)) if at else None)  # fmt: skip
+        failures, disabled, at = self.r.hmget(
+            key, [f"{prefix}failures", f"{prefix}disabled", f"{prefix}disabled_at"]
+        )
+        return EndpointState(
+            int(failures or 0), text(disabled or b""), int(float(at)) if at else None
+        )
 
     def enable(self, cid: str, eid: str) -> None:
         key, prefix = self._state_key(cid, eid)
-        self.r.hset(key, mapping={f"{prefix}failures": 0, f"{prefix}disabled": "",
-                                  f"{prefix}disabled_at": "",
-                                  f"{prefix}failing_since": ""})  # fmt: skip
+        self.r.hset(
+            key,
+            mapping={
+                f"{prefix}failures": 0,
+                f"{prefix}disabled": "",
+                f"{prefix}disabled_at": "",
+                f"{prefix}failing_since": "",
+            },
+        )
 
     def _state_key(self, cid: str, eid: str) -> tuple[str, str]:
         if eid == GLOBAL:

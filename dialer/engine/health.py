@@ -55,23 +55,33 @@ class WorkerBeat:
 
     def fields(self) -> Mapping[Any, str | int]:
         return {
-            "name": self.name, "host": self.host, "pid": self.pid,
-            "queues": ",".join(self.queues), "concurrency": self.concurrency,
-            "healthy": int(self.healthy), "reason": self.reason, "in_flight": self.in_flight,
-            "started_at": self.started_at_ms, "seen_at": self.seen_at_ms,
-        }  # fmt: skip
+            "name": self.name,
+            "host": self.host,
+            "pid": self.pid,
+            "queues": ",".join(self.queues),
+            "concurrency": self.concurrency,
+            "healthy": int(self.healthy),
+            "reason": self.reason,
+            "in_flight": self.in_flight,
+            "started_at": self.started_at_ms,
+            "seen_at": self.seen_at_ms,
+        }
 
     @classmethod
     def from_fields(cls, wid: str, raw: dict[str, str]) -> WorkerBeat:
         return cls(
-            id=wid, name=raw.get("name", wid), host=raw.get("host", ""),
+            id=wid,
+            name=raw.get("name", wid),
+            host=raw.get("host", ""),
             pid=int(raw.get("pid") or 0),
             queues=tuple(q for q in raw.get("queues", "").split(",") if q),
-            concurrency=int(raw.get("concurrency") or 0), healthy=raw.get("healthy") == "1",
-            reason=raw.get("reason", ""), in_flight=int(raw.get("in_flight") or 0),
+            concurrency=int(raw.get("concurrency") or 0),
+            healthy=raw.get("healthy") == "1",
+            reason=raw.get("reason", ""),
+            in_flight=int(raw.get("in_flight") or 0),
             started_at_ms=int(float(raw.get("started_at") or 0)),
             seen_at_ms=int(float(raw.get("seen_at") or 0)),
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True)
@@ -112,9 +122,17 @@ class HealthStore:
             for name, raw in zip(names, pipe.execute(), strict=True)
         ]
 
-    def breaker_failed(self, name: str, *, threshold: int, first_spacing_ms: int,
-                       spacing_cap_ms: int, growth: float, code: str,
-                       owner: str = "") -> tuple[bool, int]:  # fmt: skip
+    def breaker_failed(
+        self,
+        name: str,
+        *,
+        threshold: int,
+        first_spacing_ms: int,
+        spacing_cap_ms: int,
+        growth: float,
+        code: str,
+        owner: str = "",
+    ) -> tuple[bool, int]:
         """(open now, epoch ms of the next probe) after one more failure; see
         lua/breaker_failed.lua. `owner`: the probe's worker, when the probe failed."""
         out = self._s["breaker_failed"](
@@ -151,8 +169,9 @@ class HealthStore:
 
     def workers(self, *, now_ms: int, window_ms: int) -> Workers:
         """Workers whose heartbeat is at most `window_ms` old, and the latest heartbeat."""
-        seen = cast("list[tuple[bytes, float]]",
-                    self.r.zrange(self.keys.workers(), 0, -1, withscores=True))  # fmt: skip
+        seen = cast(
+            "list[tuple[bytes, float]]", self.r.zrange(self.keys.workers(), 0, -1, withscores=True)
+        )
         ids = [text(wid) for wid, _ in seen]
         last = max((int(score) for _, score in seen), default=None)
         pipe = self.r.pipeline(transaction=False)

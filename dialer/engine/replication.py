@@ -51,8 +51,7 @@ def read_primary(client: redis.Redis) -> Primary:
 class Replication:
     """The replicas a claim must reach (`required`) and the primary last seen."""
 
-    def __init__(self, client: redis.Redis, *, min_replicas: int | None,
-                 timeout_ms: int) -> None:  # fmt: skip
+    def __init__(self, client: redis.Redis, *, min_replicas: int | None, timeout_ms: int) -> None:
         self.client = client
         self.min_replicas = min_replicas
         self.timeout_ms = timeout_ms

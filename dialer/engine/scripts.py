@@ -23,10 +23,27 @@ from dialer.errors import CampaignNotFound, DialerError
 from dialer.models import ACTIVE_STATES, CampaignStatus, RowState
 
 SCRIPT_NAMES = (
-    "feed", "begin_dial", "finish", "upkeep", "redistribute", "cancel", "set_status", "sleep",
-    "wake_sleeping", "reconcile", "settle_records", "redial", "forget_records", "patch_result",
-    "take_idle_slot", "forget_if_settled", "acquire_lease", "call_ended", "give_back", "delete",
-)  # fmt: skip
+    "feed",
+    "begin_dial",
+    "finish",
+    "upkeep",
+    "redistribute",
+    "cancel",
+    "set_status",
+    "sleep",
+    "wake_sleeping",
+    "reconcile",
+    "settle_records",
+    "redial",
+    "forget_records",
+    "patch_result",
+    "take_idle_slot",
+    "forget_if_settled",
+    "acquire_lease",
+    "call_ended",
+    "give_back",
+    "delete",
+)
 
 
 class Refusal(IntEnum):
@@ -80,9 +97,11 @@ def lua_tables() -> str:
         + table("Refusal", {r.name: int(r) for r in Refusal})
         + table("Outcome", {o.name: o.value for o in AttemptEnd})
         + table("ENTRY", {name: i + 1 for i, name in enumerate(ENTRY_FIELDS)})
-        + "local ACTIVE = {" + ", ".join(lua_literal(s.value) for s in ACTIVE_STATES) + "}\n"
+        + "local ACTIVE = {"
+        + ", ".join(lua_literal(s.value) for s in ACTIVE_STATES)
+        + "}\n"
         + f"local SEP = {lua_literal(SEP)}\n"
-    )  # fmt: skip
+    )
 
 
 @functools.cache
@@ -188,8 +207,16 @@ class Scripts:
             return keys, args
         return [*keys, self.keys.outbox(), self.keys.event_seq(events)], [*args, events]
 
-    def _acked(self, name: str, keys: list[str], args: list[Any], *, replicas: int,
-               timeout_ms: int, events: str = "") -> tuple[Any, bool]:  # fmt: skip
+    def _acked(
+        self,
+        name: str,
+        keys: list[str],
+        args: list[Any],
+        *,
+        replicas: int,
+        timeout_ms: int,
+        events: str = "",
+    ) -> tuple[Any, bool]:
         """Run a script and `WAIT replicas timeout_ms` on the same connection in one round trip
         (WAIT waits for what this connection wrote): (its answer, whether `replicas`
         replicas acknowledged it in time). With no replica required, just the script.
@@ -232,94 +259,247 @@ class Scripts:
         k = self.keys
         out = self._run(
             "feed",
-            [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
-             k.broker_down(cid), k.broker_capped(cid), k.due(cid), k.brokers(cid),
-             k.pace_account(), k.wake(cid), k.agents(cid), k.parked_callers(cid),
-             k.retry(cid)],
-            [feeding.depth, feeding.lookahead_ms, feeding.queued_lease_ms, feeding.day_key,
-             feeding.next_day_ms, feeding.account_interval_ms, k.queue_prefix(cid),
-             k.pace_prefix(), max_rows, k.caller_prefix(), k.parked_prefix(cid), cid,
-             "1" if feeding.caller_pacing else "0", feeding.caller_concurrency],
-        )  # fmt: skip
+            [
+                k.meta(cid),
+                k.state(cid),
+                k.counts(cid),
+                k.lease(cid),
+                k.inflight(cid),
+                k.broker_down(cid),
+                k.broker_capped(cid),
+                k.due(cid),
+                k.brokers(cid),
+                k.pace_account(),
+                k.wake(cid),
+                k.agents(cid),
+                k.parked_callers(cid),
+                k.retry(cid),
+            ],
+            [
+                feeding.depth,
+                feeding.lookahead_ms,
+                feeding.queued_lease_ms,
+                feeding.day_key,
+                feeding.next_day_ms,
+                feeding.account_interval_ms,
+                k.queue_prefix(cid),
+                k.pace_prefix(),
+                max_rows,
+                k.caller_prefix(),
+                k.parked_prefix(cid),
+                cid,
+                "1" if feeding.caller_pacing else "0",
+                feeding.caller_concurrency,
+            ],
+        )
         return self._rows(out, 1), int(out[0]) if int(out[0]) >= 0 else None
 
-    def begin_dial(self, cid: str, *, row: int, token: str, broker: str, packed: str,
-                   caller: str, callee: str, dialing_lease_ms: int, callee_daily_cap: int,
-                   callee_monthly_cap: int, broker_daily_cap: int, pair_guard_ms: int,
-                   next_day_ms: int, day_key: str, month_key: str,
-                   account_interval_ms: float, interval_ms: float,
-                   caller_max_hold_ms: int, ends_at_ms: int = 0, replicas: int = 0,
-                   replica_wait_ms: int = 1000) -> Begun:  # fmt: skip
+    def begin_dial(
+        self,
+        cid: str,
+        *,
+        row: int,
+        token: str,
+        broker: str,
+        packed: str,
+        caller: str,
+        callee: str,
+        dialing_lease_ms: int,
+        callee_daily_cap: int,
+        callee_monthly_cap: int,
+        broker_daily_cap: int,
+        pair_guard_ms: int,
+        next_day_ms: int,
+        day_key: str,
+        month_key: str,
+        account_interval_ms: float,
+        interval_ms: float,
+        caller_max_hold_ms: int,
+        ends_at_ms: int = 0,
+        replicas: int = 0,
+        replica_wait_ms: int = 1000,
+    ) -> Begun:
         """`caller` is the person rung first; `caller_max_hold_ms` 0: callers not paced;
         `ends_at_ms` (0: none) the campaign's --end-at; `replicas`: how many must acknowledge
         the claim within `replica_wait_ms`."""
         k = self.keys
         out, acked = self._acked(
             "begin_dial",
-            [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
-             k.queue(cid, broker), k.result(cid), k.last_dial(broker), k.callee_caps(callee),
-             k.broker_day(day_key, broker), k.pair_guard(caller, callee), k.retry(cid),
-             k.broker_capped(cid), k.last_account_dial(), k.due(cid), k.wake(cid),
-             k.caller(caller), k.agents(cid), k.dnc()],
-            [row, token, broker, packed, dialing_lease_ms, callee_daily_cap, callee_monthly_cap,
-             broker_daily_cap, pair_guard_ms, next_day_ms, day_key, month_key,
-             account_interval_ms, interval_ms, f"{cid}:{row}", caller_max_hold_ms, caller,
-             ends_at_ms],
+            [
+                k.meta(cid),
+                k.state(cid),
+                k.counts(cid),
+                k.lease(cid),
+                k.inflight(cid),
+                k.queue(cid, broker),
+                k.result(cid),
+                k.last_dial(broker),
+                k.callee_caps(callee),
+                k.broker_day(day_key, broker),
+                k.pair_guard(caller, callee),
+                k.retry(cid),
+                k.broker_capped(cid),
+                k.last_account_dial(),
+                k.due(cid),
+                k.wake(cid),
+                k.caller(caller),
+                k.agents(cid),
+                k.dnc(),
+            ],
+            [
+                row,
+                token,
+                broker,
+                packed,
+                dialing_lease_ms,
+                callee_daily_cap,
+                callee_monthly_cap,
+                broker_daily_cap,
+                pair_guard_ms,
+                next_day_ms,
+                day_key,
+                month_key,
+                account_interval_ms,
+                interval_ms,
+                f"{cid}:{row}",
+                caller_max_hold_ms,
+                caller,
+                ends_at_ms,
+            ],
             events=cid,
-            replicas=replicas, timeout_ms=replica_wait_ms,
-        )  # fmt: skip
+            replicas=replicas,
+            timeout_ms=replica_wait_ms,
+        )
         code = int(out[0])
         if code > 0:
             return Begun(begun_at_ms=code, unreplicated=not acked, replicas=replicas)
         return Begun(refused=refusal(code), wait_ms=int(out[1]) if len(out) > 1 else 0)
 
-    def finish(self, cid: str, *, row: int, token: str, broker: str, packed: str,
-               caller: str, callee: str, outcome: AttemptEnd, patch: dict[str, Any],
-               reason: str, cdr_wait_ms: int, reconcile_wait_ms: int, begun_at_ms: int,
-               max_attempts: int, retry: Backoff, feed: bool, feeding: Feeding,
-               month_key: str, interval_ms: float) -> Finished:  # fmt: skip
+    def finish(
+        self,
+        cid: str,
+        *,
+        row: int,
+        token: str,
+        broker: str,
+        packed: str,
+        caller: str,
+        callee: str,
+        outcome: AttemptEnd,
+        patch: dict[str, Any],
+        reason: str,
+        cdr_wait_ms: int,
+        reconcile_wait_ms: int,
+        begun_at_ms: int,
+        max_attempts: int,
+        retry: Backoff,
+        feed: bool,
+        feeding: Feeding,
+        month_key: str,
+        interval_ms: float,
+    ) -> Finished:
         """What became of the row (None: it was not DIALING with this token, nothing
         changed), and the rows fed into the place it left."""
         k = self.keys
         out = self._run(
             "finish",
-            [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
-             k.queue(cid, broker), k.result(cid), k.retry(cid), k.dialed(cid),
-             k.broker_down(cid), k.callee_caps(callee), k.broker_day(feeding.day_key, broker),
-             k.pair_guard(caller, callee), k.records(), k.cdr_due(cid), k.reconcile(cid),
-             k.due(cid), k.wake(cid), k.running(), k.broker_capped(cid), k.brokers(cid),
-             k.pace_account(), k.caller(caller), k.agents(cid), k.parked_callers(cid),
-             k.caller_stats(cid)],
-            [row, token, broker, packed, outcome.value, json.dumps(patch, ensure_ascii=False),
-             reason, cid, cdr_wait_ms, reconcile_wait_ms, begun_at_ms, max_attempts,
-             retry.base_ms, retry.cap_ms, retry.jitter, feeding.day_key, month_key,
-             "1" if feed else "0", feeding.depth, feeding.lookahead_ms,
-             feeding.queued_lease_ms, feeding.next_day_ms, feeding.account_interval_ms,
-             k.queue_prefix(cid), k.pace_prefix(), interval_ms, caller,
-             "1" if feeding.caller_pacing else "0", feeding.caller_concurrency,
-             k.caller_prefix(), k.parked_prefix(cid)],
+            [
+                k.meta(cid),
+                k.state(cid),
+                k.counts(cid),
+                k.lease(cid),
+                k.inflight(cid),
+                k.queue(cid, broker),
+                k.result(cid),
+                k.retry(cid),
+                k.dialed(cid),
+                k.broker_down(cid),
+                k.callee_caps(callee),
+                k.broker_day(feeding.day_key, broker),
+                k.pair_guard(caller, callee),
+                k.records(),
+                k.cdr_due(cid),
+                k.reconcile(cid),
+                k.due(cid),
+                k.wake(cid),
+                k.running(),
+                k.broker_capped(cid),
+                k.brokers(cid),
+                k.pace_account(),
+                k.caller(caller),
+                k.agents(cid),
+                k.parked_callers(cid),
+                k.caller_stats(cid),
+            ],
+            [
+                row,
+                token,
+                broker,
+                packed,
+                outcome.value,
+                json.dumps(patch, ensure_ascii=False),
+                reason,
+                cid,
+                cdr_wait_ms,
+                reconcile_wait_ms,
+                begun_at_ms,
+                max_attempts,
+                retry.base_ms,
+                retry.cap_ms,
+                retry.jitter,
+                feeding.day_key,
+                month_key,
+                "1" if feed else "0",
+                feeding.depth,
+                feeding.lookahead_ms,
+                feeding.queued_lease_ms,
+                feeding.next_day_ms,
+                feeding.account_interval_ms,
+                k.queue_prefix(cid),
+                k.pace_prefix(),
+                interval_ms,
+                caller,
+                "1" if feeding.caller_pacing else "0",
+                feeding.caller_concurrency,
+                k.caller_prefix(),
+                k.parked_prefix(cid),
+            ],
             events=cid,
-        )  # fmt: skip
+        )
         if not int(out[0]):
             return Finished(None, [])
         return Finished(AttemptEnd(out[1].decode()), self._rows(out, 2))
 
     # --- campaign upkeep ----------------------------------------------------------------
 
-    def upkeep(self, cid: str, *, limit: int, dialing_lease_ms: int,
-               reconcile_wait_ms: int) -> Upkept:  # fmt: skip
+    def upkeep(
+        self, cid: str, *, limit: int, dialing_lease_ms: int, reconcile_wait_ms: int
+    ) -> Upkept:
         k = self.keys
         out = self._run(
             "upkeep",
-            [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
-             k.result(cid), k.retry(cid), k.due(cid), k.wake(cid), k.running(),
-             k.broker_down(cid), k.records(), k.reconcile(cid)],
+            [
+                k.meta(cid),
+                k.state(cid),
+                k.counts(cid),
+                k.lease(cid),
+                k.inflight(cid),
+                k.result(cid),
+                k.retry(cid),
+                k.due(cid),
+                k.wake(cid),
+                k.running(),
+                k.broker_down(cid),
+                k.records(),
+                k.reconcile(cid),
+            ],
             [k.queue_prefix(cid), limit, cid, dialing_lease_ms, reconcile_wait_ms],
             events=cid,
-        )  # fmt: skip
+        )
         next_due = int(out[4])
-        return Upkept(int(out[0]), int(out[1]), bool(out[2]), int(out[3]),
-                      next_due if next_due >= 0 else None)  # fmt: skip
+        return Upkept(
+            int(out[0]), int(out[1]), bool(out[2]), int(out[3]), next_due if next_due >= 0 else None
+        )
 
     def redistribute(self, cid: str, *, broker: str, limit: int, live: list[str]) -> int:
         """Pool rows moved off a refused broker onto the `live` pool brokers (not empty)."""
@@ -332,39 +512,85 @@ class Scripts:
             )
         )
 
-    def give_back(self, cid: str, *, row: int, token: str, broker: str, packed: str,
-                  caller: str, caller_pacing: bool) -> bool:  # fmt: skip
+    def give_back(
+        self,
+        cid: str,
+        *,
+        row: int,
+        token: str,
+        broker: str,
+        packed: str,
+        caller: str,
+        caller_pacing: bool,
+    ) -> bool:
         """A QUEUED row back to the head of its queue, undialled, its caller free again;
         False if it had moved on."""
         k = self.keys
         out = self._run(
             "give_back",
-            [k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid), k.queue(cid, broker),
-             k.due(cid), k.wake(cid), k.caller(caller), k.agents(cid), k.parked_callers(cid)],
-            [row, token, broker, packed, cid, caller, "1" if caller_pacing else "0",
-             k.queue_prefix(cid), k.parked_prefix(cid)],
-        )  # fmt: skip
+            [
+                k.state(cid),
+                k.counts(cid),
+                k.lease(cid),
+                k.inflight(cid),
+                k.queue(cid, broker),
+                k.due(cid),
+                k.wake(cid),
+                k.caller(caller),
+                k.agents(cid),
+                k.parked_callers(cid),
+            ],
+            [
+                row,
+                token,
+                broker,
+                packed,
+                cid,
+                caller,
+                "1" if caller_pacing else "0",
+                k.queue_prefix(cid),
+                k.parked_prefix(cid),
+            ],
+        )
         return int(out) == 1
 
-    def cancel(self, cid: str, *, limit: int, final: CampaignStatus = CampaignStatus.CANCELLED,
-               code: str = "", message: str = "") -> tuple[int, bool]:  # fmt: skip
+    def cancel(
+        self,
+        cid: str,
+        *,
+        limit: int,
+        final: CampaignStatus = CampaignStatus.CANCELLED,
+        code: str = "",
+        message: str = "",
+    ) -> tuple[int, bool]:
         """(rows cancelled by this call, whether rows are left to cancel). The campaign ends
         `final`; each row cancelled carries `code` and `message` when given."""
         k = self.keys
         out = self._run(
             "cancel",
-            [k.meta(cid), k.state(cid), k.counts(cid), k.lease(cid), k.inflight(cid),
-             k.retry(cid), k.running(), k.sleeping(), k.brokers(cid), k.parked_callers(cid),
-             k.result(cid)],
+            [
+                k.meta(cid),
+                k.state(cid),
+                k.counts(cid),
+                k.lease(cid),
+                k.inflight(cid),
+                k.retry(cid),
+                k.running(),
+                k.sleeping(),
+                k.brokers(cid),
+                k.parked_callers(cid),
+                k.result(cid),
+            ],
             [cid, k.queue_prefix(cid), limit, k.parked_prefix(cid), final.value, code, message],
             events=cid,
-        )  # fmt: skip
+        )
         if int(out[0]) < 0:
             self._refused(cid, refusal(int(out[0])))
         return int(out[0]), bool(out[1])
 
-    def set_status(self, cid: str, *, allowed: set[CampaignStatus], new: CampaignStatus,
-                   reason: str = "") -> bool:  # fmt: skip
+    def set_status(
+        self, cid: str, *, allowed: set[CampaignStatus], new: CampaignStatus, reason: str = ""
+    ) -> bool:
         k = self.keys
         changed = int(
             self._run(
@@ -419,8 +645,16 @@ class Scripts:
         see settle_records.lua; uncount names the callee); returns the rows whose outcome was
         written."""
         k = self.keys
-        keys = [k.state(cid), k.result(cid), k.cdr_due(cid), k.counts(cid), k.retry(cid),
-                k.meta(cid), k.running(), k.wake(cid)]  # fmt: skip
+        keys = [
+            k.state(cid),
+            k.result(cid),
+            k.cdr_due(cid),
+            k.counts(cid),
+            k.retry(cid),
+            k.meta(cid),
+            k.running(),
+            k.wake(cid),
+        ]
         sent = []
         for item in items:
             uncount = item.get("uncount")
@@ -432,37 +666,72 @@ class Scripts:
         args = [json.dumps(sent, ensure_ascii=False), cid]
         return _ints(self._run("settle_records", keys, args, events=cid))
 
-    def forget_records(self, cid: str, *, note: str, dispatched_patch: dict[str, Any],
-                       unknown_patch: dict[str, Any]) -> int:  # fmt: skip
+    def forget_records(
+        self,
+        cid: str,
+        *,
+        note: str,
+        dispatched_patch: dict[str, Any],
+        unknown_patch: dict[str, Any],
+    ) -> int:
         k = self.keys
         return int(
             self._run(
                 "forget_records",
-                [k.meta(cid), k.state(cid), k.result(cid), k.cdr_due(cid), k.reconcile(cid),
-                 k.records_stats(cid)],
-                [note, json.dumps(dispatched_patch, ensure_ascii=False),
-                 json.dumps(unknown_patch, ensure_ascii=False)],
+                [
+                    k.meta(cid),
+                    k.state(cid),
+                    k.result(cid),
+                    k.cdr_due(cid),
+                    k.reconcile(cid),
+                    k.records_stats(cid),
+                ],
+                [
+                    note,
+                    json.dumps(dispatched_patch, ensure_ascii=False),
+                    json.dumps(unknown_patch, ensure_ascii=False),
+                ],
             )
-        )  # fmt: skip
+        )
 
-    def redial(self, cid: str, *, state: RowState,
-               entries: list[tuple[str, str, str]]) -> tuple[int, CampaignStatus]:  # fmt: skip
+    def redial(
+        self, cid: str, *, state: RowState, entries: list[tuple[str, str, str]]
+    ) -> tuple[int, CampaignStatus]:
         """Put rows in `state` back as fresh attempts; `entries`: (broker, packed, reconcile
         member or ""). Returns (rows put back, the campaign's status after)."""
         k = self.keys
         out = self._run(
             "redial",
-            [k.meta(cid), k.state(cid), k.counts(cid), k.result(cid), k.reconcile(cid),
-             k.cdr_due(cid), k.due(cid), k.wake(cid), k.running(), k.records_stats(cid)],
+            [
+                k.meta(cid),
+                k.state(cid),
+                k.counts(cid),
+                k.result(cid),
+                k.reconcile(cid),
+                k.cdr_due(cid),
+                k.due(cid),
+                k.wake(cid),
+                k.running(),
+                k.records_stats(cid),
+            ],
             [cid, k.queue_prefix(cid), state.value, *(v for e in entries for v in e)],
-        )  # fmt: skip
+        )
         if int(out[0]) < 0:
             self._refused(cid, refusal(int(out[0])))
         return int(out[0]), CampaignStatus(out[1].decode())
 
-    def call_ended(self, cid: str, *, row: int, released_at_ms: int, wrap_up_ms: int,
-                   connected: bool, talk_s: int, busy_ms: int,
-                   missed: bool = False) -> int | None:  # fmt: skip
+    def call_ended(
+        self,
+        cid: str,
+        *,
+        row: int,
+        released_at_ms: int,
+        wrap_up_ms: int,
+        connected: bool,
+        talk_s: int,
+        busy_ms: int,
+        missed: bool = False,
+    ) -> int | None:
         """The caller of the row's call is free from release + wrap-up: that time, or None
         when the row names no caller it rang."""
         k = self.keys
@@ -470,16 +739,29 @@ class Scripts:
             self._run(
                 "call_ended",
                 [k.result(cid), k.agents(cid), k.due(cid), k.wake(cid), k.caller_stats(cid)],
-                [row, cid, released_at_ms, wrap_up_ms, k.caller_prefix(), k.parked_prefix(cid),
-                 "1" if connected else "0", talk_s, busy_ms, "1" if missed else "0"],
+                [
+                    row,
+                    cid,
+                    released_at_ms,
+                    wrap_up_ms,
+                    k.caller_prefix(),
+                    k.parked_prefix(cid),
+                    "1" if connected else "0",
+                    talk_s,
+                    busy_ms,
+                    "1" if missed else "0",
+                ],
             )
-        )  # fmt: skip
+        )
         return free_at if free_at >= 0 else None
 
     def patch_result(self, cid: str, *, row: int, patch: dict[str, Any]) -> bool:
         k = self.keys
-        patched = self._run("patch_result", [k.state(cid), k.result(cid)],
-                            [row, json.dumps(patch, ensure_ascii=False)])  # fmt: skip
+        patched = self._run(
+            "patch_result",
+            [k.state(cid), k.result(cid)],
+            [row, json.dumps(patch, ensure_ascii=False)],
+        )
         return bool(patched)
 
     def take_idle_slot(self, *, interval_ms: float) -> bool:
@@ -491,13 +773,26 @@ class Scripts:
             self._run("forget_if_settled", [k.records(), k.cdr_due(cid), k.reconcile(cid)], [cid])
         )
 
-    def delete(self, cid: str, *, brokers: list[str], allowed: set[CampaignStatus],
-               finished_before_ms: int = -1) -> Refusal | None:  # fmt: skip
+    def delete(
+        self,
+        cid: str,
+        *,
+        brokers: list[str],
+        allowed: set[CampaignStatus],
+        finished_before_ms: int = -1,
+    ) -> Refusal | None:
         """Delete the campaign if it is in `allowed` (and finished before the given time);
         None when deleted, else why not."""
         k = self.keys
-        first = [k.meta(cid), k.counts(cid), k.campaigns(), k.running(), k.sleeping(), k.records(),
-                 k.parked_callers(cid)]  # fmt: skip
+        first = [
+            k.meta(cid),
+            k.counts(cid),
+            k.campaigns(),
+            k.running(),
+            k.sleeping(),
+            k.records(),
+            k.parked_callers(cid),
+        ]
         rest = [key for key in k.campaign_keys(cid, brokers) if key not in first]
         args = [cid, ",".join(sorted(allowed)), finished_before_ms, k.parked_prefix(cid)]
         answer = int(self._run("delete", first + rest, args))

@@ -94,8 +94,9 @@ class CampaignStore:
     def create(self, settings: CampaignSettings, file: str, passthrough: tuple[str, ...]) -> str:
         cid = uuid.uuid4().hex[:12]
         pipe = self.r.pipeline()
-        pipe.hset(self.keys.meta(cid), mapping=encode_meta(settings, file, passthrough,
-                                                            self.now_ms()))  # fmt: skip
+        pipe.hset(
+            self.keys.meta(cid), mapping=encode_meta(settings, file, passthrough, self.now_ms())
+        )
         for broker in set(settings.pool) | set(settings.broker_rates):
             pipe.hset(self.keys.brokers(cid), broker, self.interval_ms(settings, broker))
         if settings.agents:
@@ -107,8 +108,13 @@ class CampaignStore:
     def interval_ms(self, settings: CampaignSettings, broker: str) -> float:
         return interval_ms(settings, broker, self.pace_margin_ms)
 
-    def add_rows(self, cid: str, frame: pd.DataFrame, passthrough: tuple[str, ...],
-                 settings: CampaignSettings) -> None:  # fmt: skip
+    def add_rows(
+        self,
+        cid: str,
+        frame: pd.DataFrame,
+        passthrough: tuple[str, ...],
+        settings: CampaignSettings,
+    ) -> None:
         """Store one validated chunk (see dialer.sheets.validate.validate_chunk)."""
         if frame.empty:
             return
@@ -202,10 +208,16 @@ class CampaignStore:
         dialed = {text(k): int(float(v)) for k, v in dialed_raw.items()}
         down = {text(k): text(v) for k, v in down_raw.items()}
         return [
-            BrokerFigures(b, dialed.get(f"n:{b}", 0), dialed.get(f"first:{b}", 0),
-                          dialed.get(f"last:{b}", 0), int(n), down.get(b, ""))
+            BrokerFigures(
+                b,
+                dialed.get(f"n:{b}", 0),
+                dialed.get(f"first:{b}", 0),
+                dialed.get(f"last:{b}", 0),
+                int(n),
+                down.get(b, ""),
+            )
             for b, n in zip(brokers, waiting, strict=True)
-        ]  # fmt: skip
+        ]
 
     def progress(self, cid: str, brokers: list[str]) -> Progress:
         callers = [text(c) for c in self.r.smembers(self.keys.parked_callers(cid))]
@@ -245,8 +257,9 @@ class CampaignStore:
         except StoreError:
             return False
 
-    def rows_in_states(self, cid: str, states: set[str], limit: int | None = None
-                       ) -> list[tuple[list[Any], str, dict[str, Any]]]:  # fmt: skip
+    def rows_in_states(
+        self, cid: str, states: set[str], limit: int | None = None
+    ) -> list[tuple[list[Any], str, dict[str, Any]]]:
         """(source record, state, outcome record) of up to `limit` rows in `states` (never
         PENDING: those rows have no state entry), in source order."""
         wanted = sum(n for s, n in self.counts(cid).items() if s in states)
@@ -272,8 +285,9 @@ class CampaignStore:
             for r, res in zip(rows, results, strict=True)
         ]
 
-    def caller_figures(self, cid: str, agents: tuple[str, ...],
-                       limit: int = 200) -> list[CallerFigures]:  # fmt: skip
+    def caller_figures(
+        self, cid: str, agents: tuple[str, ...], limit: int = 200
+    ) -> list[CallerFigures]:
         """Calls, connected, talk and busy time of the campaign's callers (its agents and
         every caller it has rung; the `limit` with most calls), and until when each is held
         now by calls of any campaign (None: free)."""
@@ -287,12 +301,17 @@ class CampaignStore:
             pipe.zrangebyscore(self.keys.caller(c), now, "+inf", withscores=True)
         holds = pipe.execute()
         return [
-            CallerFigures(c, stats.get(f"n:{c}", 0), stats.get(f"connected:{c}", 0),
-                          stats.get(f"talk_s:{c}", 0), stats.get(f"busy_ms:{c}", 0),
-                          int(max(s for _, s in held)) if held else None,
-                          stats.get(f"missed:{c}", 0))
+            CallerFigures(
+                c,
+                stats.get(f"n:{c}", 0),
+                stats.get(f"connected:{c}", 0),
+                stats.get(f"talk_s:{c}", 0),
+                stats.get(f"busy_ms:{c}", 0),
+                int(max(s for _, s in held)) if held else None,
+                stats.get(f"missed:{c}", 0),
+            )
             for c, held in zip(callers, holds, strict=True)
-        ]  # fmt: skip
+        ]
 
     def next_retry(self, cid: str) -> tuple[int, int | None]:
         """(rows waiting in RETRY_WAIT — a recycle, an agent's miss or a transient failure's
@@ -332,19 +351,21 @@ class CampaignStore:
         UNKNOWN rows not yet found)."""
         return sorted(text(c) for c in self.r.smembers(self.keys.records()))
 
-    def due_lookups(self, cid: str, now_ms: int, limit: int,
-                    ahead_ms: int = 0) -> tuple[dict[int, int], dict[str, int]]:  # fmt: skip
+    def due_lookups(
+        self, cid: str, now_ms: int, limit: int, ahead_ms: int = 0
+    ) -> tuple[dict[int, int], dict[str, int]]:
         """({DISPATCHED row whose record is due for a lookup by `now_ms + ahead_ms`: when it
         falls due}, {reconcile member of an UNKNOWN row due for one by `now_ms`: when}), at
         most `limit` of each, the longest-waiting first."""
         pipe = self.r.pipeline(transaction=False)
-        pipe.zrangebyscore(self.keys.cdr_due(cid), "-inf", now_ms + ahead_ms, start=0,
-                           num=limit, withscores=True)  # fmt: skip
-        pipe.zrangebyscore(self.keys.reconcile(cid), "-inf", now_ms, start=0, num=limit,
-                           withscores=True)  # fmt: skip
+        pipe.zrangebyscore(
+            self.keys.cdr_due(cid), "-inf", now_ms + ahead_ms, start=0, num=limit, withscores=True
+        )
+        pipe.zrangebyscore(
+            self.keys.reconcile(cid), "-inf", now_ms, start=0, num=limit, withscores=True
+        )
         rows, members = pipe.execute()
-        return ({int(r): int(at) for r, at in rows},
-                {text(m): int(at) for m, at in members})  # fmt: skip
+        return ({int(r): int(at) for r, at in rows}, {text(m): int(at) for m, at in members})
 
     def results_of(self, cid: str, rows: list[int]) -> dict[int, dict[str, Any]]:
         if not rows:
@@ -398,8 +419,16 @@ class CampaignStore:
         for row, rec in records.items():
             _, caller, callee, broker, extra, timeout, tags = rec[: len(ROW_FIELDS)]
             broker = str(results[row].get("broker") or broker)
-            entries[row] = DialEntry(row, str(caller), str(callee), broker, str(extra or ""),
-                                     int(timeout), broker in pool, str(tags or ""))  # fmt: skip
+            entries[row] = DialEntry(
+                row,
+                str(caller),
+                str(callee),
+                broker,
+                str(extra or ""),
+                int(timeout),
+                broker in pool,
+                str(tags or ""),
+            )
         return entries
 
     def _source_records(self, cid: str, rows: list[int]) -> dict[int, list[Any]]:

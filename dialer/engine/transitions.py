@@ -103,8 +103,9 @@ class Engine:
         self.timing = timing or Timing()
         self.scripts = Scripts(store.r, store.keys)
         self.health = HealthStore(store.r, store.keys)
-        self.replication = Replication(store.r, min_replicas=self.timing.min_replicas,
-                                       timeout_ms=self.timing.replica_wait_ms)  # fmt: skip
+        self.replication = Replication(
+            store.r, min_replicas=self.timing.min_replicas, timeout_ms=self.timing.replica_wait_ms
+        )
         self._offset_ms = 0.0
         self._offset_at = -CLOCK_REFRESH_S
         self._clock_lock = threading.Lock()
@@ -139,8 +140,9 @@ class Engine:
 
     # --- campaign control -----------------------------------------------------------------
 
-    def _status(self, cid: str, allowed: set[CampaignStatus], new: CampaignStatus,
-                reason: str = "") -> None:  # fmt: skip
+    def _status(
+        self, cid: str, allowed: set[CampaignStatus], new: CampaignStatus, reason: str = ""
+    ) -> None:
         if not self.scripts.set_status(cid, allowed=allowed, new=new, reason=reason):
             status = self.store.campaign(cid).status
             wanted = " or ".join(sorted(allowed))
@@ -175,19 +177,27 @@ class Engine:
         total, more = 0, True
         while more:
             n, more = self.scripts.cancel(
-                cid, limit=BATCH, final=CampaignStatus.DONE, code=SCHEDULE_ENDED,
+                cid,
+                limit=BATCH,
+                final=CampaignStatus.DONE,
+                code=SCHEDULE_ENDED,
                 message="the campaign's end time passed before this row was dialled",
-            )  # fmt: skip
+            )
             total += n
         return total
 
-    def delete(self, cid: str, *, allowed: set[CampaignStatus],
-               finished_before_ms: int = -1) -> Refusal | None:  # fmt: skip
+    def delete(
+        self, cid: str, *, allowed: set[CampaignStatus], finished_before_ms: int = -1
+    ) -> Refusal | None:
         """Remove every key of the campaign in one step, if its status is in `allowed` (and
         it finished before `finished_before_ms`, unless -1) and no row is being dialled:
         None when deleted, else why not."""
-        return self.scripts.delete(cid, brokers=self.store.brokers(cid), allowed=allowed,
-                                   finished_before_ms=finished_before_ms)  # fmt: skip
+        return self.scripts.delete(
+            cid,
+            brokers=self.store.brokers(cid),
+            allowed=allowed,
+            finished_before_ms=finished_before_ms,
+        )
 
     # --- feeding (one leader per campaign) ----------------------------------------------
 
@@ -215,22 +225,36 @@ class Engine:
         """Whether `owner` may sweep finished campaigns now: one worker per `ttl_ms`."""
         return self.store.claim(self.keys.retention_sweep(), owner, ttl_ms)
 
-    def feed(self, campaign: Campaign, calendar: Calendar, *, now: float | None = None,
-             max_rows: int = 500) -> tuple[list[Job], int | None]:  # fmt: skip
+    def feed(
+        self,
+        campaign: Campaign,
+        calendar: Calendar,
+        *,
+        now: float | None = None,
+        max_rows: int = 500,
+    ) -> tuple[list[Job], int | None]:
         """Queue rows whose broker slot is near: (jobs, Redis-clock ms when the campaign
         next has a broker due, or None when only a script can wake it). `now` (epoch s)
         decides the calendar day for the brokers' daily caps."""
         now = self.clock() if now is None else now
-        feeding = self._feeding(campaign.settings, calendar.day_key(now),
-                                int(calendar.next_day_open(now) * 1000))  # fmt: skip
+        feeding = self._feeding(
+            campaign.settings, calendar.day_key(now), int(calendar.next_day_open(now) * 1000)
+        )
         rows, next_due = self.scripts.feed(campaign.id, feeding=feeding, max_rows=max_rows)
         return [_job(campaign.id, q) for q in rows], next_due
 
     def _feeding(self, settings: CampaignSettings, day_key: str, next_day_ms: int) -> Feeding:
         t = self.timing
-        return Feeding(t.depth, t.lookahead_ms, t.queued_lease_ms, day_key, next_day_ms,
-                       self.account_interval_ms(), settings.caller_pacing,
-                       settings.caller_concurrency)  # fmt: skip
+        return Feeding(
+            t.depth,
+            t.lookahead_ms,
+            t.queued_lease_ms,
+            day_key,
+            next_day_ms,
+            self.account_interval_ms(),
+            settings.caller_pacing,
+            settings.caller_concurrency,
+        )
 
     def account_interval_ms(self) -> float:
         """Spacing of the account-wide QPS cap, with the same 2 % jitter margin as brokers."""
@@ -268,9 +292,11 @@ class Engine:
         cid = campaign.id
         reconcile_wait = int(self.timing.reconcile_wait_s * 1000)
         upkept = self.scripts.upkeep(
-            cid, limit=BATCH, dialing_lease_ms=self.timing.dialing_lease_ms,
+            cid,
+            limit=BATCH,
+            dialing_lease_ms=self.timing.dialing_lease_ms,
             reconcile_wait_ms=reconcile_wait if campaign.settings.outcomes else -1,
-        )  # fmt: skip
+        )
         if upkept.brokers_down:
             down = {
                 text(k): text(v)
@@ -283,8 +309,7 @@ class Engine:
             self._pause_if_only_refused_brokers_left(campaign, down)
         return upkept
 
-    def _pause_if_only_refused_brokers_left(self, campaign: Campaign,
-                                            down: dict[str, str]) -> None:  # fmt: skip
+    def _pause_if_only_refused_brokers_left(self, campaign: Campaign, down: dict[str, str]) -> None:
         counts = self.store.counts(campaign.id)
         moving = (RowState.QUEUED, RowState.DIALING, RowState.RETRY_WAIT)
         if not counts.get(RowState.PENDING) or any(counts.get(s) for s in moving):
@@ -307,8 +332,9 @@ class Engine:
 
     # --- one row, in a worker -------------------------------------------------------------
 
-    def begin_dial(self, job: Job, caps: Caps, interval_ms: float, *,
-                   caller_max_hold_s: float = 0.0) -> Begun:  # fmt: skip
+    def begin_dial(
+        self, job: Job, caps: Caps, interval_ms: float, *, caller_max_hold_s: float = 0.0
+    ) -> Begun:
         """QUEUED -> DIALING just before the request leaves (see lua/begin_dial.lua), with the
         replicas' acknowledgement in the same round trip when there are replicas (see
         replication.py: a claim the replicas lack is `unreplicated`, its call must not leave);
@@ -366,9 +392,14 @@ class Engine:
         """A QUEUED row this worker will not dial now back to the head of its queue, no
         attempt counted (see lua/give_back.lua). False if the row had moved on."""
         return self.scripts.give_back(
-            job.campaign_id, row=job.row, token=job.token, broker=job.broker,
-            packed=job.packed, caller=job.caller, caller_pacing=settings.caller_pacing,
-        )  # fmt: skip
+            job.campaign_id,
+            row=job.row,
+            token=job.token,
+            broker=job.broker,
+            packed=job.packed,
+            caller=job.caller,
+            caller_pacing=settings.caller_pacing,
+        )
 
     def running_ids_all(self) -> list[str]:
         """Every RUNNING campaign, in its calling window or not."""
@@ -384,9 +415,19 @@ class Engine:
         last = float(self.store.r.get(self.keys.last_dial(broker)) or 0)
         return math.ceil(last + interval_ms) + 0.2 - self.exact_now_ms()
 
-    def finish(self, job: Job, begun: Begun, outcome: AttemptEnd, patch: dict[str, Any],
-               caps: Caps, *, settings: CampaignSettings, retry: Backoff, window_open: bool,
-               reason: str = "") -> tuple[AttemptEnd | None, list[Job]]:  # fmt: skip
+    def finish(
+        self,
+        job: Job,
+        begun: Begun,
+        outcome: AttemptEnd,
+        patch: dict[str, Any],
+        caps: Caps,
+        *,
+        settings: CampaignSettings,
+        retry: Backoff,
+        window_open: bool,
+        reason: str = "",
+    ) -> tuple[AttemptEnd | None, list[Job]]:
         """Record the call's fate (None: the row had moved on; nothing changed) and feed the
         broker's next rows into the place it leaves, while the campaign runs in its window.
         With call records on, a DISPATCHED row's record is looked up once the call can have
@@ -417,9 +458,17 @@ class Engine:
         )
         return finished.outcome, [_job(job.campaign_id, q) for q in finished.fed]
 
-    def call_ended(self, campaign: Campaign, row: int, released_at_ms: int, *,
-                   connected: bool = False, talk_s: int = 0, busy_ms: int = 0,
-                   missed: bool = False) -> int | None:  # fmt: skip
+    def call_ended(
+        self,
+        campaign: Campaign,
+        row: int,
+        released_at_ms: int,
+        *,
+        connected: bool = False,
+        talk_s: int = 0,
+        busy_ms: int = 0,
+        missed: bool = False,
+    ) -> int | None:
         """A call record says the row's call ended: its caller is free from release plus the
         campaign's wrap-up (the returned time; None if the row rang nobody it recorded), or
         plus --agent-miss-wait-s if longer when their leg rang out (`missed`). The call's
@@ -427,9 +476,16 @@ class Engine:
         wrap_up_s = campaign.settings.wrap_up_s
         if missed:
             wrap_up_s = max(wrap_up_s, campaign.settings.agent_miss_wait_s)
-        return self.scripts.call_ended(campaign.id, row=row, released_at_ms=released_at_ms,
-                                       wrap_up_ms=int(wrap_up_s * 1000), connected=connected,
-                                       talk_s=talk_s, busy_ms=busy_ms, missed=missed)  # fmt: skip
+        return self.scripts.call_ended(
+            campaign.id,
+            row=row,
+            released_at_ms=released_at_ms,
+            wrap_up_ms=int(wrap_up_s * 1000),
+            connected=connected,
+            talk_s=talk_s,
+            busy_ms=busy_ms,
+            missed=missed,
+        )
 
     def cdr_wait_ms(self, settings: CampaignSettings) -> int:
         """When a dispatched call's record is first looked for. A call can end within seconds
@@ -466,11 +522,13 @@ class Engine:
         outcome was written."""
         return self.scripts.settle_records(cid, items=items) if items else []
 
-    def forget_records(self, cid: str, note: str, *, dispatched: dict[str, Any],
-                       unknown: dict[str, Any]) -> int:  # fmt: skip
+    def forget_records(
+        self, cid: str, note: str, *, dispatched: dict[str, Any], unknown: dict[str, Any]
+    ) -> int:
         """Stop every call-record lookup of the campaign, each waiting row patched to say why."""
-        return self.scripts.forget_records(cid, note=note, dispatched_patch=dispatched,
-                                           unknown_patch=unknown)  # fmt: skip
+        return self.scripts.forget_records(
+            cid, note=note, dispatched_patch=dispatched, unknown_patch=unknown
+        )
 
     def redial(self, cid: str, state: RowState, rows: list[int]) -> tuple[int, CampaignStatus]:
         """Put these rows, if still in `state` (UNKNOWN or FAILED), back as fresh attempts

@@ -142,8 +142,9 @@ def plan(items: list[Pending], density_per_s: float) -> list[Lookup]:
     return sorted(lookups, key=lambda lk: lk.due_ms)
 
 
-def next_lookup_ms(now_ms: int, p: Pending, min_ms: int, *, failed: bool = False,
-                   held_cap_ms: int = MAX_BACKOFF_MS) -> int | None:  # fmt: skip
+def next_lookup_ms(
+    now_ms: int, p: Pending, min_ms: int, *, failed: bool = False, held_cap_ms: int = MAX_BACKOFF_MS
+) -> int | None:
     """When to look for a row not found now: after a share of its age (growing as the call
     goes on, at least `min_ms`, at most five minutes — or `held_cap_ms` while a caller may be
     held by the call), the last time exactly at its horizon; None once the horizon has passed.

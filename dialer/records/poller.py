@@ -211,27 +211,48 @@ class RecordsPoller:
                 r = results[row]
                 job_id = str(r.get("job_id") or "")
                 if not job_id:
-                    patch = {"outcome_note": "no JobId to look up",
-                             "outcome_code": "Records.NoJobId"}  # fmt: skip
+                    patch = {
+                        "outcome_note": "no JobId to look up",
+                        "outcome_code": "Records.NoJobId",
+                    }
                     no_job.append({"row": row, "job_id": "", "act": "stop", "patch": patch})
                     continue
                 end = _ms(r.get("dispatched_at")) or now
                 start = _ms(r.get("last_attempt_at")) or end
-                due.append(Pending(cid, row, start, end, horizon, rows[row], job_id=job_id,
-                                   held_until_ms=start + hold_ms if paced else 0))  # fmt: skip
+                due.append(
+                    Pending(
+                        cid,
+                        row,
+                        start,
+                        end,
+                        horizon,
+                        rows[row],
+                        job_id=job_id,
+                        held_until_ms=start + hold_ms if paced else 0,
+                    )
+                )
             self.engine.settle_records(cid, no_job)
             for entry, (member, at) in unknown.items():
                 r = results[entry.row]
                 start = _ms(r.get("last_attempt_at")) or now - self.reconcile_wait_ms
                 previous = r.get("previous_job_ids")
-                due.append(Pending(
-                    cid, entry.row, start, start, horizon, at, callee=entry.callee,
-                    broker=entry.broker, member=member,
-                    exclude=frozenset(previous if isinstance(previous, list) else ()),
-                    tries=int(r.get("reconcile_tries") or 0),
-                    failures=int(r.get("reconcile_failures") or 0),
-                    code=str(r.get("error_code") or ""),
-                ))  # fmt: skip
+                due.append(
+                    Pending(
+                        cid,
+                        entry.row,
+                        start,
+                        start,
+                        horizon,
+                        at,
+                        callee=entry.callee,
+                        broker=entry.broker,
+                        member=member,
+                        exclude=frozenset(previous if isinstance(previous, list) else ()),
+                        tries=int(r.get("reconcile_tries") or 0),
+                        failures=int(r.get("reconcile_failures") or 0),
+                        code=str(r.get("error_code") or ""),
+                    )
+                )
         offsets = state.offsets.range()
         return [p.window(now, offsets) for p in due]
 
@@ -260,8 +281,9 @@ class RecordsPoller:
             self.engine.store.count_lookup_failures(cid, dict(codes))
         return self._apply(due, done, state)
 
-    def _lookup(self, client: _Paced, instance: str, lookup: Lookup, state: _Instance,
-                done: _Round) -> None:  # fmt: skip
+    def _lookup(
+        self, client: _Paced, instance: str, lookup: Lookup, state: _Instance, done: _Round
+    ) -> None:
         if lookup.kind is Kind.RECORD:
             [p] = lookup.items
             try:
@@ -274,10 +296,13 @@ class RecordsPoller:
             [p] = lookup.items
             records = list(
                 iter_call_records(
-                    client, instance, start_ms=lookup.lo_ms, end_ms=lookup.hi_ms,
+                    client,
+                    instance,
+                    start_ms=lookup.lo_ms,
+                    end_ms=lookup.hi_ms,
                     called_number=p.callee,
                 )
-            )  # fmt: skip
+            )
         else:
             records = self._list_window(client, instance, lookup, state)
         by_id = {r.contact_id: r for r in records}
@@ -289,23 +314,26 @@ class RecordsPoller:
                     state.offsets.add(by_id[p.job_id].start_time_ms - p.start_ms)
                 continue
             candidates = [
-                r for r in records
+                r
+                for r in records
                 if p.lo_ms <= r.start_time_ms <= p.hi_ms
                 and r.contact_id not in done.claimed | p.exclude
                 and matches(r, callee=p.callee, broker=p.broker)
-            ]  # fmt: skip
+            ]
             if candidates:
                 best = min(candidates, key=lambda r: abs(r.start_time_ms - p.start_ms))
                 done.found[p.key] = best
                 done.claimed.add(best.contact_id)
 
-    def _list_window(self, client: _Paced, instance: str, lookup: Lookup,
-                     state: _Instance) -> list[CallRecord]:  # fmt: skip
+    def _list_window(
+        self, client: _Paced, instance: str, lookup: Lookup, state: _Instance
+    ) -> list[CallRecord]:
         """Every record in the window; only DISPATCHED rows there: stop once all are found."""
         wanted = None if any(p.unknown for p in lookup.items) else {p.job_id for p in lookup.items}
         records = []
-        for record in iter_call_records(client, instance, start_ms=lookup.lo_ms,
-                                        end_ms=lookup.hi_ms):  # fmt: skip
+        for record in iter_call_records(
+            client, instance, start_ms=lookup.lo_ms, end_ms=lookup.hi_ms
+        ):
             records.append(record)
             if wanted is not None and record.contact_id in wanted:
                 wanted.discard(record.contact_id)
@@ -325,8 +353,9 @@ class RecordsPoller:
             if p.key not in done.looked and p.key not in done.failed:
                 continue  # not reached this poll: still due
             record = done.found.get(p.key)
-            at = next_lookup_ms(now, p, min_ms, failed=p.key in done.failed,
-                                held_cap_ms=int(state.lag_s * 1000))  # fmt: skip
+            at = next_lookup_ms(
+                now, p, min_ms, failed=p.key in done.failed, held_cap_ms=int(state.lag_s * 1000)
+            )
             if not p.unknown:
                 settle[p.campaign_id].append(outcome_item(p, record, at, now))
             else:
@@ -369,9 +398,11 @@ class RecordsPoller:
                 # The customer's leg was never set up: the call does not count against the
                 # callee's caps (BEGIN_DIAL counted it on the day it began).
                 begun_s = int(result.get("last_attempt_at") or now) / 1000
-                item["uncount"] = {"callee": entries[row].callee,
-                                   "day": calendar.day_key(begun_s),
-                                   "month": calendar.month_key(begun_s)}  # fmt: skip
+                item["uncount"] = {
+                    "callee": entries[row].callee,
+                    "day": calendar.day_key(begun_s),
+                    "month": calendar.month_key(begun_s),
+                }
             step = next_step(settings, calendar, result, patch, entries[row], now)
             patch.update(step.patch)
             if step.entry is not None:
@@ -386,10 +417,14 @@ class RecordsPoller:
         outcome = classify(record)
         missed = outcome["outcome"] == AGENT_MISSED
         self.engine.call_ended(
-            campaign, row, released, connected=outcome["outcome"] == "CONNECTED",
+            campaign,
+            row,
+            released,
+            connected=outcome["outcome"] == "CONNECTED",
             talk_s=int(outcome["talk_seconds"]),
-            busy_ms=max(0, released - record.start_time_ms), missed=missed,
-        )  # fmt: skip
+            busy_ms=max(0, released - record.start_time_ms),
+            missed=missed,
+        )
 
     def _give_up(self, campaign: Campaign, exc: CccError) -> None:
         """No permission to read call records: every waiting row says so; dialling goes on."""

@@ -11,9 +11,13 @@ from dialer.ccc.records import CallRecord, sip_code
 from dialer.records.plan import Pending, format_span
 
 OUTCOMES = (
-    "CONNECTED", "CALLER_NO_ANSWER", "CALLEE_NO_ANSWER", "BUSY", "REJECTED_BY_CARRIER",
+    "CONNECTED",
+    "CALLER_NO_ANSWER",
+    "CALLEE_NO_ANSWER",
+    "BUSY",
+    "REJECTED_BY_CARRIER",
     "FAILED_OTHER",
-)  # fmt: skip
+)
 # Carrier refusals (CCC's "阿里云通信-SIP常见错误码" and partner variants): frequency and
 # period limits, blacklists, line caps, arrears, no line, blind area.
 CARRIER_CODES = frozenset({432, 434, 441, 472, 473, 474, 475, 476, 477, 478})
@@ -21,8 +25,10 @@ NO_ANSWER_CODES = frozenset({408, 480, 487})
 # Reasons an UNKNOWN row carries (result field reconcile_code).
 FOUND, PENDING = "Reconcile.Found", "Reconcile.Pending"
 NOT_FOUND, UNREADABLE, UNAVAILABLE = (
-    "Reconcile.NotFound", "Reconcile.Unreadable", "Reconcile.Unavailable",
-)  # fmt: skip
+    "Reconcile.NotFound",
+    "Reconcile.Unreadable",
+    "Reconcile.Unavailable",
+)
 REDIAL_HINT = "`dialer redial` dials it again"
 
 
@@ -71,10 +77,14 @@ def classify(cdr: Released) -> dict[str, Any]:
     }
 
 
-def outcome_item(p: Pending, record: CallRecord | None, at: int | None,
-                  now: int) -> dict[str, Any]:  # fmt: skip
-    item: dict[str, Any] = {"row": p.row, "job_id": p.job_id, "act": "again", "at": at or 0,
-                            "patch": {}}  # fmt: skip
+def outcome_item(p: Pending, record: CallRecord | None, at: int | None, now: int) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "row": p.row,
+        "job_id": p.job_id,
+        "act": "again",
+        "at": at or 0,
+        "patch": {},
+    }
     if record is not None and record.release_time_ms:
         item.update(act="found", patch={**classify(record), "record_found_at": now})
     elif at is None:
@@ -83,18 +93,23 @@ def outcome_item(p: Pending, record: CallRecord | None, at: int | None,
     return item
 
 
-def reconcile_item(p: Pending, record: CallRecord | None, at: int | None, failed: str | None,
-                    cdr_at: int, now: int) -> dict[str, Any]:  # fmt: skip
+def reconcile_item(
+    p: Pending, record: CallRecord | None, at: int | None, failed: str | None, cdr_at: int, now: int
+) -> dict[str, Any]:
     """What becomes of an UNKNOWN row: found (with its outcome if the call has ended), looked
     for again, or left UNKNOWN at its horizon with the reason."""
     horizon = format_span(p.horizon_ms / 1000)
     if record is not None:
         patch: dict[str, Any] = {
-            "job_id": record.contact_id, "dispatched_at": record.start_time_ms,
-            "error_code": "", "error_message": "", "reconciled_from": p.code,
-            "reconcile_code": FOUND, "reconcile": "found in the call records",
+            "job_id": record.contact_id,
+            "dispatched_at": record.start_time_ms,
+            "error_code": "",
+            "error_message": "",
+            "reconciled_from": p.code,
+            "reconcile_code": FOUND,
+            "reconcile": "found in the call records",
             "reconcile_tries": p.tries + 1,
-        }  # fmt: skip
+        }
         if record.release_time_ms:
             patch.update(classify(record), record_found_at=now)
             cdr_at = 0
@@ -102,8 +117,11 @@ def reconcile_item(p: Pending, record: CallRecord | None, at: int | None, failed
     tries, failures = p.tries + (failed is None), p.failures + (failed is not None)
     patch = {"reconcile_tries": tries, "reconcile_failures": failures}
     if at is not None:
-        why = (f"the call records could not be read ({failed}); looking again"
-               if failed else f"not in the call records yet ({tries} lookups)")  # fmt: skip
+        why = (
+            f"the call records could not be read ({failed}); looking again"
+            if failed
+            else f"not in the call records yet ({tries} lookups)"
+        )
         patch.update(reconcile_code=PENDING, reconcile=f"{why}, for up to {horizon}")
         return {"member": p.member, "act": "again", "patch": patch, "at": at}
     if not failed:

@@ -14,8 +14,18 @@ from dialer.phones import mask_number
 from dialer.results.export import ResultSheet, check_export, write_sheet
 from dialer.results.xlsx import Cell
 
-CALL_COLUMNS = ("row", "call", "agent", "callee", "broker", "job_id", "started_at",
-                "released_at", "outcome", "talk_seconds")  # fmt: skip
+CALL_COLUMNS = (
+    "row",
+    "call",
+    "agent",
+    "callee",
+    "broker",
+    "job_id",
+    "started_at",
+    "released_at",
+    "outcome",
+    "talk_seconds",
+)
 CALL_TIME_COLUMNS = frozenset({"started_at", "released_at"})
 
 
@@ -23,12 +33,14 @@ def call_log(store: CampaignStore, cid: str, *, masked: bool = False) -> ResultS
     """The campaign is looked up now (CampaignNotFound before any file is touched)."""
     campaign = store.campaign(cid)
     zone = campaign.settings.timezone
-    return ResultSheet(campaign, zone, list(CALL_COLUMNS), _lines(store, cid, zone, masked),
-                       CALL_TIME_COLUMNS)  # fmt: skip
+    return ResultSheet(
+        campaign, zone, list(CALL_COLUMNS), _lines(store, cid, zone, masked), CALL_TIME_COLUMNS
+    )
 
 
-def export_calls(store: CampaignStore, cid: str, path: Path, *, masked: bool = False,
-                 encoding: str | None = None) -> int:  # fmt: skip
+def export_calls(
+    store: CampaignStore, cid: str, path: Path, *, masked: bool = False, encoding: str | None = None
+) -> int:
     """Write the call log (.csv or .xlsx, as `export`); returns the calls written."""
     check_export(path, encoding)
     return write_sheet(call_log(store, cid, masked=masked), path, encoding)
@@ -40,16 +52,20 @@ def _lines(store: CampaignStore, cid: str, zone: str, masked: bool) -> Iterator[
         for n, call in enumerate(calls_of(result, state.split("|", 1)[0], caller, broker), 1):
             agent = str(call.get("caller") or "")
             yield [
-                int(row), n, mask_number(agent) if masked else agent,
-                mask_number(str(callee)) if masked else str(callee), str(call.get("broker") or ""),
-                str(call.get("job_id") or ""), times.local(call.get("at"), zone),
-                times.local(call.get("released_at"), zone), str(call.get("outcome") or ""),
+                int(row),
+                n,
+                mask_number(agent) if masked else agent,
+                mask_number(str(callee)) if masked else str(callee),
+                str(call.get("broker") or ""),
+                str(call.get("job_id") or ""),
+                times.local(call.get("at"), zone),
+                times.local(call.get("released_at"), zone),
+                str(call.get("outcome") or ""),
                 _int(call.get("talk_seconds")),
-            ]  # fmt: skip
+            ]
 
 
-def calls_of(result: dict[str, Any], status: str, caller: str,
-             broker: str) -> list[dict[str, Any]]:  # fmt: skip
+def calls_of(result: dict[str, Any], status: str, caller: str, broker: str) -> list[dict[str, Any]]:
     """The row's calls, oldest first: those whose record came (the strategy's history), then
     its last call if that one is not among them — placed (a JobId) or maybe placed (UNKNOWN)."""
     history = result.get("history")
@@ -58,12 +74,17 @@ def calls_of(result: dict[str, Any], status: str, caller: str,
     if (job_id and job_id not in {c.get("job_id") for c in calls}) or (
         status == "UNKNOWN" and not job_id
     ):
-        calls.append({
-            "at": result.get("last_attempt_at"), "released_at": result.get("released_at"),
-            "outcome": result.get("outcome") or status, "caller": result.get("caller") or caller,
-            "broker": result.get("broker") or broker, "job_id": job_id,
-            "talk_seconds": result.get("talk_seconds"),
-        })  # fmt: skip
+        calls.append(
+            {
+                "at": result.get("last_attempt_at"),
+                "released_at": result.get("released_at"),
+                "outcome": result.get("outcome") or status,
+                "caller": result.get("caller") or caller,
+                "broker": result.get("broker") or broker,
+                "job_id": job_id,
+                "talk_seconds": result.get("talk_seconds"),
+            }
+        )
     return calls
 
 

@@ -33,9 +33,13 @@ CATEGORIES = (
     (N_("UNKNOWN"), "#805ad5"),
 )
 OUTCOME_CATEGORY = {
-    "CONNECTED": 0, "CALLEE_NO_ANSWER": 1, "CALLER_NO_ANSWER": 2, "BUSY": 3,
-    "REJECTED_BY_CARRIER": 4, "FAILED_OTHER": 5,
-}  # fmt: skip
+    "CONNECTED": 0,
+    "CALLEE_NO_ANSWER": 1,
+    "CALLER_NO_ANSWER": 2,
+    "BUSY": 3,
+    "REJECTED_BY_CARRIER": 4,
+    "FAILED_OTHER": 5,
+}
 NO_RECORD, REQUEST_FAILED, UNKNOWN = 6, 7, 8
 _STEPS_S = (10, 30, 60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 _MAX_BARS = 72
@@ -178,8 +182,15 @@ def _draw(timeline: Timeline, zone: ZoneInfo, _: Gettext) -> str:
         rates.append(100 * bucket[0] / recorded if recorded >= _MIN_FOR_RATE else math.nan)
     if any(not math.isnan(r) for r in rates):
         rate_ax = ax.twinx()
-        rate_ax.plot(xs, rates, color="#1a365d", marker="o", markersize=3, linewidth=1.5,
-                     label=_("connect rate, right axis"))  # fmt: skip
+        rate_ax.plot(
+            xs,
+            rates,
+            color="#1a365d",
+            marker="o",
+            markersize=3,
+            linewidth=1.5,
+            label=_("connect rate, right axis"),
+        )
         rate_ax.set_ylim(0, 105)
         rate_ax.set_ylabel(_("connect rate %"))
         rate_ax.spines[["top"]].set_visible(False)
@@ -188,8 +199,15 @@ def _draw(timeline: Timeline, zone: ZoneInfo, _: Gettext) -> str:
         handles, labels = handles + more, labels + more_labels
     else:
         handles, labels = ax.get_legend_handles_labels()
-    ax.legend(handles, labels, loc="lower left", bbox_to_anchor=(0, 1.02), ncol=5,
-              frameon=False, fontsize=8)  # fmt: skip
+    ax.legend(
+        handles,
+        labels,
+        loc="lower left",
+        bbox_to_anchor=(0, 1.02),
+        ncol=5,
+        frameon=False,
+        fontsize=8,
+    )
 
     ax.set_xticks(axis.ticks, axis.labels)
     ax.set_xlabel(axis.title)

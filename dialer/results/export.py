@@ -25,14 +25,36 @@ from dialer.phones import mask_text as mask_text  # re-exported: tests and older
 from dialer.results.xlsx import Cell, write_table
 
 RESULT_COLUMNS = (
-    "row", "caller", "callee", "broker", "additional_broker", "status", "job_id", "request_id",
-    "error_code", "error_message", "http_status", "attempts", "first_attempt_at",
-    "dispatched_at", "outcome", "talk_seconds", "release_initiator", "release_reason",
-    "established_at", "released_at", "previous_job_ids", "note", "contacts", "agent_misses",
-    "next_contact_at", "history",
-)  # fmt: skip
-TIME_COLUMNS = frozenset({"first_attempt_at", "dispatched_at", "established_at", "released_at",
-                          "next_contact_at"})  # fmt: skip
+    "row",
+    "caller",
+    "callee",
+    "broker",
+    "additional_broker",
+    "status",
+    "job_id",
+    "request_id",
+    "error_code",
+    "error_message",
+    "http_status",
+    "attempts",
+    "first_attempt_at",
+    "dispatched_at",
+    "outcome",
+    "talk_seconds",
+    "release_initiator",
+    "release_reason",
+    "established_at",
+    "released_at",
+    "previous_job_ids",
+    "note",
+    "contacts",
+    "agent_misses",
+    "next_contact_at",
+    "history",
+)
+TIME_COLUMNS = frozenset(
+    {"first_attempt_at", "dispatched_at", "established_at", "released_at", "next_contact_at"}
+)
 PHONE_COLUMNS = ("caller", "callee")
 # CSV encodings an operator can ask for; utf-8 is written with a BOM so Excel shows Chinese.
 ENCODINGS = {"utf-8": "utf-8-sig", "gbk": "gbk", "gb18030": "gb18030"}
@@ -102,19 +124,34 @@ def _rows(store: CampaignStore, cid: str, zone: str, masked: bool) -> Iterator[l
         caller = result.get("caller") or caller
         status = state.split("|", 1)[0]
         cells: list[Cell] = [
-            int(row), str(caller), str(callee), str(result.get("broker") or broker), str(extra),
-            _SHOWN_STATE.get(status, status), result.get("job_id") or "",
-            result.get("request_id") or "", result.get("error_code") or "",
-            result.get("error_message") or "", _int(result.get("http_status")),
-            _int(result.get("attempts")) or 0, times.local(result.get("first_attempt_at"), zone),
-            times.local(result.get("dispatched_at"), zone), result.get("outcome") or "",
-            _int(result.get("talk_seconds")), result.get("release_initiator") or "",
-            result.get("release_reason") or "", times.local(result.get("established_at"), zone),
-            times.local(result.get("released_at"), zone), _previous(result), _note(result),
-            _int(result.get("contacts")) or 0, _int(result.get("agent_misses")) or 0,
+            int(row),
+            str(caller),
+            str(callee),
+            str(result.get("broker") or broker),
+            str(extra),
+            _SHOWN_STATE.get(status, status),
+            result.get("job_id") or "",
+            result.get("request_id") or "",
+            result.get("error_code") or "",
+            result.get("error_message") or "",
+            _int(result.get("http_status")),
+            _int(result.get("attempts")) or 0,
+            times.local(result.get("first_attempt_at"), zone),
+            times.local(result.get("dispatched_at"), zone),
+            result.get("outcome") or "",
+            _int(result.get("talk_seconds")),
+            result.get("release_initiator") or "",
+            result.get("release_reason") or "",
+            times.local(result.get("established_at"), zone),
+            times.local(result.get("released_at"), zone),
+            _previous(result),
+            _note(result),
+            _int(result.get("contacts")) or 0,
+            _int(result.get("agent_misses")) or 0,
             times.local(result.get("next_contact_at"), zone) if status == "RETRY_WAIT" else None,
-            _history(result, zone), *("" if v is None else str(v) for v in passthrough),
-        ]  # fmt: skip
+            _history(result, zone),
+            *("" if v is None else str(v) for v in passthrough),
+        ]
         if masked:
             cells[1], cells[2] = mask_number(str(caller)), mask_number(str(callee))
             for i, value in enumerate(cells):
@@ -137,8 +174,11 @@ def _history(result: dict[str, Any], zone: str) -> str:
     shown = []
     for call in calls:
         if isinstance(call, dict):
-            parts = (_shown_time(call.get("at"), zone), str(call.get("outcome") or ""),
-                     mask_caller(str(call.get("caller") or "")))  # fmt: skip
+            parts = (
+                _shown_time(call.get("at"), zone),
+                str(call.get("outcome") or ""),
+                mask_caller(str(call.get("caller") or "")),
+            )
             shown.append(" ".join(p for p in parts if p))
     return "; ".join(shown)
 
@@ -250,10 +290,15 @@ def _write_csv(sheet: ResultSheet, out: IO[bytes], codec: str) -> int:
     written = 0
     for cells in sheet.rows:
         line = [
-            "" if v is None else v.isoformat(timespec="milliseconds")
-            if isinstance(v, dt.datetime) else neutralise(v) if isinstance(v, str) else v
+            ""
+            if v is None
+            else v.isoformat(timespec="milliseconds")
+            if isinstance(v, dt.datetime)
+            else neutralise(v)
+            if isinstance(v, str)
+            else v
             for v in cells
-        ]  # fmt: skip
+        ]
         try:
             writer.writerow(line)
         except UnicodeEncodeError:

@@ -113,11 +113,18 @@ def summarise(store: CampaignStore, cid: str) -> Summary:
             summary.problems_total += 1
             if len(summary.problems) < MAX_LISTED:
                 summary.problems.append(
-                    Problem(int(record[0]), mask_number(str(record[1])),
-                            mask_number(str(record[2])), str(result.get("broker") or record[3]),
-                            status, attempts, code,
-                            mask_text(_message(result))[:200], last_ms)
-                )  # fmt: skip
+                    Problem(
+                        int(record[0]),
+                        mask_number(str(record[1])),
+                        mask_number(str(record[2])),
+                        str(result.get("broker") or record[3]),
+                        status,
+                        attempts,
+                        code,
+                        mask_text(_message(result))[:200],
+                        last_ms,
+                    )
+                )
             if last_ms:
                 summary.timeline.add(last_ms, REQUEST_FAILED if status == "FAILED" else UNKNOWN)
         _count_broker(summary, campaign, status, result)

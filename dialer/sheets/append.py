@@ -17,8 +17,12 @@ from dialer.models import CampaignStatus, RowState
 from dialer.sheets import reader, validate
 from dialer.sheets.upload import UploadTally, _require_sources, _tally
 
-APPENDABLE = (CampaignStatus.READY, CampaignStatus.RUNNING, CampaignStatus.PAUSED,
-              CampaignStatus.DONE)  # fmt: skip
+APPENDABLE = (
+    CampaignStatus.READY,
+    CampaignStatus.RUNNING,
+    CampaignStatus.PAUSED,
+    CampaignStatus.DONE,
+)
 APPEND_LEASE_MS = 600_000
 
 
@@ -36,35 +40,45 @@ def append(
     store = engine.store
     campaign = store.campaign(cid)
     if campaign.status not in APPENDABLE:
-        raise DialerError(f"campaign {cid} is {campaign.status.value}: rows can be appended to "
-                          "a READY, RUNNING, PAUSED or DONE campaign")  # fmt: skip
+        raise DialerError(
+            f"campaign {cid} is {campaign.status.value}: rows can be appended to "
+            "a READY, RUNNING, PAUSED or DONE campaign"
+        )
     file = file_label or str(path)
     source = reader.detect(path, sheet_name)
     owner = uuid.uuid4().hex
     lock = store.keys.append_lock(cid)
     if not engine.scripts.acquire_lease(lock, owner=owner, ttl_ms=APPEND_LEASE_MS):
-        raise DialerError(f"campaign {cid}: rows are being appended already; try again when "
-                          "that is done")  # fmt: skip
+        raise DialerError(
+            f"campaign {cid}: rows are being appended already; try again when that is done"
+        )
     try:
         report = _store(engine, cid, source, file, dnc)
     finally:
         store.release_lease(lock, owner)
     if report.accepted:
         # A DONE campaign runs again; a RUNNING one has its brokers looked at again now.
-        engine.scripts.set_status(cid, allowed={CampaignStatus.RUNNING, CampaignStatus.DONE},
-                                  new=CampaignStatus.RUNNING)  # fmt: skip
+        engine.scripts.set_status(
+            cid, allowed={CampaignStatus.RUNNING, CampaignStatus.DONE}, new=CampaignStatus.RUNNING
+        )
     return report
 
 
-def _store(engine: Engine, cid: str, source: reader.SheetSource, file: str,
-           dnc: frozenset[str]) -> UploadTally:  # fmt: skip
+def _store(
+    engine: Engine, cid: str, source: reader.SheetSource, file: str, dnc: frozenset[str]
+) -> UploadTally:
     store = engine.store
     campaign = store.campaign(cid)  # the total as it is now, under the lock
     settings = campaign.settings
     callees = {str(rec[2]) for rec, state, _ in store.iter_rows(cid) if state != RowState.REJECTED}
-    state = validate.IngestState(pool=settings.pool, dnc=dnc, agents=bool(settings.agents),
-                                 seen_callees=callees, next_row=campaign.total + 1,
-                                 pool_cursor=campaign.total)  # fmt: skip
+    state = validate.IngestState(
+        pool=settings.pool,
+        dnc=dnc,
+        agents=bool(settings.agents),
+        seen_callees=callees,
+        next_row=campaign.total + 1,
+        pool_cursor=campaign.total,
+    )
     defaults = validate.Defaults(settings.additional_broker, settings.timeout_seconds)
     report = UploadTally(cid)
     frames: list[pd.DataFrame] = []
@@ -74,8 +88,9 @@ def _store(engine: Engine, cid: str, source: reader.SheetSource, file: str,
             extra = [c for c in columns.passthrough if c not in campaign.passthrough]
             if extra:
                 own = ", ".join(campaign.passthrough) or "none"
-                raise SheetError(file, f"column {extra[0]!r} is not one of the campaign's own "
-                                 f"columns ({own})")  # fmt: skip
+                raise SheetError(
+                    file, f"column {extra[0]!r} is not one of the campaign's own columns ({own})"
+                )
         validated = validate.validate_chunk(frame, columns, defaults, state)
         for name in campaign.passthrough:
             if name not in validated.columns:

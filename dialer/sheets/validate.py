@@ -39,9 +39,14 @@ DO_NOT_CALL = "Sheet.DoNotCall"
 DUPLICATE = "Sheet.Duplicate"
 UNSAVED_FORMULA = "Sheet.UnsavedFormula"
 REASONS = (
-    MISSING, INVALID_NUMBER, TAGS_TOO_LONG, INVALID_TIMEOUT, DO_NOT_CALL, DUPLICATE,
+    MISSING,
+    INVALID_NUMBER,
+    TAGS_TOO_LONG,
+    INVALID_TIMEOUT,
+    DO_NOT_CALL,
+    DUPLICATE,
     UNSAVED_FORMULA,
-)  # fmt: skip
+)
 
 # Columns of the validated frame besides the fields: a pass-through column is never stored
 # under one of these names.

@@ -22,8 +22,15 @@ MAX_CONTACTS = "Strategy.MaxContacts"
 # Outcomes a customer may be tried again after (--recycle): the customer's leg was rung and
 # nobody, or the network, took it. CONNECTED is a contact made; CALLER_NO_ANSWER is no contact.
 RECYCLABLE = ("CALLEE_NO_ANSWER", "BUSY", "REJECTED_BY_CARRIER", "FAILED_OTHER")
-_OUTCOME_FIELDS = ("outcome", "talk_seconds", "release_initiator", "release_reason",
-                   "established_at", "released_at", "record_found_at")  # fmt: skip
+_OUTCOME_FIELDS = (
+    "outcome",
+    "talk_seconds",
+    "release_initiator",
+    "release_reason",
+    "established_at",
+    "released_at",
+    "record_found_at",
+)
 # Fields written only when the row is dialled again.
 _AGAIN_ONLY = frozenset({"redial_offset", "previous_job_ids", *_OUTCOME_FIELDS})
 
@@ -38,8 +45,14 @@ class Step:
     entry: DialEntry | None = None
 
 
-def next_step(settings: CampaignSettings, calendar: Calendar, result: dict[str, Any],
-              outcome: dict[str, Any], entry: DialEntry, now_ms: int) -> Step:  # fmt: skip
+def next_step(
+    settings: CampaignSettings,
+    calendar: Calendar,
+    result: dict[str, Any],
+    outcome: dict[str, Any],
+    entry: DialEntry,
+    now_ms: int,
+) -> Step:
     """`result`: the row's result before this call's outcome; `outcome`: the classified
     record (dialer.records.rules.classify); `entry`: the row's dial entry as uploaded."""
     kind = str(outcome.get("outcome") or "")
@@ -47,11 +60,17 @@ def next_step(settings: CampaignSettings, calendar: Calendar, result: dict[str, 
     caller = str(result.get("caller") or entry.caller)
     history = list(result.get("history") or [])
     # One entry per call whose record came: what the call log export lists.
-    history.append({
-        "at": result.get("last_attempt_at"), "released_at": outcome.get("released_at"),
-        "outcome": kind, "caller": caller, "broker": result.get("broker") or entry.broker,
-        "job_id": result.get("job_id"), "talk_seconds": outcome.get("talk_seconds", 0),
-    })  # fmt: skip
+    history.append(
+        {
+            "at": result.get("last_attempt_at"),
+            "released_at": outcome.get("released_at"),
+            "outcome": kind,
+            "caller": caller,
+            "broker": result.get("broker") or entry.broker,
+            "job_id": result.get("job_id"),
+            "talk_seconds": outcome.get("talk_seconds", 0),
+        }
+    )
     contacts = int(result.get("contacts") or 0)
     misses = int(result.get("agent_misses") or 0)
     previous = list(result.get("previous_job_ids") or [])
@@ -95,8 +114,14 @@ def next_step(settings: CampaignSettings, calendar: Calendar, result: dict[str, 
     return _again(patch | again, calendar, released + delay_ms, entry, "", settings.end_at_ms)
 
 
-def _again(patch: dict[str, Any], calendar: Calendar, due_ms: int, entry: DialEntry,
-           avoid: str = "", end_at_ms: int = 0) -> Step:  # fmt: skip
+def _again(
+    patch: dict[str, Any],
+    calendar: Calendar,
+    due_ms: int,
+    entry: DialEntry,
+    avoid: str = "",
+    end_at_ms: int = 0,
+) -> Step:
     # A time outside the calling windows moves to the next opening.
     at_ms = int(calendar.next_open(due_ms / 1000) * 1000)
     at_ms = max(at_ms, due_ms)

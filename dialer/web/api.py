@@ -89,10 +89,16 @@ _ROWS_DOC = {
                     "type": "object",
                     "required": ["file"],
                     "properties": {
-                        "file": {"type": "string", "format": "binary",
-                                 "description": "CSV or XLSX sheet of rows to add"},
-                        "dnc": {"type": "string", "format": "binary",
-                                "description": "do-not-call file, one number a line"},
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "CSV or XLSX sheet of rows to add",
+                        },
+                        "dnc": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "do-not-call file, one number a line",
+                        },
                         "sheet": {"type": "string", "description": "XLSX sheet name"},
                     },
                 }
@@ -101,16 +107,18 @@ _ROWS_DOC = {
                 "schema": {
                     "type": "object",
                     "required": ["rows"],
-                    "properties": {"rows": {
-                        "type": "array",
-                        "items": {"type": "object", "additionalProperties": {"type": "string"}},
-                        "description": "rows by column name, as a sheet's header names them",
-                    }},
+                    "properties": {
+                        "rows": {
+                            "type": "array",
+                            "items": {"type": "object", "additionalProperties": {"type": "string"}},
+                            "description": "rows by column name, as a sheet's header names them",
+                        }
+                    },
                 }
             },
         },
     }
-}  # fmt: skip
+}
 
 
 class _Upload:
@@ -194,8 +202,13 @@ async def preview(request: Request) -> Any:
 )
 async def create(request: Request) -> JSONResponse:
     body = await _with_upload(request, Backend.upload)
-    note(request, target=body["id"], total=body["total"], accepted=body["accepted"],
-         rejected=body["rejected"])  # fmt: skip
+    note(
+        request,
+        target=body["id"],
+        total=body["total"],
+        accepted=body["accepted"],
+        rejected=body["rejected"],
+    )
     return JSONResponse(body, 201, headers={"Location": f"/api/campaigns/{body['id']}"})
 
 
@@ -228,8 +241,12 @@ def rows(
     return {"rows": _backend(request).rows(_id(cid), state, limit, masked)}
 
 
-@router.post("/campaigns/{cid}/rows", openapi_extra=_ROWS_DOC, response_model=schemas.Appended,
-             summary="Append rows as `dialer append ID SHEET`: a sheet, or JSON rows")  # fmt: skip
+@router.post(
+    "/campaigns/{cid}/rows",
+    openapi_extra=_ROWS_DOC,
+    response_model=schemas.Appended,
+    summary="Append rows as `dialer append ID SHEET`: a sheet, or JSON rows",
+)
 async def append_rows(request: Request, cid: str) -> Any:
     backend = _backend(request)
     cid = _id(cid)
@@ -244,8 +261,10 @@ async def append_rows(request: Request, cid: str) -> Any:
             tmp, path, label = upload.dir, upload.sheet, upload.label
             unknown = set(upload.fields) - {"sheet"}
             if unknown:
-                raise BadRequest(f"unknown field {sorted(unknown)[0]!r}: only 'sheet' may come "
-                                 "with the file", "Options.Invalid")  # fmt: skip
+                raise BadRequest(
+                    f"unknown field {sorted(unknown)[0]!r}: only 'sheet' may come with the file",
+                    "Options.Invalid",
+                )
             sheet_name = upload.fields["sheet"][0] if upload.fields.get("sheet") else None
             dnc = upload.dnc
         return await run_in_threadpool(backend.append, cid, path, label, sheet_name, dnc)
@@ -269,14 +288,20 @@ def _json_sheet(body: Any, tmp: Path) -> Path:
     return path
 
 
-@router.get("/campaigns/{cid}/webhooks", response_model=schemas.Webhooks,
-            summary="As `dialer webhooks ID --json`: endpoints and recent deliveries")  # fmt: skip
+@router.get(
+    "/campaigns/{cid}/webhooks",
+    response_model=schemas.Webhooks,
+    summary="As `dialer webhooks ID --json`: endpoints and recent deliveries",
+)
 def webhooks(request: Request, cid: str, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Any:
     return _backend(request).webhooks(_id(cid), limit)
 
 
-@router.post("/campaigns/{cid}/webhooks/redeliver", response_model=schemas.Redelivered,
-             summary="As `dialer webhooks ID --redeliver EVENT_ID` or `--since TIME`")  # fmt: skip
+@router.post(
+    "/campaigns/{cid}/webhooks/redeliver",
+    response_model=schemas.Redelivered,
+    summary="As `dialer webhooks ID --redeliver EVENT_ID` or `--since TIME`",
+)
 def redeliver(request: Request, cid: str, body: schemas.Redelivery) -> Any:
     return _backend(request).redeliver(_id(cid), body.event_ids, body.since, body.endpoint)
 

@@ -107,8 +107,13 @@ class AccessLog:
         try:
             await self.app(scope, receive, watched)
         finally:
-            access_log.info("%s %s %d %.0fms", scope["method"], scope["path"], status,
-                            (time.monotonic() - started) * 1000)  # fmt: skip
+            access_log.info(
+                "%s %s %d %.0fms",
+                scope["method"],
+                scope["path"],
+                status,
+                (time.monotonic() - started) * 1000,
+            )
 
 
 def create_app(settings: Settings, web: WebSettings) -> FastAPI:

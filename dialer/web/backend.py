@@ -77,8 +77,13 @@ class _PreviewSink:
         self.passthrough = passthrough
         return "preview"
 
-    def add_rows(self, cid: str, frame: pd.DataFrame, passthrough: tuple[str, ...],
-                 settings: CampaignSettings) -> None:  # fmt: skip
+    def add_rows(
+        self,
+        cid: str,
+        frame: pd.DataFrame,
+        passthrough: tuple[str, ...],
+        settings: CampaignSettings,
+    ) -> None:
         columns = ["row", *validate.FIELDS, "reason", "detail", *passthrough]
         if len(self.first) < PREVIEW_ROWS:
             head = frame.head(PREVIEW_ROWS - len(self.first))[columns]
@@ -196,14 +201,16 @@ class Backend:
             out["cancelled"] = cancelled
         return out
 
-    def append(self, cid: str, path: Path, label: str, sheet_name: str | None,
-               dnc_path: Path | None = None) -> dict[str, Any]:  # fmt: skip
+    def append(
+        self, cid: str, path: Path, label: str, sheet_name: str | None, dnc_path: Path | None = None
+    ) -> dict[str, Any]:
         """As `dialer append ID SHEET`: the rows stored and rejected, with their reasons."""
         with _sheet_errors(label), _translated():
             try:
                 dnc = load_dnc(str(dnc_path)) if dnc_path else frozenset()
-                report = append(self.engine, cid, path, dnc=dnc, sheet_name=sheet_name,
-                                file_label=label)  # fmt: skip
+                report = append(
+                    self.engine, cid, path, dnc=dnc, sheet_name=sheet_name, file_label=label
+                )
             except (CampaignNotFound, SheetError):
                 raise
             except DialerError as exc:
@@ -227,26 +234,37 @@ class Backend:
             events = EventStore(store.r, store.keys)
             return webhooks_view(events, self.settings, cid, recent=limit).as_dict()
 
-    def redeliver(self, cid: str, event_ids: list[str], since: str | None,
-                  endpoint: str | None) -> dict[str, Any]:  # fmt: skip
+    def redeliver(
+        self, cid: str, event_ids: list[str], since: str | None, endpoint: str | None
+    ) -> dict[str, Any]:
         """As `dialer webhooks ID --redeliver EVENT_ID` / `--since TIME`."""
         store = self.store
         with _translated():
             campaign = store.campaign(cid)
             try:
-                since_ms = (parse_since(since, campaign.settings.timezone, store.now_ms())
-                            if since else None)  # fmt: skip
+                since_ms = (
+                    parse_since(since, campaign.settings.timezone, store.now_ms())
+                    if since
+                    else None
+                )
                 if not event_ids and since_ms is None:
                     raise OptionError("event_ids", "name events, or a time to redeliver since")
                 events = EventStore(store.r, store.keys)
-                n = redeliver(events, self.settings, cid, event_ids=event_ids,
-                              since_ms=since_ms, endpoint=endpoint)  # fmt: skip
+                n = redeliver(
+                    events,
+                    self.settings,
+                    cid,
+                    event_ids=event_ids,
+                    since_ms=since_ms,
+                    endpoint=endpoint,
+                )
             except OptionError as exc:
                 raise BadRequest(str(exc)) from None
         return {"id": cid, "queued": n}
 
-    def rows(self, cid: str, states: Iterable[str], limit: int = 100,
-             masked: bool = False) -> list[dict[str, Any]]:  # fmt: skip
+    def rows(
+        self, cid: str, states: Iterable[str], limit: int = 100, masked: bool = False
+    ) -> list[dict[str, Any]]:
         """Up to `limit` rows in the given states, in source order, with their reasons: what
         `dialer rows` shows (dialer.campaign.manage.find_rows)."""
         try:  # the words `dialer rows --state` refuses a state with
@@ -329,8 +347,14 @@ class Backend:
     def upload(self, path: Path, label: str, opts: UploadOptions) -> dict[str, Any]:
         store = self.store
         with _sheet_errors(label):
-            report = upload(store, path, opts.campaign, dnc=opts.dnc, sheet_name=opts.sheet_name,
-                            file_label=label)  # fmt: skip
+            report = upload(
+                store,
+                path,
+                opts.campaign,
+                dnc=opts.dnc,
+                sheet_name=opts.sheet_name,
+                file_label=label,
+            )
         EventStore(store.r, store.keys).save_endpoints(report.campaign_id, list(opts.webhooks))
         if opts.campaign.start_at_ms:  # it starts by itself, as `dialer upload` does
             self.engine.start(report.campaign_id)
@@ -345,8 +369,15 @@ class Backend:
 
     # --- downloads ----------------------------------------------------------------------
 
-    def write_results(self, cid: str, path: Path, *, masked: bool = False,
-                      encoding: str | None = None, calls: bool = False) -> None:  # fmt: skip
+    def write_results(
+        self,
+        cid: str,
+        path: Path,
+        *,
+        masked: bool = False,
+        encoding: str | None = None,
+        calls: bool = False,
+    ) -> None:
         """The results sheet, or (`calls`) the call log."""
         write = export_calls if calls else export
         with _translated():

@@ -148,8 +148,13 @@ async def login_page(request: Request, next: str = "", token: str = "", link: st
 
 
 def _login(request: Request, next_path: str, error: str) -> Response:
-    return _render(request, "login.html", http_status=401 if error else 200,
-                   next=_safe_next(next_path), error=error)  # fmt: skip
+    return _render(
+        request,
+        "login.html",
+        http_status=401 if error else 200,
+        next=_safe_next(next_path),
+        error=error,
+    )
 
 
 @router.post("/login")

@@ -95,24 +95,39 @@ class People:
         outcome: Outcome = Outcome.OK,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        _translated(lambda: self.trail.record(
-            principal.name, action, role=principal.role.value, address=address, target=target,
-            outcome=outcome, detail={"via": principal.via, **(detail or {})},
-        ))  # fmt: skip
+        _translated(
+            lambda: self.trail.record(
+                principal.name,
+                action,
+                role=principal.role.value,
+                address=address,
+                target=target,
+                outcome=outcome,
+                detail={"via": principal.via, **(detail or {})},
+            )
+        )
 
     def signed_in(self, account: Account | None, address: str, via: str) -> None:
         name, role = (account.name, account.role.value) if account else (BOOTSTRAP, "admin")
-        _translated(lambda: self.trail.record(name, "sign-in", role=role, address=address,
-                                              detail={"via": via}))  # fmt: skip
+        _translated(
+            lambda: self.trail.record(
+                name, "sign-in", role=role, address=address, detail={"via": via}
+            )
+        )
 
     def sign_in_failed(self, name: str, address: str, via: str) -> None:
         """A failed sign-in, under the name tried only when an account has it (a password typed
         into the name field must not land in the trail)."""
         known = bool(name) and _translated(lambda: self.directory.find(name)) is not None
-        _translated(lambda: self.trail.record(
-            name if known else "", "sign-in", address=address, outcome=Outcome.FAILED,
-            detail={"via": via},
-        ))  # fmt: skip
+        _translated(
+            lambda: self.trail.record(
+                name if known else "",
+                "sign-in",
+                address=address,
+                outcome=Outcome.FAILED,
+                detail={"via": via},
+            )
+        )
 
     def audit(self, since: str | None, who: str | None, limit: int) -> list[dict[str, Any]]:
         def read() -> list[dict[str, Any]]:
@@ -122,8 +137,9 @@ class People:
                     since_ms = parse_since(since, self.directory.store.now_ms())
                 except ValueError as exc:
                     raise BadRequest(f"since: {exc}") from None
-            return [e.as_dict() for e in self.trail.entries(since_ms=since_ms, who=who,
-                                                            limit=limit)]  # fmt: skip
+            return [
+                e.as_dict() for e in self.trail.entries(since_ms=since_ms, who=who, limit=limit)
+            ]
 
         return _translated(read)
 
@@ -131,13 +147,18 @@ class People:
 
     def me(self, principal: Principal) -> dict[str, Any]:
         if principal.name == BOOTSTRAP:
-            return {"name": BOOTSTRAP, "role": principal.role.value, "phone": "",
-                    "disabled": False, "has_password": False, "tokens": [],
-                    "via": principal.via}  # fmt: skip
+            return {
+                "name": BOOTSTRAP,
+                "role": principal.role.value,
+                "phone": "",
+                "disabled": False,
+                "has_password": False,
+                "tokens": [],
+                "via": principal.via,
+            }
         account = _translated(lambda: self.directory.get(principal.name))
         tokens = _translated(lambda: self.directory.tokens(principal.name))
-        return {**account.as_dict(), "via": principal.via,
-                "tokens": [t.__dict__ for t in tokens]}  # fmt: skip
+        return {**account.as_dict(), "via": principal.via, "tokens": [t.__dict__ for t in tokens]}
 
     def set_password(self, principal: Principal, password: str) -> None:
         _personal(principal)

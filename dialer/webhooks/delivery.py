@@ -36,8 +36,14 @@ def describe(exc: requests.RequestException) -> str:
 
 
 class Deliverer:
-    def __init__(self, events: EventStore, settings: Settings, *, threads: int = 8,
-                 session: requests.Session | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        events: EventStore,
+        settings: Settings,
+        *,
+        threads: int = 8,
+        session: requests.Session | None = None,
+    ) -> None:
         self.events = events
         self.settings = settings
         self.retry = policy.retry_policy(settings)
@@ -89,8 +95,14 @@ class Deliverer:
         headers.update({"content-type": "application/json", "user-agent": "b2b-dialer"})
         started = time.perf_counter()
         try:
-            resp = self.session.post(endpoint.url, data=body, headers=headers, stream=True,
-                                     timeout=self.timeout, allow_redirects=False)  # fmt: skip
+            resp = self.session.post(
+                endpoint.url,
+                data=body,
+                headers=headers,
+                stream=True,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
             status = resp.status_code
             resp.close()  # the answer's body is not read: a receiver may send anything
         except requests.RequestException as exc:
@@ -102,19 +114,34 @@ class Deliverer:
 
     def _record(self, d: Delivery, act: str, status: int, latency_ms: int, error: str) -> str:
         state, disabled = self.events.record_attempt(
-            d, act=act, status=status, latency_ms=latency_ms, error=error,
-            jitter=random.random(), retry=self.retry,
-        )  # fmt: skip
+            d,
+            act=act,
+            status=status,
+            latency_ms=latency_ms,
+            error=error,
+            jitter=random.random(),
+            retry=self.retry,
+        )
         if disabled:
             endpoint = self.endpoint(d)
             host = urlsplit(endpoint.url).hostname if endpoint else "?"
-            log.warning("webhook endpoint %s (%s) of campaign %s disabled: %s", d.endpoint,
-                        host, d.campaign, "410 Gone" if act == policy.GONE else
-                        f"{self.retry.max_failures} failures in a row")  # fmt: skip
+            log.warning(
+                "webhook endpoint %s (%s) of campaign %s disabled: %s",
+                d.endpoint,
+                host,
+                d.campaign,
+                "410 Gone"
+                if act == policy.GONE
+                else f"{self.retry.max_failures} failures in a row",
+            )
         if state == "given_up":
-            log.warning("webhook delivery %s to endpoint %s of campaign %s given up after "
-                        "%s days", d.event_id, d.endpoint, d.campaign,
-                        self.retry.max_age_ms / 86_400_000)  # fmt: skip
+            log.warning(
+                "webhook delivery %s to endpoint %s of campaign %s given up after %s days",
+                d.event_id,
+                d.endpoint,
+                d.campaign,
+                self.retry.max_age_ms / 86_400_000,
+            )
         return state
 
     def close(self) -> None:

@@ -21,10 +21,17 @@ log = logging.getLogger(__name__)
 
 
 class Dispatcher:
-    def __init__(self, events: EventStore, settings: Settings,
-                 publish: Callable[[list[Delivery]], None], *, consumer: str | None = None,
-                 batch: int = 200, block_ms: int = 200,
-                 claim_idle_ms: int = 30_000) -> None:  # fmt: skip
+    def __init__(
+        self,
+        events: EventStore,
+        settings: Settings,
+        publish: Callable[[list[Delivery]], None],
+        *,
+        consumer: str | None = None,
+        batch: int = 200,
+        block_ms: int = 200,
+        claim_idle_ms: int = 30_000,
+    ) -> None:
         self.events = events
         self.publish = publish
         self.consumer = consumer or uuid.uuid4().hex
@@ -49,8 +56,12 @@ class Dispatcher:
 
     def tick(self) -> tuple[int, int]:
         """(events fanned out, deliveries published) in one round."""
-        read = self.events.read(self.consumer, count=self.batch, block_ms=self.block_ms,
-                                claim_idle_ms=self.claim_idle_ms)  # fmt: skip
+        read = self.events.read(
+            self.consumer,
+            count=self.batch,
+            block_ms=self.block_ms,
+            claim_idle_ms=self.claim_idle_ms,
+        )
         for event in read:
             self.fan_out(event)
         due = self.events.claim_due(limit=self.batch, lease_ms=self.lease_ms)
@@ -72,6 +83,7 @@ class Dispatcher:
 
     def start_thread(self) -> threading.Event:
         stop = threading.Event()
-        threading.Thread(target=self.run, args=(stop,), name="webhook-dispatcher",
-                         daemon=True).start()  # fmt: skip
+        threading.Thread(
+            target=self.run, args=(stop,), name="webhook-dispatcher", daemon=True
+        ).start()
         return stop

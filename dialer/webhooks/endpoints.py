@@ -33,8 +33,7 @@ def check_events(patterns: tuple[str, ...], what: str) -> tuple[str, ...]:
     names = [t.value for t in EventType]
     for p in patterns:
         if not fnmatch.filter(names, p):
-            raise ConfigError(f"{what}: events={p!r} matches no event (events: "
-                              f"{', '.join(names)})")  # fmt: skip
+            raise ConfigError(f"{what}: events={p!r} matches no event (events: {', '.join(names)})")
     return patterns
 
 
@@ -46,14 +45,16 @@ def parse_spec(value: str) -> WebhookSpec:
     if rest:
         name, _, patterns = rest.partition("=")
         if name.strip() != "events" or not patterns.strip():
-            raise ConfigError(f"--webhook: after the URL only events=PATTERN,... may follow, "
-                              f"not {rest!r}")  # fmt: skip
+            raise ConfigError(
+                f"--webhook: after the URL only events=PATTERN,... may follow, not {rest!r}"
+            )
         events = tuple(p.strip() for p in patterns.split(",") if p.strip())
     return WebhookSpec(check_url(url, "--webhook"), check_events(events, "--webhook"))
 
 
-def campaign_endpoints(specs: list[WebhookSpec],
-                       secret: str | None) -> tuple[list[WebhookEndpoint], bool]:  # fmt: skip
+def campaign_endpoints(
+    specs: list[WebhookSpec], secret: str | None
+) -> tuple[list[WebhookEndpoint], bool]:
     """The campaign's endpoints, numbered 1, 2, ... and signed with `secret` (a new one if
     none was given); and whether the secret is new (it is shown once, at upload)."""
     made = secret is None and bool(specs)
@@ -72,11 +73,13 @@ def global_endpoint(settings: Settings) -> WebhookEndpoint | None:
         raise ConfigError("DIALER_WEBHOOK_URL needs DIALER_WEBHOOK_SECRET (whsec_...)")
     keys = [check_secret(settings.webhook_secret, "DIALER_WEBHOOK_SECRET")]
     if settings.webhook_secret_previous:
-        keys.append(check_secret(settings.webhook_secret_previous,
-                                 "DIALER_WEBHOOK_SECRET_PREVIOUS"))  # fmt: skip
+        keys.append(
+            check_secret(settings.webhook_secret_previous, "DIALER_WEBHOOK_SECRET_PREVIOUS")
+        )
     patterns = tuple(p.strip() for p in settings.webhook_events.split(",") if p.strip())
-    return WebhookEndpoint(GLOBAL, url, check_events(patterns, "DIALER_WEBHOOK_EVENTS"),
-                           tuple(keys))  # fmt: skip
+    return WebhookEndpoint(
+        GLOBAL, url, check_events(patterns, "DIALER_WEBHOOK_EVENTS"), tuple(keys)
+    )
 
 
 def matches(endpoint: WebhookEndpoint, event_type: str) -> bool:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,8 +41,11 @@ class WebhooksView:
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # newest first
 
     def as_dict(self) -> dict[str, Any]:
-        return {"campaign": self.campaign, "endpoints": [asdict(e) for e in self.endpoints],
-                "deliveries": self.deliveries}  # fmt: skip
+        return {
+            "campaign": self.campaign,
+            "endpoints": [asdict(e) for e in self.endpoints],
+            "deliveries": self.deliveries,
+        }
 
     @property
     def disabled(self) -> list[EndpointView]:
@@ -59,8 +63,9 @@ def all_endpoints(events: EventStore, settings: Settings, cid: str) -> list[Webh
     return [*found, glob] if glob else found
 
 
-def webhooks_view(events: EventStore, settings: Settings, cid: str,
-                  recent: int = RECENT) -> WebhooksView:  # fmt: skip
+def webhooks_view(
+    events: EventStore, settings: Settings, cid: str, recent: int = RECENT
+) -> WebhooksView:
     deliveries = events.deliveries(cid)
     times = events.event_times(cid)
     tally: dict[str, dict[str, int]] = {}
@@ -71,21 +76,40 @@ def webhooks_view(events: EventStore, settings: Settings, cid: str,
         tally.setdefault(eid, {}).setdefault(state, 0)
         tally[eid][state] += 1
         last = d.get("last") or {}
-        rows.append({"event": event_id, "endpoint": eid, "state": state,
-                     "attempts": d.get("attempts", 0), "occurred_at_ms": times.get(event_id),
-                     "last_at_ms": last.get("at"), "last_status": last.get("status"),
-                     "latency_ms": last.get("latency_ms"), "last_error": last.get("error", ""),
-                     "next_at_ms": d.get("next_at") if state == "pending" else None})  # fmt: skip
+        rows.append(
+            {
+                "event": event_id,
+                "endpoint": eid,
+                "state": state,
+                "attempts": d.get("attempts", 0),
+                "occurred_at_ms": times.get(event_id),
+                "last_at_ms": last.get("at"),
+                "last_status": last.get("status"),
+                "latency_ms": last.get("latency_ms"),
+                "last_error": last.get("error", ""),
+                "next_at_ms": d.get("next_at") if state == "pending" else None,
+            }
+        )
     rows.sort(key=lambda r: (r["occurred_at_ms"] or 0, r["event"]), reverse=True)
     endpoints = []
     for e in all_endpoints(events, settings, cid):
         st = events.endpoint_state(cid, e.id)
         t = tally.get(e.id, {})
-        endpoints.append(EndpointView(
-            e.id, shown_url(e.url), list(e.events), st.failures, st.disabled,
-            st.disabled_at_ms, t.get("delivered", 0), t.get("pending", 0), t.get("held", 0),
-            t.get("given_up", 0), t.get("gone", 0),
-        ))  # fmt: skip
+        endpoints.append(
+            EndpointView(
+                e.id,
+                shown_url(e.url),
+                list(e.events),
+                st.failures,
+                st.disabled,
+                st.disabled_at_ms,
+                t.get("delivered", 0),
+                t.get("pending", 0),
+                t.get("held", 0),
+                t.get("given_up", 0),
+                t.get("gone", 0),
+            )
+        )
     return WebhooksView(cid, endpoints, rows[:recent])
 
 
@@ -99,16 +123,23 @@ def parse_since(text: str, timezone: str, now_ms: int) -> int:
         try:
             return now_ms - int(horizon(raw) * 1000)
         except Exception:
-            raise OptionError("--since", f"{raw!r} is neither a time (2026-12-04 10:00) nor "
-                              "a duration (2h, 30m)") from None  # fmt: skip
+            raise OptionError(
+                "--since", f"{raw!r} is neither a time (2026-12-04 10:00) nor a duration (2h, 30m)"
+            ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone(timezone))
     return int(moment.timestamp() * 1000)
 
 
-def redeliver(events: EventStore, settings: Settings, cid: str, *,
-              event_ids: list[str] = (), since_ms: int | None = None,  # type: ignore[assignment]
-              endpoint: str | None = None) -> int:  # fmt: skip
+def redeliver(
+    events: EventStore,
+    settings: Settings,
+    cid: str,
+    *,
+    event_ids: Sequence[str] = (),
+    since_ms: int | None = None,
+    endpoint: str | None = None,
+) -> int:
     """Deliver events again (the given ones, or every one since `since_ms`) to every endpoint
     (or one); an endpoint disabled before is enabled again: the operator says it is back.
     Returns the deliveries queued."""

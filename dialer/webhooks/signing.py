@@ -27,8 +27,10 @@ def check_secret(secret: str, what: str) -> str:
     except ValueError:
         key = b""
     if not key:
-        raise ConfigError(f"{what} must be 'whsec_' followed by base64 (e.g. a secret that "
-                          "`dialer upload --webhook URL` printed)")  # fmt: skip
+        raise ConfigError(
+            f"{what} must be 'whsec_' followed by base64 (e.g. a secret that "
+            "`dialer upload --webhook URL` printed)"
+        )
     return secret
 
 

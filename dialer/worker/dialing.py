@@ -105,10 +105,15 @@ def place_one(
         backoff, nothing counted against it. False if it was not DIALING with our token."""
         patch = {"error_code": code, "error_message": message}
         final, fed = engine.finish(
-            job, Begun(), AttemptEnd.NOT_PLACED, patch, caps, settings=settings,
+            job,
+            Begun(),
+            AttemptEnd.NOT_PLACED,
+            patch,
+            caps,
+            settings=settings,
             retry=Backoff(BACKOFF_BASE_MS, BACKOFF_CAP_MS, 0.5 + 0.5 * random.random()),
             window_open=calendar.is_open((clock or engine.clock)()) and held_back() is None,
-        )  # fmt: skip
+        )
         if fed:
             enqueue(fed)
         return final is not None
@@ -129,8 +134,10 @@ def place_one(
     if begun.unreplicated:
         log.warning(
             "row %s not dialled: %d Redis replica(s) did not acknowledge its claim within %d ms",
-            job.row, begun.replicas, engine.timing.replica_wait_ms,
-        )  # fmt: skip
+            job.row,
+            begun.replicas,
+            engine.timing.replica_wait_ms,
+        )
         try:
             not_placed(REPLICATION_LAG, REPLICATION_LAG_TEXT)
         except StoreUnavailable:
@@ -167,8 +174,12 @@ def place_one(
             health.rejected(exc)
         log.warning(
             "row %s callee %s: %s %s -> %s",
-            job.row, mask_number(entry.callee), exc.code, exc.message[:120], outcome,
-        )  # fmt: skip
+            job.row,
+            mask_number(entry.callee),
+            exc.code,
+            exc.message[:120],
+            outcome,
+        )
         answered = not isinstance(exc, CccUnreachable | OutcomeUnknown)
     else:
         answered = True
@@ -179,8 +190,17 @@ def place_one(
     window_open = calendar.is_open((clock or engine.clock)()) and held_back() is None
 
     def record() -> AttemptEnd | None:
-        final, fed = engine.finish(job, begun, outcome, patch, caps, settings=settings,
-                                   retry=retry, window_open=window_open, reason=reason)  # fmt: skip
+        final, fed = engine.finish(
+            job,
+            begun,
+            outcome,
+            patch,
+            caps,
+            settings=settings,
+            retry=retry,
+            window_open=window_open,
+            reason=reason,
+        )
         if fed:
             enqueue(fed)
         return final
@@ -191,8 +211,9 @@ def place_one(
     return (final or outcome).value
 
 
-def _classify(exc: CccError, entry: DialEntry,
-              instance: str) -> tuple[AttemptEnd, dict[str, Any], str]:  # fmt: skip
+def _classify(
+    exc: CccError, entry: DialEntry, instance: str
+) -> tuple[AttemptEnd, dict[str, Any], str]:
     """(what FINISH is told, the result patch, the pause reason) for a CCC error."""
     if isinstance(exc, NotPlaced | WorkerFatal):
         # Refused before anything was placed, for no reason of the row's: it waits again,

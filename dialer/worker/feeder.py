@@ -162,8 +162,11 @@ class Feeder:
         """Until a broker is due, upkeep or a refresh is due, or a script says a broker of
         one of our campaigns is due earlier than we knew."""
         now = time.monotonic()
-        deadlines = [self._next_refresh, *self._next_upkeep.values(),
-                     *(t + self.max_feed_gap_s for t in self._last_feed.values())]  # fmt: skip
+        deadlines = [
+            self._next_refresh,
+            *self._next_upkeep.values(),
+            *(t + self.max_feed_gap_s for t in self._last_feed.values()),
+        ]
         due = [d for d in self._next_due_ms.values() if d is not None]
         if due:
             deadlines.append(now + (min(due) - self.engine.now_ms()) / 1000.0)

@@ -65,8 +65,9 @@ class Breaker:
     """The breakers of one CCC endpoint as this process sees them: read from Redis at most
     every half second, so asking before every call costs no round trip."""
 
-    def __init__(self, engine: Engine, endpoint: str, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self, engine: Engine, endpoint: str, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.engine = engine
         self.endpoint = endpoint
         self._clock = clock
@@ -110,9 +111,14 @@ class Breaker:
         name = self.name(instance_id)
         was_open = self.state(instance_id).open
         is_open, _ = self.engine.health.breaker_failed(
-            name, threshold=BREAKER_THRESHOLD, first_spacing_ms=FIRST_PROBE_MS,
-            spacing_cap_ms=PROBE_CAP_MS, growth=PROBE_GROWTH, code=code, owner=owner,
-        )  # fmt: skip
+            name,
+            threshold=BREAKER_THRESHOLD,
+            first_spacing_ms=FIRST_PROBE_MS,
+            spacing_cap_ms=PROBE_CAP_MS,
+            growth=PROBE_GROWTH,
+            code=code,
+            owner=owner,
+        )
         if is_open and not was_open:
             log.warning("CCC unreachable (%s, %s): dialling stops until it answers", name, code)
         self._store(self.engine.health.breaker(name))
@@ -271,9 +277,11 @@ class Monitor:
             now = self.engine.replication.seen
             log.warning(
                 "Redis has a new primary (run id %s with %d replica(s), was %s): a failover "
-                "or a restart; repairing what lost writes left", now.run_id[:8] if now else "?",
-                now.replicas if now else 0, before.run_id[:8],
-            )  # fmt: skip
+                "or a restart; repairing what lost writes left",
+                now.run_id[:8] if now else "?",
+                now.replicas if now else 0,
+                before.run_id[:8],
+            )
             self._repair_due = True
         if self._repair_due:
             self.on_failover()
@@ -285,10 +293,18 @@ class Monitor:
             self.started_at_ms = now_ms
         ident, h = self.identity, self.health
         beat = WorkerBeat(
-            id=ident.id, name=ident.name, host=ident.host, pid=ident.pid, queues=ident.queues,
-            concurrency=h.concurrency, healthy=h.healthy, reason=h.reason,
-            in_flight=h.in_flight, started_at_ms=self.started_at_ms, seen_at_ms=now_ms,
-        )  # fmt: skip
+            id=ident.id,
+            name=ident.name,
+            host=ident.host,
+            pid=ident.pid,
+            queues=ident.queues,
+            concurrency=h.concurrency,
+            healthy=h.healthy,
+            reason=h.reason,
+            in_flight=h.in_flight,
+            started_at_ms=self.started_at_ms,
+            seen_at_ms=now_ms,
+        )
         self.engine.health.beat(beat, heartbeat_ttl_s(self.engine))
 
     def pause_if_no_healthy_worker(self) -> list[str]:
@@ -298,8 +314,10 @@ class Monitor:
         if workers.healthy or not workers.live:
             return []
         why = "; ".join(f"{w.name} ({w.reason.split(':', 1)[0]})" for w in workers.live)
-        reason = (f"{NO_HEALTHY_WORKER}: {why}; fix the key or the clock of the workers and "
-                  "restart them, then resume")[:300]  # fmt: skip
+        reason = (
+            f"{NO_HEALTHY_WORKER}: {why}; fix the key or the clock of the workers and "
+            "restart them, then resume"
+        )[:300]
         paused = []
         for cid in self.engine.running_ids_all():
             try:
@@ -347,8 +365,9 @@ class Monitor:
         if now - since >= self.engine.timing.stall_s:
             log.critical(
                 "calls have waited %.0f s and this worker took none: its consumer is stuck; "
-                "exiting so that a supervisor restarts it", now - since,
-            )  # fmt: skip
+                "exiting so that a supervisor restarts it",
+                now - since,
+            )
             self.on_stall()
 
     # --- the thread ---------------------------------------------------------------------

@@ -17,9 +17,11 @@ def browser() -> Iterator:
         pytest.skip(f"no Chromium at {CHROMIUM}: {INSTALL}")
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]'")
     with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM if CHROMIUM.exists() else
-                                                         shutil.which("chromium")),
-                                     headless=True, args=["--no-sandbox"])  # fmt: skip
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
+            headless=True,
+            args=["--no-sandbox"],
+        )
         yield chromium
         chromium.close()
 

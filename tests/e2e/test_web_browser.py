@@ -154,8 +154,9 @@ def test_operator_pauses_resumes_and_cancels_in_chinese(
     expect(page.locator("#status")).to_have_text("进行中")
     page.wait_for_function(
         f"Number(document.querySelector('#counts td[data-state=DISPATCHED]').textContent)"
-        f" > {placed}", timeout=20_000,
-    )  # fmt: skip
+        f" > {placed}",
+        timeout=20_000,
+    )
 
     page.get_by_role("button", name="取消任务").click()
     dialog = page.get_by_role("dialog")
@@ -167,8 +168,12 @@ def test_operator_pauses_resumes_and_cancels_in_chinese(
     expect(page.locator("#status")).to_have_text("已取消")
     assert console.get(f"/api/campaigns/{cid}").json()["status"] == "CANCELLED"
 
-    phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
-                                device_scale_factor=2, is_mobile=True)  # fmt: skip
+    phone = browser.new_context(
+        locale="zh-CN",
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+    )
     small = phone.new_page()
     sign_in(small, console.url)
     small.goto(f"{console.url}/campaigns/{cid}")
@@ -195,10 +200,15 @@ def test_the_campaign_page_says_why_it_waits_stalls_or_paused_in_chinese(
     sign_in(page, console.url)
     page.goto(f"{console.url}/campaigns/{cid}")
 
-    said.update(status="RUNNING", activity="waiting", resumes_at_ms=now_ms, waits=[
-        {"for": "caller", "rows": 4, "cap": 0, "until_ms": now_ms},
-        {"for": "retry", "rows": 2, "cap": 0, "until_ms": now_ms + 60_000},
-    ])  # fmt: skip
+    said.update(
+        status="RUNNING",
+        activity="waiting",
+        resumes_at_ms=now_ms,
+        waits=[
+            {"for": "caller", "rows": 4, "cap": 0, "until_ms": now_ms},
+            {"for": "retry", "rows": 2, "cap": 0, "until_ms": now_ms + 60_000},
+        ],
+    )
     waiting = page.locator("#waiting")
     expect(waiting).to_contain_text("等待中：剩余的行都在等待", timeout=EXPECT_MS)
     expect(waiting.locator("li").first).to_contain_text("4 行在等主叫坐席")
@@ -214,8 +224,13 @@ def test_the_campaign_page_says_why_it_waits_stalls_or_paused_in_chinese(
     )
 
     reason = "NotExists.InstanceId: The specified instance does not exist."
-    said.update(status="PAUSED", activity="paused", stalled=None, pause_reason=reason,
-                pause_code="NotExists.InstanceId")  # fmt: skip
+    said.update(
+        status="PAUSED",
+        activity="paused",
+        stalled=None,
+        pause_reason=reason,
+        pause_code="NotExists.InstanceId",
+    )
     expect(page.locator("#not-dialling")).to_be_hidden(timeout=EXPECT_MS)
     expect(page.locator("#pause-reason")).to_have_text(f"已暂停：CCC 实例不存在 ({reason})")
     expect(page.locator("#status")).to_have_text("已暂停")

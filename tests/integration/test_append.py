@@ -22,8 +22,10 @@ def dialer(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def leads(path: Path, callees: list[str], first_caller: int = 500) -> Path:
-    path.write_text("Caller,Callee,CrmId\n" + "".join(
-        f"1380{first_caller + i:07d},{c},crm-{c}\n" for i, c in enumerate(callees)))  # fmt: skip
+    path.write_text(
+        "Caller,Callee,CrmId\n"
+        + "".join(f"1380{first_caller + i:07d},{c},crm-{c}\n" for i, c in enumerate(callees))
+    )
     return path
 
 
@@ -46,8 +48,11 @@ def test_rows_appended_to_a_running_then_a_done_campaign_are_dialled_in_arrival_
     more = ["13700000001", "13700000002", first[0], "1.37E+10", "13700000003"]
     got = appended(env, cid, leads(tmp_path / "more.csv", more), "--dnc", str(tmp_path / "dnc.txt"))
     assert (got["total"], got["accepted"]) == (5, 2)
-    assert got["rejected_by_reason"] == {"Sheet.Duplicate": 1, "Sheet.InvalidNumber": 1,
-                                         "Sheet.DoNotCall": 1}  # fmt: skip
+    assert got["rejected_by_reason"] == {
+        "Sheet.Duplicate": 1,
+        "Sheet.InvalidNumber": 1,
+        "Sheet.DoNotCall": 1,
+    }
     wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE, 60, "DONE")
     # A DONE campaign takes new rows and runs again.
     last = appended(env, cid, leads(tmp_path / "last.csv", ["13700000009"], first_caller=900))
@@ -72,8 +77,7 @@ def test_rows_appended_to_a_running_then_a_done_campaign_are_dialled_in_arrival_
 def test_appended_rows_continue_a_partly_filled_block_and_bad_sheets_store_nothing(
     engine, redis_server, namespace, simulator, tmp_path
 ) -> None:
-    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 998), start=False,
-                       pool=NUMBERS[:1])  # fmt: skip
+    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 998), start=False, pool=NUMBERS[:1])
     env = engine_env(redis_server.url, namespace, simulator.url)
     more = [f"137{i:08d}" for i in range(5)]
     sheet = tmp_path / "more.csv"

@@ -45,9 +45,15 @@ class Recorded:
 def put(simulator: Simulator, start_ms: int, callee: str = "13900000001", **cdr: object) -> str:
     """A record in the simulator: a placed call whose record starts at start_ms."""
     call = simulator.state.place(
-        request_id="R", instance_id=INSTANCE, caller="13800000000", callee=callee,
-        broker=BROKER, additional_broker=None, timeout_seconds=30, tags=None,
-    )  # fmt: skip
+        request_id="R",
+        instance_id=INSTANCE,
+        caller="13800000000",
+        callee=callee,
+        broker=BROKER,
+        additional_broker=None,
+        timeout_seconds=30,
+        tags=None,
+    )
     call.cdr.update({"StartTime": start_ms, **cdr})
     return call.job_id
 
@@ -120,10 +126,13 @@ def test_listed_records_match_callee_and_broker_as_written(simulator: Simulator)
     put(simulator, T0 + 2000, Broker="02151234568", CallingNumber="02151234568")
     records = list(
         iter_call_records(
-            Recorded(simulator).client, INSTANCE, start_ms=T0, end_ms=T0 + 10_000,
+            Recorded(simulator).client,
+            INSTANCE,
+            start_ms=T0,
+            end_ms=T0 + 10_000,
             called_number="13900000001",
         )
-    )  # fmt: skip
+    )
     assert len(records) == 2
     found = [r.contact_id for r in records if matches(r, callee="13900000001", broker=BROKER)]
     assert found == [job]

@@ -34,16 +34,24 @@ def dial(engine: Engine, job: Job, outcome: AttemptEnd = AttemptEnd.DISPATCHED) 
     interval = engine.store.interval_ms(settings, job.broker)
     begun = engine.begin_dial(job, NO_CAPS, interval, caller_max_hold_s=settings.caller_max_hold_s)
     assert begun.begun_at_ms, begun
-    _, fed = engine.finish(job, begun, outcome, {"job_id": f"j{job.row}"}, NO_CAPS,
-                           settings=settings, retry=Backoff(0, 0, 1.0),
-                           window_open=True)  # fmt: skip
+    _, fed = engine.finish(
+        job,
+        begun,
+        outcome,
+        {"job_id": f"j{job.row}"},
+        NO_CAPS,
+        settings=settings,
+        retry=Backoff(0, 0, 1.0),
+        window_open=True,
+    )
     return fed
 
 
 def test_rows_of_a_busy_caller_wait_without_holding_up_the_rows_behind(make_engine, tmp_path):
     engine = make_engine(depth=4)
-    cid = new_campaign(engine, sheet(tmp_path / "s.csv", [A, A, A, B, C]), pool=(BROKER,),
-                       rate_per_s=100.0)  # fmt: skip
+    cid = new_campaign(
+        engine, sheet(tmp_path / "s.csv", [A, A, A, B, C]), pool=(BROKER,), rate_per_s=100.0
+    )
     jobs = feed_now(engine, cid)
     assert [j.row for j in jobs] == [1, 4, 5]  # A's second and third rows wait for A
     assert engine.store.counts(cid) == {"QUEUED": 3, "PENDING": 2}
@@ -51,8 +59,7 @@ def test_rows_of_a_busy_caller_wait_without_holding_up_the_rows_behind(make_engi
 
 def test_a_call_that_was_never_placed_frees_its_caller_at_once(make_engine, tmp_path):
     engine = make_engine(depth=2)
-    cid = new_campaign(engine, sheet(tmp_path / "s.csv", [A, A]), pool=(BROKER,),
-                       rate_per_s=100.0)  # fmt: skip
+    cid = new_campaign(engine, sheet(tmp_path / "s.csv", [A, A]), pool=(BROKER,), rate_per_s=100.0)
     [first] = feed_now(engine, cid)
     fed = dial(engine, first, AttemptEnd.FAILED)
     fed += feed_now(engine, cid)
@@ -63,8 +70,9 @@ def test_a_placed_call_holds_its_caller_until_its_record_says_it_ended_plus_wrap
     make_engine, tmp_path
 ) -> None:
     engine = make_engine(depth=2)
-    cid = new_campaign(engine, sheet(tmp_path / "s.csv", [A, A]), pool=(BROKER,),
-                       rate_per_s=100.0, wrap_up_s=0.5)  # fmt: skip
+    cid = new_campaign(
+        engine, sheet(tmp_path / "s.csv", [A, A]), pool=(BROKER,), rate_per_s=100.0, wrap_up_s=0.5
+    )
     [first] = feed_now(engine, cid)
     assert dial(engine, first) == []
     assert feed_now(engine, cid) == []  # A is talking: the record has not come
@@ -78,8 +86,13 @@ def test_a_placed_call_holds_its_caller_until_its_record_says_it_ended_plus_wrap
 
 def test_the_max_hold_frees_a_caller_whose_record_never_comes(make_engine, tmp_path):
     engine = make_engine(depth=2)
-    cid = new_campaign(engine, sheet(tmp_path / "s.csv", [A, A]), pool=(BROKER,),
-                       rate_per_s=100.0, caller_max_hold_s=0.6)  # fmt: skip
+    cid = new_campaign(
+        engine,
+        sheet(tmp_path / "s.csv", [A, A]),
+        pool=(BROKER,),
+        rate_per_s=100.0,
+        caller_max_hold_s=0.6,
+    )
     [first] = feed_now(engine, cid)
     dial(engine, first)
     started = time.monotonic()
@@ -107,13 +120,17 @@ def test_no_caller_is_ever_in_two_calls_at_once_with_two_workers(
     # Calls ring 1-2 s and talk 30-90 s, sixty times faster: 0.5-1.5 s each.
     simulator.faults.update({"ring_s": Span(1, 2), "talk_s": Span(30, 90), "time_scale": 60})
     callers = [A, B, C] * 4
-    cid = new_campaign(engine, sheet(tmp_path / "s.csv", callers), pool=NUMBERS[:2],
-                       rate_per_s=5.0, wrap_up_s=0.2)  # fmt: skip
+    cid = new_campaign(
+        engine, sheet(tmp_path / "s.csv", callers), pool=NUMBERS[:2], rate_per_s=5.0, wrap_up_s=0.2
+    )
     w = workers(engine_env(redis_server.url, namespace, simulator.url))
     w.start()
     w.start()
-    wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE, 90,
-               "the campaign to finish")  # fmt: skip
+    wait_until(
+        lambda: engine.store.campaign(cid).status is CampaignStatus.DONE,
+        90,
+        "the campaign to finish",
+    )
     placed = calls_log(simulator.config.calls_log)
     assert len(placed) == 12
     assert caller_overlaps(placed) == []
@@ -136,18 +153,28 @@ def test_no_caller_is_ever_in_two_calls_at_once_with_two_workers(
 def test_a_worker_killed_mid_call_never_leaves_a_caller_rung_twice_at_once(
     engine, simulator, redis_server, namespace, workers, tmp_path
 ) -> None:
-    simulator.faults.update({"ring_s": Span(1, 2), "talk_s": Span(30, 90), "time_scale": 60,
-                             "latency_ms": 300})  # fmt: skip
-    cid = new_campaign(engine, sheet(tmp_path / "s.csv", [A, B, C] * 3), pool=NUMBERS[:2],
-                       rate_per_s=5.0, wrap_up_s=0.2, caller_max_hold_s=4.0)  # fmt: skip
+    simulator.faults.update(
+        {"ring_s": Span(1, 2), "talk_s": Span(30, 90), "time_scale": 60, "latency_ms": 300}
+    )
+    cid = new_campaign(
+        engine,
+        sheet(tmp_path / "s.csv", [A, B, C] * 3),
+        pool=NUMBERS[:2],
+        rate_per_s=5.0,
+        wrap_up_s=0.2,
+        caller_max_hold_s=4.0,
+    )
     w = workers(engine_env(redis_server.url, namespace, simulator.url))
     victim = w.start()
     w.start()
     wait_until(lambda: engine.store.counts(cid).get("DIALING"), 30, "a call in flight")
     w.kill(victim)
     w.start()
-    wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE, 90,
-               "the campaign to finish")  # fmt: skip
+    wait_until(
+        lambda: engine.store.campaign(cid).status is CampaignStatus.DONE,
+        90,
+        "the campaign to finish",
+    )
     placed = calls_log(simulator.config.calls_log)
     assert caller_overlaps(placed) == [] and not any(c["caller_busy"] for c in placed)
     callees = [c["callee"] for c in placed]
@@ -162,15 +189,23 @@ def test_callers_stay_one_call_at_a_time_across_a_redis_restart(
     try:
         engine = Engine(CampaignStore(redis.Redis.from_url(server.url), Keys(namespace)))
         callers = [f"138000000{i:02d}" for i in range(6)] * 4
-        cid = new_campaign(engine, sheet(tmp_path / "s.csv", callers), pool=NUMBERS[:2],
-                           rate_per_s=5.0, wrap_up_s=0.2)  # fmt: skip
-        w = workers(engine_env(server.url, namespace, simulator.url,
-                               DIALER_CALLER_LOOKUP_S="0.3"))  # fmt: skip
+        cid = new_campaign(
+            engine,
+            sheet(tmp_path / "s.csv", callers),
+            pool=NUMBERS[:2],
+            rate_per_s=5.0,
+            wrap_up_s=0.2,
+        )
+        w = workers(engine_env(server.url, namespace, simulator.url, DIALER_CALLER_LOOKUP_S="0.3"))
         w.start()
         wait_until(lambda: len(calls_log(simulator.config.calls_log)) >= 6, 30, "calls")
         server.restart()
-        wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE, 90,
-                   "the campaign to finish", tick=w.revive)  # fmt: skip
+        wait_until(
+            lambda: engine.store.campaign(cid).status is CampaignStatus.DONE,
+            90,
+            "the campaign to finish",
+            tick=w.revive,
+        )
         placed = calls_log(simulator.config.calls_log)
         assert len(placed) == 24
         assert caller_overlaps(placed) == [] and not any(c["caller_busy"] for c in placed)

@@ -50,8 +50,9 @@ def three(engine: Engine, tmp_path):
         "13800000001,13900000002,李四\n",
         encoding="utf-8",
     )
-    ready = new_campaign(engine, sheet, start=False, name="ready one", pool=NUMBERS[:1],
-                         timezone="America/New_York")  # fmt: skip
+    ready = new_campaign(
+        engine, sheet, start=False, name="ready one", pool=NUMBERS[:1], timezone="America/New_York"
+    )
     running = new_campaign(engine, sheet, name="running one", pool=NUMBERS[:1])
     cancelled = new_campaign(engine, sheet, name="cancelled one", pool=NUMBERS[:1])
     engine.cancel(cancelled)
@@ -116,11 +117,15 @@ def test_rows_filters_by_code_pattern_and_state_and_masks(dialer, three):
     _ready, _running, cancelled = three
     rows = json.loads(dialer("rows", cancelled, "--code", "sheet.*", "--json").stdout)
     assert [(r["row"], r["state"], r["code"]) for r in rows] == [
-        (2, "REJECTED", "Sheet.InvalidNumber")]  # fmt: skip
-    rows = json.loads(dialer("rows", cancelled, "--status", "cancelled", "--json",
-                             "--masked").stdout)  # fmt: skip
+        (2, "REJECTED", "Sheet.InvalidNumber")
+    ]
+    rows = json.loads(
+        dialer("rows", cancelled, "--status", "cancelled", "--json", "--masked").stdout
+    )
     assert [(r["row"], r["callee"], r["passthrough"]) for r in rows] == [
-        (1, "1390000****", {"Name": "张三"}), (3, "1390000****", {"Name": "李四"})]  # fmt: skip
+        (1, "1390000****", {"Name": "张三"}),
+        (3, "1390000****", {"Name": "李四"}),
+    ]
 
 
 def test_rows_limit_says_when_more_rows_match(dialer, three):
@@ -201,8 +206,9 @@ def test_delete_refuses_a_running_or_paused_campaign_in_one_line(
     assert keys_of(redis_client, namespace, running)
 
 
-def test_a_campaign_started_after_the_check_is_still_not_deleted(engine, three, redis_client,
-                                                                  namespace):  # fmt: skip
+def test_a_campaign_started_after_the_check_is_still_not_deleted(
+    engine, three, redis_client, namespace
+):
     from dialer.campaign.manage import delete_campaign
     from dialer.errors import WrongStatus
 
@@ -235,8 +241,9 @@ def test_delete_waits_for_calls_under_way(engine: Engine, tmp_path, redis_client
     assert keys_of(redis_client, namespace, cid)
 
 
-def test_a_call_record_arriving_after_delete_leaves_no_key(engine, tmp_path, redis_client,
-                                                           namespace):  # fmt: skip
+def test_a_call_record_arriving_after_delete_leaves_no_key(
+    engine, tmp_path, redis_client, namespace
+):
     from dialer.campaign.manage import delete_campaign
 
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 1), start=False, pool=NUMBERS[:1])
@@ -306,12 +313,17 @@ def test_unreachable_redis_is_one_line_for_the_new_commands(command) -> None:
 
 
 def test_rows_piped_into_head_ends_quietly(engine: Engine, tmp_path, redis_server, namespace):
-    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 20_000), start=False,
-                       pool=NUMBERS[:1])  # fmt: skip
+    cid = new_campaign(
+        engine, write_sheet(tmp_path / "s.csv", 20_000), start=False, pool=NUMBERS[:1]
+    )
     env = cli_env(redis_server.url, namespace)
     # A process: the pipe closed under it is what is tested.
-    proc = subprocess.Popen([sys.executable, "-m", "dialer.cli", "rows", cid, "--limit", "0"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dialer.cli", "rows", cid, "--limit", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout is not None and proc.stdout.readline().startswith(b"row ")
     proc.stdout.close()  # as `| head -1` does
     assert proc.wait(timeout=60) == 1

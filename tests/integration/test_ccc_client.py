@@ -209,8 +209,12 @@ def test_list_call_detail_records_filters_and_pages(simulator: Simulator) -> Non
         c.start_back2back_call(**{**CALL, "callee": callee})
 
     def page(number: int) -> dict:
-        params = {"InstanceId": "ccc-test", "PageNumber": str(number), "PageSize": "1",
-                  "CalledNumber": "13900000001"}  # fmt: skip
+        params = {
+            "InstanceId": "ccc-test",
+            "PageNumber": str(number),
+            "PageSize": "1",
+            "CalledNumber": "13900000001",
+        }
         return c.call("ListCallDetailRecords", params)
 
     body = page(1)

@@ -35,8 +35,9 @@ def dialer(redis_server, namespace, monkeypatch, capsys):
 
 
 def test_users_add_list_disable_enable_reset(dialer, redis_client, namespace) -> None:
-    status, out, _ = dialer("users", "add", "li-wei", "--role", "operator", "--url",
-                            "https://dialer.example.com/")  # fmt: skip
+    status, out, _ = dialer(
+        "users", "add", "li-wei", "--role", "operator", "--url", "https://dialer.example.com/"
+    )
     assert status == 0
     assert "https://dialer.example.com/login?link=" in out and "li-wei (operator)" in out
     assert dialer("users", "add", "zhao", "--role", "agent", "--phone", "138-0000-0009")[0] == 0
@@ -86,11 +87,17 @@ def test_shell_commands_are_in_the_audit_trail_as_the_os_user(dialer, tmp_path) 
     assert {e["address"] for e in entries} == {f"cli@{socket.gethostname()}"}
     seen = [(e["action"], e["target"], e["outcome"]) for e in reversed(entries)]
     assert seen == [
-        ("upload", cid, "ok"), ("start", cid, "ok"), ("pause", cid, "ok"),
-        ("resume", cid, "ok"), ("cancel", cid, "ok"), ("start", cid, "failed"),
-        ("export", cid, "ok"), ("report", cid, "ok"), ("users.add", "guest", "ok"),
+        ("upload", cid, "ok"),
+        ("start", cid, "ok"),
+        ("pause", cid, "ok"),
+        ("resume", cid, "ok"),
+        ("cancel", cid, "ok"),
+        ("start", cid, "failed"),
+        ("export", cid, "ok"),
+        ("report", cid, "ok"),
+        ("users.add", "guest", "ok"),
         ("delete", cid, "ok"),
-    ]  # fmt: skip
+    ]
     upload = entries[-1]
     assert upload["detail"]["accepted"] > 0 and upload["detail"]["file"] == "campaigns/sample.csv"
     assert entries[0]["detail"]["rows"] == upload["detail"]["total"]  # delete
@@ -119,12 +126,14 @@ def test_the_trail_keeps_entries_for_the_retention_time_only(redis_client, names
     assert [e.who for e in kept.entries(who="b")] == ["b"]
 
 
-def test_a_redial_on_the_shell_is_in_the_audit_trail(dialer, make_engine, simulator,
-                                                     tmp_path) -> None:  # fmt: skip
+def test_a_redial_on_the_shell_is_in_the_audit_trail(
+    dialer, make_engine, simulator, tmp_path
+) -> None:
     from test_redial import client_for, drive, start
 
-    engine = make_engine(depth=20, cdr_margin_s=0.0, reconcile_wait_s=0.0, records_poll_s=0.0,
-                         records_max_lag_s=0.0)  # fmt: skip
+    engine = make_engine(
+        depth=20, cdr_margin_s=0.0, reconcile_wait_s=0.0, records_poll_s=0.0, records_max_lag_s=0.0
+    )
     simulator.faults.drop_rate = 1.0  # placed, answer lost: UNKNOWN
     cid = start(engine, tmp_path, 2, outcomes=False)
     assert drive(engine, client_for(simulator), cid) == ["UNKNOWN"] * 2

@@ -33,11 +33,23 @@ def cli_simulator(tmp_path) -> Iterator[tuple[str, Path]]:
 def simulator_process(tmp_path) -> Iterator[tuple[str, Path]]:
     log = tmp_path / "calls.jsonl"
     proc = subprocess.Popen(
-        [*DIALER, "simulator", "--port", "0", "--number", "02151234567",
-         "--access-key-id", "cli-id", "--access-key-secret", "cli-secret", "--calls-log", str(log)],
+        [
+            *DIALER,
+            "simulator",
+            "--port",
+            "0",
+            "--number",
+            "02151234567",
+            "--access-key-id",
+            "cli-id",
+            "--access-key-secret",
+            "cli-secret",
+            "--calls-log",
+            str(log),
+        ],
         stdout=subprocess.PIPE,
         text=True,
-    )  # fmt: skip
+    )
     line = proc.stdout.readline()
     url = re.search(r"http://\S+", line).group(0)
     yield url, log
@@ -65,8 +77,11 @@ def test_dialer_call_as_a_process_prints_job_id_and_the_simulator_process_logs_i
     url, log = simulator_process
     done = subprocess.run(
         [*DIALER, "call", "13800000000", "13900000000", "--broker", "02151234567"],
-        env=call_env(url), capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        env=call_env(url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     job_id = done.stdout.strip()
     assert re.fullmatch(r"job-\d+", job_id)
@@ -124,10 +139,12 @@ def test_dialer_call_normalises_full_width_numbers(cli_simulator) -> None:
         (["1３8000000٠0", "13900000000", "--broker", "02151234567"], "CALLER"),
         (["13800000000", "abc", "--broker", "02151234567"], "CALLEE"),
         (["13800000000", "13900000000", "--broker", "abc"], "--broker"),
-        (["13800000000", "13900000000", "--broker", "02151234567", "--timeout-seconds", "601"],
-         "--timeout-seconds"),
+        (
+            ["13800000000", "13900000000", "--broker", "02151234567", "--timeout-seconds", "601"],
+            "--timeout-seconds",
+        ),
     ],
-)  # fmt: skip
+)
 def test_dialer_call_refuses_a_bad_value_before_dialling(cli_simulator, args, named) -> None:
     url, log = cli_simulator
     done = run_call(url, *args)

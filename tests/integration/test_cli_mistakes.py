@@ -80,8 +80,11 @@ def test_worker_refuses_a_broker_url_that_is_not_redis_instead_of_trying_amqp(tm
     env["DIALER_REDIS_URL"] = "garbage"
     done = subprocess.run(
         [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool", "threads"],
-        env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0
     output = done.stdout + done.stderr
     assert "DIALER_REDIS_URL must look like redis://" in output
@@ -166,11 +169,20 @@ def test_brokers_are_normalised_like_sheet_numbers(url, namespace, tmp_path) -> 
     sheet = tmp_path / "s.csv"
     sheet.write_text("Caller,Callee\n13800000001,13900000001\n13800000001,13900000002\n")
     done = dialer(
-        "upload", str(sheet), "--instance-id", "ccc-test", "--json",
-        "--broker", "０２１ ５１２３ ４５６７", "--broker", "+86 21 5123-4567",
-        "--broker-rate", "０２１５１２３４５６７=2/s",
-        redis_url=url, namespace=namespace,
-    )  # fmt: skip
+        "upload",
+        str(sheet),
+        "--instance-id",
+        "ccc-test",
+        "--json",
+        "--broker",
+        "０２１ ５１２３ ４５６７",
+        "--broker",
+        "+86 21 5123-4567",
+        "--broker-rate",
+        "０２１５１２３４５６７=2/s",
+        redis_url=url,
+        namespace=namespace,
+    )
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
     assert body["brokers"] == {"02151234567": {"rows": 2, "rate_per_s": 2.0}}

@@ -24,8 +24,12 @@ def test_demo_runs_end_to_end_in_a_fresh_directory(tmp_path) -> None:
     env["HOME"] = str(tmp_path / "home")  # nothing of the user's is touched or reused
     done = subprocess.run(
         [sys.executable, "-m", "dialer.cli", "demo"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     out = tmp_path / "demo-output"
     for name in ("results.csv", "results.xlsx", "report.html"):
@@ -69,9 +73,12 @@ def start_demo(tmp_path) -> tuple[subprocess.Popen, psutil.Process]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_", "ALIBABA"))}
     env["HOME"] = str(tmp_path / "home")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dialer.cli", "demo", "--rate", "5/s"], cwd=tmp_path, env=env,
-        stdout=subprocess.DEVNULL, stderr=open(tmp_path / "stderr.log", "w"),  # noqa: SIM115
-    )  # fmt: skip
+        [sys.executable, "-m", "dialer.cli", "demo", "--rate", "5/s"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "stderr.log", "w"),  # noqa: SIM115
+    )
     calls = tmp_path / "demo-output" / "calls.jsonl"
     wait_until(lambda: calls_log(calls) or proc.poll() is not None, 120, "the demo dialling")
     assert proc.poll() is None, (tmp_path / "stderr.log").read_text()[-2000:]

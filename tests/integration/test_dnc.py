@@ -56,25 +56,48 @@ def test_a_number_added_mid_campaign_is_never_rung_again(
     engine, simulator, redis_server, namespace, workers, tmp_path
 ) -> None:
     # Nobody answers; each customer is tried again 2 s after each call ends, three times.
-    simulator.faults.update({"ring_s": Span(1, 2), "talk_s": Span(30, 60), "time_scale": 60,
-                             "callee_answer": 0.0})  # fmt: skip
+    simulator.faults.update(
+        {"ring_s": Span(1, 2), "talk_s": Span(30, 60), "time_scale": 60, "callee_answer": 0.0}
+    )
     sheet = tmp_path / "s.csv"
-    sheet.write_text("Caller,Callee\n" + "".join(f"1380000000{i},1390000000{i}\n"
-                                                 for i in range(3)))  # fmt: skip
-    cid = new_campaign(engine, sheet, pool=NUMBERS[:1], rate_per_s=5.0, wrap_up_s=0.2,
-                       pair_guard_s=0, recycle={"CALLEE_NO_ANSWER": [2.0]},
-                       max_contacts=3)  # fmt: skip
-    w = workers(engine_env(redis_server.url, namespace, simulator.url,
-                           DIALER_CALLER_LOOKUP_S="0.3", DIALER_RECORDS_POLL_S="0.3",
-                           DIALER_CDR_MARGIN_S="0.3"))  # fmt: skip
+    sheet.write_text(
+        "Caller,Callee\n" + "".join(f"1380000000{i},1390000000{i}\n" for i in range(3))
+    )
+    cid = new_campaign(
+        engine,
+        sheet,
+        pool=NUMBERS[:1],
+        rate_per_s=5.0,
+        wrap_up_s=0.2,
+        pair_guard_s=0,
+        recycle={"CALLEE_NO_ANSWER": [2.0]},
+        max_contacts=3,
+    )
+    w = workers(
+        engine_env(
+            redis_server.url,
+            namespace,
+            simulator.url,
+            DIALER_CALLER_LOOKUP_S="0.3",
+            DIALER_RECORDS_POLL_S="0.3",
+            DIALER_CDR_MARGIN_S="0.3",
+        )
+    )
     w.start()
-    wait_until(lambda: any(c["callee"] == "13900000000"
-                           for c in calls_log(simulator.config.calls_log)), 30,
-               "the first call")  # fmt: skip
+    wait_until(
+        lambda: any(c["callee"] == "13900000000" for c in calls_log(simulator.config.calls_log)),
+        30,
+        "the first call",
+    )
     DoNotCall(engine.store).add(["13900000000"])
-    wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE
-               and not engine.store.records_campaigns(), 120,
-               "the campaign to finish")  # fmt: skip
+    wait_until(
+        lambda: (
+            engine.store.campaign(cid).status is CampaignStatus.DONE
+            and not engine.store.records_campaigns()
+        ),
+        120,
+        "the campaign to finish",
+    )
     rung = [c["callee"] for c in calls_log(simulator.config.calls_log)]
     assert rung.count("13900000000") == 1
     assert rung.count("13900000001") == 3 and rung.count("13900000002") == 3

@@ -22,8 +22,9 @@ def calls(sim: Simulator) -> list[dict]:
     return calls_log(sim.config.calls_log)
 
 
-def wait_for(engine: Engine, cid: str, statuses: set[CampaignStatus], timeout_s: float,
-             tick=lambda: None):  # fmt: skip
+def wait_for(
+    engine: Engine, cid: str, statuses: set[CampaignStatus], timeout_s: float, tick=lambda: None
+):
     def reached():
         campaign = engine.store.campaign(cid)
         return campaign if campaign.status in statuses else None
@@ -68,8 +69,9 @@ def test_campaign_over_several_brokers_each_row_once_within_limits(
     engine, simulator, redis_server, namespace, workers, tmp_path
 ) -> None:
     pool = NUMBERS[:3]
-    cid = start_campaign(engine, tmp_path, 90, pool=pool, rate_per_s=5.0,
-                         broker_rates={NUMBERS[2]: 3.0})  # fmt: skip
+    cid = start_campaign(
+        engine, tmp_path, 90, pool=pool, rate_per_s=5.0, broker_rates={NUMBERS[2]: 3.0}
+    )
     w = workers(engine_env(redis_server.url, namespace, simulator.url))
     w.start()
     w.start()
@@ -230,8 +232,9 @@ def test_campaign_fatal_error_pauses_with_reason(
     engine, simulator, redis_server, namespace, workers, tmp_path
 ) -> None:
     sheet = write_sheet(tmp_path / "s.csv", 10)
-    cid = new_campaign(engine, sheet, instance_id="no-such-instance", pool=NUMBERS[:1],
-                       rate_per_s=10.0)  # fmt: skip
+    cid = new_campaign(
+        engine, sheet, instance_id="no-such-instance", pool=NUMBERS[:1], rate_per_s=10.0
+    )
     w = workers(engine_env(redis_server.url, namespace, simulator.url))
     w.start()
     campaign = wait_for(engine, cid, {CampaignStatus.PAUSED}, 30)

@@ -89,8 +89,9 @@ def test_cancel_of_a_finished_campaign_is_refused(engine: Engine, tmp_path) -> N
         engine.cancel(cid)
 
 
-def test_delete_removes_every_key_of_the_campaign(engine: Engine, tmp_path, redis_client,
-                                                  namespace) -> None:  # fmt: skip
+def test_delete_removes_every_key_of_the_campaign(
+    engine: Engine, tmp_path, redis_client, namespace
+) -> None:
     cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 5), pool=NUMBERS[:2])
     feed_now(engine, cid)
     engine.cancel(cid)

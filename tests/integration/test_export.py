@@ -67,8 +67,11 @@ def driven(redis_client: redis.Redis, namespace: str, simulator: Simulator, tmp_
             setattr(simulator.faults, name, 0.0)
         for name, value in fault.items():
             setattr(simulator.faults, name, value)
-        used = campaign if job.row == 4 else type(campaign)(**{**campaign.__dict__,
-                                                              "settings": one_attempt})  # fmt: skip
+        used = (
+            campaign
+            if job.row == 4
+            else type(campaign)(**{**campaign.__dict__, "settings": one_attempt})
+        )
         place_one(engine, client, used, job)
     return store, engine, cid
 
@@ -87,7 +90,13 @@ def test_csv_export_has_every_status_in_source_order(driven, tmp_path) -> None:
     assert list(rows[0])[: len(RESULT_COLUMNS)] == list(RESULT_COLUMNS)
     assert list(rows[0])[len(RESULT_COLUMNS) :] == ["客户", "Formula"]
     assert [r["status"] for r in rows] == [
-        "DISPATCHED", "FAILED", "UNKNOWN", "RETRY_WAIT", "PENDING", "REJECTED"]  # fmt: skip
+        "DISPATCHED",
+        "FAILED",
+        "UNKNOWN",
+        "RETRY_WAIT",
+        "PENDING",
+        "REJECTED",
+    ]
     dispatched, failed, unknown, retry, pending, rejected = rows
     assert dispatched["job_id"].startswith("job-") and dispatched["http_status"] == "200"
     iso = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}-03:00"
@@ -181,8 +190,14 @@ def test_xlsx_text_is_never_a_formula(driven, tmp_path) -> None:
     assert formula == ['=HYPERLINK("http://x")', "-2+3", "@SUM(A1)", "+1", "\tx", "\rcr"]
     assert all(c.data_type == "s" and c.quotePrefix for c in sheet[formula_column][1:])
     frame = pd.read_excel(out, dtype=str, keep_default_na=False)
-    assert list(frame["status"]) == ["DISPATCHED", "FAILED", "UNKNOWN", "RETRY_WAIT", "PENDING",
-                                     "REJECTED"]  # fmt: skip
+    assert list(frame["status"]) == [
+        "DISPATCHED",
+        "FAILED",
+        "UNKNOWN",
+        "RETRY_WAIT",
+        "PENDING",
+        "REJECTED",
+    ]
     assert list(frame["客户"]) == ["张三", "李四", "王五", "赵六", "钱七", "孙八"]
 
 
@@ -220,15 +235,25 @@ def test_report_counts_retries_with_reasons_and_lists_failed_rows(
     store, engine, cid = driven
     _redial_row_4(store, engine, cid, simulator)
     placed_at = store.result_of(cid, 1)["dispatched_at"]
-    engine.patch_result(cid, 1, {"outcome": "CONNECTED", "talk_seconds": 42,
-                                 "established_at": placed_at + 5000,
-                                 "released_at": placed_at + 47000})  # fmt: skip
+    engine.patch_result(
+        cid,
+        1,
+        {
+            "outcome": "CONNECTED",
+            "talk_seconds": 42,
+            "established_at": placed_at + 5000,
+            "released_at": placed_at + 47000,
+        },
+    )
     page = render_html(store, cid)
 
     retries = _table(page, "retries")
     assert "InternalService.CTI" in retries
-    assert re.search(r"InternalService\.CTI</code></td><td class=\"num\">1</td>"
-                     r"<td class=\"num\">1</td>", retries), retries  # fmt: skip
+    assert re.search(
+        r"InternalService\.CTI</code></td><td class=\"num\">1</td>"
+        r"<td class=\"num\">1</td>",
+        retries,
+    ), retries
     outcomes = _table(page, "outcomes")
     assert "CONNECTED" in outcomes and "no call record yet" in outcomes
     settings = _table(page, "settings")
@@ -261,11 +286,19 @@ def test_report_in_chinese_has_the_english_figures_in_chinese_words(driven) -> N
     for table in ("totals", "outcomes", "failures", "brokers", "problems"):
         cells = [re.findall(r'<td class="num">(.*?)</td>', _table(p, table)) for p in (en, zh)]
         assert cells[0] == cells[1] and cells[0], table
-    for words in ("<h2>设置</h2>", "<h2>各状态行数</h2>", "<h2>通话结果</h2>",
-                  "<h2>按错误码统计的失败和拒绝</h2>", "<h2>各中间号</h2>",
-                  "<h2>失败和结果未知的行</h2>", "最后一次尝试（America/Sao_Paulo）",
-                  "所有时间均为 America/Sao_Paulo, UTC-03:00", "内部CTI服务错误；已重试。",
-                  "失败 <code", "结果未知 <code"):  # fmt: skip
+    for words in (
+        "<h2>设置</h2>",
+        "<h2>各状态行数</h2>",
+        "<h2>通话结果</h2>",
+        "<h2>按错误码统计的失败和拒绝</h2>",
+        "<h2>各中间号</h2>",
+        "<h2>失败和结果未知的行</h2>",
+        "最后一次尝试（America/Sao_Paulo）",
+        "所有时间均为 America/Sao_Paulo, UTC-03:00",
+        "内部CTI服务错误；已重试。",
+        "失败 <code",
+        "结果未知 <code",
+    ):
         assert words in zh, words
     # Codes stay as the results sheet has them; only the words around them change.
     assert "InternalService.CTI" in _table(zh, "failures") and "Client.ReadTimeout" in zh
@@ -282,8 +315,10 @@ def test_a_sheet_column_named_like_a_results_column_is_kept_under_a_distinct_nam
 ) -> None:
     store = CampaignStore(redis_client, Keys(namespace))
     path = tmp_path / "crm.csv"
-    path.write_text("Caller,Callee,note,status,outcome,note (sheet)\n"
-                    "13800000001,13900000001,call after 5,VIP,won,x\n")  # fmt: skip
+    path.write_text(
+        "Caller,Callee,note,status,outcome,note (sheet)\n"
+        "13800000001,13900000001,call after 5,VIP,won,x\n"
+    )
     settings = CampaignSettings("t", "ccc-test", pool=("02151234567",), windows=ALWAYS)
     cid = upload(store, path, settings).campaign_id
     out = tmp_path / "r.csv"
@@ -292,8 +327,15 @@ def test_a_sheet_column_named_like_a_results_column_is_kept_under_a_distinct_nam
         header, line = list(csv.reader(f))
     assert len(header) == len(set(header))
     assert header[len(RESULT_COLUMNS) :] == [
-        "note (sheet)", "status (sheet)", "outcome (sheet)", "note (sheet) (sheet)"]  # fmt: skip
+        "note (sheet)",
+        "status (sheet)",
+        "outcome (sheet)",
+        "note (sheet) (sheet)",
+    ]
     sheet = dict(zip(header, line, strict=True))
     assert (sheet["note (sheet)"], sheet["status (sheet)"], sheet["outcome (sheet)"]) == (
-        "call after 5", "VIP", "won")  # fmt: skip
+        "call after 5",
+        "VIP",
+        "won",
+    )
     assert sheet["status"] == "PENDING" and sheet["note (sheet) (sheet)"] == "x"

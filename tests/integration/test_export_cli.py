@@ -21,8 +21,10 @@ def campaign(redis_server, redis_client: redis.Redis, namespace: str, tmp_path):
     """An uploaded campaign (one row carries an emoji, which GBK cannot write) and the
     environment that points the CLI at it."""
     sheet = tmp_path / "s.csv"
-    sheet.write_text("Caller,Callee,Note\n13800000001,13900000001,张三\n"
-                     "13800000001,13900000002,ok 👍\n", encoding="utf-8")  # fmt: skip
+    sheet.write_text(
+        "Caller,Callee,Note\n13800000001,13900000001,张三\n13800000001,13900000002,ok 👍\n",
+        encoding="utf-8",
+    )
     store = CampaignStore(redis_client, Keys(namespace))
     settings = CampaignSettings("t", "ccc-test", pool=("02151234567",), windows=ALWAYS)
     cid = upload(store, sheet, settings).campaign_id

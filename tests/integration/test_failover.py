@@ -111,8 +111,9 @@ def settled(engine: Engine, cid: str, sim: Simulator) -> bool:
     )
 
 
-def assert_nobody_twice_and_every_call_accounted_for(engine: Engine, cid: str,
-                                                     sim: Simulator) -> None:  # fmt: skip
+def assert_nobody_twice_and_every_call_accounted_for(
+    engine: Engine, cid: str, sim: Simulator
+) -> None:
     placed = calls(sim)
     twice = {c: n for c, n in Counter(c["callee"] for c in placed).items() if n > 1}
     assert not twice, f"{len(placed)} calls, {len(twice)} callees dialled twice"
@@ -130,8 +131,7 @@ def test_a_failover_that_loses_acknowledged_writes_dials_nobody_twice(
 ) -> None:
     engine = Engine(CampaignStore(Client.from_url(pair.endpoint.url), Keys(namespace)))
     rows = 4 * 20
-    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", rows), pool=NUMBERS,
-                       rate_per_s=5.0)  # fmt: skip
+    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", rows), pool=NUMBERS, rate_per_s=5.0)
     w = workers(engine_env(pair.endpoint.url, namespace, simulator.url, **FAST))
     w.start()
     w.start()
@@ -164,8 +164,7 @@ class CountingConnection(redis.Connection):
 
 def counted_engine(port: int, namespace: str, **timing: Any) -> Engine:
     pool = redis.ConnectionPool(port=port, connection_class=CountingConnection)
-    return Engine(CampaignStore(Client(connection_pool=pool), Keys(namespace)),
-                  Timing(**timing))  # fmt: skip
+    return Engine(CampaignStore(Client(connection_pool=pool), Keys(namespace)), Timing(**timing))
 
 
 def round_trips_per_call(engine: Engine, client: CccClient, tmp_path: Any) -> tuple[float, set]:
@@ -212,10 +211,12 @@ def test_with_a_replica_the_claim_and_its_wait_share_one_round_trip(
 def test_a_claim_the_replicas_do_not_acknowledge_is_not_dialled_and_waits_uncounted(
     pair, namespace, client, simulator, tmp_path
 ) -> None:
-    engine = Engine(CampaignStore(Client(port=pair.primary.port), Keys(namespace)),
-                    Timing(replica_wait_ms=200))  # fmt: skip
-    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 1), pool=NUMBERS[:1],
-                       callee_daily_cap=1)  # fmt: skip
+    engine = Engine(
+        CampaignStore(Client(port=pair.primary.port), Keys(namespace)), Timing(replica_wait_ms=200)
+    )
+    cid = new_campaign(
+        engine, write_sheet(tmp_path / "s.csv", 1), pool=NUMBERS[:1], callee_daily_cap=1
+    )
     [job] = feed_now(engine, cid)
     pair.link.stall()
     assert place_one(engine, client, engine.store.campaign(cid), job) == "NOT_PLACED"
@@ -279,8 +280,13 @@ class Sentinels:
                 f"sentinel failover-timeout {self.SERVICE} 10000\n"
             )
             log = open(tmp_path / f"sentinel-{port}.log", "wb")  # noqa: SIM115
-            self.procs.append(subprocess.Popen([redis_server_binary(), str(conf), "--sentinel"],
-                                               stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
+            self.procs.append(
+                subprocess.Popen(
+                    [redis_server_binary(), str(conf), "--sentinel"],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         hosts = ",".join(f"127.0.0.1:{p}" for p in self.ports)
         self.url = f"redis+sentinel://{hosts}/{self.SERVICE}/0"
 
@@ -297,8 +303,9 @@ class Sentinels:
         wait_until(all_see_the_replica, 20, "the sentinels to find the replica")
 
     def primary_port(self) -> int:
-        return int(redis.Redis(port=self.ports[0]).sentinel_get_master_addr_by_name(
-            self.SERVICE)[1])  # fmt: skip
+        return int(
+            redis.Redis(port=self.ports[0]).sentinel_get_master_addr_by_name(self.SERVICE)[1]
+        )
 
     def close(self) -> None:
         for proc in self.procs:
@@ -322,8 +329,9 @@ def test_with_sentinels_a_primary_killed_mid_campaign_dials_nobody_twice(
         env = engine_env(sentinels.url, namespace, simulator.url, **FAST)
         engine = open_engine(Settings.from_env(env))
         rows = 4 * 20
-        cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", rows), pool=NUMBERS,
-                           rate_per_s=5.0)  # fmt: skip
+        cid = new_campaign(
+            engine, write_sheet(tmp_path / "s.csv", rows), pool=NUMBERS, rate_per_s=5.0
+        )
         w = workers(env)
         w.start()
         w.start()

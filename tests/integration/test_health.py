@@ -68,8 +68,9 @@ def each_row_dispatched_once(engine: Engine, cid: str, sim: Simulator) -> list:
 def test_ccc_outage_fails_no_row_shows_in_status_and_dialling_resumes_by_itself(
     engine, simulator, redis_server, namespace, workers, tmp_path
 ) -> None:
-    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 100), pool=NUMBERS[:2],
-                       rate_per_s=4.0)  # fmt: skip
+    cid = new_campaign(
+        engine, write_sheet(tmp_path / "s.csv", 100), pool=NUMBERS[:2], rate_per_s=4.0
+    )
     env = engine_env(redis_server.url, namespace, simulator.url)
     w = workers(env)
     w.start()
@@ -99,8 +100,10 @@ def test_a_worker_with_a_wrong_secret_takes_no_call_and_the_other_finishes_both_
 ) -> None:
     sheet_a = write_sheet(tmp_path / "a.csv", 30, timeout_seconds=5)
     sheet_b = tmp_path / "b.csv"  # callers of its own: a caller is in one call at a time
-    sheet_b.write_text("Caller,Callee,Broker,TimeoutSeconds\n" + "".join(
-        f"1381{i:07d},137{i:08d},,5\n" for i in range(30)))  # fmt: skip
+    sheet_b.write_text(
+        "Caller,Callee,Broker,TimeoutSeconds\n"
+        + "".join(f"1381{i:07d},137{i:08d},,5\n" for i in range(30))
+    )
     a = new_campaign(engine, sheet_a, pool=NUMBERS[:2], rate_per_s=5.0)
     b = new_campaign(engine, sheet_b, pool=NUMBERS[2:4], rate_per_s=5.0)
     env = engine_env(redis_server.url, namespace, simulator.url, DIALER_CDR_MARGIN_S="1")
@@ -128,8 +131,9 @@ def test_with_no_healthy_worker_left_campaigns_pause_naming_them_and_no_number_l
     engine, simulator, redis_server, namespace, workers, tmp_path
 ) -> None:
     callees = [f"139{i:08d}" for i in range(10)]
-    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", callees), pool=NUMBERS[:1],
-                       rate_per_s=5.0)  # fmt: skip
+    cid = new_campaign(
+        engine, write_sheet(tmp_path / "s.csv", callees), pool=NUMBERS[:1], rate_per_s=5.0
+    )
     env = engine_env(redis_server.url, namespace, simulator.url)
     # V1 signing: CCC's SignatureDoesNotMatch quotes the string to sign, callee and all. CCC
     # is down while the worker starts, so its key is first refused on a call.
@@ -150,11 +154,16 @@ def test_with_no_healthy_worker_left_campaigns_pause_naming_them_and_no_number_l
     assert all(not result for _, _, result in engine.store.iter_rows(cid))
     masked = tmp_path / "masked.csv"
     assert dialer(env, "export", cid, "-o", str(masked), "--masked").returncode == 0
-    said = "\n".join([
-        campaign.pause_reason, dialer(env, "status", cid).stdout,
-        dialer(env, "status", cid, "--json").stdout, dialer(env, "workers").stdout,
-        bad.log(0).read_text(errors="replace"), masked.read_text(encoding="utf-8-sig"),
-    ])  # fmt: skip
+    said = "\n".join(
+        [
+            campaign.pause_reason,
+            dialer(env, "status", cid).stdout,
+            dialer(env, "status", cid, "--json").stdout,
+            dialer(env, "workers").stdout,
+            bad.log(0).read_text(errors="replace"),
+            masked.read_text(encoding="utf-8-sig"),
+        ]
+    )
     assert "SignatureDoesNotMatch" in bad.log(0).read_text(errors="replace")
     for number in [*callees, "13800000001"]:
         assert number not in said
@@ -176,8 +185,9 @@ def test_with_no_healthy_worker_left_campaigns_pause_naming_them_and_no_number_l
 def test_when_every_worker_is_gone_status_says_so_once_the_alive_window_passes(
     engine, simulator, redis_server, namespace, workers, tmp_path
 ) -> None:
-    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 200), pool=NUMBERS[:2],
-                       rate_per_s=1.0)  # fmt: skip
+    cid = new_campaign(
+        engine, write_sheet(tmp_path / "s.csv", 200), pool=NUMBERS[:2], rate_per_s=1.0
+    )
     env = engine_env(redis_server.url, namespace, simulator.url)
     w = workers(env)
     procs = [w.start(), w.start()]
@@ -200,8 +210,9 @@ def test_workers_ride_out_a_redis_restart_without_a_supervisor(
     server = EmbeddedRedis(tmp_path / "redis").start()
     try:
         engine = Engine(CampaignStore(redis.Redis.from_url(server.url), Keys(namespace)))
-        cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 60), pool=NUMBERS[:2],
-                           rate_per_s=4.0)  # fmt: skip
+        cid = new_campaign(
+            engine, write_sheet(tmp_path / "s.csv", 60), pool=NUMBERS[:2], rate_per_s=4.0
+        )
         w = workers(engine_env(server.url, namespace, simulator.url))
         procs = [w.start(), w.start()]
         wait_until(lambda: len(calls(simulator)) >= 8, 30, "the campaign under way")
@@ -247,8 +258,7 @@ def test_an_instance_without_the_broker_pauses_the_campaign_until_resumed(
     engine, simulator, redis_server, namespace, workers, tmp_path
 ) -> None:
     missing = "02150000000"
-    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 12), pool=(missing,),
-                       rate_per_s=5.0)  # fmt: skip
+    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 12), pool=(missing,), rate_per_s=5.0)
     env = engine_env(redis_server.url, namespace, simulator.url)
     workers(env).start()
     campaign = wait_for(engine, cid, CampaignStatus.PAUSED, 30)

@@ -34,9 +34,14 @@ NAME = "ccc.test|ccc-test"
 
 def failed(engine: Engine, code: str = "Client.ConnectFailed", owner: str = "") -> tuple:
     return engine.health.breaker_failed(
-        NAME, threshold=BREAKER_THRESHOLD, first_spacing_ms=FIRST_PROBE_MS,
-        spacing_cap_ms=PROBE_CAP_MS, growth=PROBE_GROWTH, code=code, owner=owner,
-    )  # fmt: skip
+        NAME,
+        threshold=BREAKER_THRESHOLD,
+        first_spacing_ms=FIRST_PROBE_MS,
+        spacing_cap_ms=PROBE_CAP_MS,
+        growth=PROBE_GROWTH,
+        code=code,
+        owner=owner,
+    )
 
 
 def test_breaker_opens_after_a_run_of_failures_and_any_answer_closes_it(engine) -> None:
@@ -87,8 +92,13 @@ def test_a_row_meeting_an_unreachable_ccc_waits_without_using_an_attempt(
     [job] = feed_now(engine, cid)
     simulator.go_offline()
     breaker = Breaker(engine, simulator.url)
-    outcome = place_one(engine, CccClient(simulator.url, Credentials("testid", "testsecret")),
-                        engine.store.campaign(cid), job, breaker=breaker)  # fmt: skip
+    outcome = place_one(
+        engine,
+        CccClient(simulator.url, Credentials("testid", "testsecret")),
+        engine.store.campaign(cid),
+        job,
+        breaker=breaker,
+    )
     assert outcome == "NOT_PLACED"  # waits its backoff ...
     assert engine.store.counts(cid) == {"RETRY_WAIT": 1}
     assert engine.store.result_of(cid, 1) == {}  # ... and no attempt is written
@@ -128,8 +138,15 @@ def test_a_refused_key_makes_the_worker_unhealthy_and_leaves_the_row_untouched(
 
 def monitor(engine: Engine, simulator, health: WorkerHealth, **kw) -> Monitor:
     client = CccClient(simulator.url, Credentials("testid", "testsecret"))
-    return Monitor(engine, client, health, Breaker(engine, simulator.url), Identity("w9@h"),
-                   probe_instance="ccc-test", **kw)  # fmt: skip
+    return Monitor(
+        engine,
+        client,
+        health,
+        Breaker(engine, simulator.url),
+        Identity("w9@h"),
+        probe_instance="ccc-test",
+        **kw,
+    )
 
 
 def test_the_watchdog_ends_a_worker_with_room_that_takes_none_of_the_waiting_calls(
@@ -140,8 +157,15 @@ def test_the_watchdog_ends_a_worker_with_room_that_takes_none_of_the_waiting_cal
     health = WorkerHealth(concurrency=4)
     health.last_task_at = now[0]
     backlog = [3]
-    m = monitor(engine, simulator, health, consuming=lambda: True, backlog=lambda: backlog[0],
-                on_stall=lambda: stalled.append(True), clock=lambda: now[0])  # fmt: skip
+    m = monitor(
+        engine,
+        simulator,
+        health,
+        consuming=lambda: True,
+        backlog=lambda: backlog[0],
+        on_stall=lambda: stalled.append(True),
+        clock=lambda: now[0],
+    )
     stall_s = engine.timing.stall_s
     m.watch_for_stall(now[0])
     now[0] += stall_s - 1

@@ -31,8 +31,7 @@ def engine(make_engine) -> Engine:
 
 
 def campaign(engine: Engine, tmp_path, callees: list[str], caller: str = "13800000001", **kw):
-    sheet = write_sheet(tmp_path / f"s{len(list(tmp_path.iterdir()))}.csv", callees,
-                        caller=caller)  # fmt: skip
+    sheet = write_sheet(tmp_path / f"s{len(list(tmp_path.iterdir()))}.csv", callees, caller=caller)
     # These calls all ring one caller, back to back: what is tested here is the callee's side
     # (tests/integration/test_callers.py tests the caller's).
     kw.setdefault("caller_pacing", False)
@@ -87,8 +86,12 @@ def test_window_crossing_midnight_feeds_after_midnight(engine, tmp_path):
 def test_callee_daily_and_monthly_caps_hold_across_campaigns(engine, client, tmp_path):
     x = "13900000001"
     monday = sh(2026, 11, 23, 10, 0)
-    caps = {"callee_daily_cap": 1, "callee_monthly_cap": 2, "windows": ("09:00-21:00",),
-            "pair_guard_s": 0}  # fmt: skip
+    caps = {
+        "callee_daily_cap": 1,
+        "callee_monthly_cap": 2,
+        "windows": ("09:00-21:00",),
+        "pair_guard_s": 0,
+    }
     a = campaign(engine, tmp_path, [x], **caps)
     assert drive(engine, client, a, monday) == ["DISPATCHED"]
     b = campaign(engine, tmp_path, [x], **caps)
@@ -142,7 +145,11 @@ def test_broker_daily_cap_stops_the_broker_until_the_next_day(engine, client, tm
     cid = campaign(engine, tmp_path, callees, broker_daily_cap=2)
     now = sh(2026, 11, 23, 10, 0)
     assert drive(engine, client, cid, now) == [
-        "DISPATCHED", "DISPATCHED", "broker_cap", "broker_cap"]  # fmt: skip
+        "DISPATCHED",
+        "DISPATCHED",
+        "broker_cap",
+        "broker_cap",
+    ]
     assert drive(engine, client, cid, now) == []  # capped brokers are not fed
     counts = engine.store.counts(cid)
     assert counts == {"DISPATCHED": 2, "PENDING": 2}

@@ -34,8 +34,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(src)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert built.returncode == 0, built.stderr[-2000:]
     (found,) = out.glob("b2b_dialer-*.whl")
     return found
@@ -59,8 +61,10 @@ def test_installed_wheel_runs_the_demo_from_an_empty_folder(wheel: Path, tmp_pat
     assert done.returncode == 0, done.stderr[-2000:]
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     (Path(site) / "test-venv-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
 
     empty = tmp_path / "empty"
@@ -72,10 +76,18 @@ def test_installed_wheel_runs_the_demo_from_an_empty_folder(wheel: Path, tmp_pat
     }
     env["HOME"] = str(tmp_path / "home")
     where = subprocess.run(
-        [str(python), "-c", "import campaigns, dialer, tasks\n"
-         "for m in (campaigns, dialer, tasks): print(m.__file__)"],
-        cwd=empty, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            str(python),
+            "-c",
+            "import campaigns, dialer, tasks\n"
+            "for m in (campaigns, dialer, tasks): print(m.__file__)",
+        ],
+        cwd=empty,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert where.returncode == 0, where.stderr[-2000:]
     files = where.stdout.split()
     assert len(files) == 3 and all(Path(f).is_relative_to(site) for f in files), files
@@ -83,8 +95,12 @@ def test_installed_wheel_runs_the_demo_from_an_empty_folder(wheel: Path, tmp_pat
     # The demo as shipped, with its own sheet; a faster rate only shortens the wait.
     demo = subprocess.run(
         [str(venv / "bin" / "dialer"), "demo", "--rate", "20/s"],
-        cwd=empty, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=empty,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert demo.returncode == 0, demo.stderr[-2000:]
     with open(empty / "demo-output" / "results.csv", encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))

@@ -28,8 +28,9 @@ BROKER = NUMBERS[0]
 @pytest.fixture
 def engine(make_engine) -> Engine:
     # Lookups as soon as a row is placed, every tick, never waiting for the request budget.
-    return make_engine(depth=20, cdr_margin_s=0.0, reconcile_wait_s=0.0, records_poll_s=0.0,
-                       records_max_lag_s=0.0)  # fmt: skip
+    return make_engine(
+        depth=20, cdr_margin_s=0.0, reconcile_wait_s=0.0, records_poll_s=0.0, records_max_lag_s=0.0
+    )
 
 
 def client_for(sim: Simulator, **kw) -> CccClient:
@@ -88,10 +89,14 @@ def lose_answers(sim: Simulator, engine: Engine, client: CccClient, cid: str) ->
 )
 def test_outcome_mapping(disposition, reason, established, initiator, outcome) -> None:
     data = {
-        "ContactId": "job-1", "ContactDisposition": disposition, "ReleaseReason": reason,
-        "ReleaseInitiator": initiator, "StartTime": 1_000_000,
-        "EstablishedTime": 1_005_000 if established else None, "ReleaseTime": 1_065_000,
-    }  # fmt: skip
+        "ContactId": "job-1",
+        "ContactDisposition": disposition,
+        "ReleaseReason": reason,
+        "ReleaseInitiator": initiator,
+        "StartTime": 1_000_000,
+        "EstablishedTime": 1_005_000 if established else None,
+        "ReleaseTime": 1_065_000,
+    }
     for record in (CallDetailRecord.from_json(data), parse_record(data)):
         got = classify(record)
         assert got["outcome"] == outcome
@@ -200,8 +205,9 @@ def test_dropped_answer_is_reconciled_to_the_call_that_was_placed(engine, tmp_pa
 
 
 def test_row_of_a_worker_lost_mid_call_is_looked_for_too(make_engine, tmp_path, simulator):
-    engine = make_engine(dialing_lease_ms=0, reconcile_wait_s=0.0, records_poll_s=0.0,
-                         records_max_lag_s=0.0)  # fmt: skip
+    engine = make_engine(
+        dialing_lease_ms=0, reconcile_wait_s=0.0, records_poll_s=0.0, records_max_lag_s=0.0
+    )
     client = client_for(simulator)
     cid = start(engine, tmp_path, 1)
     campaign = engine.store.campaign(cid)
@@ -209,8 +215,9 @@ def test_row_of_a_worker_lost_mid_call_is_looked_for_too(make_engine, tmp_path, 
     caps = Caps.for_campaign(campaign.settings, Calendar.of(ALWAYS, "UTC"), engine.clock())
     assert engine.begin_dial(job, caps, 1.0).begun_at_ms
     entry = job.entry  # the request leaves; the worker dies before it writes anything down
-    client.start_back2back_call(instance_id="ccc-test", caller=entry.caller,
-                                callee=entry.callee, broker=entry.broker)  # fmt: skip
+    client.start_back2back_call(
+        instance_id="ccc-test", caller=entry.caller, callee=entry.callee, broker=entry.broker
+    )
     engine.upkeep(campaign)  # its dialing lease ran out: UNKNOWN, Worker.Lost
     assert engine.store.counts(cid) == {"UNKNOWN": 1}
     poll_until_settled(RecordsPoller(engine, client, qps=500), engine)
@@ -335,15 +342,19 @@ def test_unreachable_records_leave_rows_unknown(engine, tmp_path, simulator) -> 
 def test_simulator_counts_requests_and_filters_on_criteria(simulator) -> None:
     client = client_for(simulator)
     for callee in ("13900000001", "13900000002"):
-        client.start_back2back_call(instance_id="ccc-test", caller="13800000001",
-                                    callee=callee, broker=BROKER)  # fmt: skip
+        client.start_back2back_call(
+            instance_id="ccc-test", caller="13800000001", callee=callee, broker=BROKER
+        )
     simulator.faults.cdr_number_format = "plus86"
-    client.start_back2back_call(instance_id="ccc-test", caller="13800000001",
-                                callee="13900000003", broker=BROKER)  # fmt: skip
+    client.start_back2back_call(
+        instance_id="ccc-test", caller="13800000001", callee="13900000003", broker=BROKER
+    )
 
     def listed(**params: str) -> list[str]:
-        body = client.call("ListCallDetailRecords", {"InstanceId": "ccc-test", "PageNumber": "1",
-                                                     "PageSize": "100", **params})  # fmt: skip
+        body = client.call(
+            "ListCallDetailRecords",
+            {"InstanceId": "ccc-test", "PageNumber": "1", "PageSize": "100", **params},
+        )
         return sorted(r["CalledNumber"] for r in body["Data"]["List"])
 
     assert listed(Criteria='{"phoneNumber":"13900000002"}') == ["13900000002"]

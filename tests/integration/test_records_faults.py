@@ -38,8 +38,9 @@ def write_pairs(path: Path, n: int) -> Path:
 
 
 def start_sim(tmp_path: Path, seed: int, faults: Faults) -> Simulator:
-    config = SimulatorConfig(numbers=NUMBERS, seed=seed, calls_log=tmp_path / "calls.jsonl",
-                             faults=faults)  # fmt: skip
+    config = SimulatorConfig(
+        numbers=NUMBERS, seed=seed, calls_log=tmp_path / "calls.jsonl", faults=faults
+    )
     return Simulator(config).start()
 
 
@@ -126,8 +127,11 @@ def test_lost_answers_are_reconciled_and_nobody_is_dialled_twice(
         if fault == "200 answers that are not records":
             # Lookups fail and keep failing: the rows stay UNKNOWN, nothing is an outcome.
             def all_failed() -> bool:
-                return all(r.get("reconcile_failures") for rec, s, r in rows(engine, cid)
-                           if rec[0] in unknown)  # fmt: skip
+                return all(
+                    r.get("reconcile_failures")
+                    for rec, s, r in rows(engine, cid)
+                    if rec[0] in unknown
+                )
 
             wait_until(all_failed, 20, "every UNKNOWN row's lookups failing")
             states = {rec[0]: s for rec, s, _ in rows(engine, cid)}
@@ -152,17 +156,24 @@ def test_lost_answers_are_reconciled_and_nobody_is_dialled_twice(
 def test_mixed_faults_over_200_rows(seed, engine, redis_server, namespace, workers, tmp_path):
     rng = random.Random(seed)
     faults = Faults(
-        fail_rate=rng.uniform(0.03, 0.1), hang_rate=rng.uniform(0.03, 0.08),
-        drop_rate=rng.uniform(0.03, 0.08), hang_s=3.0, latency_ms=20,
-        caller_answer=0.9, callee_answer=0.8, ring_s="0.5-3", talk_s="5-40", time_scale=10,
-        cdr_delay_ms=rng.uniform(0, 1500), cdr_number_format=rng.choice(NUMBER_FORMATS),
+        fail_rate=rng.uniform(0.03, 0.1),
+        hang_rate=rng.uniform(0.03, 0.08),
+        drop_rate=rng.uniform(0.03, 0.08),
+        hang_s=3.0,
+        latency_ms=20,
+        caller_answer=0.9,
+        callee_answer=0.8,
+        ring_s="0.5-3",
+        talk_s="5-40",
+        time_scale=10,
+        cdr_delay_ms=rng.uniform(0, 1500),
+        cdr_number_format=rng.choice(NUMBER_FORMATS),
         cdr_odd_rate=rng.uniform(0.05, 0.3),
-    )  # fmt: skip
+    )
     sim = start_sim(tmp_path, seed, faults)
     try:
         sheet = write_pairs(tmp_path / "s.csv", 200)
-        cid = new_campaign(engine, sheet, pool=NUMBERS, rate_per_s=20.0,
-                           reconcile_horizon_s=8.0)  # fmt: skip
+        cid = new_campaign(engine, sheet, pool=NUMBERS, rate_per_s=20.0, reconcile_horizon_s=8.0)
         pool = workers(engine_env(redis_server.url, namespace, sim.url, **FAST_RECORDS))
         victim = pool.start(concurrency=16)
         pool.start(concurrency=16)
@@ -191,8 +202,9 @@ def test_mixed_faults_over_200_rows(seed, engine, redis_server, namespace, worke
             # taken for absent and dialled again, never an invented outcome.
             placed = [(s, r) for _, s, r in rows(engine, cid) if s in ("DISPATCHED", "UNKNOWN")]
             assert all(r.get("outcome") for s, r in placed if s == "DISPATCHED")
-            assert all(r.get("reconcile_code") or r.get("error_code")
-                       for s, r in placed if s == "UNKNOWN")  # fmt: skip
+            assert all(
+                r.get("reconcile_code") or r.get("error_code") for s, r in placed if s == "UNKNOWN"
+            )
             assert len(by_callee) <= len(placed)
     finally:
         sim.stop()

@@ -35,8 +35,9 @@ BROKER = NUMBERS[0]
 
 @pytest.fixture
 def engine(make_engine) -> Engine:
-    return make_engine(depth=20, cdr_margin_s=0.0, reconcile_wait_s=0.0, records_poll_s=0.0,
-                       records_max_lag_s=0.0)  # fmt: skip
+    return make_engine(
+        depth=20, cdr_margin_s=0.0, reconcile_wait_s=0.0, records_poll_s=0.0, records_max_lag_s=0.0
+    )
 
 
 def client_for(sim: Simulator) -> CccClient:
@@ -65,8 +66,9 @@ def results(engine: Engine, cid: str) -> list[tuple[str, dict]]:
     return [(state, result) for _, state, result in engine.store.iter_rows(cid)]
 
 
-def dialer(redis_url: str, namespace: str, *args: str,
-           stdin: str = "") -> subprocess.CompletedProcess:  # fmt: skip
+def dialer(
+    redis_url: str, namespace: str, *args: str, stdin: str = ""
+) -> subprocess.CompletedProcess:
     return run_dialer(*args, env=cli_env(redis_url, namespace), stdin=stdin)
 
 
@@ -81,8 +83,17 @@ def test_redialled_rows_are_paced_and_keep_their_history(
     assert engine.store.counts(cid) == {"FAILED": 10} and not calls_log(simulator.config.calls_log)
     simulator.faults.fail_rate = 0.0
 
-    done = dialer(redis_server.url, namespace, "redial", cid, "--state", "failed", "--code",
-                  "InternalService.CTI", "--yes")  # fmt: skip
+    done = dialer(
+        redis_server.url,
+        namespace,
+        "redial",
+        cid,
+        "--state",
+        "failed",
+        "--code",
+        "InternalService.CTI",
+        "--yes",
+    )
     assert done.returncode == 0, done.stderr
     assert "10 FAILED rows (code InternalService.CTI) to dial again" in done.stdout
     assert f"10 rows put back; campaign {cid}: RUNNING" in done.stdout

@@ -64,8 +64,9 @@ def test_message_of_a_requeued_row_is_stale(engine, client, simulator, tmp_path)
     assert len(simulator.state.snapshot()) == 1
 
 
-def test_row_whose_worker_vanished_mid_call_becomes_unknown(make_engine, client, simulator,
-                                                            tmp_path):  # fmt: skip
+def test_row_whose_worker_vanished_mid_call_becomes_unknown(
+    make_engine, client, simulator, tmp_path
+):
     engine = make_engine(dialing_lease_ms=0)
     cid = one_row(engine, tmp_path)
     [job] = feed_now(engine, cid)
@@ -83,8 +84,7 @@ def test_row_whose_worker_vanished_mid_call_becomes_unknown(make_engine, client,
 
 # Two BEGIN_DIALs on the Redis clock: a process stalled between them shortens the wait.
 @pytest.mark.timing
-def test_second_call_cannot_begin_sooner_than_the_interval_after_the_first(make_engine,
-                                                                          tmp_path):  # fmt: skip
+def test_second_call_cannot_begin_sooner_than_the_interval_after_the_first(make_engine, tmp_path):
     engine = make_engine(lookahead_ms=2000)
     sheet = write_sheet(tmp_path / "s.csv", 2)
     cid = new_campaign(engine, sheet, pool=(BROKER,), rate_per_s=1.0)
@@ -129,9 +129,16 @@ def test_feed_fills_each_broker_to_depth_and_a_finishing_call_feeds_its_successo
     assert feed_now(engine, cid) == []  # two in flight: nothing more until one finishes
     campaign = engine.store.campaign(cid)
     begun = engine.begin_dial(first, NO_CAPS, interval(engine, cid))
-    outcome, fed = engine.finish(first, begun, AttemptEnd.DISPATCHED, {"job_id": "j"}, NO_CAPS,
-                                 settings=campaign.settings, retry=Backoff(1, 1, 1.0),
-                                 window_open=True)  # fmt: skip
+    outcome, fed = engine.finish(
+        first,
+        begun,
+        AttemptEnd.DISPATCHED,
+        {"job_id": "j"},
+        NO_CAPS,
+        settings=campaign.settings,
+        retry=Backoff(1, 1, 1.0),
+        window_open=True,
+    )
     assert outcome is AttemptEnd.DISPATCHED
     assert [j.row for j in fed] == [3]
     assert fed[0].slot_ms - second.slot_ms >= 200  # paced after the row still queued
@@ -147,9 +154,16 @@ def test_transient_failure_past_max_attempts_is_failed(engine, tmp_path) -> None
     for _ in range(2):
         [job] = feed_now(engine, cid)
         begun = begin(engine, job)
-        outcome, _ = engine.finish(job, begun, AttemptEnd.RETRY_WAIT, {}, NO_CAPS,
-                                   settings=settings, retry=Backoff(0, 0, 1.0),
-                                   window_open=False)  # fmt: skip
+        outcome, _ = engine.finish(
+            job,
+            begun,
+            AttemptEnd.RETRY_WAIT,
+            {},
+            NO_CAPS,
+            settings=settings,
+            retry=Backoff(0, 0, 1.0),
+            window_open=False,
+        )
         outcomes.append(outcome)
         engine.upkeep(engine.store.campaign(cid))  # the retry (no backoff) is due at once
     assert outcomes == [AttemptEnd.RETRY_WAIT, AttemptEnd.FAILED]

@@ -20,8 +20,12 @@ from dialer.ccc.simulator import Faults, Simulator, SimulatorConfig, Span, calle
 from dialer.errors import PermanentCallError
 from dialer.settings import Credentials
 
-CALL = {"instance_id": "ccc-test", "caller": "13800000000", "callee": "13900000000",
-        "broker": "02151234567"}  # fmt: skip
+CALL = {
+    "instance_id": "ccc-test",
+    "caller": "13800000000",
+    "callee": "13900000000",
+    "broker": "02151234567",
+}
 
 
 @pytest.fixture
@@ -60,8 +64,13 @@ def get_record(client: CccClient, job_id: str) -> dict | None:
     return body["Data"]
 
 
-def list_page(client: CccClient, page: int = 1, size: int = 100,
-              action: str = "ListCallDetailRecords", **filters: str) -> dict:  # fmt: skip
+def list_page(
+    client: CccClient,
+    page: int = 1,
+    size: int = 100,
+    action: str = "ListCallDetailRecords",
+    **filters: str,
+) -> dict:
     params = {"InstanceId": "ccc-test", "PageNumber": str(page), "PageSize": str(size), **filters}
     return client.call(action, params)["Data"]
 
@@ -83,15 +92,18 @@ def test_default_calls_stay_instant_records_at_once_and_callers_never_busy(make_
 
 def test_timed_call_record_is_visible_only_after_release_plus_delay(make_sim) -> None:
     # 1 s ring per leg and 150 s talk, 100x faster: released 1.52 s after it is placed.
-    sim, client = make_sim(ring_s=Span(1, 1), talk_s=Span(150, 150), time_scale=100,
-                           cdr_delay_ms=600)  # fmt: skip
+    sim, client = make_sim(
+        ring_s=Span(1, 1), talk_s=Span(150, 150), time_scale=100, cdr_delay_ms=600
+    )
     job_id = place(client)
     line = entry(sim, job_id)
     start = line["start_ms"]
     assert line["timed"] is True
     assert (line["caller_answered_ms"], line["established_ms"], line["release_ms"]) == (
-        start + 10, start + 20, start + 1520,
-    )  # fmt: skip
+        start + 10,
+        start + 20,
+        start + 1520,
+    )
     assert get_record(client, job_id) is None
     assert list_page(client)["List"] == []
 
@@ -103,8 +115,10 @@ def test_timed_call_record_is_visible_only_after_release_plus_delay(make_sim) ->
     record = get_record(client, job_id)
     assert record is not None
     assert (record["StartTime"], record["EstablishedTime"], record["ReleaseTime"]) == (
-        start, start + 20, start + 1520,
-    )  # fmt: skip
+        start,
+        start + 20,
+        start + 1520,
+    )
     assert (record["ReleaseReason"], record["ContactDisposition"]) == ("200 - OK", "Success")
     assert record["CallDuration"] == 1
     assert record["ReleaseInitiator"] in {"caller", "callee"}
@@ -147,8 +161,9 @@ def test_caller_already_in_a_call_fails_486_at_the_callers_leg(make_sim) -> None
         ({"callee_answer": 0.0}, "408:REQUEST_TIMEOUT", "callee", True),
     ],
 )
-def test_unanswered_leg_rings_until_the_timeout(make_sim, answers, reason, initiator,
-                                                caller_answered) -> None:  # fmt: skip
+def test_unanswered_leg_rings_until_the_timeout(
+    make_sim, answers, reason, initiator, caller_answered
+) -> None:
     sim, client = make_sim(ring_s=Span(2, 2), time_scale=1000, **answers)
     job_id = client.start_back2back_call(**CALL, timeout_seconds=40).job_id
     line = entry(sim, job_id)
@@ -163,8 +178,13 @@ def test_unanswered_leg_rings_until_the_timeout(make_sim, answers, reason, initi
 
 
 def test_answer_probabilities_and_talk_range_shape_the_calls(make_sim) -> None:
-    sim, client = make_sim(caller_answer=0.8, callee_answer=0.5, ring_s=Span(1, 3),
-                           talk_s=Span(30, 180), time_scale=1000)  # fmt: skip
+    sim, client = make_sim(
+        caller_answer=0.8,
+        callee_answer=0.5,
+        ring_s=Span(1, 3),
+        talk_s=Span(30, 180),
+        time_scale=1000,
+    )
     for i in range(200):
         place(client, caller=f"1370000{i:04d}")
     lines = sim.calls()
@@ -181,15 +201,18 @@ def test_answer_probabilities_and_talk_range_shape_the_calls(make_sim) -> None:
 def test_same_seed_same_call_timelines(make_sim) -> None:
     def offsets(sim: Simulator) -> list[tuple]:
         return [
-            tuple(None if e[k] is None else e[k] - e["start_ms"]
-                  for k in ("caller_answered_ms", "established_ms", "release_ms"))
+            tuple(
+                None if e[k] is None else e[k] - e["start_ms"]
+                for k in ("caller_answered_ms", "established_ms", "release_ms")
+            )
             for e in sim.calls()
-        ]  # fmt: skip
+        ]
 
     runs = []
     for _ in range(2):
-        sim, client = make_sim(caller_answer=0.7, ring_s=Span(1, 9), talk_s=Span(30, 180),
-                               time_scale=1000)  # fmt: skip
+        sim, client = make_sim(
+            caller_answer=0.7, ring_s=Span(1, 9), talk_s=Span(30, 180), time_scale=1000
+        )
         for i in range(20):
             place(client, caller=f"1370000{i:04d}")
         runs.append(offsets(sim))
@@ -205,8 +228,9 @@ def test_same_seed_same_call_timelines(make_sim) -> None:
         ("86", "862151234567", "8613900000000"),
     ],
 )
-def test_records_write_numbers_in_the_configured_format(make_sim, number_format, calling,
-                                                        called) -> None:  # fmt: skip
+def test_records_write_numbers_in_the_configured_format(
+    make_sim, number_format, calling, called
+) -> None:
     _, client = make_sim(cdr_number_format=number_format)
     job_id = place(client)
     record = get_record(client, job_id)
@@ -214,15 +238,18 @@ def test_records_write_numbers_in_the_configured_format(make_sim, number_format,
     # A query with the national number still finds the record, written the configured way.
     [listed] = list_page(client, CalledNumber="13900000000")["List"]
     assert (listed["Broker"], listed["CallingNumber"], listed["CalledNumber"]) == (
-        calling, calling, called,
-    )  # fmt: skip
+        calling,
+        calling,
+        called,
+    )
     # And a query with the number as the record writes it finds the same record.
     assert [r["ContactId"] for r in list_page(client, CalledNumber=called)["List"]] == [job_id]
     assert list_page(client, CalledNumber="13900000009")["List"] == []
 
 
-@pytest.mark.parametrize("action", ["GetCallDetailRecord", "ListCallDetailRecords",
-                                    "ListCallDetailRecordsV2"])  # fmt: skip
+@pytest.mark.parametrize(
+    "action", ["GetCallDetailRecord", "ListCallDetailRecords", "ListCallDetailRecordsV2"]
+)
 def test_odd_rate_answers_200_ok_with_no_record(make_sim, action) -> None:
     sim, client = make_sim(cdr_odd_rate=1.0)
     job_id = place(client)
@@ -274,8 +301,9 @@ def test_list_filters_by_window_called_number_and_contact_ids(make_sim) -> None:
     v2 = "ListCallDetailRecordsV2"
     assert ids(list_page(client, action=v2, ContactIdList=json.dumps(jobs[:2]))) == jobs[:2]
     assert ids(list_page(client, action=v2, ContactIdList=f"{jobs[0]},{jobs[3]}")) == [
-        jobs[0], jobs[3],
-    ]  # fmt: skip
+        jobs[0],
+        jobs[3],
+    ]
     assert ids(list_page(client, action=v2, Broker="02151234567")) == jobs
     assert ids(list_page(client, action=v2, Broker="02151234568")) == []
 
@@ -283,8 +311,14 @@ def test_list_filters_by_window_called_number_and_contact_ids(make_sim) -> None:
 def test_faults_change_at_run_time_over_http(make_sim) -> None:
     sim, client = make_sim()
     url = f"{sim.url}/_simulator/faults"
-    change = {"talk_s": "100-100", "time_scale": 100, "caller_answer": 1, "cdr_delay_ms": 50,
-              "cdr_number_format": "plus86", "cdr_odd_rate": 0.0}  # fmt: skip
+    change = {
+        "talk_s": "100-100",
+        "time_scale": 100,
+        "caller_answer": 1,
+        "cdr_delay_ms": 50,
+        "cdr_number_format": "plus86",
+        "cdr_odd_rate": 0.0,
+    }
     answer = requests.post(url, json=change, timeout=5)
     assert answer.status_code == 200
     assert answer.json()["talk_s"] == "100-100" and answer.json()["time_scale"] == 100
@@ -294,8 +328,12 @@ def test_faults_change_at_run_time_over_http(make_sim) -> None:
     assert place(client, callee="13900000001") and sim.calls()[-1]["caller_busy"] is True
 
     # All or nothing: one bad value changes none of the others.
-    for bad in ({"fail_rate": 0.5, "talk_s": "9-1"}, {"cdr_number_format": "0086"},
-                {"nope": 1}, {"fail_rate": 2}):  # fmt: skip
+    for bad in (
+        {"fail_rate": 0.5, "talk_s": "9-1"},
+        {"cdr_number_format": "0086"},
+        {"nope": 1},
+        {"fail_rate": 2},
+    ):
         refused = requests.post(url, json=bad, timeout=5)
         assert refused.status_code == 400 and refused.json()["error"]
     assert sim.faults.fail_rate == 0.0
@@ -331,11 +369,22 @@ def test_official_sdk_parses_v2_list_and_busy_record(make_sim) -> None:
     sim, client = make_sim(talk_s=Span(60, 60), cdr_number_format="plus86")
     place(client)
     busy = place(client, callee="13900000001")
-    sdk = Client(Config(access_key_id="testid", access_key_secret="testsecret",
-                        endpoint=f"127.0.0.1:{sim.port}", protocol="http"))  # fmt: skip
-    listed = sdk.list_call_detail_records_v2(models.ListCallDetailRecordsV2Request(
-        instance_id="ccc-test", page_number=1, page_size=10, contact_id_list=json.dumps([busy]),
-    )).body.data  # fmt: skip
+    sdk = Client(
+        Config(
+            access_key_id="testid",
+            access_key_secret="testsecret",
+            endpoint=f"127.0.0.1:{sim.port}",
+            protocol="http",
+        )
+    )
+    listed = sdk.list_call_detail_records_v2(
+        models.ListCallDetailRecordsV2Request(
+            instance_id="ccc-test",
+            page_number=1,
+            page_size=10,
+            contact_id_list=json.dumps([busy]),
+        )
+    ).body.data
     assert listed.total_count == 1
     [item] = listed.list
     assert (item.contact_id, item.release_reason) == (busy, "486:USER_BUSY")
@@ -352,20 +401,53 @@ def test_cli_starts_timed_simulator_and_refuses_bad_ranges(tmp_path) -> None:
     bad = subprocess.run([*cli, "--talk-s", "180-30"], capture_output=True, text=True, timeout=30)
     assert bad.returncode == 2 and "talk" not in bad.stdout and "180-30" in bad.stderr
     proc = subprocess.Popen(
-        [*cli, "--caller-answer", "0.9", "--callee-answer", "0.6", "--ring-s", "2-8",
-         "--talk-s", "30-180", "--time-scale", "60", "--cdr-delay-ms", "250",
-         "--cdr-number-format", "86", "--cdr-odd-rate", "0.1"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            *cli,
+            "--caller-answer",
+            "0.9",
+            "--callee-answer",
+            "0.6",
+            "--ring-s",
+            "2-8",
+            "--talk-s",
+            "30-180",
+            "--time-scale",
+            "60",
+            "--cdr-delay-ms",
+            "250",
+            "--cdr-number-format",
+            "86",
+            "--cdr-odd-rate",
+            "0.1",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = re.search(r"http://\S+", proc.stdout.readline()).group(0)
         faults = requests.get(f"{url}/_simulator/faults", timeout=5).json()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    assert {k: faults[k] for k in ("caller_answer", "callee_answer", "ring_s", "talk_s",
-            "time_scale", "cdr_delay_ms", "cdr_number_format", "cdr_odd_rate")} == {
-        "caller_answer": 0.9, "callee_answer": 0.6, "ring_s": "2-8", "talk_s": "30-180",
-        "time_scale": 60.0, "cdr_delay_ms": 250.0, "cdr_number_format": "86",
+    assert {
+        k: faults[k]
+        for k in (
+            "caller_answer",
+            "callee_answer",
+            "ring_s",
+            "talk_s",
+            "time_scale",
+            "cdr_delay_ms",
+            "cdr_number_format",
+            "cdr_odd_rate",
+        )
+    } == {
+        "caller_answer": 0.9,
+        "callee_answer": 0.6,
+        "ring_s": "2-8",
+        "talk_s": "30-180",
+        "time_scale": 60.0,
+        "cdr_delay_ms": 250.0,
+        "cdr_number_format": "86",
         "cdr_odd_rate": 0.1,
-    }  # fmt: skip
+    }

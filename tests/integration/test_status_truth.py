@@ -35,16 +35,23 @@ def test_outside_its_window_it_shows_no_rate_nor_eta_but_when_it_resumes_in_its_
     engine: Engine, tmp_path
 ) -> None:
     window, opens = windows_from_now(NY, 180, 240)
-    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 20), pool=NUMBERS[:1],
-                       windows=(window,), timezone=NY)  # fmt: skip
+    cid = new_campaign(
+        engine,
+        write_sheet(tmp_path / "s.csv", 20),
+        pool=NUMBERS[:1],
+        windows=(window,),
+        timezone=NY,
+    )
     report = status_view(engine, cid)
     assert report.activity is Activity.OUTSIDE_HOURS
     assert report.rate_per_s is None and report.eta_s is None
     assert report.resumes_at_ms == int(opens.timestamp() * 1000)
     text = render(report)
     resumes = f"{opens:%Y-%m-%d %H:%M}:00 {NY}"
-    assert f"outside calling hours ({window.replace('-', '–')} {NY}): dialling resumes at " \
-           f"{resumes}" in text  # fmt: skip
+    assert (
+        f"outside calling hours ({window.replace('-', '–')} {NY}): dialling resumes at "
+        f"{resumes}" in text
+    )
     assert "ETA" not in text and "/s," not in text
 
 
@@ -53,8 +60,13 @@ def test_multi_day_eta_counts_only_the_calling_windows(engine: Engine, tmp_path)
     # of dialling. Today's hour, two hours tomorrow, and the last 1 h 40 min the day after:
     # done 2 d 40 min from now.
     window, _ = windows_from_now("Asia/Shanghai", -60, 60)
-    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 280), pool=NUMBERS[:1],
-                       rate_per_s=1 / 60, windows=(window,))  # fmt: skip
+    cid = new_campaign(
+        engine,
+        write_sheet(tmp_path / "s.csv", 280),
+        pool=NUMBERS[:1],
+        rate_per_s=1 / 60,
+        windows=(window,),
+    )
     live_worker(engine)
     report = status_view(engine, cid)
     assert report.activity is Activity.DIALLING
@@ -66,8 +78,9 @@ def test_paused_by_an_error_shows_the_reason_and_when_hours_resume_not_a_rate(
     engine: Engine, tmp_path
 ) -> None:
     window, opens = windows_from_now(NY, 180, 240)
-    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 5), pool=NUMBERS[:1],
-                       windows=(window,), timezone=NY)  # fmt: skip
+    cid = new_campaign(
+        engine, write_sheet(tmp_path / "s.csv", 5), pool=NUMBERS[:1], windows=(window,), timezone=NY
+    )
     engine.pause(cid, "NotExists.InstanceId: the instance does not exist")
     report = status_view(engine, cid)
     assert report.activity is Activity.PAUSED
@@ -113,9 +126,13 @@ def test_with_no_live_worker_a_running_campaign_says_so_rather_than_stalled(engi
 def watch(redis_server, namespace: str, cid: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_"))}
     env.update(DIALER_REDIS_URL=redis_server.url, DIALER_NAMESPACE=namespace)
-    return subprocess.Popen([sys.executable, "-m", "dialer.cli", "status", cid, "--watch"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "dialer.cli", "status", cid, "--watch"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def finished(proc: subprocess.Popen) -> tuple[int, str, str]:
@@ -173,8 +190,13 @@ def test_watch_line_outside_hours_names_the_resume_time_in_the_zone(engine, tmp_
     from dialer.cli.progress import watch as watch_line
 
     window, opens = windows_from_now(zone, 180, 240)
-    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 5), pool=NUMBERS[:1],
-                       windows=(window,), timezone=zone)  # fmt: skip
+    cid = new_campaign(
+        engine,
+        write_sheet(tmp_path / "s.csv", 5),
+        pool=NUMBERS[:1],
+        windows=(window,),
+        timezone=zone,
+    )
     out = io.StringIO()
     watch_line(engine, cid, stream=out, until_done=False)
     line = out.getvalue()

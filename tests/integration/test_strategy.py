@@ -32,13 +32,25 @@ def pool_sheet(path, n: int):
 
 
 def run(engine: Engine, simulator, redis_server, namespace, workers, cid: str) -> list[dict]:
-    w = workers(engine_env(redis_server.url, namespace, simulator.url,
-                           DIALER_CALLER_LOOKUP_S="0.3", DIALER_RECORDS_POLL_S="0.3",
-                           DIALER_CDR_MARGIN_S="0.3"))  # fmt: skip
+    w = workers(
+        engine_env(
+            redis_server.url,
+            namespace,
+            simulator.url,
+            DIALER_CALLER_LOOKUP_S="0.3",
+            DIALER_RECORDS_POLL_S="0.3",
+            DIALER_CDR_MARGIN_S="0.3",
+        )
+    )
     w.start()
-    wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE
-               and not engine.store.records_campaigns(), 120,
-               "the campaign to finish with every record in")  # fmt: skip
+    wait_until(
+        lambda: (
+            engine.store.campaign(cid).status is CampaignStatus.DONE
+            and not engine.store.records_campaigns()
+        ),
+        120,
+        "the campaign to finish with every record in",
+    )
     return calls_log(simulator.config.calls_log)
 
 
@@ -59,9 +71,16 @@ def test_a_pool_row_whose_agent_missed_goes_to_another_agent_and_costs_no_contac
     engine, simulator, redis_server, namespace, workers, tmp_path
 ) -> None:
     simulator.faults.update({**TIMED, "away_callers": AWAY})
-    cid = new_campaign(engine, pool_sheet(tmp_path / "s.csv", 16), pool=NUMBERS[:2],
-                       rate_per_s=5.0, agents=AGENTS, wrap_up_s=0.2, max_agent_misses=3,
-                       agent_miss_wait_s=3.0)  # fmt: skip
+    cid = new_campaign(
+        engine,
+        pool_sheet(tmp_path / "s.csv", 16),
+        pool=NUMBERS[:2],
+        rate_per_s=5.0,
+        agents=AGENTS,
+        wrap_up_s=0.2,
+        max_agent_misses=3,
+        agent_miss_wait_s=3.0,
+    )
     placed = run(engine, simulator, redis_server, namespace, workers, cid)
     calls = by_callee(placed)
     assert len(calls) == 16
@@ -93,11 +112,13 @@ def test_a_pool_row_whose_agent_missed_goes_to_another_agent_and_costs_no_contac
     assert {r["contacts"] for r in sheet} == {"1"} and {r["next_contact_at"] for r in sheet} == {""}
     missed_row = next(r for r in sheet if r["agent_misses"] != "0")
     assert "CALLER_NO_ANSWER 138****0001" in missed_row["history"]
-    log = read_csv(tmp_path / "c.csv", export_calls(engine.store, cid, tmp_path / "c.csv"),
-                   len(placed))  # fmt: skip
+    log = read_csv(
+        tmp_path / "c.csv", export_calls(engine.store, cid, tmp_path / "c.csv"), len(placed)
+    )
     assert sorted(r["job_id"] for r in log) == sorted(c["job_id"] for c in placed)
     assert {(r["agent"], r["outcome"]) for r in log if r["agent"] == AWAY} == {
-        (AWAY, "CALLER_NO_ANSWER")}  # fmt: skip
+        (AWAY, "CALLER_NO_ANSWER")
+    }
 
 
 def test_a_row_naming_an_away_agent_ends_with_its_reason_after_the_misses_allowed(
@@ -106,8 +127,15 @@ def test_a_row_naming_an_away_agent_ends_with_its_reason_after_the_misses_allowe
     simulator.faults.update({**TIMED, "away_callers": AWAY})
     sheet = tmp_path / "s.csv"
     sheet.write_text(f"Caller,Callee\n{AWAY},13900000001\n{AGENTS[1]},13900000002\n")
-    cid = new_campaign(engine, sheet, pool=NUMBERS[:1], rate_per_s=5.0, wrap_up_s=0.2,
-                       max_agent_misses=2, agent_miss_wait_s=1.0)  # fmt: skip
+    cid = new_campaign(
+        engine,
+        sheet,
+        pool=NUMBERS[:1],
+        rate_per_s=5.0,
+        wrap_up_s=0.2,
+        max_agent_misses=2,
+        agent_miss_wait_s=1.0,
+    )
     placed = run(engine, simulator, redis_server, namespace, workers, cid)
     calls = by_callee(placed)
     assert [c["caller"] for c in calls["13900000001"]] == [AWAY, AWAY]
@@ -137,9 +165,16 @@ def test_a_customer_who_did_not_answer_is_rung_again_no_sooner_than_the_delay_af
 ) -> None:
     # Each customer ignores the first ring and answers the second.
     simulator.faults.update({**TIMED, "callee_answer_by_ring": "0,1"})
-    cid = new_campaign(engine, own_callers_sheet(tmp_path / "s.csv", 6), pool=NUMBERS[:2],
-                       rate_per_s=5.0, wrap_up_s=0.2, recycle={"CALLEE_NO_ANSWER": [3.0]},
-                       max_contacts=3, pair_guard_s=0)  # fmt: skip
+    cid = new_campaign(
+        engine,
+        own_callers_sheet(tmp_path / "s.csv", 6),
+        pool=NUMBERS[:2],
+        rate_per_s=5.0,
+        wrap_up_s=0.2,
+        recycle={"CALLEE_NO_ANSWER": [3.0]},
+        max_contacts=3,
+        pair_guard_s=0,
+    )
     placed = run(engine, simulator, redis_server, namespace, workers, cid)
     calls = by_callee(placed)
     assert len(calls) == 6
@@ -157,20 +192,40 @@ def test_max_contacts_ends_the_row_and_an_unknown_row_is_never_recycled(
     engine, simulator, redis_server, namespace, workers, tmp_path
 ) -> None:
     simulator.faults.update({**TIMED, "callee_answer": 0.0})
-    cid = new_campaign(engine, own_callers_sheet(tmp_path / "s.csv", 4), pool=NUMBERS[:2],
-                       rate_per_s=5.0, wrap_up_s=0.2, recycle={"CALLEE_NO_ANSWER": [1.0]},
-                       max_contacts=2, pair_guard_s=0)  # fmt: skip
-    w = workers(engine_env(redis_server.url, namespace, simulator.url,
-                           DIALER_CALLER_LOOKUP_S="0.3", DIALER_RECORDS_POLL_S="0.3",
-                           DIALER_CDR_MARGIN_S="0.3", DIALER_RECONCILE_WAIT_S="1"))  # fmt: skip
+    cid = new_campaign(
+        engine,
+        own_callers_sheet(tmp_path / "s.csv", 4),
+        pool=NUMBERS[:2],
+        rate_per_s=5.0,
+        wrap_up_s=0.2,
+        recycle={"CALLEE_NO_ANSWER": [1.0]},
+        max_contacts=2,
+        pair_guard_s=0,
+    )
+    w = workers(
+        engine_env(
+            redis_server.url,
+            namespace,
+            simulator.url,
+            DIALER_CALLER_LOOKUP_S="0.3",
+            DIALER_RECORDS_POLL_S="0.3",
+            DIALER_CDR_MARGIN_S="0.3",
+            DIALER_RECONCILE_WAIT_S="1",
+        )
+    )
     # Row 1's first answer is lost: UNKNOWN, then found in the records — and not rung again.
     simulator.faults.update({"drop_rate": 1.0})
     w.start()
     wait_until(lambda: engine.store.counts(cid).get("UNKNOWN"), 30, "a row UNKNOWN")
     simulator.faults.update({"drop_rate": 0.0})
-    wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE
-               and not engine.store.records_campaigns(), 120,
-               "the campaign to finish with every record in")  # fmt: skip
+    wait_until(
+        lambda: (
+            engine.store.campaign(cid).status is CampaignStatus.DONE
+            and not engine.store.records_campaigns()
+        ),
+        120,
+        "the campaign to finish with every record in",
+    )
     calls = by_callee(calls_log(simulator.config.calls_log))
     unknown = [r for r in range(1, 5) if engine.store.result_of(cid, r).get("reconcile_code")]
     assert unknown
@@ -188,12 +243,27 @@ def test_max_contacts_holds_when_a_worker_is_killed_and_its_messages_redelivered
     engine, simulator, redis_server, namespace, workers, tmp_path
 ) -> None:
     simulator.faults.update({**TIMED, "callee_answer": 0.0, "latency_ms": 300})
-    cid = new_campaign(engine, own_callers_sheet(tmp_path / "s.csv", 8), pool=NUMBERS[:2],
-                       rate_per_s=5.0, wrap_up_s=0.2, recycle={"CALLEE_NO_ANSWER": [1.0]},
-                       max_contacts=3, pair_guard_s=0)  # fmt: skip
-    w = workers(engine_env(redis_server.url, namespace, simulator.url,
-                           DIALER_CALLER_LOOKUP_S="0.3", DIALER_RECORDS_POLL_S="0.3",
-                           DIALER_CDR_MARGIN_S="0.3", DIALER_RECONCILE_WAIT_S="1"))  # fmt: skip
+    cid = new_campaign(
+        engine,
+        own_callers_sheet(tmp_path / "s.csv", 8),
+        pool=NUMBERS[:2],
+        rate_per_s=5.0,
+        wrap_up_s=0.2,
+        recycle={"CALLEE_NO_ANSWER": [1.0]},
+        max_contacts=3,
+        pair_guard_s=0,
+    )
+    w = workers(
+        engine_env(
+            redis_server.url,
+            namespace,
+            simulator.url,
+            DIALER_CALLER_LOOKUP_S="0.3",
+            DIALER_RECORDS_POLL_S="0.3",
+            DIALER_CDR_MARGIN_S="0.3",
+            DIALER_RECONCILE_WAIT_S="1",
+        )
+    )
     victim = w.start()
     w.start()
     # Kill a worker while calls are in flight, twice over the campaign: its messages are
@@ -202,9 +272,14 @@ def test_max_contacts_holds_when_a_worker_is_killed_and_its_messages_redelivered
         wait_until(lambda: engine.store.counts(cid).get("DIALING"), 60, "a call in flight")
         w.kill(victim)
         victim = w.start()
-    wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE
-               and not engine.store.records_campaigns(), 180,
-               "the campaign to finish with every record in")  # fmt: skip
+    wait_until(
+        lambda: (
+            engine.store.campaign(cid).status is CampaignStatus.DONE
+            and not engine.store.records_campaigns()
+        ),
+        180,
+        "the campaign to finish with every record in",
+    )
     calls = by_callee(calls_log(simulator.config.calls_log))
     assert len(calls) == 8
     for callee, tries in calls.items():

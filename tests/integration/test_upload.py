@@ -89,8 +89,9 @@ def test_header_aliases(store, tmp_path, header) -> None:
     text = f"{header}\n13800000001,13900000001,02150000000,02150000001,45,k=v\n"
     report = upload(store, write(tmp_path, text), settings())
     [entry] = queued(store, report.campaign_id, "02150000000")
-    assert entry == DialEntry(1, "13800000001", "13900000001", "02150000000", "02150000001", 45,
-                              False, "k=v")  # fmt: skip
+    assert entry == DialEntry(
+        1, "13800000001", "13900000001", "02150000000", "02150000001", 45, False, "k=v"
+    )
 
 
 def test_numbers_are_normalised(store, tmp_path) -> None:
@@ -230,8 +231,16 @@ def run_cli(*args: str, redis_url: str, namespace: str) -> subprocess.CompletedP
 
 
 def test_cli_upload_prints_summary_and_id_last(redis_server, namespace, store) -> None:
-    done = run_cli("upload", "campaigns/sample.csv", "--broker", "02151234567", "--instance-id",
-                   "ccc-test", redis_url=redis_server.url, namespace=namespace)  # fmt: skip
+    done = run_cli(
+        "upload",
+        "campaigns/sample.csv",
+        "--broker",
+        "02151234567",
+        "--instance-id",
+        "ccc-test",
+        redis_url=redis_server.url,
+        namespace=namespace,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert "Sheet.InvalidNumber" in done.stdout
@@ -251,8 +260,16 @@ def test_cli_upload_json(redis_server, namespace) -> None:
 def test_cli_upload_bad_file_is_one_clear_line(redis_server, namespace, tmp_path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"")
-    done = run_cli("upload", str(bad), "--broker", "02151234567", "--instance-id", "i",
-                   redis_url=redis_server.url, namespace=namespace)  # fmt: skip
+    done = run_cli(
+        "upload",
+        str(bad),
+        "--broker",
+        "02151234567",
+        "--instance-id",
+        "i",
+        redis_url=redis_server.url,
+        namespace=namespace,
+    )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert f"{bad}: the file is empty" in done.stderr

@@ -81,10 +81,16 @@ def test_every_event_of_a_campaign_is_delivered_signed_and_in_sequence_per_row(
     receiver.behaviour = Behaviour(fail_first=5)  # the first answers are 500s: retried
     secret = new_secret()
     sheet = tmp_path / "s.csv"
-    sheet.write_text("Caller,Callee,CrmId\n" + "".join(
-        f"1380{i:07d},139{i:08d},lead-{i}\n" for i in range(8)))  # fmt: skip
-    cid = webhook_campaign(engine, sheet, [WebhookEndpoint("1", receiver.url, (), (secret,))],
-                           pool=NUMBERS[:2], rate_per_s=5.0)  # fmt: skip
+    sheet.write_text(
+        "Caller,Callee,CrmId\n" + "".join(f"1380{i:07d},139{i:08d},lead-{i}\n" for i in range(8))
+    )
+    cid = webhook_campaign(
+        engine,
+        sheet,
+        [WebhookEndpoint("1", receiver.url, (), (secret,))],
+        pool=NUMBERS[:2],
+        rate_per_s=5.0,
+    )
     env = engine_env(redis_server.url, namespace, simulator.url, **FAST)
     workers(env).start()
     wait_until(lambda: finished(receiver, secret, 8), 90, "every row's row.finished")
@@ -114,11 +120,17 @@ def test_the_global_endpoint_signs_with_both_secrets_during_a_rotation_and_filte
     engine, simulator, redis_server, namespace, workers, receiver, tmp_path
 ) -> None:
     new, old = new_secret(), new_secret()
-    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 4), pool=NUMBERS[:1],
-                       rate_per_s=5.0)  # fmt: skip
-    env = engine_env(redis_server.url, namespace, simulator.url, DIALER_WEBHOOK_URL=receiver.url,
-                     DIALER_WEBHOOK_SECRET=new, DIALER_WEBHOOK_SECRET_PREVIOUS=old,
-                     DIALER_WEBHOOK_EVENTS="row.*,campaign.status", **FAST)  # fmt: skip
+    cid = new_campaign(engine, write_sheet(tmp_path / "s.csv", 4), pool=NUMBERS[:1], rate_per_s=5.0)
+    env = engine_env(
+        redis_server.url,
+        namespace,
+        simulator.url,
+        DIALER_WEBHOOK_URL=receiver.url,
+        DIALER_WEBHOOK_SECRET=new,
+        DIALER_WEBHOOK_SECRET_PREVIOUS=old,
+        DIALER_WEBHOOK_EVENTS="row.*,campaign.status",
+        **FAST,
+    )
     workers(env).start()
     wait_until(lambda: finished(receiver, new, 4), 90, "every row's row.finished")
     assert verified(receiver, old) == verified(receiver, new)  # both signatures verify
@@ -136,11 +148,16 @@ def test_a_worker_killed_mid_delivery_and_a_redis_restart_lose_no_event(
         engine = Engine(CampaignStore(redis.Redis.from_url(server.url), Keys(namespace)))
         secret = new_secret()
         receiver.behaviour = Behaviour(hang_s=30)  # deliveries under way when the kill comes
-        cid = webhook_campaign(engine, write_sheet(tmp_path / "s.csv", 10),
-                               [WebhookEndpoint("1", receiver.url, (), (secret,))],
-                               pool=NUMBERS[:2], rate_per_s=5.0)  # fmt: skip
-        env = engine_env(server.url, namespace, simulator.url,
-                         **{**FAST, "DIALER_WEBHOOK_READ_TIMEOUT_S": "60"})  # fmt: skip
+        cid = webhook_campaign(
+            engine,
+            write_sheet(tmp_path / "s.csv", 10),
+            [WebhookEndpoint("1", receiver.url, (), (secret,))],
+            pool=NUMBERS[:2],
+            rate_per_s=5.0,
+        )
+        env = engine_env(
+            server.url, namespace, simulator.url, **{**FAST, "DIALER_WEBHOOK_READ_TIMEOUT_S": "60"}
+        )
         w = workers(env)
         first = w.start()
         wait_until(lambda: receiver.requests >= 3, 30, "deliveries in flight")
@@ -153,8 +170,11 @@ def test_a_worker_killed_mid_delivery_and_a_redis_restart_lose_no_event(
         wait_until(lambda: finished(receiver, secret, 10), 120, "every row's row.finished")
         events = verified(receiver, secret)
         kept = EventStore(engine.store.r, engine.store.keys)
-        wait_until(lambda: set(kept.event_times(cid)) <= {e["id"] for e in verified(
-            receiver, secret)}, 30, "every kept event delivered")  # fmt: skip
+        wait_until(
+            lambda: set(kept.event_times(cid)) <= {e["id"] for e in verified(receiver, secret)},
+            30,
+            "every kept event delivered",
+        )
         for row, es in by_row(events).items():
             seqs = [e["seq"] for e in es]
             assert seqs == list(range(1, len(seqs) + 1)), row  # no gap: none lost
@@ -167,9 +187,13 @@ def test_an_endpoint_answering_410_is_disabled_and_shown_so(
     engine, simulator, redis_server, namespace, workers, receiver, tmp_path
 ) -> None:
     receiver.behaviour = Behaviour(status=410)
-    cid = webhook_campaign(engine, write_sheet(tmp_path / "s.csv", 3),
-                           [WebhookEndpoint("1", receiver.url, (), (new_secret(),))],
-                           pool=NUMBERS[:1], rate_per_s=5.0)  # fmt: skip
+    cid = webhook_campaign(
+        engine,
+        write_sheet(tmp_path / "s.csv", 3),
+        [WebhookEndpoint("1", receiver.url, (), (new_secret(),))],
+        pool=NUMBERS[:1],
+        rate_per_s=5.0,
+    )
     env = engine_env(redis_server.url, namespace, simulator.url, **FAST)
     workers(env).start()
     kept = EventStore(engine.store.r, engine.store.keys)
@@ -196,11 +220,16 @@ def test_calls_keep_their_pace_while_the_receiver_hangs(
 ) -> None:
     receiver.behaviour = Behaviour(hang_s=5)  # every delivery waits out its read timeout
     rate = 4.0
-    cid = webhook_campaign(engine, write_sheet(tmp_path / "s.csv", 24),
-                           [WebhookEndpoint("1", receiver.url, (), (new_secret(),))],
-                           pool=NUMBERS[:1], rate_per_s=rate)  # fmt: skip
-    env = engine_env(redis_server.url, namespace, simulator.url,
-                     **{**FAST, "DIALER_WEBHOOK_READ_TIMEOUT_S": "3"})  # fmt: skip
+    cid = webhook_campaign(
+        engine,
+        write_sheet(tmp_path / "s.csv", 24),
+        [WebhookEndpoint("1", receiver.url, (), (new_secret(),))],
+        pool=NUMBERS[:1],
+        rate_per_s=rate,
+    )
+    env = engine_env(
+        redis_server.url, namespace, simulator.url, **{**FAST, "DIALER_WEBHOOK_READ_TIMEOUT_S": "3"}
+    )
     workers(env).start(concurrency=4)
     wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE, 90, "DONE")
     log = EventStore(engine.store.r, engine.store.keys).deliveries(cid).values()
@@ -219,15 +248,22 @@ def test_an_endpoint_failing_long_enough_is_disabled_and_a_redelivery_brings_it_
 ) -> None:
     receiver.behaviour = Behaviour(fail_first=10**6)
     secret = new_secret()
-    cid = webhook_campaign(engine, write_sheet(tmp_path / "s.csv", 3),
-                           [WebhookEndpoint("1", receiver.url, (), (secret,))],
-                           pool=NUMBERS[:1], rate_per_s=5.0)  # fmt: skip
+    cid = webhook_campaign(
+        engine,
+        write_sheet(tmp_path / "s.csv", 3),
+        [WebhookEndpoint("1", receiver.url, (), (secret,))],
+        pool=NUMBERS[:1],
+        rate_per_s=5.0,
+    )
     failing = {"DIALER_WEBHOOK_MAX_FAILURES": "4", "DIALER_WEBHOOK_DISABLE_AFTER_S": "1"}
     env = engine_env(redis_server.url, namespace, simulator.url, **FAST, **failing)
     workers(env).start()
     kept = EventStore(engine.store.r, engine.store.keys)
-    wait_until(lambda: kept.endpoint_state(cid, "1").disabled == "Webhook.Failing", 60,
-               "the endpoint disabled")  # fmt: skip
+    wait_until(
+        lambda: kept.endpoint_state(cid, "1").disabled == "Webhook.Failing",
+        60,
+        "the endpoint disabled",
+    )
     assert "webhook endpoint 1 disabled: Webhook.Failing" in dialer(env, "status", cid).stdout
     wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE, 60, "DONE")
     receiver.behaviour = Behaviour()  # the receiver is fixed; the operator redelivers
@@ -246,17 +282,44 @@ def test_a_worker_started_for_the_webhooks_queue_delivers_and_takes_no_call(
     log = tmp_path / "deliverer.log"
     with open(log, "wb") as out:
         deliverer = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool", "threads",
-             "--concurrency", "4", "--loglevel", "INFO", "-n", "deliverer@%h",
-             "-Q", f"{namespace}.webhooks", "--without-heartbeat", "--without-mingle",
-             "--without-gossip"], env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "tasks",
+                "worker",
+                "--pool",
+                "threads",
+                "--concurrency",
+                "4",
+                "--loglevel",
+                "INFO",
+                "-n",
+                "deliverer@%h",
+                "-Q",
+                f"{namespace}.webhooks",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        wait_until(lambda: "takes no calls" in log.read_text(errors="replace"), 30,
-                   "the delivery-only worker up")  # fmt: skip
-        cid = webhook_campaign(engine, write_sheet(tmp_path / "s.csv", 4),
-                               [WebhookEndpoint("1", receiver.url, (), (secret,))],
-                               pool=NUMBERS[:1], rate_per_s=5.0)  # fmt: skip
+        wait_until(
+            lambda: "takes no calls" in log.read_text(errors="replace"),
+            30,
+            "the delivery-only worker up",
+        )
+        cid = webhook_campaign(
+            engine,
+            write_sheet(tmp_path / "s.csv", 4),
+            [WebhookEndpoint("1", receiver.url, (), (secret,))],
+            pool=NUMBERS[:1],
+            rate_per_s=5.0,
+        )
         time.sleep(3)
         assert engine.store.counts(cid).get("PENDING") == 4  # no call taken by it
         workers(env).start()  # a worker for calls (and deliveries)

@@ -51,16 +51,25 @@ def client_with(answer: Answer) -> tuple[CccClient, Canned]:
 
 
 def item(n: int) -> dict:
-    return {"ContactId": f"job-{n}", "StartTime": 1_700_000_000_000 + n, "CallDuration": "3",
-            "CalledNumber": "13900000001", "Broker": "02151234567"}  # fmt: skip
+    return {
+        "ContactId": f"job-{n}",
+        "StartTime": 1_700_000_000_000 + n,
+        "CallDuration": "3",
+        "CalledNumber": "13900000001",
+        "Broker": "02151234567",
+    }
 
 
 def pages(by_number: dict[int, list[dict]], total: int, *, size: int | None = None) -> Answer:
     def answer(params: dict[str, str]) -> dict:
         number = int(params["PageNumber"])
         items = by_number.get(number, [])
-        data = {"PageNumber": number, "PageSize": size or int(params["PageSize"]),
-                "TotalCount": total if number == 1 else 0, "List": items}  # fmt: skip
+        data = {
+            "PageNumber": number,
+            "PageSize": size or int(params["PageSize"]),
+            "TotalCount": total if number == 1 else 0,
+            "List": items,
+        }
         return {"Code": "OK", "HttpStatusCode": 200, "RequestId": f"R-{number}", "Data": data}
 
     return answer
@@ -75,8 +84,12 @@ def listing(client: CccClient, page_size: int = 2) -> list[str]:
     ]
 
 
-PROCESSING = {"RequestId": "R-P", "Code": "OK", "HttpStatusCode": 200,
-              "Data": {"Status": "PROCESSING"}}  # fmt: skip
+PROCESSING = {
+    "RequestId": "R-P",
+    "Code": "OK",
+    "HttpStatusCode": 200,
+    "Data": {"Status": "PROCESSING"},
+}
 
 
 def test_processing_answer_to_a_listing_is_unreadable_not_empty() -> None:
@@ -84,8 +97,10 @@ def test_processing_answer_to_a_listing_is_unreadable_not_empty() -> None:
     with pytest.raises(RecordsUnreadable) as info:
         listing(client)
     assert (info.value.code, info.value.request_id, info.value.http_status) == (
-        "Records.Unreadable", "R-P", 200,
-    )  # fmt: skip
+        "Records.Unreadable",
+        "R-P",
+        200,
+    )
 
 
 def test_processing_answer_to_a_bulk_lookup_is_unreadable_not_absent() -> None:

@@ -117,9 +117,17 @@ def test_list_item_with_string_duration_and_time_is_parsed() -> None:
 
 @pytest.mark.parametrize(
     ("reason", "code"),
-    [("200 - OK", 200), ("486:USER_BUSY", 486), ("480 Temporarily Unavailable", 480),
-     ("473", 473), ("", None), (None, None), ("OK", None), ("4861 odd", None)],
-)  # fmt: skip
+    [
+        ("200 - OK", 200),
+        ("486:USER_BUSY", 486),
+        ("480 Temporarily Unavailable", 480),
+        ("473", 473),
+        ("", None),
+        (None, None),
+        ("OK", None),
+        ("4861 odd", None),
+    ],
+)
 def test_release_code_reads_both_reason_shapes(reason: str | None, code: int | None) -> None:
     assert CallRecord("job-1", 1, release_reason=reason).release_code == code
 
@@ -255,8 +263,13 @@ def test_unreadable_is_a_ccc_error_of_its_own_class() -> None:
     assert isinstance(error, CccError)
     # Not "absent" (PermanentCallError is how a 404 NotExists.ContactId arrives), not a
     # reason to pause, and not a statement about whether a call was placed.
-    others = (PermanentCallError, BrokerUnavailable, CampaignFatal, TransientCallError,
-              OutcomeUnknown)  # fmt: skip
+    others = (
+        PermanentCallError,
+        BrokerUnavailable,
+        CampaignFatal,
+        TransientCallError,
+        OutcomeUnknown,
+    )
     assert not isinstance(error, others)
     assert (error.code, error.request_id) == ("Records.Unreadable", "R-1")
     assert "Data has no ContactId" in error.message

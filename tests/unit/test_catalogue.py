@@ -57,10 +57,11 @@ def test_the_catalogue_translates_every_message_and_nothing_else() -> None:
         # pybabel (dialer/i18n/babel.cfg) must see them too, or an update drops their translations.
         assert messages <= extracted, f"{path}: a _() inside an f-string: {messages - extracted}"
     templates = extract_from_dir(
-        ROOT, [("dialer/web/templates/**.html", "jinja2")],
+        ROOT,
+        [("dialer/web/templates/**.html", "jinja2")],
         {"dialer/web/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
         keywords={"_": None, "gettext": None},
-    )  # fmt: skip
+    )
     used = set().union(*python.values()) | {m[2] for m in templates}
     known = catalogue()
     assert used - set(known) == set(), "messages missing from the catalogue"
@@ -106,9 +107,16 @@ def emitted_codes() -> dict[str, str]:
 
 def test_every_reason_code_the_code_can_emit_has_a_label_and_a_meaning() -> None:
     codes = emitted_codes()
-    assert {"Sheet.InvalidNumber", "Worker.Lost", "Cap.Callee", "Cap.PairGuard",
-            "NotExists.Number", "Reconcile.NotFound", "SignatureDoesNotMatch",
-            "Operator.Pause"} <= set(codes)  # fmt: skip
+    assert {
+        "Sheet.InvalidNumber",
+        "Worker.Lost",
+        "Cap.Callee",
+        "Cap.PairGuard",
+        "NotExists.Number",
+        "Reconcile.NotFound",
+        "SignatureDoesNotMatch",
+        "Operator.Pause",
+    } <= set(codes)
     assert {c: where for c, where in codes.items() if c not in meanings.REASONS} == {}
     assert set(meanings.REASONS) == set(meanings.MEANINGS)
     zh = i18n.translations("zh_CN").gettext

@@ -26,8 +26,10 @@ def test_caps_refuse_negatives_rather_than_meaning_off() -> None:
     assert "0 or more (0 = off)" in refused(opt.cap, "-1")
 
 
-@pytest.mark.parametrize(("text", "per_s"), [("2/s", 2.0), ("30/m", 0.5), ("1/h", 1 / 3600),
-                                             ("1000/s", 1000.0), ("２/s", 2.0)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "per_s"),
+    [("2/s", 2.0), ("30/m", 0.5), ("1/h", 1 / 3600), ("1000/s", 1000.0), ("２/s", 2.0)],
+)
 def test_rates_in_range(text, per_s) -> None:
     assert opt.rate(text) == pytest.approx(per_s)
 
@@ -50,8 +52,14 @@ def test_broker_numbers_are_normalised_and_checked() -> None:
     assert "NUMBER=RATE" in refused(opt.broker_rate, "02151234567")
 
 
-ALIASES = [("UTF8", "utf-8"), ("utf-8-sig", "utf-8"), ("GBK", "gbk"), ("cp936", "gbk"),
-           ("gb18030", "gb18030"), ("UTF-16LE", "utf-16-le")]  # fmt: skip
+ALIASES = [
+    ("UTF8", "utf-8"),
+    ("utf-8-sig", "utf-8"),
+    ("GBK", "gbk"),
+    ("cp936", "gbk"),
+    ("gb18030", "gb18030"),
+    ("UTF-16LE", "utf-16-le"),
+]
 
 
 @pytest.mark.parametrize(("text", "name"), ALIASES)

@@ -43,9 +43,12 @@ def test_worker_command_is_the_celery_app_of_this_project() -> None:
         "print(app.main, 'dialer.place_call' in app.tasks, app.conf.broker_url)"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
         env={"DIALER_REDIS_URL": "redis://127.0.0.1:1/0", "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["dialer", "True", "redis://127.0.0.1:1/0"]
 

@@ -40,7 +40,12 @@ BY_COMMAND_OPTION = {
     ("rows", "--status"): "FAILED",
     ("rows", "--state"): "FAILED",
 }
-BY_OPTION = {"--timeout-seconds": "30", "--limit": "100"}
+BY_OPTION = {
+    "--timeout-seconds": "30",
+    "--limit": "100",
+    "--start-at": "2026-12-07 09:30",
+    "--end-at": "2026-12-07 18:00",
+}
 PLACEHOLDERS = {
     "ID": "3f2a9c01",
     "SHEET": "customers.csv",
@@ -57,6 +62,8 @@ PLACEHOLDERS = {
     "NUMBER=RATE": "02151234567=2/s",
     "URL events=call.*,row.finished": "https://crm.example/hooks events=call.*,row.finished",
     "whsec_…": "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=",
+    "NUMBER": "13900000000",
+    "OUTCOME=DELAY": "CALLEE_NO_ANSWER=30m",
 }
 
 
@@ -151,6 +158,9 @@ def parse(argv: list[str], inline: bool) -> None:
     parser = build_parser()
     if inline:
         sub = subcommand(parser, argv[0]) if argv else parser
+        # A group's verb (`dialer dnc list`) has options of its own.
+        if len(argv) > 1 and any(isinstance(a, argparse._SubParsersAction) for a in sub._actions):
+            sub = subcommand(sub, argv[1])
         known = {**parser._option_string_actions, **sub._option_string_actions}
         for word in argv[1:]:
             if word.startswith("-") and not re.fullmatch(r"-\d.*", word):

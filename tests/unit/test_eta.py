@@ -73,9 +73,15 @@ def test_daylight_saving_day_is_counted_in_wall_clock_hours() -> None:
 
 
 DURATIONS = [
-    (200_000, "2 d 8 h"), (2 * DAY + 59 * 60, "2 d 1 h"), (84_000, "23 h 20 min"),
-    (86_300, "1 d 0 h"), (7500, "2 h 5 min"), (3590, "1 h 0 min"), (450, "8 min"), (40, "40 s"),
-]  # fmt: skip
+    (200_000, "2 d 8 h"),
+    (2 * DAY + 59 * 60, "2 d 1 h"),
+    (84_000, "23 h 20 min"),
+    (86_300, "1 d 0 h"),
+    (7500, "2 h 5 min"),
+    (3590, "1 h 0 min"),
+    (450, "8 min"),
+    (40, "40 s"),
+]
 
 
 @pytest.mark.parametrize(("seconds", "text"), DURATIONS)
@@ -122,15 +128,20 @@ def doing(camp: Campaign, counts: dict[str, int], brokers: list[BrokerStatus], p
 
 
 def test_running_with_rows_and_calls_lately_is_dialling() -> None:
-    now = doing(campaign(0), {"PENDING": 5}, [broker("A", 5)],
-                progress(last_call_ms=int(NOW * 1000) - 2000))  # fmt: skip
+    now = doing(
+        campaign(0), {"PENDING": 5}, [broker("A", 5)], progress(last_call_ms=int(NOW * 1000) - 2000)
+    )
     assert now.activity is Activity.DIALLING and now.resumes_at_ms is None
 
 
 def test_no_call_for_minutes_without_a_feeder_is_stalled() -> None:
     ten_min_ago = int(NOW * 1000) - 600_000
-    now = doing(campaign(ten_min_ago), {"PENDING": 5}, [broker("A", 5)],
-                progress(fed=False, last_call_ms=ten_min_ago))  # fmt: skip
+    now = doing(
+        campaign(ten_min_ago),
+        {"PENDING": 5},
+        [broker("A", 5)],
+        progress(fed=False, last_call_ms=ten_min_ago),
+    )
     assert now.activity is Activity.STALLED
     assert "no call has begun for 10 min" in now.reason and "no worker is feeding" in now.reason
     assert now.resumes_at_ms is None
@@ -140,29 +151,41 @@ def test_no_call_for_minutes_without_a_feeder_is_stalled() -> None:
 
 def test_no_call_for_minutes_while_its_callers_talk_is_not_a_stall() -> None:
     ten_min_ago = int(NOW * 1000) - 600_000
-    now = activity(campaign(ten_min_ago), {"PENDING": 5}, [broker("A", 5)],
-                   progress(last_call_ms=ten_min_ago), CAL, int(NOW * 1000),
-                   callers_busy=True)  # fmt: skip
+    now = activity(
+        campaign(ten_min_ago),
+        {"PENDING": 5},
+        [broker("A", 5)],
+        progress(last_call_ms=ten_min_ago),
+        CAL,
+        int(NOW * 1000),
+        callers_busy=True,
+    )
     assert now.activity is Activity.DIALLING
 
 
 def test_a_campaign_just_started_is_not_stalled() -> None:
-    now = doing(campaign(int(NOW * 1000) - 5000), {"PENDING": 5}, [broker("A", 5)],
-                progress(fed=False))  # fmt: skip
+    now = doing(
+        campaign(int(NOW * 1000) - 5000), {"PENDING": 5}, [broker("A", 5)], progress(fed=False)
+    )
     assert now.activity is Activity.DIALLING
 
 
 def test_a_slow_broker_s_gap_between_calls_is_not_a_stall() -> None:
     last = int(NOW * 1000) - 20 * 60_000  # 20 min ago, at 1 call per 10 min
-    now = doing(campaign(0), {"PENDING": 5}, [broker("A", 5, rate=1 / 600)],
-                progress(last_call_ms=last))  # fmt: skip
+    now = doing(
+        campaign(0), {"PENDING": 5}, [broker("A", 5, rate=1 / 600)], progress(last_call_ms=last)
+    )
     assert now.activity is Activity.DIALLING
 
 
 def test_only_retries_left_waits_until_the_next_one_in_the_campaign_zone() -> None:
     due = sh(2026, 3, 2, 10, 5)
-    now = doing(campaign(0), {"RETRY_WAIT": 3, "DISPATCHED": 7}, [broker("A", 0)],
-                progress(next_retry_ms=int(due * 1000)))  # fmt: skip
+    now = doing(
+        campaign(0),
+        {"RETRY_WAIT": 3, "DISPATCHED": 7},
+        [broker("A", 0)],
+        progress(next_retry_ms=int(due * 1000)),
+    )
     assert now.activity is Activity.WAITING
     assert now.resumes_at_ms == int(due * 1000)
     assert "2026-03-02 10:05:00 Asia/Shanghai" in now.reason
@@ -170,14 +193,19 @@ def test_only_retries_left_waits_until_the_next_one_in_the_campaign_zone() -> No
 
 def test_a_retry_due_after_hours_waits_for_the_next_window() -> None:
     due = sh(2026, 3, 2, 22, 0)
-    now = doing(campaign(0), {"RETRY_WAIT": 1}, [broker("A", 0)],
-                progress(next_retry_ms=int(due * 1000)))  # fmt: skip
+    now = doing(
+        campaign(0), {"RETRY_WAIT": 1}, [broker("A", 0)], progress(next_retry_ms=int(due * 1000))
+    )
     assert now.resumes_at_ms == int(sh(2026, 3, 3, 9, 0) * 1000)
 
 
 def test_every_broker_capped_today_waits_for_tomorrow_s_window() -> None:
-    now = doing(campaign(0, broker_daily_cap=2), {"PENDING": 5}, [broker("A", 5)],
-                progress(capped={"A": "20260302"}))  # fmt: skip
+    now = doing(
+        campaign(0, broker_daily_cap=2),
+        {"PENDING": 5},
+        [broker("A", 5)],
+        progress(capped={"A": "20260302"}),
+    )
     assert now.activity is Activity.WAITING
     assert now.resumes_at_ms == int(sh(2026, 3, 3, 9, 0) * 1000)
     assert "daily cap of 2 calls" in now.reason
@@ -185,16 +213,23 @@ def test_every_broker_capped_today_waits_for_tomorrow_s_window() -> None:
 
 
 def test_rows_in_flight_are_dialling_even_when_the_rest_wait() -> None:
-    now = doing(campaign(0), {"DIALING": 1, "RETRY_WAIT": 3}, [broker("A", 0)],
-                progress(next_retry_ms=int(NOW * 1000) + 60_000,
-                         last_call_ms=int(NOW * 1000)))  # fmt: skip
+    now = doing(
+        campaign(0),
+        {"DIALING": 1, "RETRY_WAIT": 3},
+        [broker("A", 0)],
+        progress(next_retry_ms=int(NOW * 1000) + 60_000, last_call_ms=int(NOW * 1000)),
+    )
     assert now.activity is Activity.DIALLING
 
 
 def test_rows_waiting_for_busy_callers_wait_until_the_first_is_free() -> None:
     free = sh(2026, 3, 2, 10, 3)
-    now = doing(campaign(0), {"PENDING": 4, "DISPATCHED": 2}, [broker("A", 0)],
-                progress(parked=4, caller_free_ms=int(free * 1000)))  # fmt: skip
+    now = doing(
+        campaign(0),
+        {"PENDING": 4, "DISPATCHED": 2},
+        [broker("A", 0)],
+        progress(parked=4, caller_free_ms=int(free * 1000)),
+    )
     assert now.activity is Activity.WAITING
     assert now.resumes_at_ms == int(free * 1000)
     assert "4 row(s) wait for their caller, busy on another call" in now.reason
@@ -203,13 +238,18 @@ def test_rows_waiting_for_busy_callers_wait_until_the_first_is_free() -> None:
 
 def test_the_first_wait_to_end_says_when_dialling_resumes() -> None:
     retry, free = sh(2026, 3, 2, 10, 5), sh(2026, 3, 2, 10, 3)
-    now = doing(campaign(0), {"PENDING": 1, "RETRY_WAIT": 1}, [broker("A", 0)],
-                progress(next_retry_ms=int(retry * 1000), parked=1,
-                         caller_free_ms=int(free * 1000)))  # fmt: skip
+    now = doing(
+        campaign(0),
+        {"PENDING": 1, "RETRY_WAIT": 1},
+        [broker("A", 0)],
+        progress(next_retry_ms=int(retry * 1000), parked=1, caller_free_ms=int(free * 1000)),
+    )
     assert now.resumes_at_ms == int(free * 1000)
     assert "tried again" in now.reason and "busy on another call" in now.reason
-    assert now.waits == (Wait(WaitFor.RETRY, int(retry * 1000), 1),
-                         Wait(WaitFor.CALLER, int(free * 1000), 1))  # fmt: skip
+    assert now.waits == (
+        Wait(WaitFor.RETRY, int(retry * 1000), 1),
+        Wait(WaitFor.CALLER, int(free * 1000), 1),
+    )
 
 
 def test_a_pause_reason_gives_its_reason_code() -> None:
@@ -217,7 +257,12 @@ def test_a_pause_reason_gives_its_reason_code() -> None:
 
     assert pause_code(PAUSED_BY_USER) == "Operator.Pause"
     assert pause_code("NotExists.InstanceId: the instance does not exist") == "NotExists.InstanceId"
-    assert pause_code("no usable broker: CCC refused 0215123**** (NotExists.Number) on instance "
-                      "ccc-1; add the number") == "Broker.NoneUsable"  # fmt: skip
+    assert (
+        pause_code(
+            "no usable broker: CCC refused 0215123**** (NotExists.Number) on instance "
+            "ccc-1; add the number"
+        )
+        == "Broker.NoneUsable"
+    )
     assert pause_code("no healthy worker: w2@b (SignatureDoesNotMatch)") == "Worker.NoneHealthy"
     assert pause_code("") == "" and pause_code("something else") == ""

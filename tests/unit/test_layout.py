@@ -146,8 +146,9 @@ def test_importing_the_packages_does_no_work(tmp_path) -> None:
         "import dialer, dialer.cli.main, dialer.engine, tasks, tasks.app, tasks.calls, "
         "tasks.embedded\nimport sys; print('tasks.celery' in sys.modules)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
     assert list(tmp_path.iterdir()) == []  # no embedded redis-server data directory

@@ -62,9 +62,14 @@ def test_different_numbers_do_not_match(a: str | None, b: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("written", "national"),
-    [("+86 21 5123 4567", "2151234567"), ("02151234567", "2151234567"),
-     ("008613900000001", "13900000001"), ("", ""), (None, "")],
-)  # fmt: skip
+    [
+        ("+86 21 5123 4567", "2151234567"),
+        ("02151234567", "2151234567"),
+        ("008613900000001", "13900000001"),
+        ("", ""),
+        (None, ""),
+    ],
+)
 def test_normalised_form_is_the_national_number(written: str | None, national: str) -> None:
     assert normalise_for_match(written) == national
 
@@ -104,15 +109,43 @@ def test_record_without_numbers_matches_nothing() -> None:
 # National numbers over real area codes: Beijing (10), every 2X city, 3-digit codes with 8-
 # and 7-digit local numbers, 400 numbers and mobiles of several ranges.
 NATIONAL = [
-    "1021571000", "2087654321", "2151234567", "2223456789", "2361234567", "2423456789",
-    "2584567890", "2765432109", "2886543210", "2988765432",
-    "3118765432", "3716543210", "4318765432", "4512345678", "5318765432", "5718765432",
-    "5918765432", "7318765432", "75512345678", "7698765432", "8518765432", "8718765432",
-    "8986543210", "9916543210", "9512345678", "3511234567", "9031234567",
-    "4001234567", "8001234567",
-    "13012345678", "13900000001", "15812345678", "17712345678", "18612345678",
-    "19912345678", "16612345678",
-]  # fmt: skip
+    "1021571000",
+    "2087654321",
+    "2151234567",
+    "2223456789",
+    "2361234567",
+    "2423456789",
+    "2584567890",
+    "2765432109",
+    "2886543210",
+    "2988765432",
+    "3118765432",
+    "3716543210",
+    "4318765432",
+    "4512345678",
+    "5318765432",
+    "5718765432",
+    "5918765432",
+    "7318765432",
+    "75512345678",
+    "7698765432",
+    "8518765432",
+    "8718765432",
+    "8986543210",
+    "9916543210",
+    "9512345678",
+    "3511234567",
+    "9031234567",
+    "4001234567",
+    "8001234567",
+    "13012345678",
+    "13900000001",
+    "15812345678",
+    "17712345678",
+    "18612345678",
+    "19912345678",
+    "16612345678",
+]
 MOBILE_PREFIX = "1"
 
 
@@ -121,13 +154,21 @@ def written_forms(national: str) -> list[str]:
     without the trunk 0 (before or after the country code), with separators."""
     trunk = "" if national.startswith(("1", "400", "800")) else "0"
     forms = [
-        national, trunk + national,
-        "+86" + national, "+860" + national, "+86 " + national, "+86-" + national,
-        "0086" + national, "00860" + national, "0086 " + national,
-        "86" + national, "860" + national, "86 " + trunk + national,
+        national,
+        trunk + national,
+        "+86" + national,
+        "+860" + national,
+        "+86 " + national,
+        "+86-" + national,
+        "0086" + national,
+        "00860" + national,
+        "0086 " + national,
+        "86" + national,
+        "860" + national,
+        "86 " + trunk + national,
         f"+86 {national[:3]} {national[3:7]} {national[7:]}",
         f"({trunk}{national[:3]}) {national[3:]}",
-    ]  # fmt: skip
+    ]
     if not national.startswith(MOBILE_PREFIX):
         forms.append("0" + national)
     return forms

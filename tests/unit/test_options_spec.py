@@ -38,14 +38,28 @@ def test_every_option_is_a_cli_flag_and_every_web_option_an_api_field() -> None:
 
 def test_fields_and_flags_make_the_same_values() -> None:
     cli = parser().parse_args(
-        ["s.csv", "--rate", "2/s", "--broker", "02151234567", "--broker", "02151234568",
-         "--no-outcomes", "--window", "08:00-12:00"]
-    )  # fmt: skip
+        [
+            "s.csv",
+            "--rate",
+            "2/s",
+            "--broker",
+            "02151234567",
+            "--broker",
+            "02151234568",
+            "--no-outcomes",
+            "--window",
+            "08:00-12:00",
+        ]
+    )
     web = options_from_fields(
-        {"rate": ["2/s"], "broker": ["02151234567", "02151234568"], "no_outcomes": ["on"],
-         "window": ["08:00-12:00"]},
+        {
+            "rate": ["2/s"],
+            "broker": ["02151234567", "02151234568"],
+            "no_outcomes": ["on"],
+            "window": ["08:00-12:00"],
+        },
         Path("s.csv"),
-    )  # fmt: skip
+    )
     assert {k: v for k, v in vars(web).items() if k != "sheet_path"} == {
         k: v for k, v in vars(cli).items() if k != "sheet_path"
     }

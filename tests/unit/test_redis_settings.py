@@ -60,8 +60,9 @@ def test_replicas_to_wait_for_default_to_what_the_primary_reports() -> None:
     default = Settings.from_env({})
     assert default.redis_min_replicas is None and default.timing().min_replicas is None
     assert default.timing().replica_wait_ms == 1000
-    set_ = Settings.from_env({"DIALER_REDIS_MIN_REPLICAS": "0",
-                              "DIALER_REDIS_WAIT_TIMEOUT_S": "0.25"})  # fmt: skip
+    set_ = Settings.from_env(
+        {"DIALER_REDIS_MIN_REPLICAS": "0", "DIALER_REDIS_WAIT_TIMEOUT_S": "0.25"}
+    )
     assert set_.timing().min_replicas == 0 and set_.timing().replica_wait_ms == 250
     for bad in ("-1", "one", "1.5"):
         with pytest.raises(ConfigError, match="DIALER_REDIS_MIN_REPLICAS must be a whole"):

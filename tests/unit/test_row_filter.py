@@ -9,8 +9,9 @@ from dialer.models import RowState
 
 
 def row(state: str, error: str = "", reconcile: str = "", outcome: str = "") -> RowView:
-    return RowView(1, state, "13800000001", "13900000001", "02151234567", error, reconcile,
-                   outcome, "", 1)  # fmt: skip
+    return RowView(
+        1, state, "13800000001", "13900000001", "02151234567", error, reconcile, outcome, "", 1
+    )
 
 
 UNKNOWN = row("UNKNOWN", "Client.ReadTimeout", "Reconcile.NotFound")

@@ -26,18 +26,26 @@ def settings(**kw) -> CampaignSettings:
     return CampaignSettings(name="t", instance_id="i", **kw)
 
 
-def step(s: CampaignSettings, outcome: str, result: dict | None = None, *, released: int,
-         entry: DialEntry = ENTRY, windows: tuple[str, ...] = ("09:00-21:00",)):  # fmt: skip
+def step(
+    s: CampaignSettings,
+    outcome: str,
+    result: dict | None = None,
+    *,
+    released: int,
+    entry: DialEntry = ENTRY,
+    windows: tuple[str, ...] = ("09:00-21:00",),
+):
     result = {"caller": AGENTS[0], "job_id": "job-1", "attempts": 1, **(result or {})}
     calendar = Calendar.of(windows, "Asia/Shanghai")
-    return next_step(s, calendar, result, {"outcome": outcome, "released_at": released},
-                     entry, released + 5)  # fmt: skip
+    return next_step(
+        s, calendar, result, {"outcome": outcome, "released_at": released}, entry, released + 5
+    )
 
 
 @pytest.mark.parametrize(
     ("delays", "contacts_before", "expected_delay_s"),
     [([60], 0, 60), ([60, 600], 0, 60), ([60, 600], 1, 600), ([60, 600], 5, 600)],
-)  # fmt: skip
+)
 def test_a_recycled_contact_is_due_its_delay_after_the_release_and_the_last_delay_repeats(
     delays, contacts_before, expected_delay_s
 ) -> None:
@@ -88,8 +96,9 @@ def test_an_agent_miss_on_a_row_naming_its_agent_waits_for_that_agent() -> None:
 
 
 def test_the_last_agent_miss_allowed_ends_the_row_with_its_reason() -> None:
-    got = step(settings(max_agent_misses=3), "CALLER_NO_ANSWER", {"agent_misses": 2},
-               released=ms(10))  # fmt: skip
+    got = step(
+        settings(max_agent_misses=3), "CALLER_NO_ANSWER", {"agent_misses": 2}, released=ms(10)
+    )
     assert got.at_ms is None and got.patch["outcome_code"] == AGENT_MISSES
 
 
@@ -97,4 +106,6 @@ def test_history_keeps_every_call_in_order() -> None:
     first = {"history": [{"outcome": "CALLER_NO_ANSWER", "caller": AGENTS[0]}]}
     got = step(settings(), "CONNECTED", {**first, "caller": AGENTS[1]}, released=ms(10))
     assert [(h["outcome"], h["caller"]) for h in got.patch["history"]] == [
-        ("CALLER_NO_ANSWER", AGENTS[0]), ("CONNECTED", AGENTS[1])]  # fmt: skip
+        ("CALLER_NO_ANSWER", AGENTS[0]),
+        ("CONNECTED", AGENTS[1]),
+    ]

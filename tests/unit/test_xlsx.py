@@ -13,14 +13,28 @@ from dialer.results.xlsx import MAX_CELL_CHARS, column_letter, write_table
 
 def test_column_letters() -> None:
     assert [column_letter(i) for i in (0, 25, 26, 51, 52, 701, 702)] == [
-        "A", "Z", "AA", "AZ", "BA", "ZZ", "AAA"]  # fmt: skip
+        "A",
+        "Z",
+        "AA",
+        "AZ",
+        "BA",
+        "ZZ",
+        "AAA",
+    ]
 
 
 def test_cells_keep_their_type_and_awkward_text_survives(tmp_path) -> None:
     header = [f"c{i}" for i in range(30)]  # past column Z
     when = dt.datetime(2026, 3, 2, 9, 30, 15, 250_000)
-    awkward = ["a & b <c> \"d\" 'e'", " lead and trail ", "bell\x07gone", "cr\rkept",
-               "line\nbreak", "中文客户", "x" * (MAX_CELL_CHARS + 10)]  # fmt: skip
+    awkward = [
+        "a & b <c> \"d\" 'e'",
+        " lead and trail ",
+        "bell\x07gone",
+        "cr\rkept",
+        "line\nbreak",
+        "中文客户",
+        "x" * (MAX_CELL_CHARS + 10),
+    ]
     rows = [[1, 2.5, when, None, "", "=1+1", *awkward, *([7] * 17)]]
     path = tmp_path / "t.xlsx"
     with open(path, "wb") as out:
@@ -32,8 +46,14 @@ def test_cells_keep_their_type_and_awkward_text_survives(tmp_path) -> None:
     assert values[:3] == [1, 2.5, when]
     assert values[3] is None and values[4] is None
     assert values[5] == "=1+1" and sheet["F2"].data_type == "s" and sheet["F2"].quotePrefix
-    assert values[6:12] == ["a & b <c> \"d\" 'e'", " lead and trail ", "bellgone", "cr\rkept",
-                            "line\nbreak", "中文客户"]  # fmt: skip
+    assert values[6:12] == [
+        "a & b <c> \"d\" 'e'",
+        " lead and trail ",
+        "bellgone",
+        "cr\rkept",
+        "line\nbreak",
+        "中文客户",
+    ]
     assert len(values[12]) == MAX_CELL_CHARS
     assert values[-1] == 7 and sheet.max_column == 30
     assert sheet.auto_filter.ref == "A1:AD2"

@@ -38,8 +38,12 @@ def test_generated_requests_get_no_server_error_and_answers_match_the_schema(con
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=MAX_EXAMPLES, deadline=None,
-                  suppress_health_check=list(HealthCheck), database=None)  # fmt: skip
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
         def answers_within_the_schema(case: schemathesis.Case) -> None:
             case.call_and_validate(headers=console.auth, checks=CHECKS)
 

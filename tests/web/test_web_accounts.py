@@ -37,8 +37,12 @@ def open_link(link: str) -> requests.Session:
 
 def api_token(console, browser: requests.Session) -> str:
     csrf = page_csrf(browser, console.url + "/account")
-    made = browser.post(console.url + "/api/me/tokens", json={"label": "crm"},
-                        headers={"X-CSRF-Token": csrf}, timeout=10)  # fmt: skip
+    made = browser.post(
+        console.url + "/api/me/tokens",
+        json={"label": "crm"},
+        headers={"X-CSRF-Token": csrf},
+        timeout=10,
+    )
     assert made.status_code == 201, made.text
     return made.json()["token"]
 
@@ -56,25 +60,40 @@ def test_a_link_signs_in_once_and_a_password_and_a_token_work_after(console) -> 
     assert again.status_code == 401 and 'id="login-error"' in again.text
 
     csrf = page_csrf(browser, console.url + "/account")
-    short = browser.post(console.url + "/api/me/password", json={"password": "short"},
-                         headers={"X-CSRF-Token": csrf}, timeout=10)  # fmt: skip
+    short = browser.post(
+        console.url + "/api/me/password",
+        json={"password": "short"},
+        headers={"X-CSRF-Token": csrf},
+        timeout=10,
+    )
     assert short.status_code == 400 and short.json()["error"] == "Account.Invalid"
-    assert (
-        browser.post(
-            console.url + "/api/me/password", json={"password": PASSWORD}, timeout=10
-        ).status_code
-        == 403
-    )  # fmt: skip  (no CSRF token)
-    done = browser.post(console.url + "/api/me/password", json={"password": PASSWORD},
-                        headers={"X-CSRF-Token": csrf}, timeout=10)  # fmt: skip
+    # No CSRF token: refused.
+    refused = browser.post(
+        console.url + "/api/me/password", json={"password": PASSWORD}, timeout=10
+    )
+    assert refused.status_code == 403
+    done = browser.post(
+        console.url + "/api/me/password",
+        json={"password": PASSWORD},
+        headers={"X-CSRF-Token": csrf},
+        timeout=10,
+    )
     assert done.status_code == 204
 
     fresh = requests.Session()
-    wrong = fresh.post(console.url + "/login", data={"name": "li-wei", "password": "nope"},
-                       allow_redirects=False, timeout=10)  # fmt: skip
+    wrong = fresh.post(
+        console.url + "/login",
+        data={"name": "li-wei", "password": "nope"},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert wrong.status_code == 401
-    right = fresh.post(console.url + "/login", data={"name": "Li-Wei ", "password": PASSWORD},
-                       allow_redirects=False, timeout=10)  # fmt: skip
+    right = fresh.post(
+        console.url + "/login",
+        data={"name": "Li-Wei ", "password": PASSWORD},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert right.status_code == 303 and right.headers["location"] == "/campaigns"
     assert fresh.get(console.url + "/api/me", timeout=10).json()["name"] == "li-wei"
 
@@ -91,13 +110,17 @@ def test_disabling_or_resetting_ends_sessions_and_tokens_on_the_next_request(con
     browser = open_link(add_user(console, "wang", "operator"))
     token = api_token(console, browser)
     assert browser.get(console.url + "/api/campaigns", timeout=10).status_code == 200
-    assert requests.get(console.url + "/api/campaigns", headers=bearer(token),
-                        timeout=10).status_code == 200  # fmt: skip
+    assert (
+        requests.get(console.url + "/api/campaigns", headers=bearer(token), timeout=10).status_code
+        == 200
+    )
 
     assert console.post("/api/users/wang/disable").json()["disabled"] is True
     assert browser.get(console.url + "/api/campaigns", timeout=10).status_code == 401
-    assert requests.get(console.url + "/api/campaigns", headers=bearer(token),
-                        timeout=10).status_code == 401  # fmt: skip
+    assert (
+        requests.get(console.url + "/api/campaigns", headers=bearer(token), timeout=10).status_code
+        == 401
+    )
     page = browser.get(console.url + "/campaigns", allow_redirects=False, timeout=10)
     assert page.status_code == 303 and page.headers["location"].startswith("/login")
     # Enabling lets them sign in again; what was ended stays ended.
@@ -174,22 +197,31 @@ def test_every_change_is_in_the_audit_trail_with_its_account(console) -> None:
     def post(path: str, **kw) -> requests.Response:
         return requests.post(console.url + path, headers=as_ops, timeout=30, **kw)
 
-    made = post("/api/campaigns", files={"file": ("s.csv", sheet(3))},
-                data={"broker": NUMBERS[0], "window": WINDOW, "rate": "2/s"})  # fmt: skip
+    made = post(
+        "/api/campaigns",
+        files={"file": ("s.csv", sheet(3))},
+        data={"broker": NUMBERS[0], "window": WINDOW, "rate": "2/s"},
+    )
     assert made.status_code == 201
     cid = made.json()["id"]
     for action in ("start", "pause", "resume", "cancel"):
         assert post(f"/api/campaigns/{cid}/{action}").status_code == 200, action
     assert post(f"/api/campaigns/{cid}/start").status_code == 409  # a change that failed
     for path in ("results.csv", "results.xlsx", "report.html"):
-        assert requests.get(f"{console.url}/api/campaigns/{cid}/{path}", headers=as_ops,
-                            timeout=30).status_code == 200  # fmt: skip
+        assert (
+            requests.get(
+                f"{console.url}/api/campaigns/{cid}/{path}", headers=as_ops, timeout=30
+            ).status_code
+            == 200
+        )
     csrf = page_csrf(viewer, console.url + "/campaigns")
-    refused = viewer.post(f"{console.url}/api/campaigns/{cid}/resume",
-                          headers={"X-CSRF-Token": csrf}, timeout=10)  # fmt: skip
+    refused = viewer.post(
+        f"{console.url}/api/campaigns/{cid}/resume", headers={"X-CSRF-Token": csrf}, timeout=10
+    )
     assert refused.status_code == 403
-    forged = operator.post(f"{console.url}/api/campaigns/{cid}/pause",
-                           headers={"X-CSRF-Token": "forged"}, timeout=10)  # fmt: skip
+    forged = operator.post(
+        f"{console.url}/api/campaigns/{cid}/pause", headers={"X-CSRF-Token": "forged"}, timeout=10
+    )
     assert forged.status_code == 403 and forged.json()["error"] == "Auth.Csrf"
     requests.post(console.url + "/login", data={"name": "ops", "password": "wrong"}, timeout=10)
     requests.post(console.url + "/login", data={"name": PASSWORD, "password": "x"}, timeout=10)
@@ -233,13 +265,19 @@ def test_secrets_are_never_in_redis_in_clear_nor_in_the_logs(
         link_secret = link.split("link=")[1].split(".")[1]
         browser = open_link(link)
         csrf = page_csrf(browser, console.url + "/account")
-        browser.post(console.url + "/api/me/password", json={"password": PASSWORD},
-                     headers={"X-CSRF-Token": csrf}, timeout=10)  # fmt: skip
+        browser.post(
+            console.url + "/api/me/password",
+            json={"password": PASSWORD},
+            headers={"X-CSRF-Token": csrf},
+            timeout=10,
+        )
         token = api_token(console, browser)
-        requests.post(console.url + "/login", data={"name": "li-wei", "password": PASSWORD},
-                      timeout=10)  # fmt: skip
-        requests.post(console.url + "/login", data={"name": "li-wei", "password": PASSWORD + "x"},
-                      timeout=10)  # fmt: skip
+        requests.post(
+            console.url + "/login", data={"name": "li-wei", "password": PASSWORD}, timeout=10
+        )
+        requests.post(
+            console.url + "/login", data={"name": "li-wei", "password": PASSWORD + "x"}, timeout=10
+        )
         requests.get(console.url + "/api/me", headers=bearer(token), timeout=10)
         requests.get(console.url + "/api/me", headers=bearer(token + "x"), timeout=10)
         console.get("/api/audit")
@@ -282,8 +320,12 @@ def test_failed_passwords_slow_down_per_account_as_well_as_per_address(
 
         def attempt(name: str) -> float:
             started = time.monotonic()
-            response = requests.post(console.url + "/login", data={"name": name, "password": "x"},
-                                     allow_redirects=False, timeout=30)  # fmt: skip
+            response = requests.post(
+                console.url + "/login",
+                data={"name": name, "password": "x"},
+                allow_redirects=False,
+                timeout=30,
+            )
             assert response.status_code == 401
             return time.monotonic() - started
 

@@ -12,9 +12,11 @@ def test_json_rows_and_a_sheet_are_appended_with_an_uploads_reasons(console) -> 
     cid = console.create(sheet(2), broker=NUMBERS[0])["id"]
     store = open_engine(console.settings).store
     existing = [rec[2] for rec, _, _ in store.iter_rows(cid)]
-    rows = [{"Caller": "13800000100", "Callee": "13700000001"},
-            {"Caller": "13800000101", "Callee": existing[0]},
-            {"Caller": "13800000102", "Callee": "1.37E+10"}]  # fmt: skip
+    rows = [
+        {"Caller": "13800000100", "Callee": "13700000001"},
+        {"Caller": "13800000101", "Callee": existing[0]},
+        {"Caller": "13800000102", "Callee": "1.37E+10"},
+    ]
     got = console.post(f"/api/campaigns/{cid}/rows", json={"rows": rows})
     assert got.status_code == 200, got.text
     body = got.json()
@@ -25,8 +27,13 @@ def test_json_rows_and_a_sheet_are_appended_with_an_uploads_reasons(console) -> 
     assert got.status_code == 200, got.text
     assert (got.json()["accepted"], got.json()["reasons"]) == (1, {"Sheet.Duplicate": 1})
     stored = [(rec[0], rec[2]) for rec, _, _ in store.iter_rows(cid)]
-    assert stored[2:] == [(3, "13700000001"), (4, existing[0]), (5, "1.37E+10"),
-                          (6, "13700000002"), (7, "13700000001")]  # fmt: skip
+    assert stored[2:] == [
+        (3, "13700000001"),
+        (4, existing[0]),
+        (5, "1.37E+10"),
+        (6, "13700000002"),
+        (7, "13700000001"),
+    ]
 
 
 def test_appending_is_refused_with_reasons(console) -> None:

@@ -25,8 +25,12 @@ def test_demo_web_opens_the_console_on_the_campaign_until_ctrl_c(tmp_path) -> No
     err = open(tmp_path / "stderr.log", "w+")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "dialer.cli", "demo", "--web", "--rate", "20/s"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=err, text=True,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=err,
+        text=True,
+    )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     try:
@@ -54,10 +58,18 @@ def test_demo_web_opens_the_console_on_the_campaign_until_ctrl_c(tmp_path) -> No
         token = {"Authorization": "Bearer " + re.search(r"token=([^&]+)", link)[1]}
         api = page.url.split("/campaigns/")[0] + "/api/campaigns"
         made = requests.post(
-            api, headers=token, timeout=10, files={"file": ("more.csv", "Callee\n13912345678\n")},
-            data={"broker": "02151234567", "instance_id": "ccc-demo", "window": "00:00-24:00",
-                  "caller": "13700000001", "wrap_up_s": "0"},
-        )  # fmt: skip
+            api,
+            headers=token,
+            timeout=10,
+            files={"file": ("more.csv", "Callee\n13912345678\n")},
+            data={
+                "broker": "02151234567",
+                "instance_id": "ccc-demo",
+                "window": "00:00-24:00",
+                "caller": "13700000001",
+                "wrap_up_s": "0",
+            },
+        )
         assert made.status_code == 201, made.text
         more = made.json()["id"]
         assert requests.post(f"{api}/{more}/start", headers=token, timeout=10).ok

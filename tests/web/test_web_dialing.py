@@ -47,8 +47,9 @@ def test_campaign_started_from_the_api_dials_to_done_and_downloads_match_the_cli
     assert {c["now"] for c in callers} <= {"in a call", "wrap-up", "free"}
     assert doc["waits"] == [] and doc["stalled"] is None and doc["pause_code"] == ""
 
-    assert re.search(rf'dialer_calls_placed_total{{broker="{NUMBERS[0]}",campaign="{cid}"}} \d',
-                     scraped)  # fmt: skip
+    assert re.search(
+        rf'dialer_calls_placed_total{{broker="{NUMBERS[0]}",campaign="{cid}"}} \d', scraped
+    )
     rows_metric = rf'dialer_campaign_rows{{campaign="{cid}",name="回访名单",state="REJECTED"}} 1'
     assert re.search(rows_metric, scraped)
     assert re.search(r"^dialer_workers_alive [1-9]", scraped, flags=re.M)
@@ -81,9 +82,11 @@ def assert_reports_are_the_clis(console, cid: str, tmp_path) -> None:
     url = f"{console.url}/api/campaigns/{cid}/report.html"
     asks = {
         "en": [{}, {"params": {"lang": "en"}}, {"headers": {"Accept-Language": "en-US"}}],
-        "zh_CN": [{"params": {"lang": "zh_CN"}},
-                  {"headers": {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}}],
-    }  # fmt: skip
+        "zh_CN": [
+            {"params": {"lang": "zh_CN"}},
+            {"headers": {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}},
+        ],
+    }
     for lang, ways in asks.items():
         for way in ways:
             headers = {**console.auth, **way.get("headers", {})}
@@ -103,9 +106,19 @@ def assert_reports_are_the_clis(console, cid: str, tmp_path) -> None:
             assert (tmp_path / "cli.html").read_bytes() in (before, after), (lang, way)
     zh = after.decode("utf-8")
     assert '<html lang="zh-CN">' in zh and zh.count("<svg") == 1
-    for words in ("任务 回访名单", "设置", "各状态行数", "通话结果", "各中间号",
-                  "各主叫坐席", "失败和结果未知的行", "已发起 <code", "已接通",
-                  "回访名单.csv", "号码无效"):  # fmt: skip
+    for words in (
+        "任务 回访名单",
+        "设置",
+        "各状态行数",
+        "通话结果",
+        "各中间号",
+        "各主叫坐席",
+        "失败和结果未知的行",
+        "已发起 <code",
+        "已接通",
+        "回访名单.csv",
+        "号码无效",
+    ):
         assert words in zh, words
     assert "Rows by status" not in zh and "Per broker" not in zh
     bad = requests.get(url, headers=console.auth, params={"lang": "fr"}, timeout=30)

@@ -25,11 +25,14 @@ def signed_in(console, language: str | None = None) -> requests.Session:
 
 def test_accept_language_picks_the_language_and_the_switch_overrides_it(console) -> None:
     for header, lang, word in (
-        ("zh-CN,zh;q=0.9,en;q=0.8", "zh-CN", "登录"), ("en-US,en;q=0.9", "en", "Sign in"),
-        ("fr-FR, zh;q=0.5", "zh-CN", "登录"), ("", "en", "Sign in"),
-    ):  # fmt: skip
-        page = requests.get(console.url + "/login", headers={"Accept-Language": header},
-                            timeout=10).text  # fmt: skip
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh-CN", "登录"),
+        ("en-US,en;q=0.9", "en", "Sign in"),
+        ("fr-FR, zh;q=0.5", "zh-CN", "登录"),
+        ("", "en", "Sign in"),
+    ):
+        page = requests.get(
+            console.url + "/login", headers={"Accept-Language": header}, timeout=10
+        ).text
         assert f'<html lang="{lang}">' in page and word in page, header
     browser = signed_in(console, "en")
     browser.get(console.url + "/lang/zh_CN?next=/campaigns", timeout=10)

@@ -12,10 +12,13 @@ def test_an_upload_with_a_webhook_answers_its_new_secret_once_and_lists_the_endp
     console,
 ) -> None:
     response = console.post(
-        "/api/campaigns", files={"file": ("s.csv", sheet(2))},
-        data={"broker": NUMBERS[0],
-              "webhook": ["http://127.0.0.1:9/hook events=row.*", "https://crm.example/h"]},
-    )  # fmt: skip
+        "/api/campaigns",
+        files={"file": ("s.csv", sheet(2))},
+        data={
+            "broker": NUMBERS[0],
+            "webhook": ["http://127.0.0.1:9/hook events=row.*", "https://crm.example/h"],
+        },
+    )
     assert response.status_code == 201, response.text
     cid, secret = response.json()["id"], response.json()["webhook_secret"]
     assert secret.startswith("whsec_")
@@ -33,9 +36,10 @@ def test_an_upload_with_a_webhook_answers_its_new_secret_once_and_lists_the_endp
 
 def test_redelivery_is_refused_with_reasons_and_queues_kept_events(console) -> None:
     cid = console.post(
-        "/api/campaigns", files={"file": ("s.csv", sheet(2))},
+        "/api/campaigns",
+        files={"file": ("s.csv", sheet(2))},
         data={"broker": NUMBERS[0], "webhook": "http://127.0.0.1:9/hook"},
-    ).json()["id"]  # fmt: skip
+    ).json()["id"]
     bad = console.post(f"/api/campaigns/{cid}/webhooks/redeliver", json={"event_ids": ["evt_x"]})
     assert bad.status_code == 400 and "keeps no event" in bad.json()["message"]
     assert console.post(f"/api/campaigns/{cid}/webhooks/redeliver", json={}).status_code == 400

@@ -69,9 +69,14 @@ def busy_timeline(start_ms: int) -> Timeline:
 
 
 def timed_timeline(
-    rng: random.Random, faults: Faults, start_ms: int, timeout_seconds: int, *,
-    caller: str = "", callee_ring: int = 1,
-) -> Timeline:  # fmt: skip
+    rng: random.Random,
+    faults: Faults,
+    start_ms: int,
+    timeout_seconds: int,
+    *,
+    caller: str = "",
+    callee_ring: int = 1,
+) -> Timeline:
     """Caller's leg rings, then (if answered) the callee's, then talk. A leg not answered rings
     until TimeoutSeconds from the start, as CCC hangs up a call not connected by then. A
     caller who is away never answers; `callee_ring`: the how-manyth time this callee's leg
@@ -87,9 +92,16 @@ def timed_timeline(
         caller_answers = False
     if not caller_answers:
         return Timeline(
-            start_ms, None, None, at(timeout_seconds), False, "NoAnswer",
-            CALLER_NO_ANSWER_REASON, "caller", timed=True,
-        )  # fmt: skip
+            start_ms,
+            None,
+            None,
+            at(timeout_seconds),
+            False,
+            "NoAnswer",
+            CALLER_NO_ANSWER_REASON,
+            "caller",
+            timed=True,
+        )
     callee_ring_s = caller_ring + _draw(rng, faults.ring_s)
     answer = faults.callee_answer
     if faults.callee_answer_by_ring:
@@ -98,15 +110,29 @@ def timed_timeline(
     callee_answers = _chance(rng, answer) and callee_ring_s < timeout_seconds
     if not callee_answers:
         return Timeline(
-            start_ms, at(caller_ring), None, at(timeout_seconds), False, "NoAnswer",
-            CALLEE_NO_ANSWER_REASON, "callee", timed=True,
-        )  # fmt: skip
+            start_ms,
+            at(caller_ring),
+            None,
+            at(timeout_seconds),
+            False,
+            "NoAnswer",
+            CALLEE_NO_ANSWER_REASON,
+            "callee",
+            timed=True,
+        )
     talk = _draw(rng, faults.talk_s)
     hangs_up = rng.choice(("caller", "callee"))
     return Timeline(
-        start_ms, at(caller_ring), at(callee_ring_s), at(callee_ring_s + talk), False, "Success",
-        OK_REASON, hangs_up, timed=True,
-    )  # fmt: skip
+        start_ms,
+        at(caller_ring),
+        at(callee_ring_s),
+        at(callee_ring_s + talk),
+        False,
+        "Success",
+        OK_REASON,
+        hangs_up,
+        timed=True,
+    )
 
 
 def instant_timeline(rng: random.Random, start_ms: int) -> Timeline:
@@ -119,9 +145,16 @@ def instant_timeline(rng: random.Random, start_ms: int) -> Timeline:
     established_ms = start_ms + ring_ms if established else None
     release_ms = start_ms + ring_ms + talk_s * 1000
     return Timeline(
-        start_ms, established_ms, established_ms, release_ms, False, disposition, reason,
-        initiator, timed=False,
-    )  # fmt: skip
+        start_ms,
+        established_ms,
+        established_ms,
+        release_ms,
+        False,
+        disposition,
+        reason,
+        initiator,
+        timed=False,
+    )
 
 
 def call_record(

@@ -106,10 +106,13 @@ class Faults:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; what it returns can be posted back to `update`."""
         return {
-            f.name: str(v) if isinstance(v := getattr(self, f.name), Span)
-            else list(v) if isinstance(v, tuple) else v
+            f.name: str(v)
+            if isinstance(v := getattr(self, f.name), Span)
+            else list(v)
+            if isinstance(v, tuple)
+            else v
             for f in fields(self)
-        }  # fmt: skip
+        }
 
 
 def _number(minimum: float = 0.0, maximum: float | None = None) -> Callable[[Any], float]:

@@ -28,8 +28,13 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], state: SimulatorState,
-                 nonces: NonceRegistry, offline_for: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        address: tuple[str, int],
+        state: SimulatorState,
+        nonces: NonceRegistry,
+        offline_for: Any,
+    ) -> None:
         super().__init__(address, _Handler)
         self.state = state
         self.nonces = nonces

@@ -180,15 +180,15 @@ class SimulatorState:
                 self._log_file.flush()
         return call
 
-    def _timeline(self, caller: str, callee: str, start_ms: int,
-                  timeout_seconds: int) -> Timeline:  # fmt: skip
+    def _timeline(self, caller: str, callee: str, start_ms: int, timeout_seconds: int) -> Timeline:
         if not self.faults.timed:
             return instant_timeline(self.rng, start_ms)
         if self._busy_until_ms.get(caller, 0) > start_ms:
             return busy_timeline(start_ms)
         ring = self._callee_rung.get(callee, 0) + 1
-        timeline = timed_timeline(self.call_rng, self.faults, start_ms, timeout_seconds,
-                                  caller=caller, callee_ring=ring)  # fmt: skip
+        timeline = timed_timeline(
+            self.call_rng, self.faults, start_ms, timeout_seconds, caller=caller, callee_ring=ring
+        )
         if timeline.caller_answered_ms is not None:
             self._callee_rung[callee] = ring
         self._busy_until_ms[caller] = timeline.release_ms
