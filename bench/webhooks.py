@@ -194,7 +194,13 @@ def main() -> None:
     )
     args = p.parse_args()
     receiver = Receiver(args.delay_ms / 1000)
-    env = {"DIALER_WEBHOOK_BACKOFF_BASE_S": args.backoff_base_s}
+    env = {
+        "DIALER_WEBHOOK_BACKOFF_BASE_S": args.backoff_base_s,
+        # call.ended waits for the call records; what is measured here is delivery, so the
+        # records are read as soon as they can be rather than on a lookup budget.
+        "DIALER_RECORDS_BUDGET": "1",
+        "DIALER_CDR_MARGIN_S": "1",
+    }
     with harness.environment(harness.brokers(args.brokers), 50, **env) as ctx:
         engine = ctx["engine"]
         harness.start_workers(ctx, args.workers, args.concurrency)

@@ -9,6 +9,7 @@ import argparse
 import codecs
 import datetime as dt
 import math
+import re
 import unicodedata
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
@@ -33,6 +34,8 @@ class Parser(argparse.ArgumentParser):
     """An argument parser whose mistakes are one line: the problem and where to look."""
 
     def error(self, message: str) -> NoReturn:
+        if len(message) > 160:  # an unknown command: argparse lists every command; --help does
+            message = re.sub(r" \(choose from [^)]*\)$", "", message)
         self.exit(2, f"{self.prog}: {clip(message)} (see {self.prog} --help)\n")
 
 

@@ -51,7 +51,7 @@ def test_a_new_york_campaign_shows_new_york_times_on_pages_cli_exports_and_repor
     offset = dt.datetime.fromtimestamp(created_s, ZoneInfo(NY)).strftime("%z")
     offset = f"{offset[:3]}:{offset[3:]}"
     time_columns = [i for i, name in enumerate(header) if name.endswith("_at")]
-    assert len(time_columns) == 4, header
+    assert {header[i] for i in time_columns} >= {"dispatched_at", "released_at"}, header
     stamps = [row[i] for row in placed for i in time_columns if row[i]]
     assert stamps and all(s.endswith(offset) for s in stamps), stamps
 

@@ -49,6 +49,15 @@ class _Server(ThreadingHTTPServer):
             with contextlib.suppress(OSError):  # closed meanwhile
                 conn.shutdown(socket.SHUT_RDWR)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away before its answer (a read timeout, a stopped worker) is how
+        the real CCC sees clients too: logged, never a traceback on the process's stderr."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError):
+            log.debug("client %s went away: %s", client_address, exc)
+            return
+        log.exception("simulator: request from %s failed", client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
