@@ -129,8 +129,15 @@ def wait_for_workers(ctx: dict, count: int, timeout_s: float = 120.0) -> None:
 
 
 def start_workers(
-    ctx: dict, count: int, concurrency: int, app: str = "tasks", extra: tuple[str, ...] = ()
+    ctx: dict,
+    count: int,
+    concurrency: int,
+    app: str = "tasks",
+    extra: tuple[str, ...] = (),
+    name: str = "b",
 ) -> None:
+    """`count` celery workers of `app`; `name` sets their node names and log files apart
+    (a second kind of worker, e.g. delivery-only ones, needs its own)."""
     for i in range(count):
         ctx["procs"].append(
             subprocess.Popen(
@@ -148,7 +155,7 @@ def start_workers(
                     "--loglevel",
                     "WARNING",
                     "-n",
-                    f"b{i}@%h",
+                    f"{name}{i}@%h",
                     "--without-heartbeat",
                     "--without-mingle",
                     "--without-gossip",
@@ -156,7 +163,7 @@ def start_workers(
                 ],
                 env=ctx["env"],
                 cwd=ROOT,
-                stdout=open(ctx["tmp"] / f"worker{i}.log", "wb"),  # noqa: SIM115
+                stdout=open(ctx["tmp"] / f"{name}{i}.log", "wb"),  # noqa: SIM115
                 stderr=subprocess.STDOUT,
             )
         )

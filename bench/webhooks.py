@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -142,40 +141,6 @@ def lags(events: EventStore, cid: str) -> tuple[list[float], list[float]]:
     return fanned, sent
 
 
-def start_delivery_workers(ctx: dict, count: int, queue: str) -> None:
-    for i in range(count):
-        log = open(ctx["tmp"] / f"webhooks{i}.log", "wb")  # noqa: SIM115
-        ctx["procs"].append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "tasks",
-                    "worker",
-                    "--pool",
-                    "threads",
-                    "--concurrency",
-                    "8",
-                    "--loglevel",
-                    "WARNING",
-                    "-n",
-                    f"wh{i}@%h",
-                    "-Q",
-                    queue,
-                    "--without-heartbeat",
-                    "--without-mingle",
-                    "--without-gossip",
-                ],
-                env=ctx["env"],
-                cwd=harness.ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        )
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--calls", type=int, default=2000)
@@ -206,7 +171,7 @@ def main() -> None:
         harness.start_workers(ctx, args.workers, args.concurrency)
         if args.webhook_workers:
             queue = f"{ctx['env']['DIALER_NAMESPACE']}.webhooks"
-            start_delivery_workers(ctx, args.webhook_workers, queue)
+            harness.start_workers(ctx, args.webhook_workers, 8, extra=("-Q", queue), name="wh")
         time.sleep(3)
         cid, events = campaign(ctx, args, "up", receiver.url)
         engine.start(cid)

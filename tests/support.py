@@ -121,7 +121,8 @@ class WorkerPool:
     def log(self, n: int) -> Path:
         return Path(self.log_dir) / f"{self.name}{n}.log"
 
-    def start(self, concurrency: int = 8) -> subprocess.Popen:
+    def start(self, concurrency: int = 8, extra: tuple[str, ...] = ()) -> subprocess.Popen:
+        """One more worker; `extra`: more `celery worker` options (`-Q QUEUE`)."""
         n = self.started
         self.started += 1
         log = open(self.log(n), "wb")  # noqa: SIM115
@@ -144,6 +145,7 @@ class WorkerPool:
                 "--without-heartbeat",
                 "--without-mingle",
                 "--without-gossip",
+                *extra,
             ],
             env=self.env,
             stdout=log,

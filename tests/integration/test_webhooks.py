@@ -279,34 +279,9 @@ def test_a_worker_started_for_the_webhooks_queue_delivers_and_takes_no_call(
 ) -> None:
     secret = new_secret()
     env = engine_env(redis_server.url, namespace, simulator.url, **FAST)
-    log = tmp_path / "deliverer.log"
-    with open(log, "wb") as out:
-        deliverer = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "tasks",
-                "worker",
-                "--pool",
-                "threads",
-                "--concurrency",
-                "4",
-                "--loglevel",
-                "INFO",
-                "-n",
-                "deliverer@%h",
-                "-Q",
-                f"{namespace}.webhooks",
-                "--without-heartbeat",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    pool = workers(env, name="deliverer")
+    deliverer = pool.start(concurrency=4, extra=("-Q", f"{namespace}.webhooks"))
+    log = pool.log(0)
     try:
         wait_until(
             lambda: "takes no calls" in log.read_text(errors="replace"),
