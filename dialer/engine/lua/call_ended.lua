@@ -47,7 +47,7 @@ if ARGV[10] == '1' then
   elseif not state then
     redis.call('ZADD', KEYS[6], 'NX', now_ms(), caller)
   end
-else
+elseif redis.call('HEXISTS', presence_key, 'missed') == 1 then
   redis.call('HSET', presence_key, 'missed', 0)
 end
 -- XX: a hold that has already lapsed (the max hold) is not brought back.

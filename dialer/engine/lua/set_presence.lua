@@ -11,16 +11,16 @@ local key, agent, state, reason = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local old = redis.call('HMGET', key, 'state', 'since', 'reason')
 local prev, since = old[1] or '', tonumber(old[2] or '0')
 if ARGV[6] ~= '' and prev ~= ARGV[6] then return {0, prev, since} end
-if prev == state and (old[3] or '') == reason then return {0, prev, since} end
 local now = now_ms()
+if ARGV[4] ~= '' then redis.call('HSET', key, 'account', ARGV[4]) end
+if ARGV[5] == '1' then redis.call('HSET', key, 'screen', 1, 'seen', now) end
+if prev == state and (old[3] or '') == reason then return {0, prev, since} end
 if prev == 'BREAK' and since > 0 then
   redis.call('HINCRBY', KEYS[3], 'break_ms', now - since)
   redis.call('EXPIRE', KEYS[3], 3 * 86400)
 end
 redis.call('HSET', key, 'state', state, 'reason', reason, 'since', now)
 if state == 'READY' then redis.call('HSET', key, 'missed', 0) end
-if ARGV[4] ~= '' then redis.call('HSET', key, 'account', ARGV[4]) end
-if ARGV[5] == '1' then redis.call('HSET', key, 'screen', 1, 'seen', now) end
 if ARGV[5] == '0' and state == 'OFFLINE' then redis.call('HSET', key, 'screen', 0) end
 redis.call('ZADD', KEYS[2], now, agent)
 return {1, prev, since}
