@@ -126,10 +126,12 @@ def test_installed_wheel_runs_the_demo_from_an_empty_folder(wheel: Path, tmp_pat
     # Agents are paced: 20 of them share the rows, and none is rung mid-call.
     calls = calls_log(out / "calls.jsonl")
     assert caller_overlaps(calls) == [] and not any(c["caller_busy"] for c in calls)
-    assert len({c["caller"] for c in calls}) == 20
-    assert {r["caller"] for r in rows if r["status"] == "DISPATCHED"} == {
-        c["caller"] for c in calls
-    }
+    called = {c["caller"] for c in calls}
+    assert len(called) == 20
+    # Every row ends with an agent who was called; not every agent called ends a row (two
+    # rings in a row unanswered put an agent on a break, System.MissedRings, and their rows
+    # go to others).
+    assert {r["caller"] for r in rows if r["status"] == "DISPATCHED"} <= called
     # The demo waits for its call records, so every placed call has an outcome and the
     # report shows them.
     placed = [r for r in rows if r["status"] == "DISPATCHED"]
