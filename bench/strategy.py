@@ -106,7 +106,7 @@ def run(args: argparse.Namespace, strategy: bool) -> dict[str, float]:
         )
         cid = harness.upload_sheet(engine, sheet, settings)
         harness.start_workers(ctx, 2, 32)
-        time.sleep(4)
+        harness.wait_for_workers(ctx, 2)
         client = redis.Redis.from_url(ctx["redis"].url)
         before = commands(client)
         stop = threading.Event()

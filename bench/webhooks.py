@@ -104,7 +104,12 @@ def campaign(ctx: dict, args: argparse.Namespace, name: str, url: str) -> tuple[
         f.write("Caller,Callee,Broker\n")
         for i in range(offset, offset + args.calls):
             f.write(f"138{i:08d},139{i:08d},{numbers[i % len(numbers)]}\n")
-    settings = CampaignSettings(name, "ccc-test", rate_per_s=args.rate, windows=("00:00-24:00",))
+    # One call per row: a caller's leg that rang out would otherwise send its row round again
+    # after --agent-miss-wait-s (30 s), and the run would wait on the contact strategy, not
+    # on delivery.
+    settings = CampaignSettings(
+        name, "ccc-test", rate_per_s=args.rate, windows=("00:00-24:00",), max_agent_misses=1
+    )
     cid = harness.upload_sheet(engine, sheet, settings)
     events = EventStore(engine.store.r, engine.store.keys)
     events.save_endpoints(cid, [WebhookEndpoint("1", url, (), (new_secret(),))])
@@ -172,7 +177,8 @@ def main() -> None:
         if args.webhook_workers:
             queue = f"{ctx['env']['DIALER_NAMESPACE']}.webhooks"
             harness.start_workers(ctx, args.webhook_workers, 8, extra=("-Q", queue), name="wh")
-        time.sleep(3)
+        # Delivery-only workers write no heartbeat: the ones taking calls are waited for.
+        harness.wait_for_workers(ctx, args.workers)
         cid, events = campaign(ctx, args, "up", receiver.url)
         engine.start(cid)
         ok = wait_delivered(

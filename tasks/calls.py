@@ -208,7 +208,7 @@ def register(app: Celery, settings: Settings) -> None:
                 lazy.append(WorkerContext(settings, app.conf.task_default_queue))
             return lazy[0]
 
-    app.dialer_context = ctx  # type: ignore[attr-defined]
+    app.dialer_context = ctx
 
     @app.task(name=TASK)
     def place_call(

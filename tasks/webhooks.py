@@ -66,7 +66,7 @@ def register(app: Celery, settings: Settings) -> None:
                 lazy.append(WebhookContext(settings))
             return lazy[0]
 
-    app.webhook_context = ctx  # type: ignore[attr-defined]
+    app.webhook_context = ctx
 
     @app.task(name=TASK, queue=webhooks_queue(settings))
     def deliver_webhook(campaign: str, event_id: str, endpoint: str) -> bool:
@@ -85,8 +85,8 @@ def register(app: Celery, settings: Settings) -> None:
 
 
 def start_dispatcher(app: Celery) -> None:
-    app.webhook_context().start(lambda ds: publish(app, ds))  # type: ignore[attr-defined]
+    app.webhook_context().start(lambda ds: publish(app, ds))
 
 
 def stop_dispatcher(app: Celery) -> None:
-    app.webhook_context().stop()  # type: ignore[attr-defined]
+    app.webhook_context().stop()

@@ -105,4 +105,4 @@ def wait_for_outcomes(console, cid: str, timeout_s: float = 90) -> None:
         if all(r["outcome"] for r in placed):
             return
         assert time.monotonic() < deadline, "call records still missing"
-        time.sleep(1)
+        time.sleep(0.25)

@@ -66,7 +66,7 @@ def cmd_append(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add the campaign subcommands to the `dialer` parser."""
     p = sub.add_parser("upload", help="validate and store a campaign sheet")
     add_upload_options(p)
@@ -210,7 +210,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(in_process_workers, args.output, args.sheet, args.rate, web=args.web)
 
 
-def register_engine(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_engine(sub: argparse._SubParsersAction) -> None:
     for name, text in (
         ("start", "start dialing an uploaded campaign"),
         ("pause", "stop dialing within a second; queued rows wait"),

@@ -61,7 +61,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     group = sub.add_parser("dnc", help="the do-not-call list, checked as every call begins")
     verbs = group.add_subparsers(dest="verb", required=True)
     p = verbs.add_parser("add", help="put numbers on the list")

@@ -116,7 +116,7 @@ def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add list, rows and delete to the `dialer` parser."""
     p = sub.add_parser("list", help="stored campaigns, newest first")
     p.add_argument(

@@ -80,7 +80,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("users", help="people's accounts of the console and API")
     verbs = p.add_subparsers(dest="users_command", required=True)
     url_help = f"the console's address, for the sign-in link (default {DEFAULT_URL})"

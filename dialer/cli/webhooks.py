@@ -81,7 +81,7 @@ def cmd_webhooks(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("webhooks", help="a campaign's webhook endpoints and deliveries; redeliver")
     p.add_argument("id")
     p.add_argument("--json", action="store_true")

@@ -48,7 +48,7 @@ def cmd_workers(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("workers", help="the worker processes alive, healthy or why not")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_workers)

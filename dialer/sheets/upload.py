@@ -81,7 +81,7 @@ def _require_sources(file: str, columns: validate.ColumnMap, settings: CampaignS
         )
 
 
-def _tally(report: UploadTally, frame) -> None:  # type: ignore[no-untyped-def]
+def _tally(report: UploadTally, frame) -> None:
     report.total += len(frame)
     accepted = frame["reason"] == ""
     report.accepted += int(accepted.sum())

@@ -25,7 +25,7 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("web", help="serve the web console and HTTP API")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost)")
     p.add_argument("--port", type=int, default=8000, help="0 picks a free port")

@@ -1,12 +1,10 @@
-"""`dialer demo` as a newcomer runs it: a fresh directory, no DIALER_REDIS_URL, nothing
-running; it must leave the three files and shut everything down — also when it is stopped
-with SIGTERM or killed."""
+"""`dialer demo` stopped with SIGTERM or killed shuts everything down. The demo run to its end,
+as a newcomer runs it (a fresh directory, no DIALER_REDIS_URL, nothing running; the three
+files left), is tests/integration/test_packaging.py's: from the installed wheel."""
 
 from __future__ import annotations
 
-import csv
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -14,58 +12,6 @@ import sys
 import psutil
 import pytest
 from support import calls_log, wait_until
-
-from dialer.ccc.simulator.calls import caller_overlaps
-
-
-@pytest.mark.timeout(240)
-def test_demo_runs_end_to_end_in_a_fresh_directory(tmp_path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_", "ALIBABA"))}
-    env["HOME"] = str(tmp_path / "home")  # nothing of the user's is touched or reused
-    done = subprocess.run(
-        [sys.executable, "-m", "dialer.cli", "demo"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=400,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    out = tmp_path / "demo-output"
-    for name in ("results.csv", "results.xlsx", "report.html"):
-        assert (out / name).stat().st_size > 0, name
-        assert str((out / name).resolve()) in done.stdout
-    with open(out / "results.csv", encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert len(rows) == 300
-    assert {r["status"] for r in rows} <= {"DISPATCHED", "FAILED", "REJECTED"}
-    assert sum(r["status"] == "REJECTED" for r in rows) == 7
-    # Agents are paced: 20 of them share the rows, and none is rung mid-call.
-    calls = calls_log(out / "calls.jsonl")
-    assert caller_overlaps(calls) == [] and not any(c["caller_busy"] for c in calls)
-    assert len({c["caller"] for c in calls}) == 20
-    assert {r["caller"] for r in rows if r["status"] == "DISPATCHED"} == {
-        c["caller"] for c in calls
-    }
-    # The demo waits for its call records, so every placed call has an outcome and the
-    # report shows them.
-    placed = [r for r in rows if r["status"] == "DISPATCHED"]
-    assert placed and all(r["outcome"] for r in placed)
-    assert {"CONNECTED", "CALLEE_NO_ANSWER"} <= {r["outcome"] for r in placed}
-    # The demo's contact strategy tries customers again: more are reached than the 68.6 %
-    # one pass reached (#21), and some rows took more than one call.
-    reach = re.search(r"customers reached: (\d+) of (\d+) dialled", done.stdout)
-    assert reach and int(reach[1]) / int(reach[2]) > 0.8, done.stdout[-500:]
-    assert any(int(r["contacts"]) > 1 for r in placed)
-    assert sum(r["outcome"] == "CONNECTED" for r in placed) == int(reach[1])
-    page = (out / "report.html").read_text(encoding="utf-8")
-    outcomes = page[page.index('<table id="outcomes">') :]
-    assert "CONNECTED" in outcomes[: outcomes.index("</table>")]
-    assert "Traceback" not in done.stderr
-    leftover = subprocess.run(["pgrep", "-f", "dialer-demo-.*redis"], capture_output=True)
-    assert leftover.stdout == b""
-    # The demo never falls back to the shared embedded Redis (a daemon that would outlive it).
-    assert not (tmp_path / "home" / ".local" / "share" / "b2b-dialer").exists()
 
 
 def start_demo(tmp_path) -> tuple[subprocess.Popen, psutil.Process]:

@@ -321,6 +321,7 @@ def test_with_sentinels_a_primary_killed_mid_campaign_dials_nobody_twice(
     replica = EmbeddedRedis(tmp_path / "replica").start()
     link = TcpProxy(primary.port)
     sentinels = None
+    w = None
     try:
         r = redis.Redis(port=replica.port)
         r.replicaof("127.0.0.1", link.port)
@@ -345,6 +346,9 @@ def test_with_sentinels_a_primary_killed_mid_campaign_dials_nobody_twice(
         assert_nobody_twice_and_every_call_accounted_for(engine, cid, simulator)
         assert any("Redis has a new primary" in w.log(n).read_text() for n in range(w.started))
     finally:
+        # The workers go first: one whose Sentinels are gone spends its whole 15 s stopping.
+        if w is not None:
+            w.stop_all()
         if sentinels is not None:
             sentinels.close()
         link.close()

@@ -25,6 +25,7 @@ from dialer.engine import CampaignStore, Engine, Keys
 from dialer.models import TERMINAL_STATES, CampaignStatus
 from dialer.settings import Settings
 
+OUTAGE_S = 15
 WRONG_SECRET = {"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "not-the-secret"}
 
 
@@ -69,7 +70,7 @@ def test_ccc_outage_fails_no_row_shows_in_status_and_dialling_resumes_by_itself(
     engine, simulator, redis_server, namespace, workers, tmp_path
 ) -> None:
     cid = new_campaign(
-        engine, write_sheet(tmp_path / "s.csv", 100), pool=NUMBERS[:2], rate_per_s=4.0
+        engine, write_sheet(tmp_path / "s.csv", 60), pool=NUMBERS[:2], rate_per_s=4.0
     )
     env = engine_env(redis_server.url, namespace, simulator.url)
     w = workers(env)
@@ -84,7 +85,9 @@ def test_ccc_outage_fails_no_row_shows_in_status_and_dialling_resumes_by_itself(
     human = dialer(env, "status", cid).stdout
     assert "CCC unreachable since" in human and "next probe in" in human
     assert "ETA" not in human
-    time.sleep(max(0.0, 30 - (time.time() - down_at)))
+    # Longer than every lease and health limit of engine_env's workers (the longest: the 10 s
+    # stall limit), so the outage outlasts each of them.
+    time.sleep(max(0.0, OUTAGE_S - (time.time() - down_at)))
     during = status_json(env, cid)
     assert during["ccc_unreachable"] is not None and not during["counts"].get("FAILED")
     simulator.go_online()

@@ -135,6 +135,9 @@ def test_a_row_naming_an_away_agent_ends_with_its_reason_after_the_misses_allowe
         wrap_up_s=0.2,
         max_agent_misses=2,
         agent_miss_wait_s=1.0,
+        # Off: the pair guard (60 s from each call of the pair) would hold the second try
+        # for a minute, and hide whether it waited for the agent.
+        pair_guard_s=0,
     )
     placed = run(engine, simulator, redis_server, namespace, workers, cid)
     calls = by_callee(placed)

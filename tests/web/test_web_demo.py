@@ -10,21 +10,39 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import psutil
 import pytest
 import requests
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.timeout(180)
 def test_demo_web_opens_the_console_on_the_campaign_until_ctrl_c(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIALER_", "CCC_", "ALIBABA"))}
     env["HOME"] = str(tmp_path / "home")
+    # The sample's first 30 rows: what is checked here is the console and the shutdown, and
+    # the whole sample's run is tests/integration/test_packaging.py's.
+    sample = (ROOT / "campaigns" / "sample-pool.csv").read_bytes().splitlines(keepends=True)
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_bytes(b"".join(sample[:31]))
     # Both outputs are drained all along: a child writing to a pipe nobody reads blocks once
     # the pipe's 64 KiB are full, and then it cannot finish anything, its shutdown included.
     err = open(tmp_path / "stderr.log", "w+")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dialer.cli", "demo", "--web", "--rate", "20/s"],
+        [
+            sys.executable,
+            "-m",
+            "dialer.cli",
+            "demo",
+            "--web",
+            "--sheet",
+            str(sheet),
+            "--rate",
+            "20/s",
+        ],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
