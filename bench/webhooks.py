@@ -12,6 +12,7 @@ outage next to the one without it (the engine's own start times, Redis clock).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -141,6 +142,16 @@ def lags(events: EventStore, cid: str) -> tuple[list[float], list[float]]:
     return fanned, sent
 
 
+def retry_gaps(events: EventStore, cid: str) -> list[float]:
+    """For each attempt that followed a failed one: ms from the failure to it (Redis clock,
+    the delivery log's own times)."""
+    gaps = []
+    for d in events.deliveries(cid).values():
+        log = d.get("log") or []
+        gaps += [b["at"] - a["at"] for a, b in itertools.pairwise(log)]
+    return gaps
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--calls", type=int, default=2000)
@@ -224,6 +235,12 @@ def main() -> None:
             f"delivered, {len(lost)} lost{'' if ok else ' (TIMED OUT)'}"
         )
         print(f"  backlog drained {last - back:.1f} s after the receiver came back")
+        gaps = retry_gaps(events2, cid2)
+        print(
+            f"  retries: {len(gaps)}; a failed attempt to the next: p50 "
+            f"{percentile(gaps, 50):.0f} ms, p99 {percentile(gaps, 99):.0f} ms, "
+            f"max {max(gaps, default=0):.0f} ms"
+        )
         print(
             f"  dialling while it was down: {dial_rate(engine, cid2, down_from, down_to):.2f} "
             f"calls/s (without an outage: {rate_up:.2f})"

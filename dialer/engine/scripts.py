@@ -691,6 +691,7 @@ class Scripts:
                     json.dumps(dispatched_patch, ensure_ascii=False),
                     json.dumps(unknown_patch, ensure_ascii=False),
                 ],
+                events=cid,
             )
         )
 

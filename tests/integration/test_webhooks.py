@@ -300,7 +300,50 @@ def test_a_worker_started_for_the_webhooks_queue_delivers_and_takes_no_call(
         workers(env).start()  # a worker for calls (and deliveries)
         wait_until(lambda: finished(receiver, secret, 4), 90, "every row's row.finished")
         assert deliverer.poll() is None
-        assert "dialer.deliver_webhook" in log.read_text(errors="replace")
+        assert "dialer.deliver_webhooks" in log.read_text(errors="replace")
     finally:
         deliverer.terminate()
         deliverer.wait(timeout=20)
+
+
+def test_a_delivery_failed_in_a_short_outage_is_retried_after_its_backoff_not_its_lease(
+    engine, simulator, redis_server, namespace, workers, receiver, tmp_path
+) -> None:
+    # The lease (a claimed delivery whose worker died) far longer than the backoff: a failed
+    # attempt must come back after its backoff, never after the lease.
+    base_s, cap_s, lease_s = 0.2, 1.0, 60.0
+    receiver.go_away()  # no connection: every attempt fails until it is back
+    secret = new_secret()
+    cid = webhook_campaign(
+        engine,
+        write_sheet(tmp_path / "s.csv", 4),
+        [WebhookEndpoint("1", receiver.url, (), (secret,))],
+        pool=NUMBERS[:1],
+        rate_per_s=5.0,
+    )
+    env = engine_env(
+        redis_server.url, namespace, simulator.url, **{**FAST, "DIALER_WEBHOOK_LEASE_S": "60"}
+    )
+    workers(env).start()
+    kept = EventStore(engine.store.r, engine.store.keys)
+    wait_until(
+        lambda: any(d["attempts"] >= 2 for d in kept.deliveries(cid).values()),
+        30,
+        "deliveries failed twice",
+    )
+    receiver.come_back()
+    wait_until(lambda: finished(receiver, secret, 4), 60, "every row's row.finished")
+    wait_until(
+        lambda: all(d["state"] == "delivered" for d in kept.deliveries(cid).values()),
+        30,
+        "every delivery delivered",
+    )
+    # Each attempt after a failed one came within that failure's backoff (Redis clock, the
+    # delivery log's own times), give or take the dispatcher's round: nowhere near the lease.
+    gaps = []
+    for d in kept.deliveries(cid).values():
+        for n, (failed, next_try) in enumerate(itertools.pairwise(d["log"]), start=1):
+            assert failed["error"] == "connection failed"
+            backoff_ms = min(cap_s, base_s * 2 ** (n - 1)) * 1000
+            gaps.append(next_try["at"] - failed["at"] - backoff_ms)
+    assert gaps and max(gaps) < lease_s * 1000 / 10, gaps
