@@ -1,10 +1,12 @@
 """Webhook delivery: a campaign of N calls whose every event goes to a receiver answering in
 50 ms; then a second campaign whose receiver is down for a while after it starts.
 
-Prints deliveries per second, p50/p99 from the state change (the event's occurred_at, Redis
-clock) to the receiver taking it, and for the outage: events kept vs delivered (lost), how
-long the backlog took to drain once the receiver was back, and the dialling rate during the
-outage next to the one without it (the engine's own start times, Redis clock).
+Prints deliveries per second (beside the events made per second), p50/p99 from the state
+change (the event's occurred_at, Redis clock) to the receiver taking it, and for the outage:
+events kept vs delivered (lost), how long the backlog (the events made while the receiver was
+down) took to drain once it was back, the time to delivery of the events made after that, the
+gap from each failed attempt to the next (against the backoff), and the dialling rate during
+the outage next to the one without it (the engine's own start times, Redis clock).
 
     python bench/webhooks.py [--calls 2000] [--brokers 10] [--rate 5] [--down-s 60]
 """

@@ -79,13 +79,14 @@ class Deliverer:
             self.events.postpone(ds[taken:], delay_ms=BUSY_DELAY_MS)
         if not taken:
             return 0
+        mine = ds[:taken]
         try:
-            prepared = self.events.prepare(ds[:taken])
+            prepared = self.events.prepare(mine)
         except BaseException:  # Redis away: the lease brings these deliveries back
-            for _ in range(taken):
+            for _ in mine:
                 self._room.release()
             raise
-        for d, (body, state) in zip(ds, prepared, strict=False):
+        for d, (body, state) in zip(mine, prepared, strict=True):
             self._pool.submit(self._run, d, body, state)
         return taken
 
