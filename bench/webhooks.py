@@ -1,10 +1,12 @@
 """Webhook delivery: a campaign of N calls whose every event goes to a receiver answering in
 50 ms; then a second campaign whose receiver is down for a while after it starts.
 
-Prints deliveries per second, p50/p99 from the state change (the event's occurred_at, Redis
-clock) to the receiver taking it, and for the outage: events kept vs delivered (lost), how
-long the backlog took to drain once the receiver was back, and the dialling rate during the
-outage next to the one without it (the engine's own start times, Redis clock).
+Prints deliveries per second (beside the events made per second), p50/p99 from the state
+change (the event's occurred_at, Redis clock) to the receiver taking it, and for the outage:
+events kept vs delivered (lost), how long the backlog (the events made while the receiver was
+down) took to drain once it was back, the time to delivery of the events made after that, the
+gap from each failed attempt to the next (against the backoff), and the dialling rate during
+the outage next to the one without it (the engine's own start times, Redis clock).
 
     python bench/webhooks.py [--calls 2000] [--brokers 10] [--rate 5] [--down-s 60]
 """
@@ -12,6 +14,7 @@ outage next to the one without it (the engine's own start times, Redis clock).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -146,6 +149,26 @@ def lags(events: EventStore, cid: str) -> tuple[list[float], list[float]]:
     return fanned, sent
 
 
+def peak_rate(times_ms: list[int], window_s: float = 10.0) -> float:
+    """Events per second in the busiest `window_s` (times sorted, ms)."""
+    best, lo = 0, 0
+    for hi, at in enumerate(times_ms):
+        while at - times_ms[lo] > window_s * 1000:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best / window_s
+
+
+def retry_gaps(events: EventStore, cid: str) -> list[float]:
+    """For each attempt that followed a failed one: ms from the failure to it (Redis clock,
+    the delivery log's own times)."""
+    gaps = []
+    for d in events.deliveries(cid).values():
+        log = d.get("log") or []
+        gaps += [b["at"] - a["at"] for a, b in itertools.pairwise(log)]
+    return gaps
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--calls", type=int, default=2000)
@@ -194,9 +217,12 @@ def main() -> None:
             f"receiver up ({args.delay_ms:g} ms answers): {args.calls} calls, "
             f"{len(kept)} events, {len(got)} delivered{late}"
         )
+        made = sorted(kept.values())
+        made_span = (made[-1] - made[0]) / 1000 if len(made) > 1 else 0.0
         print(
-            f"  deliveries/s: {len(got) / span if span else 0:.1f} (as fast as events are "
-            f"made: {args.brokers * args.rate:g} calls/s, 3 events each)"
+            f"  deliveries/s: {len(got) / span if span else 0:.1f} over {span:.0f} s; events "
+            f"made: {len(made) / made_span if made_span else 0:.1f}/s over {made_span:.0f} s, "
+            f"{peak_rate(made):.0f}/s in their busiest 10 s"
         )
         print(
             f"  state change -> delivered: p50 {percentile(lat, 50):.0f} ms, "
@@ -218,18 +244,39 @@ def main() -> None:
         time.sleep(args.down_s)
         down_to = engine.now_ms()
         receiver.up()
-        back = time.time()
+        back, back_ms = time.time(), engine.now_ms()
         ok = wait_delivered(
             events2, cid2, receiver, engine, args.calls / args.brokers / args.rate * 6 + 600
         )
         kept = events2.event_times(cid2)
         lost = [e for e in kept if e not in receiver.got]
-        last = max((receiver.got[e][0] for e in kept if e in receiver.got), default=back)
+        # The backlog: events made while the receiver was down. Those made after it was back
+        # (the calls' records keep coming for a while) are not backlog.
+        backlog = [e for e, at in kept.items() if at < back_ms]
+        last = max((receiver.got[e][0] for e in backlog if e in receiver.got), default=back)
+        after = [
+            receiver.got[e][0] * 1000 - at
+            for e, at in kept.items()
+            if at >= back_ms and e in receiver.got
+        ]
         print(
             f"receiver down {args.down_s:g} s: {len(kept)} events kept, {len(kept) - len(lost)} "
             f"delivered, {len(lost)} lost{'' if ok else ' (TIMED OUT)'}"
         )
-        print(f"  backlog drained {last - back:.1f} s after the receiver came back")
+        print(
+            f"  backlog of {len(backlog)} events made while it was down: drained "
+            f"{last - back:.1f} s after the receiver came back"
+        )
+        print(
+            f"  events made after it was back ({len(after)}): state change -> delivered "
+            f"p50 {percentile(after, 50):.0f} ms, p99 {percentile(after, 99):.0f} ms"
+        )
+        gaps = retry_gaps(events2, cid2)
+        print(
+            f"  retries: {len(gaps)}; a failed attempt to the next: p50 "
+            f"{percentile(gaps, 50):.0f} ms, p99 {percentile(gaps, 99):.0f} ms, "
+            f"max {max(gaps, default=0):.0f} ms"
+        )
         print(
             f"  dialling while it was down: {dial_rate(engine, cid2, down_from, down_to):.2f} "
             f"calls/s (without an outage: {rate_up:.2f})"

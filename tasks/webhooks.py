@@ -1,9 +1,11 @@
-"""deliver_webhook, on its own queue, and the dispatcher thread every worker process runs.
+"""deliver_webhooks, on its own queue, and the dispatcher thread every worker process runs.
 
-The task only hands the delivery to the process's delivery threads and returns, so a
-receiver that hangs for its whole read timeout never holds a worker thread a call needs. What
-makes delivery at-least-once is the due set's lease (dialer.engine.events), not this message:
-a delivery whose worker died is claimed and published again when its lease runs out."""
+Each task carries a batch of due deliveries (one message for up to BATCH of them: a message
+costs a worker more than a delivery does). It only hands them to the process's delivery
+threads and returns, so a receiver that hangs for its whole read timeout never holds a worker
+thread a call needs. What makes delivery at-least-once is the due set's lease
+(dialer.engine.events), not this message: a delivery whose worker died is claimed and
+published again when its lease runs out."""
 
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from dialer.webhooks.delivery import Deliverer
 from dialer.webhooks.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
-TASK = "dialer.deliver_webhook"
+TASK = "dialer.deliver_webhooks"
+BATCH = 16
 
 
 def webhooks_queue(settings: Settings) -> str:
@@ -52,8 +55,9 @@ class WebhookContext:
 def publish(app: Celery, deliveries: list[Delivery]) -> None:
     task = app.tasks[TASK]
     with app.producer_or_acquire() as producer, producer.batch():
-        for d in deliveries:
-            task.apply_async(args=(d.campaign, d.event_id, d.endpoint), producer=producer)
+        for start in range(0, len(deliveries), BATCH):
+            members = [d.member for d in deliveries[start : start + BATCH]]
+            task.apply_async(args=(members,), producer=producer)
 
 
 def register(app: Celery, settings: Settings) -> None:
@@ -69,8 +73,8 @@ def register(app: Celery, settings: Settings) -> None:
     app.webhook_context = ctx
 
     @app.task(name=TASK, queue=webhooks_queue(settings))
-    def deliver_webhook(campaign: str, event_id: str, endpoint: str) -> bool:
-        return ctx().deliverer.submit(Delivery(campaign, event_id, endpoint))
+    def deliver_webhooks(members: list[str]) -> int:
+        return ctx().deliverer.submit([Delivery.of(m) for m in members])
 
     def started(sender: Any = None, **_: object) -> None:
         if getattr(sender, "app", None) is app:

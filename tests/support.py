@@ -19,6 +19,7 @@ from unittest import mock
 from dialer.calendar import Calendar
 from dialer.cli.main import main
 from dialer.engine import Engine, Job
+from dialer.engine.events import EventStore, OutboxEvent
 from dialer.models import CampaignSettings
 from dialer.sheets.upload import upload
 
@@ -82,6 +83,13 @@ def feed_now(engine: Engine, cid: str, now: float | None = None) -> list[Job]:
     calendar = Calendar.of(campaign.settings.windows, campaign.settings.timezone)
     jobs, _ = engine.feed(campaign, calendar, now=now)
     return jobs
+
+
+def emitted(engine: Engine) -> list[OutboxEvent]:
+    """The events written to the outbox since the last call (where no dispatcher runs)."""
+    events = EventStore(engine.store.r, engine.store.keys)
+    events.ensure_group()
+    return events.read("test", count=10_000, block_ms=1, claim_idle_ms=3_600_000)
 
 
 def wait_until(

@@ -12,7 +12,7 @@ from dialer.campaign.status import render, status_view
 from dialer.cli import manage
 from dialer.cli.progress import exit_status, print_upload, watch
 from dialer.cli.trail import audited
-from dialer.engine import open_engine, open_events, open_store
+from dialer.engine import open_engine, open_store
 from dialer.i18n.catalogue import DEFAULT, LOCALES
 from dialer.models import CampaignStatus, RowState
 from dialer.options import values as opt
@@ -32,8 +32,9 @@ def do_upload(args: argparse.Namespace, settings: Settings) -> tuple[str, Upload
     dnc = load_dnc(args.dnc) if args.dnc else frozenset()
     store = open_store(settings)
     with audited(settings, "upload", file=str(args.sheet_path), name=campaign.name) as note:
-        report = upload(store, args.sheet_path, campaign, dnc=dnc, sheet_name=args.sheet)
-        open_events(settings).save_endpoints(report.campaign_id, endpoints)
+        report = upload(
+            store, args.sheet_path, campaign, dnc=dnc, sheet_name=args.sheet, webhooks=endpoints
+        )
         note.update(
             target=report.campaign_id,
             total=report.total,

@@ -182,9 +182,10 @@ class EventStore:
         out = self._s["webhook_claim"](keys=[self.keys.webhook_due()], args=[limit, lease_ms])
         return [Delivery.of(text(m)) for m in out]
 
-    def postpone(self, d: Delivery, *, delay_ms: int) -> None:
-        """A claimed delivery this process has no room for: due again a little later."""
-        self.r.zadd(self.keys.webhook_due(), {d.member: self._now_ms() + delay_ms}, xx=True)
+    def postpone(self, ds: list[Delivery], *, delay_ms: int) -> None:
+        """Claimed deliveries this process has no room for: due again a little later."""
+        at = self._now_ms() + delay_ms
+        self.r.zadd(self.keys.webhook_due(), dict.fromkeys((d.member for d in ds), at), xx=True)
 
     def _now_ms(self) -> int:
         seconds, micros = cast(tuple[int, int], self.r.time())
@@ -193,8 +194,19 @@ class EventStore:
     def due_count(self) -> int:
         return int(self.r.zcard(self.keys.webhook_due()))
 
-    def body(self, cid: str, event_id: str) -> bytes | None:
-        return cast("bytes | None", self.r.hget(self.keys.webhook_events(cid), event_id))
+    def prepare(self, ds: list[Delivery]) -> list[tuple[bytes | None, EndpointState]]:
+        """Each delivery's body (None: the event is no longer kept) and its endpoint's state,
+        in one round trip for them all."""
+        pipe = self.r.pipeline(transaction=False)
+        for d in ds:
+            pipe.hget(self.keys.webhook_events(d.campaign), d.event_id)
+            key, prefix = self._state_key(d.campaign, d.endpoint)
+            pipe.hmget(key, [f"{prefix}failures", f"{prefix}disabled", f"{prefix}disabled_at"])
+        got = pipe.execute()
+        return [
+            (cast("bytes | None", body), _endpoint_state(state))
+            for body, state in zip(got[::2], got[1::2], strict=True)
+        ]
 
     def record_attempt(
         self,
@@ -270,11 +282,8 @@ class EventStore:
 
     def endpoint_state(self, cid: str, eid: str) -> EndpointState:
         key, prefix = self._state_key(cid, eid)
-        failures, disabled, at = self.r.hmget(
-            key, [f"{prefix}failures", f"{prefix}disabled", f"{prefix}disabled_at"]
-        )
-        return EndpointState(
-            int(failures or 0), text(disabled or b""), int(float(at)) if at else None
+        return _endpoint_state(
+            self.r.hmget(key, [f"{prefix}failures", f"{prefix}disabled", f"{prefix}disabled_at"])
         )
 
     def enable(self, cid: str, eid: str) -> None:
@@ -325,6 +334,11 @@ class EventStore:
     def attempts(self, cid: str, row: int) -> int:
         raw = self.r.hget(self.keys.result(cid), str(row))
         return int(json.loads(raw).get("attempts") or 0) if raw else 0
+
+
+def _endpoint_state(fields: list[Any]) -> EndpointState:
+    failures, disabled, at = fields
+    return EndpointState(int(failures or 0), text(disabled or b""), int(float(at)) if at else None)
 
 
 def _event(entry_id: str, raw: dict[bytes, bytes]) -> OutboxEvent:

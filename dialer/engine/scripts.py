@@ -709,6 +709,7 @@ class Scripts:
                     json.dumps(dispatched_patch, ensure_ascii=False),
                     json.dumps(unknown_patch, ensure_ascii=False),
                 ],
+                events=cid,
             )
         )
 

@@ -114,11 +114,17 @@ class CampaignStore:
         frame: pd.DataFrame,
         passthrough: tuple[str, ...],
         settings: CampaignSettings,
+        *,
+        announce: bool = False,
     ) -> None:
-        """Store one validated chunk (see dialer.sheets.validate.validate_chunk)."""
+        """Store one validated chunk (see dialer.sheets.validate.validate_chunk). `announce`:
+        the rows are final as stored (rows appended to a campaign), so each rejected one's
+        row.finished is written with them, in one transaction; an upload's are written when
+        it completes (finish_upload): one that fails leaves nothing, no event either."""
         if frame.empty:
             return
-        pipe = self.r.pipeline(transaction=False)
+        now = self.now_ms() if announce else 0
+        pipe = self.r.pipeline(transaction=announce)
         records: list[Any] = frame[[*ROW_FIELDS, *passthrough]].to_numpy().tolist()
         first_block, offset = divmod(int(frame["row"].iloc[0]) - 1, ROWS_PER_BLOCK)
         if offset:  # rows appended to a campaign: the block they begin in holds earlier rows
@@ -147,6 +153,8 @@ class CampaignStore:
                 for code, detail in zip(rejected["reason"], rejected["detail"], strict=True)
             ]
             pipe.hset(self.keys.result(cid), mapping=dict(zip(rows, results, strict=True)))
+            if announce:
+                self._announce_rejected(pipe, cid, dict(zip(rows, results, strict=True)), now)
         pipe.hincrby(self.keys.counts(cid), RowState.PENDING.value, len(accepted))
         pipe.hincrby(self.keys.counts(cid), RowState.REJECTED.value, len(rejected))
         pipe.hincrby(self.keys.meta(cid), "total", len(frame))
@@ -160,10 +168,37 @@ class CampaignStore:
             self.r.delete(key)
 
     def finish_upload(self, cid: str) -> None:
+        """The campaign READY, and each row it rejected finished (row.finished), in one step.
+        Before a campaign starts only its rejected rows have a state."""
+        states = self.r.hgetall(self.keys.state(cid))
+        rejected = [text(r) for r, s in states.items() if text(s) == RowState.REJECTED.value]
+        results = self.r.hmget(self.keys.result(cid), rejected) if rejected else []
+        now = self.now_ms()
         pipe = self.r.pipeline()
         pipe.hset(self.keys.meta(cid), "status", CampaignStatus.READY.value)
-        pipe.zadd(self.keys.campaigns(), {cid: self.now_ms()})
+        pipe.zadd(self.keys.campaigns(), {cid: now})
+        self._announce_rejected(pipe, cid, dict(zip(rejected, results, strict=True)), now)
         pipe.execute()
+
+    def _announce_rejected(self, pipe: Any, cid: str, results: dict[str, Any], at_ms: int) -> None:
+        """row.finished for rows rejected as they were stored (`results`: row -> its result
+        record, JSON), written as `emit` in lua/prelude.lua writes an event. A rejected row
+        has no other event: its sequence number is 1."""
+        for row, result in results.items():
+            data = {"state": RowState.REJECTED.value, **json.loads(result or "{}")}
+            pipe.hset(self.keys.event_seq(cid), row, 1)
+            pipe.xadd(
+                self.keys.outbox(),
+                {
+                    "type": "row.finished",
+                    "campaign": cid,
+                    "row": row,
+                    "attempt": 0,
+                    "seq": 1,
+                    "at": at_ms,
+                    "data": json.dumps(data, ensure_ascii=False),
+                },
+            )
 
     def delete(self, cid: str) -> None:
         """Every key of the campaign, and its place in the shared sets."""

@@ -100,5 +100,5 @@ def _store(
     if report.total == 0:
         raise SheetError(file, "the sheet has a header but no data rows")
     for validated in frames:
-        store.add_rows(cid, validated, campaign.passthrough, settings)
+        store.add_rows(cid, validated, campaign.passthrough, settings, announce=True)
     return report

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dialer.engine.events import EventStore, WebhookEndpoint
 from dialer.engine.store import ROWS_PER_BLOCK, CampaignStore
 from dialer.errors import SheetError
 from dialer.models import CampaignSettings
@@ -33,10 +35,12 @@ def upload(
     sheet_name: str | None = None,
     chunk_rows: int = reader.CHUNK_ROWS,
     file_label: str | None = None,
+    webhooks: Sequence[WebhookEndpoint] = (),
 ) -> UploadTally:
     """Store a campaign from `path`. A SheetError leaves nothing stored. `file_label` is the
     name the campaign records and errors give for the file (the web console's uploads sit in
-    temporary files); the path by default."""
+    temporary files); the path by default. `webhooks` are stored before the campaign is
+    READY: its rejected rows' row.finished, written then, go to them."""
     assert chunk_rows % ROWS_PER_BLOCK == 0
     file = file_label or str(path)
     source = reader.detect(path, sheet_name)
@@ -60,6 +64,8 @@ def upload(
             raise SheetError(file, "the file has no header row")
         if report.total == 0:
             raise SheetError(file, "the sheet has a header but no data rows")
+        if webhooks:
+            EventStore(store.r, store.keys).save_endpoints(report.campaign_id, list(webhooks))
     except BaseException:
         if cid is not None:
             store.delete(cid)

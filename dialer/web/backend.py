@@ -442,8 +442,8 @@ class Backend:
                 dnc=opts.dnc,
                 sheet_name=opts.sheet_name,
                 file_label=label,
+                webhooks=opts.webhooks,
             )
-        EventStore(store.r, store.keys).save_endpoints(report.campaign_id, list(opts.webhooks))
         if opts.campaign.start_at_ms:  # it starts by itself, as `dialer upload` does
             self.engine.start(report.campaign_id)
         return {

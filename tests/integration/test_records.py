@@ -7,7 +7,16 @@ from __future__ import annotations
 import time
 
 import pytest
-from support import ALWAYS, NUMBERS, calls_log, feed_now, new_campaign, wait_until, write_sheet
+from support import (
+    ALWAYS,
+    NUMBERS,
+    calls_log,
+    emitted,
+    feed_now,
+    new_campaign,
+    wait_until,
+    write_sheet,
+)
 
 from dialer.calendar import Calendar
 from dialer.campaign.status import status_view
@@ -188,6 +197,14 @@ def test_forbidden_ram_is_a_note_and_unknown_rows_say_why(engine, tmp_path) -> N
         [(state, result)] = rows(engine, lost)
         assert state == "UNKNOWN" and result["reconcile_code"] == "Reconcile.Unavailable"
         assert len(sim.calls()) == 3
+        # Each row's last event: a DISPATCHED row whose record will never be read is finished,
+        # saying why; the UNKNOWN row's row.unknown stays its last.
+        last = {(e.campaign, e.row): e for e in emitted(engine) if e.row is not None}
+        for row in (1, 2):
+            assert last[(cid, row)].type == "row.finished"
+            assert last[(cid, row)].data["state"] == "DISPATCHED"
+            assert "Forbidden.RAM" in last[(cid, row)].data["outcome_note"]
+        assert last[(lost, 1)].type == "row.unknown"
 
 
 def test_dropped_answer_is_reconciled_to_the_call_that_was_placed(engine, tmp_path, simulator):

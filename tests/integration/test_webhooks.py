@@ -15,12 +15,15 @@ from collections.abc import Iterator
 import pytest
 import redis
 from standardwebhooks import Webhook
-from support import NUMBERS, engine_env, new_campaign, wait_until, write_sheet
+from support import ALWAYS, NUMBERS, emitted, engine_env, new_campaign, wait_until, write_sheet
 from webhook_receiver import Behaviour, Receiver
 
 from dialer.engine import CampaignStore, Engine, Keys
 from dialer.engine.events import EventStore, WebhookEndpoint
-from dialer.models import CampaignStatus
+from dialer.errors import SheetError
+from dialer.models import CampaignSettings, CampaignStatus
+from dialer.sheets.append import append
+from dialer.sheets.upload import upload
 from dialer.webhooks.signing import new_secret
 
 DIALER = [sys.executable, "-m", "dialer.cli"]
@@ -300,7 +303,114 @@ def test_a_worker_started_for_the_webhooks_queue_delivers_and_takes_no_call(
         workers(env).start()  # a worker for calls (and deliveries)
         wait_until(lambda: finished(receiver, secret, 4), 90, "every row's row.finished")
         assert deliverer.poll() is None
-        assert "dialer.deliver_webhook" in log.read_text(errors="replace")
+        assert "dialer.deliver_webhooks" in log.read_text(errors="replace")
     finally:
         deliverer.terminate()
         deliverer.wait(timeout=20)
+
+
+def test_a_delivery_failed_in_a_short_outage_is_retried_after_its_backoff_not_its_lease(
+    engine, simulator, redis_server, namespace, workers, receiver, tmp_path
+) -> None:
+    # The lease (a claimed delivery whose worker died) far longer than the backoff: a failed
+    # attempt must come back after its backoff, never after the lease.
+    base_s, cap_s, lease_s = 0.2, 1.0, 60.0
+    receiver.go_away()  # no connection: every attempt fails until it is back
+    secret = new_secret()
+    cid = webhook_campaign(
+        engine,
+        write_sheet(tmp_path / "s.csv", 4),
+        [WebhookEndpoint("1", receiver.url, (), (secret,))],
+        pool=NUMBERS[:1],
+        rate_per_s=5.0,
+    )
+    env = engine_env(
+        redis_server.url, namespace, simulator.url, **{**FAST, "DIALER_WEBHOOK_LEASE_S": "60"}
+    )
+    workers(env).start()
+    kept = EventStore(engine.store.r, engine.store.keys)
+    wait_until(
+        lambda: any(d["attempts"] >= 2 for d in kept.deliveries(cid).values()),
+        30,
+        "deliveries failed twice",
+    )
+    receiver.come_back()
+    wait_until(lambda: finished(receiver, secret, 4), 60, "every row's row.finished")
+    wait_until(
+        lambda: all(d["state"] == "delivered" for d in kept.deliveries(cid).values()),
+        30,
+        "every delivery delivered",
+    )
+    # Each attempt after a failed one came within that failure's backoff (Redis clock, the
+    # delivery log's own times), give or take the dispatcher's round: nowhere near the lease.
+    gaps = []
+    for d in kept.deliveries(cid).values():
+        first = d["attempts"] - len(d["log"]) + 1  # the log keeps the last attempts only
+        for n, (failed, next_try) in enumerate(itertools.pairwise(d["log"]), start=first):
+            assert failed["error"] == "connection failed"
+            backoff_ms = min(cap_s, base_s * 2 ** (n - 1)) * 1000
+            gaps.append(next_try["at"] - failed["at"] - backoff_ms)
+    assert gaps and max(gaps) < lease_s * 1000 / 10, gaps
+
+
+def test_rows_rejected_at_upload_and_at_append_are_finished_with_their_reasons(
+    engine, tmp_path
+) -> None:
+    sheet = tmp_path / "s.csv"
+    sheet.write_text(
+        "Caller,Callee,CrmId\n13800000001,13900000001,a\n13800000002,12345,b\n"
+        "13800000003,13900000001,c\n"
+    )
+    cid = upload(
+        engine.store,
+        sheet,
+        CampaignSettings("t", "ccc-test", pool=NUMBERS[:1], windows=("00:00-24:00",)),
+        webhooks=[WebhookEndpoint("1", "http://127.0.0.1:9/hook", (), (new_secret(),))],
+    ).campaign_id
+    got = {e.row: e for e in emitted(engine)}
+    assert sorted(got) == [2, 3]  # written as the upload completed, before any start
+    assert {r: (e.type, e.seq, e.data["state"]) for r, e in got.items()} == {
+        2: ("row.finished", 1, "REJECTED"),
+        3: ("row.finished", 1, "REJECTED"),
+    }
+    assert got[2].data["error_code"] == "Sheet.InvalidNumber"
+    assert got[3].data["error_code"] == "Sheet.Duplicate" and got[3].data["error_message"]
+    more = tmp_path / "more.csv"
+    more.write_text("Caller,Callee,CrmId\n13800000004,13900000004,d\n13800000005,13900000001,e\n")
+    append(engine, cid, more)
+    [rejected] = emitted(engine)  # the appended row accepted has no event until it is dialled
+    assert (rejected.row, rejected.type, rejected.seq) == (5, "row.finished", 1)
+    assert rejected.data == {
+        "state": "REJECTED",
+        "error_code": "Sheet.Duplicate",
+        "error_message": rejected.data["error_message"],
+    }
+    # A sheet the upload refuses stores nothing: no event either.
+    (tmp_path / "bad.csv").write_text("Caller,Callee\n")
+    with pytest.raises(SheetError):
+        upload(
+            engine.store, tmp_path / "bad.csv", CampaignSettings("t", "ccc-test", pool=NUMBERS[:1])
+        )
+    assert emitted(engine) == []
+
+
+def test_a_row_rejected_at_upload_reaches_the_receiver_as_finished(
+    engine, simulator, redis_server, namespace, workers, receiver, tmp_path
+) -> None:
+    secret = new_secret()
+    sheet = tmp_path / "s.csv"
+    sheet.write_text("Caller,Callee\n13800000001,13900000001\n13800000002,12345\n")
+    cid = upload(
+        engine.store,
+        sheet,
+        CampaignSettings(
+            "t", "ccc-test", pool=NUMBERS[:1], rate_per_s=5.0, windows=ALWAYS, max_agent_misses=1
+        ),
+        webhooks=[WebhookEndpoint("1", receiver.url, (), (secret,))],
+    ).campaign_id
+    engine.start(cid)
+    workers(engine_env(redis_server.url, namespace, simulator.url, **FAST)).start()
+    wait_until(lambda: finished(receiver, secret, 2), 60, "both rows' row.finished")
+    [rejected] = [e for e in verified(receiver, secret) if e["row"] == 2]
+    assert rejected["data"]["state"] == "REJECTED" and rejected["seq"] == 1
+    assert rejected["data"]["error_code"] == "Sheet.InvalidNumber"
