@@ -103,6 +103,11 @@ class CampaignSettings:
     # finish, and rows still waiting end with Schedule.Ended.
     start_at_ms: int = 0
     end_at_ms: int = 0
+    # Campaigns sharing pool agents (the same numbers in their --callers): the higher priority
+    # takes a free agent first, but a lower one waiting gets at least one in ten; within a
+    # priority, agents go in proportion to weight (prelude.lua `free_agent`).
+    priority: int = 0
+    weight: float = 1.0
 
     def rate_for(self, broker: str) -> float:
         return self.broker_rates.get(broker, self.rate_per_s)

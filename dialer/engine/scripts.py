@@ -166,6 +166,8 @@ class Feeding:
     account_interval_ms: float  # 0: no account-wide cap
     caller_pacing: bool  # callers are people: one call at a time each (caller_concurrency)
     caller_concurrency: int
+    priority: int = 0  # campaigns sharing pool agents: the higher goes first (free_agent)
+    weight: float = 1.0  # and within a priority, agents in proportion to weight
 
 
 @dataclass(frozen=True)
@@ -274,6 +276,7 @@ class Scripts:
                 k.agents(cid),
                 k.parked_callers(cid),
                 k.retry(cid),
+                k.agent_shares(),
             ],
             [
                 feeding.depth,
@@ -290,6 +293,8 @@ class Scripts:
                 cid,
                 "1" if feeding.caller_pacing else "0",
                 feeding.caller_concurrency,
+                feeding.priority,
+                feeding.weight,
             ],
         )
         return self._rows(out, 1), int(out[0]) if int(out[0]) >= 0 else None
@@ -430,6 +435,7 @@ class Scripts:
                 k.agents(cid),
                 k.parked_callers(cid),
                 k.caller_stats(cid),
+                k.agent_shares(),
             ],
             [
                 row,
@@ -463,6 +469,8 @@ class Scripts:
                 feeding.caller_concurrency,
                 k.caller_prefix(),
                 k.parked_prefix(cid),
+                feeding.priority,
+                feeding.weight,
             ],
             events=cid,
         )

@@ -254,6 +254,8 @@ class Engine:
             self.account_interval_ms(),
             settings.caller_pacing,
             settings.caller_concurrency,
+            settings.priority,
+            settings.weight,
         )
 
     def account_interval_ms(self) -> float:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import itertools
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from support import NUMBERS, calls_log, engine_env, new_campaign, wait_until
 
@@ -290,3 +290,54 @@ def test_max_contacts_holds_when_a_worker_is_killed_and_its_messages_redelivered
         assert int(result.get("contacts") or 0) <= 3
         if state.startswith("DISPATCHED") and not result.get("reconcile_code"):
             assert result["contacts"] == 3 and result["outcome_code"] == "Strategy.MaxContacts"
+
+
+def test_campaigns_sharing_agents_take_them_by_priority_then_by_weight(
+    engine, simulator, redis_server, namespace, workers, tmp_path
+) -> None:
+    # Three campaigns, each with rows enough to keep both shared agents busy the whole time:
+    # A (priority 1, weight 3) and B (priority 1, weight 1) share agents 3:1; L (priority 0)
+    # waits behind them but still gets one agent in ten.
+    simulator.faults.update(TIMED)
+    shared = AGENTS[:2]
+    share = {"A": (1, 3.0), "B": (1, 1.0), "L": (0, 1.0)}
+    by_broker = {}
+    for n, (name, (priority, weight)) in enumerate(share.items()):
+        sheet = tmp_path / f"{name}.csv"
+        sheet.write_text("Callee\n" + "".join(f"139{n}{i:07d}\n" for i in range(100)))
+        cid = new_campaign(
+            engine,
+            sheet,
+            name=name,
+            pool=(NUMBERS[n],),
+            rate_per_s=5.0,
+            agents=shared,
+            wrap_up_s=0.2,
+            priority=priority,
+            weight=weight,
+        )
+        by_broker[NUMBERS[n]] = (name, cid)
+    w = workers(
+        engine_env(
+            redis_server.url,
+            namespace,
+            simulator.url,
+            DIALER_CALLER_LOOKUP_S="0.3",
+            DIALER_RECORDS_POLL_S="0.3",
+            DIALER_CDR_MARGIN_S="0.3",
+        )
+    )
+    w.start()
+    wait_until(lambda: len(calls_log(simulator.config.calls_log)) >= 64, 240, "64 calls placed")
+    for _, cid in by_broker.values():
+        engine.cancel(cid)
+    placed = sorted(calls_log(simulator.config.calls_log), key=lambda c: c["start_ms"])
+    # Each agent in one call at a time, whichever campaign placed it.
+    for agent in shared:
+        theirs = [c for c in placed if c["caller"] == agent]
+        for earlier, later in itertools.pairwise(theirs):
+            assert later["start_ms"] >= earlier["release_ms"], agent
+    # Judged after the first calls (taken as each campaign first came, before any waited).
+    got = Counter(by_broker[c["broker"]][0] for c in placed[6:64])
+    assert 1 <= got["L"] <= 12, got  # never starved, and clearly behind
+    assert 0.6 <= got["A"] / (got["A"] + got["B"]) <= 0.9, got  # 3:1 is 0.75

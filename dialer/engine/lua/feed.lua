@@ -11,6 +11,8 @@
 -- ARGV[9] max_rows  ARGV[10] caller_prefix  ARGV[11] parked_prefix  ARGV[12] campaign_id
 -- ARGV[13] caller pacing (1|0)  ARGV[14] caller concurrency
 -- KEYS[14] retry     rows in RETRY_WAIT by due time
+-- KEYS[15] shares    campaigns waiting for pool agents they share (see free_agent)
+-- ARGV[15] priority  ARGV[16] weight (--priority, --weight)
 -- First, rows whose retry or recycle is due go back to their queue's head (as UPKEEP does,
 -- but FEED runs when the feeder is woken, so a recycled contact is not late by an upkeep
 -- period); each parked caller who is free again gets their next row back at the head of its
@@ -20,11 +22,11 @@ local meta_key, inflight_key, due_key = KEYS[1], KEYS[5], KEYS[8]
 local c = feed_context(
   {state = KEYS[2], counts = KEYS[3], lease = KEYS[4], down = KEYS[6], capped = KEYS[7],
    due = KEYS[8], brokers = KEYS[9], account = KEYS[10], wake = KEYS[11], agents = KEYS[12],
-   parked_callers = KEYS[13]},
+   parked_callers = KEYS[13], shares = KEYS[15]},
   {depth = ARGV[1], lookahead = ARGV[2], queued_lease = ARGV[3], day_key = ARGV[4],
    next_day = ARGV[5], account_interval = ARGV[6], queue_prefix = ARGV[7],
    pace_prefix = ARGV[8], caller_prefix = ARGV[10], parked_prefix = ARGV[11], cid = ARGV[12],
-   pacing = ARGV[13], concurrency = ARGV[14]})
+   pacing = ARGV[13], concurrency = ARGV[14], priority = ARGV[15], weight = ARGV[16]})
 local max_rows = tonumber(ARGV[9])
 
 if redis.call('HGET', meta_key, 'status') ~= Status.RUNNING then return {-1} end

@@ -22,6 +22,7 @@
 -- ARGV[24] queue_prefix  ARGV[25] pace_prefix  ARGV[26] interval_ms (this broker's)
 -- ARGV[27] caller (the person rung)  ARGV[28] caller pacing (1|0)  ARGV[29] concurrency
 -- ARGV[30] caller_prefix  ARGV[31] parked_prefix
+-- KEYS[27] shares (campaigns waiting for pool agents they share)  ARGV[32] priority  ARGV[33] weight
 -- Returns {0} (not DIALING with this token: nothing changed), or {1, final outcome, then
 -- broker, packed, token, slot_ms, caller of each row fed}.
 local meta_key, state_key, counts_key, lease_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -38,11 +39,12 @@ local day_key, month_key, feed = ARGV[16], ARGV[17], ARGV[18] == '1'
 local c = feed_context(
   {state = state_key, counts = counts_key, lease = lease_key, down = down_key,
    capped = KEYS[20], due = due_key, wake = wake_key, brokers = KEYS[21], account = KEYS[22],
-   agents = KEYS[24], parked_callers = KEYS[25]},
+   agents = KEYS[24], parked_callers = KEYS[25], shares = KEYS[27]},
   {depth = ARGV[19], lookahead = ARGV[20], queued_lease = ARGV[21], day_key = day_key,
    next_day = ARGV[22], account_interval = ARGV[23], queue_prefix = ARGV[24],
    pace_prefix = ARGV[25], interval = ARGV[26], pacing = ARGV[28], concurrency = ARGV[29],
-   caller_prefix = ARGV[30], parked_prefix = ARGV[31], cid = cid})
+   caller_prefix = ARGV[30], parked_prefix = ARGV[31], cid = cid, priority = ARGV[32],
+   weight = ARGV[33]})
 local caller_key, caller = KEYS[23], ARGV[27]
 local member = member_of(broker, packed)
 
