@@ -113,6 +113,12 @@ class CampaignSettings:
         return self.broker_rates.get(broker, self.rate_per_s)
 
     @property
+    def tries_again(self) -> bool:
+        """A placed call's record may send its row round again (a recycle rule, or agent
+        misses allowed): the campaign is not DONE while such a record is awaited."""
+        return self.outcomes and (bool(self.recycle) or self.max_agent_misses > 1)
+
+    @property
     def contacts_allowed(self) -> int:
         return self.max_contacts or (DEFAULT_MAX_CONTACTS if self.recycle else 1)
 

@@ -402,6 +402,7 @@ class Scripts:
         feeding: Feeding,
         month_key: str,
         interval_ms: float,
+        tries_again: bool = False,
     ) -> Finished:
         """What became of the row (None: it was not DIALING with this token, nothing
         changed), and the rows fed into the place it left."""
@@ -471,6 +472,7 @@ class Scripts:
                 k.parked_prefix(cid),
                 feeding.priority,
                 feeding.weight,
+                "1" if tries_again else "0",
             ],
             events=cid,
         )
@@ -481,7 +483,13 @@ class Scripts:
     # --- campaign upkeep ----------------------------------------------------------------
 
     def upkeep(
-        self, cid: str, *, limit: int, dialing_lease_ms: int, reconcile_wait_ms: int
+        self,
+        cid: str,
+        *,
+        limit: int,
+        dialing_lease_ms: int,
+        reconcile_wait_ms: int,
+        tries_again: bool = False,
     ) -> Upkept:
         k = self.keys
         out = self._run(
@@ -500,8 +508,16 @@ class Scripts:
                 k.broker_down(cid),
                 k.records(),
                 k.reconcile(cid),
+                k.cdr_due(cid),
             ],
-            [k.queue_prefix(cid), limit, cid, dialing_lease_ms, reconcile_wait_ms],
+            [
+                k.queue_prefix(cid),
+                limit,
+                cid,
+                dialing_lease_ms,
+                reconcile_wait_ms,
+                "1" if tries_again else "0",
+            ],
             events=cid,
         )
         next_due = int(out[4])

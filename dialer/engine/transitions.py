@@ -298,6 +298,7 @@ class Engine:
             limit=BATCH,
             dialing_lease_ms=self.timing.dialing_lease_ms,
             reconcile_wait_ms=reconcile_wait if campaign.settings.outcomes else -1,
+            tries_again=campaign.settings.tries_again,
         )
         if upkept.brokers_down:
             down = {
@@ -457,6 +458,7 @@ class Engine:
             feeding=self._feeding(settings, caps.day, caps.next_day_ms),
             month_key=caps.month,
             interval_ms=self.store.interval_ms(settings, job.broker),
+            tries_again=settings.tries_again,
         )
         return finished.outcome, [_job(job.campaign_id, q) for q in finished.fed]
 

@@ -6,6 +6,7 @@ tried again by the campaign's recycle rule, no sooner than its delay after the c
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 from collections import Counter, defaultdict
 
@@ -13,6 +14,7 @@ from support import NUMBERS, calls_log, engine_env, new_campaign, wait_until
 
 from dialer.campaign.status import render, status_view
 from dialer.ccc.simulator.faults import Span
+from dialer.cli.progress import watch
 from dialer.engine import Engine
 from dialer.models import CampaignStatus
 from dialer.results.calls import export_calls
@@ -341,3 +343,38 @@ def test_campaigns_sharing_agents_take_them_by_priority_then_by_weight(
     got = Counter(by_broker[c["broker"]][0] for c in placed[6:64])
     assert 1 <= got["L"] <= 12, got  # never starved, and clearly behind
     assert 0.6 <= got["A"] / (got["A"] + got["B"]) <= 0.9, got  # 3:1 is 0.75
+
+
+def test_a_campaign_is_not_done_while_a_call_record_may_send_a_customer_round_again(
+    engine, simulator, redis_server, namespace, workers, tmp_path
+) -> None:
+    # Every customer ignores the first ring: each row's first record recycles it. What `dialer
+    # run` and `dialer status --watch` wait for (progress.watch) must not end before that.
+    simulator.faults.update({**TIMED, "callee_answer_by_ring": "0,1"})
+    cid = new_campaign(
+        engine,
+        own_callers_sheet(tmp_path / "s.csv", 3),
+        pool=NUMBERS[:2],
+        rate_per_s=5.0,
+        wrap_up_s=0.2,
+        recycle={"CALLEE_NO_ANSWER": [1.0]},
+        max_contacts=3,
+        pair_guard_s=0,
+    )
+    w = workers(
+        engine_env(
+            redis_server.url,
+            namespace,
+            simulator.url,
+            DIALER_CALLER_LOOKUP_S="0.3",
+            DIALER_RECORDS_POLL_S="0.3",
+            DIALER_CDR_MARGIN_S="0.3",
+        )
+    )
+    w.start()
+    final = watch(engine, cid, interval_s=0.1, stream=io.StringIO())
+    assert final.status is CampaignStatus.DONE
+    # Done means done: every customer was rung twice, and nothing is left to look up.
+    assert len(calls_log(simulator.config.calls_log)) == 6
+    assert not engine.store.records_campaigns()
+    assert {engine.store.result_of(cid, row)["contacts"] for row in (1, 2, 3)} == {2}

@@ -23,6 +23,7 @@
 -- ARGV[27] caller (the person rung)  ARGV[28] caller pacing (1|0)  ARGV[29] concurrency
 -- ARGV[30] caller_prefix  ARGV[31] parked_prefix
 -- KEYS[27] shares (campaigns waiting for pool agents they share)  ARGV[32] priority  ARGV[33] weight
+-- ARGV[34] tries_again (1: a call record may send a row round again; see complete_if_done)
 -- Returns {0} (not DIALING with this token: nothing changed), or {1, final outcome, then
 -- broker, packed, token, slot_ms, caller of each row fed}.
 local meta_key, state_key, counts_key, lease_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -135,6 +136,8 @@ if outcome ~= Outcome.BROKER_DOWN then
 end
 if #rows ~= 5 then redis.call('HSET', inflight_key, broker, inflight + #rows / 5) end
 -- The campaign's last call finishes it (UPKEEP would, a little later).
-if #rows == 0 and inflight == 0 then complete_if_done(meta_key, counts_key, running_key, cid, now) end
+if #rows == 0 and inflight == 0 then
+  complete_if_done(meta_key, counts_key, running_key, cid, now, ARGV[34] == '1' and cdr_key or nil)
+end
 for _, v in ipairs(rows) do table.insert(out, v) end
 return out

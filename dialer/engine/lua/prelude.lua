@@ -165,12 +165,16 @@ local function release_retries(state_key, counts_key, retry_key, queue_prefix, d
   return #due
 end
 
--- A running campaign with no row left to dial is DONE. True when it just finished.
-local function complete_if_done(meta_key, counts_key, running_key, cid, now)
+-- A running campaign with no row left to dial is DONE -- unless `awaited` (the cdr_due key of
+-- a campaign whose strategy may try a row again, else nil) still holds a placed call: its
+-- record may send the row round again, and `dialer run`/`status --watch` stop at DONE.
+-- True when it just finished.
+local function complete_if_done(meta_key, counts_key, running_key, cid, now, awaited)
   if redis.call('HGET', meta_key, 'status') ~= Status.RUNNING then return false end
   for _, n in ipairs(redis.call('HMGET', counts_key, unpack(ACTIVE))) do
     if tonumber(n or '0') > 0 then return false end
   end
+  if awaited and redis.call('ZCARD', awaited) > 0 then return false end
   redis.call('HSET', meta_key, 'status', Status.DONE, 'finished_at', now)
   redis.call('SREM', running_key, cid)
   emit_status(Status.DONE)
