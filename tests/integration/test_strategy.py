@@ -106,6 +106,18 @@ def test_a_pool_row_whose_agent_missed_goes_to_another_agent_and_costs_no_contac
     report = status_view(engine, cid)
     assert {c.number: c.missed for c in report.callers}[AWAY] == missed
     assert f"{missed} missed (rang out)" in render(report)
+    # ... and, as the report does, customers reached against calls, on which contact.
+    doc = report.as_dict()
+    assert doc["customers"] == {
+        "dialled": 16,
+        "reached": 16,
+        "calls": len(placed),
+        "agent_misses": missed,
+        "funnel": [{"contact": 1, "reached": 16, "reached_so_far": 16}],
+    }
+    assert doc["outcomes"] == {"CONNECTED": 16}
+    assert f"customers: 16 of 16 dialled reached (100.0%), in {len(placed)} calls" in render(report)
+    assert "reached on contact: 1st 16 (16 by then)" in render(report)
     page = render_html(engine.store, cid, "en")
     assert f"16 of 16 customers dialled were reached (100.0%), in {len(placed)} calls" in page
     # The results sheet shows the strategy; the call log has a line per call placed.
