@@ -66,8 +66,8 @@
     const waits = s.activity === "waiting" ? s.waits || [] : [];
     box.hidden = waits.length === 0;
     if (box.hidden) return;
-    document.getElementById("waiting-title").textContent =
-      fill(ui.waiting, { time: s.resumes_at_ms ? at(s.resumes_at_ms, s.timezone) : "–" });
+    document.getElementById("waiting-title").textContent = waits[0].for === "records" ? ui.records
+      : fill(ui.waiting, { time: s.resumes_at_ms ? at(s.resumes_at_ms, s.timezone) : "–" });
     document.getElementById("waiting-list").replaceChildren(...waits.map((w) => el("li", {},
       fill(words.waits[w.for] || w.for, { rows: w.rows, cap: w.cap, time: at(w.until_ms, s.timezone) }))));
   }
