@@ -103,6 +103,19 @@ class CampaignSettings:
     # finish, and rows still waiting end with Schedule.Ended.
     start_at_ms: int = 0
     end_at_ms: int = 0
+    # Agents at work (dialer.agents). With agents_sign_in only agents READY on their own
+    # screen are rung (otherwise an agent with no presence is presumed present); after
+    # agent_missed_max rings in a row not answered an agent goes on break. A signed-in agent
+    # is held after a call until they save its disposition, or wrap_up_max_s after it ends
+    # (then it gets AUTO and they go on break). A personal callback not taken within
+    # callback_grace_s of its time goes to anyone. dispositions: code -> action, see
+    # dialer.agents.dispositions.
+    agents_sign_in: bool = False
+    agent_missed_max: int = 2
+    wrap_up_max_s: float = 300.0
+    callback_grace_s: float = 900.0
+    agent_notes: str = ""
+    dispositions: dict[str, str] = field(default_factory=dict)
     # Campaigns sharing pool agents (the same numbers in their --callers): the higher priority
     # takes a free agent first, but a lower one waiting gets at least one in ten; within a
     # priority, agents go in proportion to weight (prelude.lua `free_agent`).
@@ -114,9 +127,20 @@ class CampaignSettings:
 
     @property
     def tries_again(self) -> bool:
-        """A placed call's record may send its row round again (a recycle rule, or agent
-        misses allowed): the campaign is not DONE while such a record is awaited."""
-        return self.outcomes and (bool(self.recycle) or self.max_agent_misses > 1)
+        """A placed call's record may send its row round again (a recycle rule, agent misses
+        allowed, agents who dispose of calls, a disposition that recycles or calls back): the
+        campaign is not DONE while such a record is awaited."""
+        steers = self.agents_sign_in or any(
+            not action.startswith(("done", "dnc")) for action in self.dispositions.values()
+        )
+        return self.outcomes and (bool(self.recycle) or self.max_agent_misses > 1 or steers)
+
+    @property
+    def waits_on_records(self) -> bool:
+        """Paced agents wait on call records to be free again, unless they sign in: then each
+        frees themselves with the call's disposition, and records are needed for outcomes
+        only (looked up at the records budget's pace, not the agents')."""
+        return self.caller_pacing and not self.agents_sign_in
 
     @property
     def contacts_allowed(self) -> int:

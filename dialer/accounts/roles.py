@@ -23,7 +23,8 @@ class Permission(StrEnum):
     AUDIT = "audit.read"  # the audit trail
     USERS = "users.manage"  # accounts: add, disable, enable, reset
     NUMBERS = "numbers.whole"  # customers' numbers unmasked
-    AGENT = "agent.own"  # an agent's own screen, calls and callbacks (the agents' issue)
+    AGENT = "agent.own"  # an agent's own screen, presence, calls and callbacks
+    AGENTS = "agents.manage"  # every agent: the wall, their presence, their calls' dispositions
 
 
 _CAMPAIGNS = {
@@ -37,7 +38,9 @@ _CAMPAIGNS = {
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.SUPERVISOR: frozenset(_CAMPAIGNS | {Permission.AUDIT, Permission.AGENT}),
+    Role.SUPERVISOR: frozenset(
+        _CAMPAIGNS | {Permission.AUDIT, Permission.AGENT, Permission.AGENTS}
+    ),
     Role.OPERATOR: frozenset(_CAMPAIGNS),
     Role.AGENT: frozenset({Permission.OWN, Permission.AGENT}),
     Role.VIEWER: frozenset({Permission.OWN, Permission.READ, Permission.DOWNLOAD}),

@@ -31,6 +31,7 @@ class Rule:
 OPEN = Rule(None)
 P = Permission
 _CID = "/api/campaigns/{cid}"
+_AGENT = "/api/agents/{number}"
 
 ROUTES: dict[tuple[str, str], Rule] = {
     # Open: health, signing in, the language switch.
@@ -72,6 +73,14 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/dnc"): Rule(P.CHANGE, "dnc.add"),
     ("DELETE", "/api/dnc/{number}"): Rule(P.CHANGE, "dnc.remove"),
     ("GET", "/metrics"): Rule(P.METRICS),
+    # Agents at work: an agent reaches only their own number (dialer.web.agents checks it);
+    # supervisors every agent's.
+    ("GET", "/api/agents"): Rule(P.AGENTS),
+    ("GET", _AGENT + "/presence"): Rule(P.AGENT),
+    ("PUT", _AGENT + "/presence"): Rule(P.AGENT, "presence.set"),
+    ("POST", _AGENT + "/heartbeat"): Rule(P.AGENT),
+    ("GET", _AGENT + "/desk"): Rule(P.AGENT),
+    ("POST", _CID + "/rows/{row}/disposition"): Rule(P.AGENT, "disposition.save"),
     # The audit trail and accounts.
     ("GET", "/audit"): Rule(P.AUDIT),
     ("GET", "/api/audit"): Rule(P.AUDIT),

@@ -21,9 +21,9 @@
 -- ARGV[21] queued_lease_ms  ARGV[22] next_day_ms  ARGV[23] account_interval_ms
 -- ARGV[24] queue_prefix  ARGV[25] pace_prefix  ARGV[26] interval_ms (this broker's)
 -- ARGV[27] caller (the person rung)  ARGV[28] caller pacing (1|0)  ARGV[29] concurrency
--- ARGV[30] caller_prefix  ARGV[31] parked_prefix
--- KEYS[27] shares (campaigns waiting for pool agents they share)  ARGV[32] priority  ARGV[33] weight
--- ARGV[34] tries_again (1: a call record may send a row round again; see complete_if_done)
+-- ARGV[30] caller_prefix  ARGV[31] parked_prefix  ARGV[32] presence_prefix  ARGV[33] sign_in
+-- KEYS[27] shares (campaigns waiting for pool agents they share)  ARGV[34] priority  ARGV[35] weight
+-- ARGV[36] tries_again (1: a call record may send a row round again; see complete_if_done)
 -- Returns {0} (not DIALING with this token: nothing changed), or {1, final outcome, then
 -- broker, packed, token, slot_ms, caller of each row fed}.
 local meta_key, state_key, counts_key, lease_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -44,8 +44,8 @@ local c = feed_context(
   {depth = ARGV[19], lookahead = ARGV[20], queued_lease = ARGV[21], day_key = day_key,
    next_day = ARGV[22], account_interval = ARGV[23], queue_prefix = ARGV[24],
    pace_prefix = ARGV[25], interval = ARGV[26], pacing = ARGV[28], concurrency = ARGV[29],
-   caller_prefix = ARGV[30], parked_prefix = ARGV[31], cid = cid, priority = ARGV[32],
-   weight = ARGV[33]})
+   caller_prefix = ARGV[30], parked_prefix = ARGV[31], cid = cid,
+   presence_prefix = ARGV[32], sign_in = ARGV[33], priority = ARGV[34], weight = ARGV[35]})
 local caller_key, caller = KEYS[23], ARGV[27]
 local member = member_of(broker, packed)
 
@@ -137,7 +137,7 @@ end
 if #rows ~= 5 then redis.call('HSET', inflight_key, broker, inflight + #rows / 5) end
 -- The campaign's last call finishes it (UPKEEP would, a little later).
 if #rows == 0 and inflight == 0 then
-  complete_if_done(meta_key, counts_key, running_key, cid, now, ARGV[34] == '1' and cdr_key or nil)
+  complete_if_done(meta_key, counts_key, running_key, cid, now, ARGV[36] == '1' and cdr_key or nil)
 end
 for _, v in ipairs(rows) do table.insert(out, v) end
 return out
