@@ -116,9 +116,24 @@ class CampaignSettings:
     callback_grace_s: float = 900.0
     agent_notes: str = ""
     dispositions: dict[str, str] = field(default_factory=dict)
+    # Campaigns sharing pool agents (the same numbers in their --callers): the higher priority
+    # takes a free agent first, but a lower one waiting gets at least one in ten; within a
+    # priority, agents go in proportion to weight (prelude.lua `free_agent`).
+    priority: int = 0
+    weight: float = 1.0
 
     def rate_for(self, broker: str) -> float:
         return self.broker_rates.get(broker, self.rate_per_s)
+
+    @property
+    def tries_again(self) -> bool:
+        """A placed call's record may send its row round again (a recycle rule, agent misses
+        allowed, agents who dispose of calls, a disposition that recycles or calls back): the
+        campaign is not DONE while such a record is awaited."""
+        steers = self.agents_sign_in or any(
+            not action.startswith(("done", "dnc")) for action in self.dispositions.values()
+        )
+        return self.outcomes and (bool(self.recycle) or self.max_agent_misses > 1 or steers)
 
     @property
     def waits_on_records(self) -> bool:

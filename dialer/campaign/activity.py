@@ -37,6 +37,7 @@ class WaitFor(StrEnum):
     BROKER_CAP = "broker_cap"
     RETRY = "retry"
     CALLER = "caller"
+    RECORDS = "records"  # every row finished, but a call record may send one round again
 
 
 # The words of each wait, with {rows}, {cap} and {time}: the CLI's English, the console's
@@ -48,6 +49,10 @@ WAIT_TEXT = {
     WaitFor.RETRY: N_("{rows} row(s) wait to be tried again (the next at {time})"),
     WaitFor.CALLER: N_(
         "{rows} row(s) wait for their caller, busy on another call (the first is free at {time})"
+    ),
+    WaitFor.RECORDS: N_(
+        "{rows} call record(s) awaited, which may send a customer round again (next lookup at "
+        "{time})"
     ),
 }
 
@@ -198,8 +203,16 @@ def _waiting(
     if progress.parked:
         at = max(progress.caller_free_ms or now_ms, now_ms)
         waits.append(Wait(WaitFor.CALLER, at, progress.parked))
+    # A campaign that may try a row again is not DONE while such a record is awaited.
+    if not waits and campaign.settings.tries_again and progress.records_awaited:
+        at = max(progress.next_lookup_ms or now_ms, now_ms)
+        waits.append(Wait(WaitFor.RECORDS, at, progress.records_awaited))
     if not waits:
         return None
+    if waits[0].kind is WaitFor.RECORDS:  # nothing to dial unless a record says so
+        return Now(
+            Activity.WAITING, f"every row finished; {waits[0].text(zone)}", waits=tuple(waits)
+        )
     # The earliest end, moved into the calling hours (a retry's time already is).
     at = _in_hours(calendar, min(w.until_ms for w in waits))
     return Now(

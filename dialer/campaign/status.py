@@ -25,6 +25,7 @@ from dialer.engine.health import Workers
 from dialer.i18n.catalogue import N_
 from dialer.models import ACTIVE_STATES, TERMINAL_STATES, CampaignStatus, RowState
 from dialer.phones import mask_caller
+from dialer.results.summary import Summary, summarise
 from dialer.worker.dialing import REPLICATION_LAG
 from dialer.worker.monitor import live_workers
 
@@ -97,6 +98,20 @@ class StatusView:
     # failure's backoff) and when the first is due (Redis-clock ms).
     retry_waiting: int = 0
     retry_next_ms: int | None = None
+    # What the calls came to, counted as the report counts them (dialer.results.summary).
+    results: Summary = field(default_factory=Summary)
+
+    @property
+    def reached(self) -> int:
+        return sum(self.results.reached_on.values())
+
+    def funnel(self) -> list[tuple[int, int, int]]:
+        """(contact, customers reached on it, reached by then) for the 1st, 2nd… contact."""
+        out, so_far = [], 0
+        for contact, n in sorted(self.results.reached_on.items()):
+            so_far += n
+            out.append((contact, n, so_far))
+        return out
 
     @property
     def done_rows(self) -> int:
@@ -131,6 +146,18 @@ class StatusView:
             "unknown_reasons": self.unknown_reasons,
             "retry_waiting": self.retry_waiting,
             "retry_next_ms": self.retry_next_ms,
+            "outcomes": dict(self.results.outcomes.most_common()),
+            "no_record": sum(self.results.no_record.values()),
+            "customers": {
+                "dialled": self.results.dialled,
+                "reached": self.reached,
+                "calls": self.results.calls,
+                "agent_misses": self.results.agent_misses,
+                "funnel": [
+                    {"contact": c, "reached": n, "reached_so_far": so_far}
+                    for c, n, so_far in self.funnel()
+                ],
+            },
             "lookup_failures": self.lookup_failures,
             "callers": [
                 {**c.__dict__, "now": c.now.value, "masked": mask_caller(c.number)}
@@ -192,6 +219,7 @@ def status_view(engine: Engine, cid: str) -> StatusView:
     return StatusView(
         retry_waiting=retry_waiting,
         retry_next_ms=retry_next_ms,
+        results=summarise(store, cid),
         unknown_reasons=unknown_reasons(engine, cid, counts.get(RowState.UNKNOWN.value, 0)),
         lookup_failures=store.lookup_failures(cid),
         id=cid,
@@ -395,6 +423,22 @@ def render(report: StatusView) -> str:
             f"  {report.retry_waiting} rows waiting to be dialled again "
             f"(recycle, another agent, retry), the next at {due}"
         )
+    r = report.results
+    if r.calls:
+        share = f" ({report.reached / r.dialled:.1%})" if r.dialled else ""
+        lines.append(
+            f"  customers: {report.reached} of {r.dialled} dialled reached{share}, "
+            f"in {r.calls} calls placed"
+            + (f"; {r.agent_misses} rang out at the agent (no contact)" if r.agent_misses else "")
+        )
+        funnel = ", ".join(f"{_nth(c)} {n} ({so_far} by then)" for c, n, so_far in report.funnel())
+        if funnel:
+            lines.append(f"  reached on contact: {funnel}")
+    if r.outcomes or r.no_record:
+        outcomes = [f"{o} {n}" for o, n in r.outcomes.most_common()]
+        if r.no_record:
+            outcomes.append(f"no record yet {sum(r.no_record.values())}")
+        lines.append("  outcomes: " + ", ".join(outcomes))
     if report.lookup_failures:
         failed = ", ".join(f"{n} {c}" for c, n in sorted(report.lookup_failures.items()))
         lines.append(f"  call-record lookups failed: {failed}")
@@ -414,3 +458,7 @@ def render(report: StatusView) -> str:
         done_at = times.shown(report.finishes_at_ms, report.timezone)
         lines.append(f"  ETA {eta_text(report)} (done around {done_at})")
     return "\n".join(lines)
+
+
+def _nth(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"

@@ -204,6 +204,12 @@ class Keys:
         a pool row to anyone after the campaign's --callback-grace."""
         return f"{self.namespace}:c:{cid}:callbacks"
 
+    def agent_shares(self) -> str:
+        """hash: campaigns lately short of pool agents, every campaign: campaign id -> JSON of
+        its priority, weight, pass and wait (prelude.lua `free_agent`), so campaigns sharing
+        agents take turns by --priority and --weight."""
+        return f"{self.namespace}:agent-shares"
+
     def pace(self, broker: str) -> str:
         """string: next free slot (epoch ms, Redis clock) of a broker number, across campaigns."""
         return self.pace_prefix() + broker

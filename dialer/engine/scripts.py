@@ -172,6 +172,8 @@ class Feeding:
     caller_concurrency: int
     sign_in: bool = False  # only agents signed in on their screen (and READY) are offered calls
     callback_grace_ms: int = 0  # a personal callback not taken by then goes to anyone
+    priority: int = 0  # campaigns sharing pool agents: the higher goes first (free_agent)
+    weight: float = 1.0  # and within a priority, agents in proportion to weight
 
 
 @dataclass(frozen=True)
@@ -282,6 +284,7 @@ class Scripts:
                 k.retry(cid),
                 k.callbacks(cid),
                 k.result(cid),
+                k.agent_shares(),
             ],
             [
                 feeding.depth,
@@ -301,6 +304,8 @@ class Scripts:
                 k.presence_prefix(),
                 "1" if feeding.sign_in else "0",
                 feeding.callback_grace_ms,
+                feeding.priority,
+                feeding.weight,
             ],
         )
         return self._rows(out, 1), int(out[0]) if int(out[0]) >= 0 else None
@@ -412,6 +417,7 @@ class Scripts:
         feeding: Feeding,
         month_key: str,
         interval_ms: float,
+        tries_again: bool = False,
     ) -> Finished:
         """What became of the row (None: it was not DIALING with this token, nothing
         changed), and the rows fed into the place it left."""
@@ -445,6 +451,7 @@ class Scripts:
                 k.agents(cid),
                 k.parked_callers(cid),
                 k.caller_stats(cid),
+                k.agent_shares(),
             ],
             [
                 row,
@@ -480,6 +487,9 @@ class Scripts:
                 k.parked_prefix(cid),
                 k.presence_prefix(),
                 "1" if feeding.sign_in else "0",
+                feeding.priority,
+                feeding.weight,
+                "1" if tries_again else "0",
             ],
             events=cid,
         )
@@ -490,7 +500,13 @@ class Scripts:
     # --- campaign upkeep ----------------------------------------------------------------
 
     def upkeep(
-        self, cid: str, *, limit: int, dialing_lease_ms: int, reconcile_wait_ms: int
+        self,
+        cid: str,
+        *,
+        limit: int,
+        dialing_lease_ms: int,
+        reconcile_wait_ms: int,
+        tries_again: bool = False,
     ) -> Upkept:
         k = self.keys
         out = self._run(
@@ -509,8 +525,16 @@ class Scripts:
                 k.broker_down(cid),
                 k.records(),
                 k.reconcile(cid),
+                k.cdr_due(cid),
             ],
-            [k.queue_prefix(cid), limit, cid, dialing_lease_ms, reconcile_wait_ms],
+            [
+                k.queue_prefix(cid),
+                limit,
+                cid,
+                dialing_lease_ms,
+                reconcile_wait_ms,
+                "1" if tries_again else "0",
+            ],
             events=cid,
         )
         next_due = int(out[4])

@@ -77,6 +77,8 @@ class Progress:
     last_call_ms: int  # a call last began on one of its brokers (any campaign), 0: never
     parked: int = 0  # PENDING rows waiting for their caller, busy on another call
     caller_free_ms: int | None = None  # when the first of those callers is free again
+    records_awaited: int = 0  # placed calls whose record is still looked for
+    next_lookup_ms: int | None = None  # when the first of those is looked up next
 
 
 class CampaignStore:
@@ -270,12 +272,14 @@ class CampaignStore:
         pipe.zrange(self.keys.retry(cid), 0, 0, withscores=True)
         pipe.hgetall(self.keys.broker_capped(cid))
         pipe.exists(self.keys.feeder_lease(cid))
+        pipe.zcard(self.keys.cdr_due(cid))
+        pipe.zrange(self.keys.cdr_due(cid), 0, 0, withscores=True)
         for c in callers:
             pipe.llen(self.keys.parked(cid, c))
             pipe.zrange(self.keys.caller(c), 0, 0, withscores=True)
         for b in brokers:
             pipe.get(self.keys.last_dial(b))
-        retry, capped, fed, *rest = pipe.execute()
+        retry, capped, fed, awaited, lookup, *rest = pipe.execute()
         parked, holds, last = (
             rest[0 : 2 * len(callers) : 2],
             rest[1 : 2 * len(callers) : 2],
@@ -289,6 +293,8 @@ class CampaignStore:
             last_call_ms=int(max((float(t) for t in last if t), default=0)),
             parked=sum(int(n) for n in parked),
             caller_free_ms=min(free, default=None),
+            records_awaited=int(awaited),
+            next_lookup_ms=int(lookup[0][1]) if lookup else None,
         )
 
     def claim(self, key: str, owner: str, ttl_ms: int) -> bool:

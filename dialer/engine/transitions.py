@@ -261,6 +261,8 @@ class Engine:
             settings.caller_concurrency,
             settings.agents_sign_in,
             int(settings.callback_grace_s * 1000),
+            settings.priority,
+            settings.weight,
         )
 
     def account_interval_ms(self) -> float:
@@ -303,6 +305,7 @@ class Engine:
             limit=BATCH,
             dialing_lease_ms=self.timing.dialing_lease_ms,
             reconcile_wait_ms=reconcile_wait if campaign.settings.outcomes else -1,
+            tries_again=campaign.settings.tries_again,
         )
         if upkept.brokers_down:
             down = {
@@ -463,6 +466,7 @@ class Engine:
             feeding=self._feeding(settings, caps.day, caps.next_day_ms),
             month_key=caps.month,
             interval_ms=self.store.interval_ms(settings, job.broker),
+            tries_again=settings.tries_again,
         )
         return finished.outcome, [_job(job.campaign_id, q) for q in finished.fed]
 

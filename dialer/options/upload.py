@@ -251,6 +251,22 @@ UPLOAD_OPTIONS: tuple[Option, ...] = (
         repeatable=True,
         metavar="CODE=ACTION",
     ),
+    Option(
+        "priority",
+        "--priority",
+        "campaigns sharing pool agents: the HIGHER number takes a free agent first; a lower "
+        "one waiting still gets at least one agent in ten (default 0)",
+        opt.int_in(-99, 99),
+        0,
+    ),
+    Option(
+        "weight",
+        "--weight",
+        "campaigns of the same --priority sharing pool agents get them in proportion to their "
+        "weights (default 1)",
+        opt.float_in(0.01, 1000),
+        1.0,
+    ),
     Option("dnc", "--dnc", "do-not-call file, one number a line", web=False),
     Option("sheet", "--sheet", "XLSX sheet name (default: the first)"),
     Option(
@@ -381,6 +397,8 @@ def settings_from_args(args: argparse.Namespace, settings: Settings) -> Campaign
         callback_grace_s=args.callback_grace,
         agent_notes=args.agent_notes,
         dispositions=dict(args.disposition),
+        priority=args.priority,
+        weight=args.weight,
     )
 
 

@@ -83,6 +83,7 @@ class CallerNow(_Open):
     talk_s: int
     busy_share: float
     now: str
+    missed: int = 0
 
 
 class UnhealthyWorker(BaseModel):
@@ -106,6 +107,23 @@ class WebhookDisabled(BaseModel):
 class ReplicationLag(BaseModel):
     code: str
     at_ms: int
+
+
+class FunnelStep(BaseModel):
+    contact: int
+    reached: int
+    reached_so_far: int
+
+
+class Customers(BaseModel):
+    """Customers dialled and reached against calls placed; the funnel: reached on which
+    contact (a missed agent leg is no contact)."""
+
+    dialled: int
+    reached: int
+    calls: int
+    agent_misses: int
+    funnel: list[FunnelStep]
 
 
 class CampaignStatusDoc(_Open):
@@ -139,6 +157,13 @@ class CampaignStatusDoc(_Open):
     ccc_unreachable: Outage | None
     webhooks_disabled: list[WebhookDisabled] = []
     replication_lag: ReplicationLag | None = None  # a claim held back in the last minute
+    retry_waiting: int = 0
+    retry_next_ms: int | None = None
+    outcomes: dict[str, int] = Field(
+        default={}, description="calls' outcomes from their records, most common first"
+    )
+    no_record: int = 0
+    customers: Customers | None = None
 
 
 class Row(_Open):

@@ -6,13 +6,15 @@ tried again by the campaign's recycle rule, no sooner than its delay after the c
 from __future__ import annotations
 
 import csv
+import io
 import itertools
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from support import NUMBERS, calls_log, engine_env, new_campaign, wait_until
 
 from dialer.campaign.status import render, status_view
 from dialer.ccc.simulator.faults import Span
+from dialer.cli.progress import watch
 from dialer.engine import Engine
 from dialer.models import CampaignStatus
 from dialer.results.calls import export_calls
@@ -104,6 +106,18 @@ def test_a_pool_row_whose_agent_missed_goes_to_another_agent_and_costs_no_contac
     report = status_view(engine, cid)
     assert {c.number: c.missed for c in report.callers}[AWAY] == missed
     assert f"{missed} missed (rang out)" in render(report)
+    # ... and, as the report does, customers reached against calls, on which contact.
+    doc = report.as_dict()
+    assert doc["customers"] == {
+        "dialled": 16,
+        "reached": 16,
+        "calls": len(placed),
+        "agent_misses": missed,
+        "funnel": [{"contact": 1, "reached": 16, "reached_so_far": 16}],
+    }
+    assert doc["outcomes"] == {"CONNECTED": 16}
+    assert f"customers: 16 of 16 dialled reached (100.0%), in {len(placed)} calls" in render(report)
+    assert "reached on contact: 1st 16 (16 by then)" in render(report)
     page = render_html(engine.store, cid, "en")
     assert f"16 of 16 customers dialled were reached (100.0%), in {len(placed)} calls" in page
     # The results sheet shows the strategy; the call log has a line per call placed.
@@ -293,3 +307,89 @@ def test_max_contacts_holds_when_a_worker_is_killed_and_its_messages_redelivered
         assert int(result.get("contacts") or 0) <= 3
         if state.startswith("DISPATCHED") and not result.get("reconcile_code"):
             assert result["contacts"] == 3 and result["outcome_code"] == "Strategy.MaxContacts"
+
+
+def test_campaigns_sharing_agents_take_them_by_priority_then_by_weight(
+    engine, simulator, redis_server, namespace, workers, tmp_path
+) -> None:
+    # Three campaigns, each with rows enough to keep both shared agents busy the whole time:
+    # A (priority 1, weight 3) and B (priority 1, weight 1) share agents 3:1; L (priority 0)
+    # waits behind them but still gets one agent in ten.
+    simulator.faults.update(TIMED)
+    shared = AGENTS[:2]
+    share = {"A": (1, 3.0), "B": (1, 1.0), "L": (0, 1.0)}
+    by_broker = {}
+    for n, (name, (priority, weight)) in enumerate(share.items()):
+        sheet = tmp_path / f"{name}.csv"
+        sheet.write_text("Callee\n" + "".join(f"139{n}{i:07d}\n" for i in range(100)))
+        cid = new_campaign(
+            engine,
+            sheet,
+            name=name,
+            pool=(NUMBERS[n],),
+            rate_per_s=5.0,
+            agents=shared,
+            wrap_up_s=0.2,
+            priority=priority,
+            weight=weight,
+        )
+        by_broker[NUMBERS[n]] = (name, cid)
+    w = workers(
+        engine_env(
+            redis_server.url,
+            namespace,
+            simulator.url,
+            DIALER_CALLER_LOOKUP_S="0.3",
+            DIALER_RECORDS_POLL_S="0.3",
+            DIALER_CDR_MARGIN_S="0.3",
+        )
+    )
+    w.start()
+    wait_until(lambda: len(calls_log(simulator.config.calls_log)) >= 64, 240, "64 calls placed")
+    for _, cid in by_broker.values():
+        engine.cancel(cid)
+    placed = sorted(calls_log(simulator.config.calls_log), key=lambda c: c["start_ms"])
+    # Each agent in one call at a time, whichever campaign placed it.
+    for agent in shared:
+        theirs = [c for c in placed if c["caller"] == agent]
+        for earlier, later in itertools.pairwise(theirs):
+            assert later["start_ms"] >= earlier["release_ms"], agent
+    # Judged after the first calls (taken as each campaign first came, before any waited).
+    got = Counter(by_broker[c["broker"]][0] for c in placed[6:64])
+    assert 1 <= got["L"] <= 12, got  # never starved, and clearly behind
+    assert 0.6 <= got["A"] / (got["A"] + got["B"]) <= 0.9, got  # 3:1 is 0.75
+
+
+def test_a_campaign_is_not_done_while_a_call_record_may_send_a_customer_round_again(
+    engine, simulator, redis_server, namespace, workers, tmp_path
+) -> None:
+    # Every customer ignores the first ring: each row's first record recycles it. What `dialer
+    # run` and `dialer status --watch` wait for (progress.watch) must not end before that.
+    simulator.faults.update({**TIMED, "callee_answer_by_ring": "0,1"})
+    cid = new_campaign(
+        engine,
+        own_callers_sheet(tmp_path / "s.csv", 3),
+        pool=NUMBERS[:2],
+        rate_per_s=5.0,
+        wrap_up_s=0.2,
+        recycle={"CALLEE_NO_ANSWER": [1.0]},
+        max_contacts=3,
+        pair_guard_s=0,
+    )
+    w = workers(
+        engine_env(
+            redis_server.url,
+            namespace,
+            simulator.url,
+            DIALER_CALLER_LOOKUP_S="0.3",
+            DIALER_RECORDS_POLL_S="0.3",
+            DIALER_CDR_MARGIN_S="0.3",
+        )
+    )
+    w.start()
+    final = watch(engine, cid, interval_s=0.1, stream=io.StringIO())
+    assert final.status is CampaignStatus.DONE
+    # Done means done: every customer was rung twice, and nothing is left to look up.
+    assert len(calls_log(simulator.config.calls_log)) == 6
+    assert not engine.store.records_campaigns()
+    assert {engine.store.result_of(cid, row)["contacts"] for row in (1, 2, 3)} == {2}

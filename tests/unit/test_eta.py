@@ -266,3 +266,20 @@ def test_a_pause_reason_gives_its_reason_code() -> None:
     )
     assert pause_code("no healthy worker: w2@b (SignatureDoesNotMatch)") == "Worker.NoneHealthy"
     assert pause_code("") == "" and pause_code("something else") == ""
+
+
+def test_every_row_finished_with_records_awaited_that_may_recycle_is_waiting_not_stalled() -> None:
+    ten_min_ago = int(NOW * 1000) - 600_000
+    lookup = sh(2026, 3, 2, 10, 1)
+    now = doing(
+        campaign(ten_min_ago, recycle={"CALLEE_NO_ANSWER": [60.0]}),
+        {"DISPATCHED": 10},
+        [broker("A", 0)],
+        progress(last_call_ms=ten_min_ago, records_awaited=2, next_lookup_ms=int(lookup * 1000)),
+    )
+    assert now.activity is Activity.WAITING and now.resumes_at_ms is None
+    assert [(w.kind, w.rows) for w in now.waits] == [(WaitFor.RECORDS, 2)]
+    assert now.reason == (
+        "every row finished; 2 call record(s) awaited, which may send a customer round again "
+        "(next lookup at 2026-03-02 10:01:00 Asia/Shanghai)"
+    )

@@ -14,6 +14,8 @@
 -- KEYS[15] callbacks rows in RETRY_WAIT for a callback, by due time (see release_callbacks)
 -- KEYS[16] result
 -- ARGV[15] presence_prefix  ARGV[16] sign_in (1|0)  ARGV[17] callback_grace_ms
+-- KEYS[17] shares    campaigns waiting for pool agents they share (see free_agent)
+-- ARGV[18] priority  ARGV[19] weight (--priority, --weight)
 -- First, rows whose retry or recycle is due go back to their queue's head (as UPKEEP does,
 -- but FEED runs when the feeder is woken, so a recycled contact is not late by an upkeep
 -- period); each parked caller who is free again gets their next row back at the head of its
@@ -23,11 +25,12 @@ local meta_key, inflight_key, due_key = KEYS[1], KEYS[5], KEYS[8]
 local c = feed_context(
   {state = KEYS[2], counts = KEYS[3], lease = KEYS[4], down = KEYS[6], capped = KEYS[7],
    due = KEYS[8], brokers = KEYS[9], account = KEYS[10], wake = KEYS[11], agents = KEYS[12],
-   parked_callers = KEYS[13]},
+   parked_callers = KEYS[13], shares = KEYS[17]},
   {depth = ARGV[1], lookahead = ARGV[2], queued_lease = ARGV[3], day_key = ARGV[4],
    next_day = ARGV[5], account_interval = ARGV[6], queue_prefix = ARGV[7],
    pace_prefix = ARGV[8], caller_prefix = ARGV[10], parked_prefix = ARGV[11], cid = ARGV[12],
-   pacing = ARGV[13], concurrency = ARGV[14], presence_prefix = ARGV[15], sign_in = ARGV[16]})
+   pacing = ARGV[13], concurrency = ARGV[14], presence_prefix = ARGV[15], sign_in = ARGV[16],
+   priority = ARGV[18], weight = ARGV[19]})
 local max_rows = tonumber(ARGV[9])
 local callback_grace = tonumber(ARGV[17])
 

@@ -22,6 +22,8 @@
 -- ARGV[24] queue_prefix  ARGV[25] pace_prefix  ARGV[26] interval_ms (this broker's)
 -- ARGV[27] caller (the person rung)  ARGV[28] caller pacing (1|0)  ARGV[29] concurrency
 -- ARGV[30] caller_prefix  ARGV[31] parked_prefix  ARGV[32] presence_prefix  ARGV[33] sign_in
+-- KEYS[27] shares (campaigns waiting for pool agents they share)  ARGV[34] priority  ARGV[35] weight
+-- ARGV[36] tries_again (1: a call record may send a row round again; see complete_if_done)
 -- Returns {0} (not DIALING with this token: nothing changed), or {1, final outcome, then
 -- broker, packed, token, slot_ms, caller of each row fed}.
 local meta_key, state_key, counts_key, lease_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -38,12 +40,12 @@ local day_key, month_key, feed = ARGV[16], ARGV[17], ARGV[18] == '1'
 local c = feed_context(
   {state = state_key, counts = counts_key, lease = lease_key, down = down_key,
    capped = KEYS[20], due = due_key, wake = wake_key, brokers = KEYS[21], account = KEYS[22],
-   agents = KEYS[24], parked_callers = KEYS[25]},
+   agents = KEYS[24], parked_callers = KEYS[25], shares = KEYS[27]},
   {depth = ARGV[19], lookahead = ARGV[20], queued_lease = ARGV[21], day_key = day_key,
    next_day = ARGV[22], account_interval = ARGV[23], queue_prefix = ARGV[24],
    pace_prefix = ARGV[25], interval = ARGV[26], pacing = ARGV[28], concurrency = ARGV[29],
    caller_prefix = ARGV[30], parked_prefix = ARGV[31], cid = cid,
-   presence_prefix = ARGV[32], sign_in = ARGV[33]})
+   presence_prefix = ARGV[32], sign_in = ARGV[33], priority = ARGV[34], weight = ARGV[35]})
 local caller_key, caller = KEYS[23], ARGV[27]
 local member = member_of(broker, packed)
 
@@ -134,6 +136,8 @@ if outcome ~= Outcome.BROKER_DOWN then
 end
 if #rows ~= 5 then redis.call('HSET', inflight_key, broker, inflight + #rows / 5) end
 -- The campaign's last call finishes it (UPKEEP would, a little later).
-if #rows == 0 and inflight == 0 then complete_if_done(meta_key, counts_key, running_key, cid, now) end
+if #rows == 0 and inflight == 0 then
+  complete_if_done(meta_key, counts_key, running_key, cid, now, ARGV[36] == '1' and cdr_key or nil)
+end
 for _, v in ipairs(rows) do table.insert(out, v) end
 return out

@@ -165,12 +165,16 @@ local function release_retries(state_key, counts_key, retry_key, queue_prefix, d
   return #due
 end
 
--- A running campaign with no row left to dial is DONE. True when it just finished.
-local function complete_if_done(meta_key, counts_key, running_key, cid, now)
+-- A running campaign with no row left to dial is DONE -- unless `awaited` (the cdr_due key of
+-- a campaign whose strategy may try a row again, else nil) still holds a placed call: its
+-- record may send the row round again, and `dialer run`/`status --watch` stop at DONE.
+-- True when it just finished.
+local function complete_if_done(meta_key, counts_key, running_key, cid, now, awaited)
   if redis.call('HGET', meta_key, 'status') ~= Status.RUNNING then return false end
   for _, n in ipairs(redis.call('HMGET', counts_key, unpack(ACTIVE))) do
     if tonumber(n or '0') > 0 then return false end
   end
+  if awaited and redis.call('ZCARD', awaited) > 0 then return false end
   redis.call('HSET', meta_key, 'status', Status.DONE, 'finished_at', now)
   redis.call('SREM', running_key, cid)
   emit_status(Status.DONE)
@@ -200,12 +204,119 @@ local function caller_busy(c, number, now)
   return redis.call('ZCARD', key) >= c.concurrency
 end
 
--- The pool's agent free longest (the agents zset scores when each is free from), if any;
--- never `avoid`, the agent who last missed the row's call (dialer.strategy).
-local function free_agent(c, now, avoid)
-  for _, agent in ipairs(redis.call('ZRANGE', c.agents, 0, -1)) do
-    if agent ~= avoid and not caller_busy(c, agent, now) then return agent end
+-- Campaigns that share pool agents take turns by --priority and --weight (docs/strategy.md).
+-- The shares hash (KEYS shares, every campaign) holds, per campaign that has lately found no
+-- agent free for a row: cid -> {u: wants an agent until (ms; 0 once it took one), t: last
+-- written, p: priority, w: weight, v: pass (grows 1/w per agent it takes while another
+-- campaign waits: lowest goes first), f: agents given to higher priorities while it waited,
+-- a/due/wake/b: its agents zset, due and wake keys and the broker whose row waits, so a
+-- campaign that yields an agent wakes it}.
+-- Only campaigns short of agents write here: one without rivals pays one HGETALL per row.
+local WANT_MS = 3000  -- longer than a feeder's look again when no agent is free (2 s)
+local FORGET_MS = 600000  -- an entry silent this long is dropped
+local LOWER_EVERY = 10  -- a lower priority waiting gets at least one agent in this many
+
+-- The live entries of other campaigns (nil: none), and this campaign's own (or nil).
+local function share_rivals(c, now)
+  local flat = redis.call('HGETALL', c.shares)
+  local rivals, own = nil, nil
+  for i = 1, #flat, 2 do
+    local e = cjson.decode(flat[i + 1])
+    e.cid = flat[i]
+    if e.cid == c.cid then
+      own = e
+    elseif e.u > now then
+      rivals = rivals or {}
+      table.insert(rivals, e)
+    elseif e.t < now - FORGET_MS then
+      redis.call('HDEL', c.shares, e.cid)
+    end
   end
+  return rivals, own
+end
+
+local function share_save(shares, e)
+  redis.call('HSET', shares, e.cid, cjson.encode(
+    {u = e.u, t = e.t, p = e.p, w = e.w, v = e.v, f = e.f, a = e.a, due = e.due, wake = e.wake, b = e.b}))
+end
+
+-- This campaign's entry as it stands now: one that starts waiting after a while starts from
+-- the lowest pass of those waiting, so time it spent not wanting agents is no credit.
+local function share_own(c, own, rivals, now)
+  local e = own or {u = 0, t = 0, v = 0, f = 0, b = ''}
+  if e.t < now - WANT_MS then
+    local low = nil
+    for _, r in ipairs(rivals or {}) do
+      if not low or r.v < low then low = r.v end
+    end
+    if low and low > e.v then e.v = low end
+    e.f = 0
+  end
+  e.t, e.cid, e.p, e.w = now, c.cid, c.priority, c.weight
+  e.a, e.due, e.wake = c.agents, c.due, c.wake
+  return e
+end
+
+-- Whose turn `agent` is among this campaign (`me`) and the rivals that share it: one that has
+-- waited out LOWER_EVERY - 1 agents given to higher priorities, else the highest priority;
+-- among those the lowest pass (ties: campaign id). Returns the winner and the contenders.
+local function share_turn(me, rivals, agent)
+  local contenders, top = {me}, me.p
+  for _, r in ipairs(rivals) do
+    if redis.call('ZSCORE', r.a, agent) then
+      table.insert(contenders, r)
+      if r.p > top then top = r.p end
+    end
+  end
+  local function before(x, y)
+    if not y then return true end
+    if x.v ~= y.v then return x.v < y.v end
+    return x.cid < y.cid
+  end
+  local starved, best = nil, nil
+  for _, e in ipairs(contenders) do
+    if e.p < top and e.f >= LOWER_EVERY - 1 and before(e, starved) then starved = e end
+    if e.p == top and before(e, best) then best = e end
+  end
+  return starved or best, contenders
+end
+
+-- The pool's agent free longest (the agents zset scores when each is free from) whose turn
+-- it is this campaign's, if any; never `avoid`, the agent who last missed the row's call
+-- (dialer.strategy). An agent whose turn is another campaign's is left to it, and that
+-- campaign's feeder woken; finding none, this campaign says it waits (for `broker`'s row).
+local function free_agent(c, now, avoid, broker)
+  local rivals, own = share_rivals(c, now)
+  local me = (rivals or own) and share_own(c, own, rivals, now)
+  for _, agent in ipairs(redis.call('ZRANGE', c.agents, 0, -1)) do
+    if agent ~= avoid and not caller_busy(c, agent, now) then
+      if not rivals then
+        if own then redis.call('HDEL', c.shares, c.cid) end
+        return agent
+      end
+      local winner, contenders = share_turn(me, rivals, agent)
+      if winner == me then
+        if #contenders > 1 then
+          for _, r in ipairs(contenders) do
+            if r.p < me.p then
+              r.f = r.f + 1
+              share_save(c.shares, r)
+            end
+          end
+          me.v = me.v + 1 / me.w
+        end
+        if #contenders > 1 or own then
+          me.u, me.f = 0, 0
+          share_save(c.shares, me)
+        end
+        return agent
+      end
+      set_due(winner.due, winner.wake, winner.b, now, now)
+    end
+  end
+  me = me or share_own(c, own, rivals, now)
+  me.u, me.b = now + WANT_MS, broker
+  share_save(c.shares, me)
   return nil
 end
 
@@ -275,7 +386,7 @@ local function feed_broker(c, broker, now, inflight, limit, out, notify)
         local fields = entry_fields(packed)
         caller = fields[ENTRY.caller]
         if caller == '' then
-          caller = free_agent(c, now, fields[ENTRY.avoid])
+          caller = free_agent(c, now, fields[ENTRY.avoid], broker)
           if not caller then
             redis.call('LPUSH', c.queue_prefix .. broker, packed)
             no_agent = true
@@ -348,6 +459,7 @@ local function feed_context(keys, args)
     state = keys.state, counts = keys.counts, lease = keys.lease, down = keys.down,
     capped = keys.capped, due = keys.due, wake = keys.wake, brokers = keys.brokers,
     account = keys.account, agents = keys.agents, parked_callers = keys.parked_callers,
+    shares = keys.shares, priority = tonumber(args.priority), weight = tonumber(args.weight),
     queue_prefix = args.queue_prefix, pace_prefix = args.pace_prefix,
     caller_prefix = args.caller_prefix, parked_prefix = args.parked_prefix, cid = args.cid,
     pacing = args.pacing == '1', concurrency = tonumber(args.concurrency),

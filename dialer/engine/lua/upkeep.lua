@@ -6,10 +6,11 @@
 -- 3. A running campaign with no row left to dial is DONE.
 -- KEYS[1] meta  KEYS[2] state  KEYS[3] counts  KEYS[4] lease  KEYS[5] inflight
 -- KEYS[6] result  KEYS[7] retry  KEYS[8] due  KEYS[9] wake  KEYS[10] running  KEYS[11] down
--- KEYS[12] records  KEYS[13] reconcile
+-- KEYS[12] records  KEYS[13] reconcile  KEYS[14] cdr_due
 -- ARGV[1] queue_prefix  ARGV[2] limit (rows per step)  ARGV[3] campaign_id
 -- ARGV[4] dialing_lease_ms (a DIALING row's lease ran out this long after its call began)
 -- ARGV[5] reconcile_wait_ms (-1: no call records): when an UNKNOWN row's call is looked for
+-- ARGV[6] tries_again (1: a call record may send a row round again; see complete_if_done)
 -- Returns {rows swept, retries released, 1 if the campaign just finished, brokers down,
 -- epoch ms the next lease runs out or retry falls due (-1: none)}.
 local meta_key, state_key, counts_key, lease_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -54,7 +55,8 @@ local released = release_retries(state_key, counts_key, retry_key, queue_prefix,
                                  wake_key, now, limit)
 
 local done = 0
-if complete_if_done(meta_key, counts_key, running_key, cid, now) then done = 1 end
+local awaited = ARGV[6] == '1' and KEYS[14] or nil
+if complete_if_done(meta_key, counts_key, running_key, cid, now, awaited) then done = 1 end
 local next_due = -1
 for _, key in ipairs({lease_key, retry_key}) do
   local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')

@@ -66,8 +66,8 @@
     const waits = s.activity === "waiting" ? s.waits || [] : [];
     box.hidden = waits.length === 0;
     if (box.hidden) return;
-    document.getElementById("waiting-title").textContent =
-      fill(ui.waiting, { time: s.resumes_at_ms ? at(s.resumes_at_ms, s.timezone) : "–" });
+    document.getElementById("waiting-title").textContent = waits[0].for === "records" ? ui.records
+      : fill(ui.waiting, { time: s.resumes_at_ms ? at(s.resumes_at_ms, s.timezone) : "–" });
     document.getElementById("waiting-list").replaceChildren(...waits.map((w) => el("li", {},
       fill(words.waits[w.for] || w.for, { rows: w.rows, cap: w.cap, time: at(w.until_ms, s.timezone) }))));
   }
@@ -77,6 +77,35 @@
     const word = words.reasons[s.pause_code];
     if (s.pause_code === "Operator.Pause") return word;
     return word ? `${word} (${s.pause_reason})` : s.pause_reason;
+  }
+
+  function share(part, whole) {
+    return whole ? `${(100 * part / whole).toFixed(1)}%` : "–";
+  }
+
+  // What the calls came to: customers reached against calls placed, on which contact, rows
+  // waiting for another call, and each row's last outcome (the report's figures, live).
+  function showResults(s) {
+    const c = s.customers || { dialled: 0, reached: 0, calls: 0, agent_misses: 0, funnel: [] };
+    document.getElementById("reach").textContent = c.dialled
+      ? fill(ui.reach, { reached: c.reached, dialled: c.dialled, share: share(c.reached, c.dialled), calls: c.calls })
+      : ui.nobody;
+    show(document.getElementById("agent-misses"), c.agent_misses ? fill(ui.misses, { n: c.agent_misses }) : "");
+    show(document.getElementById("recycle-wait"), s.retry_waiting && s.retry_next_ms
+      ? fill(ui.recycle_wait, { n: s.retry_waiting, time: at(s.retry_next_ms, s.timezone) }) : "");
+    const funnel = document.getElementById("funnel");
+    funnel.hidden = c.funnel.length === 0;
+    rows(funnel.querySelector("tbody"), c.funnel, (f) =>
+      [el("th", { scope: "row", class: "num" }, f.contact), el("td", { class: "num" }, f.reached),
+       el("td", { class: "num" }, f.reached_so_far), el("td", { class: "num" }, share(f.reached_so_far, c.dialled))]);
+    const outcomes = Object.entries(s.outcomes || {});
+    if (s.no_record) outcomes.push(["", s.no_record]);
+    const recorded = outcomes.reduce((sum, [, n]) => sum + n, 0);
+    document.getElementById("outcomes").hidden = outcomes.length === 0;
+    document.getElementById("outcomes-none").hidden = outcomes.length > 0;
+    rows(document.querySelector("#outcomes tbody"), outcomes, ([o, n]) =>
+      [el("th", { scope: "row", title: words.outcome_meanings[o] || "" }, o ? words.outcomes[o] || o : ui.no_record),
+       el("td", { class: "num" }, n), el("td", { class: "num" }, share(n, recorded))]);
   }
 
   function render(s) {
@@ -116,7 +145,9 @@
        el("td", { "data-now": c.now }, el("span", { class: "dot now-" + c.now.replace(/\W+/g, "-") }), words.caller_now[c.now] || c.now),
        el("td", { class: "num" }, c.calls), el("td", { class: "num" }, c.connected),
        el("td", { class: "num" }, c.calls ? duration(c.talk_s) : "–"),
-       el("td", { class: "num" }, `${Math.round(c.busy_share * 100)}%`)]));
+       el("td", { class: "num" }, `${Math.round(c.busy_share * 100)}%`),
+       el("td", c.missed ? { class: "num bad" } : { class: "num" }, c.missed || 0)]));
+    showResults(s);
     const key = `${s.counts.REJECTED || 0}/${s.counts.UNKNOWN || 0}`;
     if (key !== lastKey) { lastKey = key; loadRows(); }
   }
