@@ -346,7 +346,7 @@ def _agents(
         _("dispositions"),
         _("break"),
     ]
-    table = Table("agents", header, cells, _("no agent yet"), numeric=False)
+    table = Table("agents", header, cells, _("no agent yet"))
     return Section(_("Per agent"), [intro], table)
 
 
