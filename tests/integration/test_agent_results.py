@@ -111,9 +111,7 @@ def test_dispositions_and_breaks_reach_the_sheet_the_call_log_the_report_and_sta
     assert one["disposition (sheet)"] == "mine"
     assert (two["disposition"], two["callback_state"]) == ("CALLBACK", "taken")
     # In the campaign's zone, to the second the agent gave.
-    assert two["callback_at"] == local_due.replace(microsecond=0).isoformat(
-        timespec="milliseconds"
-    )
+    assert two["callback_at"] == local_due.replace(microsecond=0).isoformat(timespec="milliseconds")
     masked = tmp_path / "m.csv"
     export(engine.store, cid, masked, masked=True)
     with masked.open(encoding="utf-8-sig", newline="") as f:
@@ -154,9 +152,7 @@ def test_dispositions_and_breaks_reach_the_sheet_the_call_log_the_report_and_sta
     # Status: B goes on break; it is named with its reason, and the codes are counted.
     agents.presences.set(B, "BREAK", "training", who="x")
     report = status_view(engine, cid)
-    assert [(a.number, a.state, a.reason) for a in report.agents_away] == [
-        (B, "BREAK", "training")
-    ]
+    assert [(a.number, a.state, a.reason) for a in report.agents_away] == [(B, "BREAK", "training")]
     assert report.dispositions == {"CALLBACK": 1, "INTERESTED": 1}
     text = render(report)
     assert "agents away: 138****0002 BREAK (training, since " in text
