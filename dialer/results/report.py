@@ -267,7 +267,9 @@ _MAX_DAYS = 62
 
 
 def _days(campaign: Campaign, now_ms: int, zone: ZoneInfo) -> list[str]:
-    """The day keys (YYYYMMDD, the campaign's zone) from its upload to its end or now."""
+    """The day keys (YYYYMMDD, the campaign's zone) from its upload to its end or now.
+    Breaks are kept by day in DIALER_AGENTS_TIMEZONE, which the report cannot read: the days
+    match while that zone is the campaign's (both Asia/Shanghai by default)."""
     first = dt.datetime.fromtimestamp(campaign.created_at_ms / 1000, zone).date()
     last = dt.datetime.fromtimestamp((campaign.finished_at_ms or now_ms) / 1000, zone).date()
     span = max(0, min((last - first).days, _MAX_DAYS - 1))
