@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from dialer import times
+from dialer.agents.presence import Presence, State
 from dialer.calendar import Calendar
 from dialer.campaign.activity import (
     Activity,
@@ -22,6 +23,7 @@ from dialer.campaign.activity import (
 from dialer.engine import BrokerFigures, Campaign, Engine
 from dialer.engine.events import GLOBAL, EventStore
 from dialer.engine.health import Workers
+from dialer.engine.presence import AgentStore
 from dialer.i18n.catalogue import N_
 from dialer.models import ACTIVE_STATES, TERMINAL_STATES, CampaignStatus, RowState
 from dialer.phones import mask_caller
@@ -49,6 +51,16 @@ class CallerStatus:
     busy_share: float  # time in this campaign's calls / time since it started
     now: CallerNow
     missed: int = 0  # calls whose leg to this caller rang out
+
+
+@dataclass(frozen=True)
+class AgentAway:
+    """One of the campaign's agents on break or offline: who and why."""
+
+    number: str
+    state: str  # BREAK or OFFLINE
+    reason: str
+    since_ms: int
 
 
 @dataclass(frozen=True)
@@ -98,6 +110,9 @@ class StatusView:
     # failure's backoff) and when the first is due (Redis-clock ms).
     retry_waiting: int = 0
     retry_next_ms: int | None = None
+    # Callers paced: those of its agents on break or offline; dispositions saved, by code.
+    agents_away: list[AgentAway] = field(default_factory=list)
+    dispositions: dict[str, int] = field(default_factory=dict)
     # What the calls came to, counted as the report counts them (dialer.results.summary).
     results: Summary = field(default_factory=Summary)
 
@@ -163,6 +178,10 @@ class StatusView:
                 {**c.__dict__, "now": c.now.value, "masked": mask_caller(c.number)}
                 for c in self.callers
             ],
+            "agents_away": [
+                {**a.__dict__, "masked": mask_caller(a.number)} for a in self.agents_away
+            ],
+            "dispositions": self.dispositions,
             "workers_alive": self.workers_alive,
             "workers_last_seen_ms": self.workers_last_seen_ms,
             "unhealthy_workers": [{"name": n, "reason": r} for n, r in self.unhealthy_workers],
@@ -216,7 +235,10 @@ def status_view(engine: Engine, cid: str) -> StatusView:
             finishes_at_ms = int(finish * 1000)
             eta_s = max(0.0, finish - now_ms / 1000)
     retry_waiting, retry_next_ms = store.next_retry(cid)
+    agents = AgentStore(store)
     return StatusView(
+        agents_away=_away(agents, callers),
+        dispositions=agents.disposition_counts(cid) if campaign.settings.caller_pacing else {},
         retry_waiting=retry_waiting,
         retry_next_ms=retry_next_ms,
         results=summarise(store, cid),
@@ -358,10 +380,26 @@ def unknown_reasons(engine: Engine, cid: str, unknown: int) -> dict[str, int]:
     return reasons
 
 
+def _away(agents: AgentStore, callers: list[CallerStatus]) -> list[AgentAway]:
+    """The callers on break or offline (an agent never signed in has no presence: not away)."""
+    found = agents.presence_of([c.number for c in callers])
+    away = [Presence.from_fields(n, fields) for n, fields in found.items()]
+    return [
+        AgentAway(p.number, p.state.value, p.reason, p.since_ms)
+        for p in away
+        if p.state in (State.BREAK, State.OFFLINE)
+    ]
+
+
+def busy_share(busy_ms: int, campaign: Campaign, now_ms: int) -> float:
+    """A caller's occupancy: time in this campaign's calls (ring to release) over the
+    campaign's life so far, which stops at its end; at most 1. The report counts the same."""
+    elapsed_s = max(1.0, ((campaign.finished_at_ms or now_ms) - campaign.created_at_ms) / 1000)
+    return min(1.0, busy_ms / 1000 / elapsed_s)
+
+
 def _callers(engine: Engine, campaign: Campaign) -> list[CallerStatus]:
     now = engine.now_ms()
-    # Busy share over the campaign's life, as the report counts it: it stops at the end.
-    elapsed_s = max(1.0, ((campaign.finished_at_ms or now) - campaign.created_at_ms) / 1000)
     wrap_up_ms = campaign.settings.wrap_up_s * 1000
     out = []
     for c in engine.store.caller_figures(campaign.id, campaign.settings.agents):
@@ -377,7 +415,7 @@ def _callers(engine: Engine, campaign: Campaign) -> list[CallerStatus]:
                 c.calls,
                 c.connected,
                 c.talk_s,
-                min(1.0, c.busy_ms / 1000 / elapsed_s),
+                busy_share(c.busy_ms, campaign, now),
                 doing,
                 c.missed,
             )
@@ -390,6 +428,14 @@ def eta_text(report: StatusView) -> str:
     if report.eta_s is None:
         return ""
     return f"≈ {format_duration(report.eta_s)}, dialling {report.windows}"
+
+
+def _away_text(agent: AgentAway, report: StatusView) -> str:
+    """'138****0001 BREAK (lunch, since 14:02:07 (Asia/Shanghai))'."""
+    why = [agent.reason] if agent.reason else []
+    if agent.since_ms:
+        why.append("since " + times.clock(agent.since_ms, report.timezone, report.now_ms))
+    return f"{mask_caller(agent.number)} {agent.state}" + (f" ({', '.join(why)})" if why else "")
 
 
 def render(report: StatusView) -> str:
@@ -454,6 +500,12 @@ def render(report: StatusView) -> str:
         )
     if len(report.callers) > shown:
         lines.append(f"  … and {len(report.callers) - shown} more callers (status --json)")
+    if report.agents_away:
+        away = ", ".join(_away_text(a, report) for a in report.agents_away)
+        lines.append(f"  agents away: {away}")
+    if report.dispositions:
+        codes = ", ".join(f"{c} {n}" for c, n in sorted(report.dispositions.items()))
+        lines.append(f"  dispositions: {codes}")
     if report.eta_s is not None and report.finishes_at_ms is not None:
         done_at = times.shown(report.finishes_at_ms, report.timezone)
         lines.append(f"  ETA {eta_text(report)} (done around {done_at})")

@@ -61,7 +61,8 @@ class Keys:
 
     def caller_stats(self, cid: str) -> str:
         """hash: n:CALLER calls placed, connected:CALLER, talk_s:CALLER, busy_ms:CALLER (ring
-        to release, from call records), in this campaign."""
+        to release, from call records), in this campaign; disposed:CODE dispositions saved
+        with that code (AgentStore.dispose)."""
         return f"{self.namespace}:c:{cid}:callers"
 
     def parked(self, cid: str, caller: str) -> str:
@@ -195,7 +196,8 @@ class Keys:
 
     def agent_day(self, day: str, number: str) -> str:
         """hash with a TTL: one agent's figures for one day (campaign zone of each call):
-        calls, connects, talk_s, missed (from call records), break_ms (closed breaks)."""
+        calls, connects, talk_s, missed (from call records), break_ms (closed breaks) and
+        break_ms:REASON (the same by the break's reason)."""
         return f"{self.namespace}:agent-day:{day}:{number}"
 
     def callbacks(self, cid: str) -> str:

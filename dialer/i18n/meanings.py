@@ -264,4 +264,10 @@ COLUMNS = {
     "tags": N_("Tags"),
     "reason": N_("Reason"),
     "detail": N_("Detail"),
+    # The results sheet's and the call log's words for what the agent said of a call.
+    "disposition": N_("Disposition"),
+    "disposition_notes": N_("Disposition notes"),
+    "disposition_agent": N_("Disposed by"),
+    "callback_at": N_("Callback at"),
+    "callback_state": N_("Callback state"),
 }

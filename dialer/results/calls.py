@@ -10,7 +10,7 @@ from typing import Any
 
 from dialer import times
 from dialer.engine import CampaignStore
-from dialer.phones import mask_number
+from dialer.phones import mask_number, mask_quoting
 from dialer.results.export import ResultSheet, check_export, write_sheet
 from dialer.results.xlsx import Cell
 
@@ -25,6 +25,8 @@ CALL_COLUMNS = (
     "released_at",
     "outcome",
     "talk_seconds",
+    "disposition",
+    "disposition_notes",
 )
 CALL_TIME_COLUMNS = frozenset({"started_at", "released_at"})
 
@@ -51,6 +53,7 @@ def _lines(store: CampaignStore, cid: str, zone: str, masked: bool) -> Iterator[
         row, caller, callee, broker = record[:4]
         for n, call in enumerate(calls_of(result, state.split("|", 1)[0], caller, broker), 1):
             agent = str(call.get("caller") or "")
+            code, notes = disposition_of(result, str(call.get("job_id") or ""))
             yield [
                 int(row),
                 n,
@@ -62,7 +65,21 @@ def _lines(store: CampaignStore, cid: str, zone: str, masked: bool) -> Iterator[
                 times.local(call.get("released_at"), zone),
                 str(call.get("outcome") or ""),
                 _int(call.get("talk_seconds")),
+                code,
+                mask_quoting(notes, str(callee), agent) if masked else notes,
             ]
+
+
+def disposition_of(result: dict[str, Any], job_id: str) -> tuple[str, str]:
+    """(code, notes) of the disposition saved for the call `job_id` (the last, if saved
+    twice); ("", "") if none was."""
+    saved = result.get("dispositions")
+    if not job_id or not isinstance(saved, list):
+        return "", ""
+    for d in reversed(saved):
+        if isinstance(d, dict) and str(d.get("job_id") or "") == job_id:
+            return str(d.get("code") or ""), str(d.get("notes") or "")
+    return "", ""
 
 
 def calls_of(result: dict[str, Any], status: str, caller: str, broker: str) -> list[dict[str, Any]]:

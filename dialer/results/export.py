@@ -51,9 +51,21 @@ RESULT_COLUMNS = (
     "agent_misses",
     "next_contact_at",
     "history",
+    "disposition",
+    "disposition_notes",
+    "disposition_agent",
+    "callback_at",
+    "callback_state",
 )
 TIME_COLUMNS = frozenset(
-    {"first_attempt_at", "dispatched_at", "established_at", "released_at", "next_contact_at"}
+    {
+        "first_attempt_at",
+        "dispatched_at",
+        "established_at",
+        "released_at",
+        "next_contact_at",
+        "callback_at",
+    }
 )
 PHONE_COLUMNS = ("caller", "callee")
 # CSV encodings an operator can ask for; utf-8 is written with a BOM so Excel shows Chinese.
@@ -150,14 +162,39 @@ def _rows(store: CampaignStore, cid: str, zone: str, masked: bool) -> Iterator[l
             _int(result.get("agent_misses")) or 0,
             times.local(result.get("next_contact_at"), zone) if status == "RETRY_WAIT" else None,
             _history(result, zone),
+            *_disposition(result, zone),
             *("" if v is None else str(v) for v in passthrough),
         ]
         if masked:
             cells[1], cells[2] = mask_number(str(caller)), mask_number(str(callee))
+            agent = cells[_AGENT]
+            cells[_AGENT] = mask_number(agent) if isinstance(agent, str) and agent else agent
             for i, value in enumerate(cells):
                 if isinstance(value, str) and (i >= len(masked_columns) or masked_columns[i]):
                     cells[i] = mask_quoting(value, str(callee), str(caller))
         yield cells
+
+
+_AGENT = RESULT_COLUMNS.index("disposition_agent")
+# A callback set and neither taken nor expired yet.
+SCHEDULED = "scheduled"
+
+
+def _disposition(result: dict[str, Any], zone: str) -> list[Cell]:
+    """The last disposition saved: its code, notes, agent, callback time and state (taken,
+    expired, or scheduled while it waits)."""
+    saved = result.get("disposition")
+    if not isinstance(saved, dict):
+        return ["", "", "", None, ""]
+    callback_ms = saved.get("callback_at")
+    state = (str(result.get("callback_state") or "") or SCHEDULED) if callback_ms else ""
+    return [
+        str(saved.get("code") or ""),
+        str(saved.get("notes") or ""),
+        str(saved.get("agent") or ""),
+        times.local(callback_ms, zone),
+        state,
+    ]
 
 
 def _previous(result: dict[str, Any]) -> str:

@@ -1,9 +1,10 @@
 """A single self-contained HTML report of a campaign: its settings, totals, call outcomes and
-the connect rate over time, retries and their reasons, failures explained, per-broker and
-per-caller tables and the first failed and UNKNOWN rows (numbers masked). Every time is in
-the campaign's zone and says so; the one chart is inline SVG; nothing is loaded from
-elsewhere. In Simplified Chinese or English: every word from the one catalogue
-(dialer.i18n.catalogue), while codes, numbers and times stay as the results sheet has them.
+the connect rate over time, retries and their reasons, failures explained, per-broker,
+per-caller and per-agent tables (dispositions, occupancy, breaks) and the first failed and
+UNKNOWN rows (numbers masked). Every time is in the campaign's zone and says so; the one
+chart is inline SVG; nothing is loaded from elsewhere. In Simplified Chinese or English:
+every word from the one catalogue (dialer.i18n.catalogue), while codes, numbers and times
+stay as the results sheet has them.
 
 This module decides what the report says; templates/report.html lays it out through Jinja2
 with autoescape, as the console's pages are (text is escaped there; only the report's own
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -23,8 +25,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from dialer import times
-from dialer.campaign.activity import pause_code
+from dialer.campaign.activity import format_duration, pause_code
+from dialer.campaign.status import busy_share
 from dialer.engine import Campaign, CampaignStore
+from dialer.engine.presence import AgentStore
 from dialer.i18n.catalogue import DEFAULT, HTML_LANG, translations
 from dialer.i18n.meanings import (
     CAMPAIGN_STATUSES,
@@ -227,7 +231,7 @@ def _callers(store: CampaignStore, campaign: Campaign, page: _Page) -> Section |
         return None
     _ = page._
     figures = store.caller_figures(campaign.id, campaign.settings.agents, limit=100)
-    span_s = max(1.0, ((campaign.finished_at_ms or store.now_ms()) - campaign.created_at_ms) / 1000)
+    now = store.now_ms()
     cells: list[list[Cell]] = [
         [
             mask_caller(c.number),
@@ -236,7 +240,7 @@ def _callers(store: CampaignStore, campaign: Campaign, page: _Page) -> Section |
             _share(c.connected, c.calls),
             f"{c.talk_s} s",
             f"{c.busy_ms / 1000 / c.calls:.0f} s" if c.calls else "–",
-            f"{min(1.0, c.busy_ms / 1000 / span_s):.0%}",
+            f"{busy_share(c.busy_ms, campaign, now):.0%}",
         ]
         for c in figures
     ]
@@ -256,6 +260,96 @@ def _callers(store: CampaignStore, campaign: Campaign, page: _Page) -> Section |
     ]
     table = Table("callers", header, cells, _("no call placed yet"))
     return Section(_("Per caller"), [intro], table)
+
+
+# At most this many days of break time are read for one report.
+_MAX_DAYS = 62
+
+
+def _days(campaign: Campaign, now_ms: int, zone: ZoneInfo) -> list[str]:
+    """The day keys (YYYYMMDD, the campaign's zone) from its upload to its end or now.
+    Breaks are kept by day in DIALER_AGENTS_TIMEZONE, which the report cannot read: the days
+    match while that zone is the campaign's (both Asia/Shanghai by default)."""
+    first = dt.datetime.fromtimestamp(campaign.created_at_ms / 1000, zone).date()
+    last = dt.datetime.fromtimestamp((campaign.finished_at_ms or now_ms) / 1000, zone).date()
+    span = max(0, min((last - first).days, _MAX_DAYS - 1))
+    return [(first + dt.timedelta(days=n)).strftime("%Y%m%d") for n in range(span + 1)]
+
+
+def _breaks(days: list[dict[str, int]]) -> Cell:
+    """'25 min (lunch 20 min, System.MissedRings 5 min)': break time on the days read, in
+    all and by reason (breaks that ended before reasons were counted show in the total)."""
+    total = sum(d.get("break_ms", 0) for d in days)
+    if not total:
+        return "–"
+    by_reason: Counter[str] = Counter()
+    for d in days:
+        for key, ms in d.items():
+            if key.startswith("break_ms:"):
+                by_reason[key.removeprefix("break_ms:") or "–"] += ms
+    reasons = Markup(", ").join(
+        Markup("{} {}").format(_code(r), format_duration(ms / 1000))
+        for r, ms in by_reason.most_common()
+        if ms
+    )
+    shown = format_duration(total / 1000)
+    return Markup("{} ({})").format(shown, reasons) if reasons else shown
+
+
+def _agents(
+    store: CampaignStore, campaign: Campaign, summary: Summary, page: _Page
+) -> Section | None:
+    """Per agent (callers paced): calls, connects, talk, occupancy, dispositions by code and
+    break time on the campaign's days."""
+    if not campaign.settings.caller_pacing:
+        return None
+    _ = page._
+    now = store.now_ms()
+    figures = store.caller_figures(campaign.id, campaign.settings.agents, limit=100)
+    days = AgentStore(store).days_figures(
+        _days(campaign, now, page.zone), [c.number for c in figures]
+    )
+    cells: list[list[Cell]] = []
+    for c in figures:
+        codes = summary.dispositions.get(c.number, Counter())
+        cells.append(
+            [
+                mask_caller(c.number),
+                c.calls,
+                c.connected,
+                format_duration(c.talk_s),
+                f"{busy_share(c.busy_ms, campaign, now):.0%}",
+                Markup(", ").join(
+                    Markup("{} {}").format(_code(code), n) for code, n in codes.most_common()
+                )
+                or "–",
+                _breaks(days[c.number]),
+            ]
+        )
+    every: Counter[str] = sum(summary.dispositions.values(), Counter())
+    saved = Markup(", ").join(
+        Markup("{} {}").format(_code(code), n) for code, n in every.most_common()
+    )
+    intro = _fill(
+        _(
+            "Dispositions saved: {codes}. Occupancy is the share of the campaign's time in "
+            "its calls; break time is the agent's, on the days the campaign ran ({zone}), "
+            "whatever campaign they were in. Numbers masked."
+        ),
+        codes=saved or _("none yet"),
+        zone=page.zone.key,
+    )
+    header = [
+        _("agent"),
+        _("calls"),
+        _("connected"),
+        _("talk"),
+        _("occupancy"),
+        _("dispositions"),
+        _("break"),
+    ]
+    table = Table("agents", header, cells, _("no agent yet"))
+    return Section(_("Per agent"), [intro], table)
 
 
 def _campaign_status(campaign: Campaign, page: _Page) -> Markup:
@@ -487,6 +581,7 @@ def render_html(store: CampaignStore, cid: str, lang: str = DEFAULT) -> str:
         ),
         _brokers(summary, page),
         _callers(store, campaign, page),
+        _agents(store, campaign, summary, page),
         _problems(summary, page),
     ]
     name = campaign.settings.name

@@ -1,7 +1,8 @@
-"""What the report counts, read from a campaign's rows in one pass: rows by status and by
-error code, call outcomes and why placed calls have none, retries and their reasons,
-per-broker figures, the outcome timeline and the first FAILED and UNKNOWN rows (numbers
-masked). No words: dialer.results.report writes them in the operator's language."""
+"""What the report counts, read from a campaign's rows in one pass: rows by status and by error
+code, call outcomes and why placed calls have none, retries and their reasons, per-broker
+figures, the outcome timeline, the agents' dispositions by code and the first FAILED and
+UNKNOWN rows (numbers masked). No words: dialer.results.report writes them in the operator's
+language."""
 
 from __future__ import annotations
 
@@ -71,6 +72,8 @@ class Summary:
     calls: int = 0
     reached_on: Counter[int] = field(default_factory=Counter)
     agent_misses: int = 0
+    # Every disposition saved (one per call disposed of): agent -> code -> count.
+    dispositions: dict[str, Counter[str]] = field(default_factory=dict)
 
 
 def _retry_reason(status: str, result: dict) -> str:
@@ -129,6 +132,7 @@ def summarise(store: CampaignStore, cid: str) -> Summary:
                 summary.timeline.add(last_ms, REQUEST_FAILED if status == "FAILED" else UNKNOWN)
         _count_broker(summary, campaign, status, result)
         _count_contacts(summary, status, result)
+        _count_dispositions(summary, result)
     summary.brokers = dict(sorted(summary.brokers.items()))
     return summary
 
@@ -145,6 +149,15 @@ def _count_contacts(summary: Summary, status: str, result: dict) -> None:
     else:
         summary.calls += recorded
     summary.agent_misses += int(result.get("agent_misses") or 0)
+
+
+def _count_dispositions(summary: Summary, result: dict) -> None:
+    saved = result.get("dispositions")
+    for d in saved if isinstance(saved, list) else []:
+        if isinstance(d, dict) and d.get("code"):
+            summary.dispositions.setdefault(str(d.get("agent") or ""), Counter())[
+                str(d["code"])
+            ] += 1
 
 
 def _count_broker(summary: Summary, campaign: Campaign, status: str, result: dict) -> None:

@@ -86,6 +86,14 @@ class CallerNow(_Open):
     missed: int = 0
 
 
+class AgentAway(_Open):
+    number: str
+    masked: str
+    state: str = Field(description="BREAK or OFFLINE")
+    reason: str
+    since_ms: int
+
+
 class UnhealthyWorker(BaseModel):
     name: str
     reason: str
@@ -151,6 +159,8 @@ class CampaignStatusDoc(_Open):
     unknown_reasons: dict[str, int]
     lookup_failures: dict[str, int]
     callers: list[CallerNow]
+    agents_away: list[AgentAway] = []  # the campaign's agents on break or offline
+    dispositions: dict[str, int] = {}  # dispositions saved so far, by code
     workers_alive: int
     workers_last_seen_ms: int | None
     unhealthy_workers: list[UnhealthyWorker]

@@ -1,7 +1,8 @@
 -- SET_PRESENCE: an agent's presence changes (dialer.agents): READY, BREAK with a reason, or
--- OFFLINE. A break's length is added to the agent's figures for the day it ends. A READY
--- agent's count of missed rings starts again. `screen`: the change came from their own
--- screen, which keeps the presence alive with heartbeats from now on (OFFLINE: no longer).
+-- OFFLINE. A break's length is added to the agent's figures for the day it ends, in all and
+-- under its reason (break_ms:REASON). A READY agent's count of missed rings starts again.
+-- `screen`: the change came from their own screen, which keeps the presence alive with
+-- heartbeats from now on (OFFLINE: no longer).
 -- KEYS[1] presence  KEYS[2] presences  KEYS[3] agent_day (today's figures)
 -- ARGV[1] agent  ARGV[2] state  ARGV[3] reason  ARGV[4] account ('': keep)  ARGV[5] screen
 -- (1: set by the agent's screen, 0: by someone else, '': keep)  ARGV[6] only_if (a state
@@ -17,6 +18,7 @@ if ARGV[5] == '1' then redis.call('HSET', key, 'screen', 1, 'seen', now) end
 if prev == state and (old[3] or '') == reason then return {0, prev, since} end
 if prev == 'BREAK' and since > 0 then
   redis.call('HINCRBY', KEYS[3], 'break_ms', now - since)
+  redis.call('HINCRBY', KEYS[3], 'break_ms:' .. (old[3] or ''), now - since)
   redis.call('EXPIRE', KEYS[3], 3 * 86400)
 end
 redis.call('HSET', key, 'state', state, 'reason', reason, 'since', now)
