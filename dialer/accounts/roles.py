@@ -24,6 +24,7 @@ class Permission(StrEnum):
     USERS = "users.manage"  # accounts: add, disable, enable, reset
     NUMBERS = "numbers.whole"  # customers' numbers unmasked
     AGENT = "agent.own"  # an agent's own screen, calls and callbacks (the agents' issue)
+    SUPERVISE = "agents.supervise"  # the wall: every agent's presence; force break or sign-out
 
 
 _CAMPAIGNS = {
@@ -37,7 +38,9 @@ _CAMPAIGNS = {
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.SUPERVISOR: frozenset(_CAMPAIGNS | {Permission.AUDIT, Permission.AGENT}),
+    Role.SUPERVISOR: frozenset(
+        _CAMPAIGNS | {Permission.AUDIT, Permission.AGENT, Permission.SUPERVISE}
+    ),
     Role.OPERATOR: frozenset(_CAMPAIGNS),
     Role.AGENT: frozenset({Permission.OWN, Permission.AGENT}),
     Role.VIEWER: frozenset({Permission.OWN, Permission.READ, Permission.DOWNLOAD}),

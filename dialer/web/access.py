@@ -72,6 +72,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/dnc"): Rule(P.CHANGE, "dnc.add"),
     ("DELETE", "/api/dnc/{number}"): Rule(P.CHANGE, "dnc.remove"),
     ("GET", "/metrics"): Rule(P.METRICS),
+    # Agents: their own screen (a supervisor may open anyone's: ?number=), the supervisors' wall.
+    ("GET", "/agent"): Rule(P.AGENT),
+    ("GET", "/agents"): Rule(P.SUPERVISE),
     # The audit trail and accounts.
     ("GET", "/audit"): Rule(P.AUDIT),
     ("GET", "/api/audit"): Rule(P.AUDIT),
