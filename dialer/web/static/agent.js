@@ -102,7 +102,7 @@
     field(node, "name").textContent = name;
     field(node, "callee").textContent = call.callee_masked;
     field(node, "columns").replaceChildren(...Object.entries(call.customer || {})
-      .filter(([k, v]) => k !== nameKey && v !== "" && v !== null)
+      .filter(([k, v]) => k !== nameKey && v !== "" && v !== null && v !== call.callee_masked)
       .map(([k, v]) => el("div", {}, el("dt", {}, k), el("dd", {}, v))));
     field(node, "campaign").textContent = call.campaign_name || call.campaign;
     show(field(node, "agent-notes"), call.agent_notes);
@@ -120,7 +120,9 @@
     const group = "for-" + key.replace(/\W/g, "-");
     field(node, "for-me").name = group;
     field(node, "for-anyone").name = group;
-    field(node, "form").addEventListener("submit", (event) => { event.preventDefault(); submit(key); });
+    const form = field(node, "form");
+    form.addEventListener("submit", (event) => { event.preventDefault(); submit(key); });
+    form.addEventListener("input", () => show(field(node, "form-error"), ""));
     return node;
   }
 
