@@ -292,7 +292,7 @@ def test_the_wall_for_a_supervisor(browser, console, people, tmp_path) -> None:
         "callbacks": [
             {
                 **callback(),
-                "state": "expired",
+                "state": "missed",
                 "due_ms": 0,
                 "due": "2026-12-04 10:00 (Asia/Shanghai)",
             }
@@ -314,7 +314,7 @@ def test_the_wall_for_a_supervisor(browser, console, people, tmp_path) -> None:
     expect(lines.nth(0)).to_contain_text("In a call")
     expect(lines.nth(0)).to_contain_text("1390001****")
     expect(lines.nth(3)).to_contain_text("Lunch")
-    expect(page.locator("#wall-callbacks")).to_contain_text("expired")
+    expect(page.locator("#wall-callbacks")).to_contain_text("missed")
     screenshot(page, tmp_path, "wall-en.png")
     with page.expect_request("**/api/agents/13800000003/presence") as forced:
         page.get_by_role("button", name="Break: agent-03").click()

@@ -46,11 +46,12 @@
 
   function renderPresence(p) {
     presence = p;
-    document.getElementById("presence-dot").className = "pdot p-" + p.state;
-    document.getElementById("presence-state").textContent = ui.presence[p.state] || p.state;
+    const state = p.state || "NONE"; // never set: not signed in on a screen yet
+    document.getElementById("presence-dot").className = "pdot p-" + state;
+    document.getElementById("presence-state").textContent = ui.presence[state] || state;
     document.getElementById("presence-reason").textContent =
       p.state === "BREAK" && p.reason ? "· " + reasonWord(p.reason) : "";
-    document.getElementById("presence-for").textContent = "· " + since(p.since_ms);
+    document.getElementById("presence-for").textContent = p.since_ms ? "· " + since(p.since_ms) : "";
     for (const button of document.querySelectorAll(".switch button")) {
       const current = button === breakButton ? p.state === "BREAK" : button.dataset.state === p.state;
       button.setAttribute("aria-pressed", String(current));
@@ -137,7 +138,7 @@
     const history = call.history || [];
     field(node, "history-box").hidden = history.length === 0;
     field(node, "history").replaceChildren(...history.map((h) => el("li", {},
-      el("span", {}, at(h.at_ms)), " ",
+      el("span", {}, h.at || at(h.at_ms)), " ",
       el("b", {}, words.outcomes[h.outcome] || h.outcome || ""),
       h.talk_seconds ? ` · ${fill(ui.talk, { time: clock(h.talk_seconds) })}` : "",
       h.agent_masked ? ` · ${fill(ui.by, { agent: h.agent_masked })}` : "",
@@ -242,7 +243,9 @@
 
   // The clocks tick between polls.
   setInterval(() => {
-    if (presence) document.getElementById("presence-for").textContent = "· " + since(presence.since_ms);
+    if (presence && presence.since_ms) {
+      document.getElementById("presence-for").textContent = "· " + since(presence.since_ms);
+    }
     for (const { node, call } of cards.values()) {
       if (call.since_ms) field(node, "state-for").textContent = "· " + since(call.since_ms);
     }

@@ -29,8 +29,9 @@
   // What the colour says, in words too: in a call beats ready.
   function look(line) {
     const p = line.presence;
-    if (line.call && p.state === "READY") return ["CALL", ui.in_call];
-    return [p.state, ui.presence[p.state] || p.state];
+    if (line.call && p.state !== "BREAK" && p.state !== "OFFLINE") return ["CALL", ui.in_call];
+    const state = p.state || "NONE"; // never set: not signed in on a screen yet
+    return [state, ui.presence[state] || state];
   }
 
   function cell(i, attrs, ...children) {
@@ -61,7 +62,7 @@
     tr.className = "w-" + kind;
     c[1].replaceChildren(el("span", { class: "pdot p-" + kind }), el("b", {}, text),
       p.state === "BREAK" && p.reason ? el("div", { class: "small" }, reasonWord(p.reason)) : "",
-      p.state !== "OFFLINE" && !p.screen ? el("div", { class: "small muted" }, ui.no_screen) : "");
+      ["READY", "BREAK"].includes(p.state) && !p.screen ? el("div", { class: "small muted" }, ui.no_screen) : "");
     c[2].textContent = duration(line.in_state_s);
     const call = line.call;
     c[3].replaceChildren(...(call ? [el("b", {}, ui.states[call.state] || call.state), " ", call.callee_masked,
@@ -91,10 +92,10 @@
     }
     tbody.append(...agents.map((line) => lines.get(line.number)));
     document.getElementById("agents-none").hidden = agents.length > 0;
-    const count = { READY: 0, CALL: 0, BREAK: 0, OFFLINE: 0 };
+    const count = { READY: 0, CALL: 0, BREAK: 0, OFFLINE: 0, NONE: 0 };
     for (const line of agents) count[look(line)[0]] += 1;
     document.getElementById("wall-counts").textContent = fill(ui.counts,
-      { ready: count.READY, in_call: count.CALL, break: count.BREAK, offline: count.OFFLINE });
+      { ready: count.READY, in_call: count.CALL, break: count.BREAK, offline: count.OFFLINE + count.NONE });
     const callbacks = doc.callbacks;
     document.getElementById("wall-callbacks-none").hidden = callbacks.length > 0;
     document.getElementById("wall-callbacks").hidden = callbacks.length === 0;
@@ -102,9 +103,10 @@
     rows(document.querySelector("#wall-callbacks tbody"), callbacks, (cb) => [
       el("td", {}, cb.due),
       el("td", { class: "cb-" + cb.state }, ui.callback_states[cb.state] || cb.state,
-        cb.state === "scheduled" && cb.due_ms < now
+        cb.state !== "scheduled" && cb.due_ms < now
           ? el("div", { class: "small" }, fill(ui.overdue, { time: duration((now - cb.due_ms) / 1000) })) : ""),
-      el("td", {}, cb.customer_name), el("td", {}, cb.campaign_name || cb.campaign),
+      el("td", {}, cb.customer_name, el("div", { class: "muted small" }, cb.callee_masked || "")),
+      el("td", {}, cb.campaign_name || cb.campaign),
       el("td", {}, cb.owner), el("td", {}, ui.callback_for[cb.for] || cb.for)]);
   }
 
@@ -113,7 +115,7 @@
     button.disabled = true;
     try {
       await api("PUT", `/api/agents/${encodeURIComponent(number)}/presence`,
-        { state, reason: state === "BREAK" ? "Supervisor" : "" });
+        { state, reason: state === "READY" ? "" : "Supervisor" });
     } catch (error) {
       show(errorBox, `${ui.failed} ${error.message}`);
       button.disabled = false;
