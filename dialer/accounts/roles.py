@@ -23,8 +23,8 @@ class Permission(StrEnum):
     AUDIT = "audit.read"  # the audit trail
     USERS = "users.manage"  # accounts: add, disable, enable, reset
     NUMBERS = "numbers.whole"  # customers' numbers unmasked
-    AGENT = "agent.own"  # an agent's own screen, calls and callbacks (the agents' issue)
-    SUPERVISE = "agents.supervise"  # the wall: every agent's presence; force break or sign-out
+    AGENT = "agent.own"  # an agent's own screen, presence, calls and callbacks
+    AGENTS = "agents.manage"  # every agent: the wall, their presence, their calls' dispositions
 
 
 _CAMPAIGNS = {
@@ -39,7 +39,7 @@ _CAMPAIGNS = {
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.SUPERVISOR: frozenset(
-        _CAMPAIGNS | {Permission.AUDIT, Permission.AGENT, Permission.SUPERVISE}
+        _CAMPAIGNS | {Permission.AUDIT, Permission.AGENT, Permission.AGENTS}
     ),
     Role.OPERATOR: frozenset(_CAMPAIGNS),
     Role.AGENT: frozenset({Permission.OWN, Permission.AGENT}),

@@ -74,7 +74,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/metrics"): Rule(P.METRICS),
     # Agents: their own screen (a supervisor may open anyone's: ?number=), the supervisors' wall.
     ("GET", "/agent"): Rule(P.AGENT),
-    ("GET", "/agents"): Rule(P.SUPERVISE),
+    ("GET", "/agents"): Rule(P.AGENTS),
     # The audit trail and accounts.
     ("GET", "/audit"): Rule(P.AUDIT),
     ("GET", "/api/audit"): Rule(P.AUDIT),

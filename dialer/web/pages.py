@@ -265,7 +265,7 @@ async def agent_page(request: Request, number: str = "") -> Response:
     principal = principal_of(request)
     me = await run_in_threadpool(_people(request).me, principal)
     own = str(me["phone"])
-    chosen = number.strip() if principal.may(Permission.SUPERVISE) else ""
+    chosen = number.strip() if principal.may(Permission.AGENTS) else ""
     return _render(
         request,
         "agent.html",
@@ -273,7 +273,7 @@ async def agent_page(request: Request, number: str = "") -> Response:
         # Only the agent's own screen keeps their presence alive: a supervisor looking on
         # must not make an agent who left look present.
         own=(chosen or own) == own and bool(own),
-        supervising=principal.may(Permission.SUPERVISE),
+        supervising=principal.may(Permission.AGENTS),
     )
 
 
