@@ -103,6 +103,19 @@ class CampaignSettings:
     # finish, and rows still waiting end with Schedule.Ended.
     start_at_ms: int = 0
     end_at_ms: int = 0
+    # Agents at work (dialer.agents). With agents_sign_in only agents READY on their own
+    # screen are rung (otherwise an agent with no presence is presumed present); after
+    # agent_missed_max rings in a row not answered an agent goes on break. A signed-in agent
+    # is held after a call until they save its disposition, or wrap_up_max_s after it ends
+    # (then it gets AUTO and they go on break). A personal callback not taken within
+    # callback_grace_s of its time goes to anyone. dispositions: code -> action, see
+    # dialer.agents.dispositions.
+    agents_sign_in: bool = False
+    agent_missed_max: int = 2
+    wrap_up_max_s: float = 300.0
+    callback_grace_s: float = 900.0
+    agent_notes: str = ""
+    dispositions: dict[str, str] = field(default_factory=dict)
 
     def rate_for(self, broker: str) -> float:
         return self.broker_rates.get(broker, self.rate_per_s)

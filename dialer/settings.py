@@ -72,6 +72,11 @@ class Settings:
     webhook_max_failures: float = 20  # failures in a row that disable an endpoint, once ...
     webhook_disable_after_s: float = 86400.0  # ... it has been failing for this long
     webhook_lease_s: float = 60.0  # a claimed delivery not reported by then is due again
+    # Agents at work (docs/agents.md): a screen silent this long goes OFFLINE; the break
+    # reasons an agent picks from (the system adds its own); the zone of agents' "today".
+    agent_silent_s: float = 60.0
+    break_reasons: tuple[str, ...] = ("lunch", "meeting", "training", "personal")
+    agents_timezone: str = "Asia/Shanghai"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -100,6 +105,8 @@ class Settings:
             webhook_secret=env.get("DIALER_WEBHOOK_SECRET") or None,
             webhook_secret_previous=env.get("DIALER_WEBHOOK_SECRET_PREVIOUS") or None,
             redis_min_replicas=_count(env, "DIALER_REDIS_MIN_REPLICAS"),
+            break_reasons=_words(env, "DIALER_BREAK_REASONS", cls.break_reasons),
+            agents_timezone=env.get("DIALER_AGENTS_TIMEZONE", cls.agents_timezone),
             **numbers,
         )
 
@@ -163,8 +170,21 @@ NUMBER_VARS = {
     "webhook_max_failures": "DIALER_WEBHOOK_MAX_FAILURES",
     "webhook_disable_after_s": "DIALER_WEBHOOK_DISABLE_AFTER_S",
     "webhook_lease_s": "DIALER_WEBHOOK_LEASE_S",
+    "agent_silent_s": "DIALER_AGENT_SILENT_S",
 }
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings)}
+
+
+def _words(env: Mapping[str, str], var: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of short words (break reasons)."""
+    raw = env.get(var)
+    if raw is None:
+        return default
+    words = tuple(dict.fromkeys(w.strip() for w in raw.split(",") if w.strip()))
+    bad = [w for w in words if len(w) > 32 or not w.replace("_", "").replace("-", "").isalnum()]
+    if bad or not words:
+        raise ConfigError(f"{var} must be short words separated by commas, not {raw!r}")
+    return words
 
 
 def _retention_days(env: Mapping[str, str]) -> float | None:

@@ -12,6 +12,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_ready, worker_shutting_down
 
+from dialer.agents import open_agents
 from dialer.ccc.client import CccClient
 from dialer.engine import Campaign, Engine, Job, open_engine
 from dialer.errors import CampaignNotFound, CccError, WorkerFatal
@@ -39,6 +40,7 @@ class WorkerContext:
         self.settings = settings
         self.queue = queue
         self.engine: Engine = open_engine(settings)
+        self.agents = open_agents(settings)
         self.health = WorkerHealth()
         self.breaker = Breaker(self.engine, settings.ccc_endpoint)
         self.ccc = CccClient.from_settings(settings)
@@ -114,8 +116,10 @@ class WorkerContext:
                 retention_days=self.settings.retention_days,
             )
             _thread, feeder_stop = feeder.start_thread()
+            upkeep = self.agents.upkeep()
+            upkeep.start_thread()
             with self._lock:
-                self._stops.append(feeder_stop)
+                self._stops.extend((feeder_stop, upkeep.stop))
                 self.feeder = feeder
         self._records(self.health.healthy)
         log.info(
@@ -144,6 +148,7 @@ class WorkerContext:
                     self.ccc,
                     qps=self.settings.records_qps,
                     max_qps=self.settings.max_qps,
+                    on_agent_break=self.agents.missed_rings,
                 ).start_thread()
             elif not run and self._records_stop is not None:
                 self._records_stop.set()

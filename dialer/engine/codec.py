@@ -100,6 +100,11 @@ def member(broker: str, packed: str) -> str:
     return broker + SEP + packed
 
 
+def callback_member(owner: str, broker: str, packed: str) -> str:
+    """How the callbacks set holds a row waiting for its callback (owner "": anyone)."""
+    return owner + SEP + broker + SEP + packed
+
+
 def split_member(value: str | bytes) -> tuple[str, str]:
     text = value.decode() if isinstance(value, bytes) else value
     broker, packed = text.split(SEP, 1)

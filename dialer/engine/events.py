@@ -36,16 +36,11 @@ class EventType(StrEnum):
     ROW_FINISHED = "row.finished"  # the row reached its final state (and outcome)
     ROW_UNKNOWN = "row.unknown"  # the call's fate is unknown: never blindly dialled again
     CAMPAIGN_STATUS = "campaign.status"  # started, paused, resumed, cancelled, done
-    # Coming with the features that make them (agents' desktop, dispositions, callbacks):
-    # named now so filters and receivers can be written against them.
-    DISPOSITION_SAVED = "disposition.saved"
-    CALLBACK_SCHEDULED = "callback.scheduled"
+    DISPOSITION_SAVED = "disposition.saved"  # an agent saved a call's disposition (DISPOSE)
+    CALLBACK_SCHEDULED = "callback.scheduled"  # a disposition's callback is due at its time
+    # An agent's presence changed: in every running campaign they work in (ANNOUNCE), or in
+    # the campaign whose call they missed once too often (CALL_ENDED).
     AGENT_PRESENCE = "agent.presence"
-
-
-COMING = frozenset(
-    {EventType.DISPOSITION_SAVED, EventType.CALLBACK_SCHEDULED, EventType.AGENT_PRESENCE}
-)
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,41 @@ class Keys:
     def caller_prefix(self) -> str:
         return f"{self.namespace}:caller:"
 
+    def presence(self, number: str) -> str:
+        """hash: an agent's presence, every campaign (dialer.agents): state (READY, BREAK,
+        OFFLINE), reason, since (epoch ms), missed (rings not answered in a row), screen (1:
+        kept by their own screen, which beats every few seconds), seen (epoch ms of its last
+        beat), account. No hash: the agent is presumed present unless a campaign wants
+        sign-in. Lua reads it through presence_prefix."""
+        return self.presence_prefix() + number
+
+    def presence_prefix(self) -> str:
+        return f"{self.namespace}:presence:"
+
+    def agent_calls(self, number: str) -> str:
+        """list: "campaign:row" of the last calls begun with this agent as caller, newest
+        first (BEGIN_DIAL; a few dozen kept): the calls their screen may still dispose of."""
+        return f"{self.namespace}:agent-calls:{number}"
+
+    def agents_upkeep(self) -> str:
+        """string with TTL: the worker running the agents' upkeep (dialer.agents.upkeep)."""
+        return f"{self.namespace}:agents-upkeep"
+
+    def presences(self) -> str:
+        """zset: every agent with a presence hash -> epoch ms it last changed: the wall."""
+        return f"{self.namespace}:presences"
+
+    def agent_day(self, day: str, number: str) -> str:
+        """hash with a TTL: one agent's figures for one day (campaign zone of each call):
+        calls, connects, talk_s, missed (from call records), break_ms (closed breaks)."""
+        return f"{self.namespace}:agent-day:{day}:{number}"
+
+    def callbacks(self, cid: str) -> str:
+        """zset: "owner SEP broker SEP packed entry" of a row waiting for its callback -> epoch
+        ms it is due (owner empty: anyone). FEED hands it to the owner when they are free, or
+        a pool row to anyone after the campaign's --callback-grace."""
+        return f"{self.namespace}:c:{cid}:callbacks"
+
     def pace(self, broker: str) -> str:
         """string: next free slot (epoch ms, Redis clock) of a broker number, across campaigns."""
         return self.pace_prefix() + broker
@@ -325,6 +360,7 @@ class Keys:
             self.agents,
             self.parked_callers,
             self.caller_stats,
+            self.callbacks,
             self.event_seq,
             self.webhook_endpoints,
             self.webhook_state,

@@ -43,6 +43,9 @@ SCRIPT_NAMES = (
     "call_ended",
     "give_back",
     "delete",
+    "dispose",
+    "set_presence",
+    "announce",
 )
 
 
@@ -60,6 +63,7 @@ class Refusal(IntEnum):
     WRONG_STATUS = -10
     IN_FLIGHT = -11  # rows of the campaign are being dialled right now
     DO_NOT_CALL = -12  # the callee is on the do-not-call list: the row FAILED
+    AGENT_AWAY = -13  # the caller went on break or offline: the row went back to its queue
 
 
 class AttemptEnd(StrEnum):
@@ -166,6 +170,8 @@ class Feeding:
     account_interval_ms: float  # 0: no account-wide cap
     caller_pacing: bool  # callers are people: one call at a time each (caller_concurrency)
     caller_concurrency: int
+    sign_in: bool = False  # only agents signed in on their screen (and READY) are offered calls
+    callback_grace_ms: int = 0  # a personal callback not taken by then goes to anyone
 
 
 @dataclass(frozen=True)
@@ -274,6 +280,8 @@ class Scripts:
                 k.agents(cid),
                 k.parked_callers(cid),
                 k.retry(cid),
+                k.callbacks(cid),
+                k.result(cid),
             ],
             [
                 feeding.depth,
@@ -290,6 +298,9 @@ class Scripts:
                 cid,
                 "1" if feeding.caller_pacing else "0",
                 feeding.caller_concurrency,
+                k.presence_prefix(),
+                "1" if feeding.sign_in else "0",
+                feeding.callback_grace_ms,
             ],
         )
         return self._rows(out, 1), int(out[0]) if int(out[0]) >= 0 else None
@@ -316,6 +327,7 @@ class Scripts:
         interval_ms: float,
         caller_max_hold_ms: int,
         ends_at_ms: int = 0,
+        sign_in: bool = False,
         replicas: int = 0,
         replica_wait_ms: int = 1000,
     ) -> Begun:
@@ -345,6 +357,8 @@ class Scripts:
                 k.caller(caller),
                 k.agents(cid),
                 k.dnc(),
+                k.presence(caller),
+                k.agent_calls(caller),
             ],
             [
                 row,
@@ -365,6 +379,7 @@ class Scripts:
                 caller_max_hold_ms,
                 caller,
                 ends_at_ms,
+                "1" if sign_in else "0",
             ],
             events=cid,
             replicas=replicas,
@@ -463,6 +478,8 @@ class Scripts:
                 feeding.caller_concurrency,
                 k.caller_prefix(),
                 k.parked_prefix(cid),
+                k.presence_prefix(),
+                "1" if feeding.sign_in else "0",
             ],
             events=cid,
         )
@@ -654,6 +671,7 @@ class Scripts:
             k.meta(cid),
             k.running(),
             k.wake(cid),
+            k.callbacks(cid),
         ]
         sent = []
         for item in items:
@@ -731,29 +749,119 @@ class Scripts:
         talk_s: int,
         busy_ms: int,
         missed: bool = False,
-    ) -> int | None:
+        missed_max: int = 0,
+        day: str = "",
+    ) -> tuple[int | None, bool]:
         """The caller of the row's call is free from release + wrap-up: that time, or None
-        when the row names no caller it rang."""
+        when the row names no caller it rang; and whether this call put them on break:
+        `missed_max` rings missed in a row do (0: never). `day`: the day the call began, for
+        the agent's figures."""
         k = self.keys
-        free_at = int(
+        out = self._run(
+            "call_ended",
+            [
+                k.result(cid),
+                k.agents(cid),
+                k.due(cid),
+                k.wake(cid),
+                k.caller_stats(cid),
+                k.presences(),
+            ],
+            [
+                row,
+                cid,
+                released_at_ms,
+                wrap_up_ms,
+                k.caller_prefix(),
+                k.parked_prefix(cid),
+                "1" if connected else "0",
+                talk_s,
+                busy_ms,
+                "1" if missed else "0",
+                k.presence_prefix(),
+                missed_max,
+                k.agent_day(day, ""),
+            ],
+            events=cid,
+        )
+        free_at = int(out[0])
+        return (free_at if free_at >= 0 else None), bool(int(out[1]))
+
+    def dispose(
+        self,
+        cid: str,
+        *,
+        row: int,
+        job_id: str,
+        agent: str,
+        disposition: dict[str, Any],
+        after: dict[str, Any] | None,
+    ) -> int:
+        """Save an agent's disposition of the row's call `job_id` and end their hold on it;
+        `after` ({at, member, callback, owner, patch}): the row's next contact, applied if its
+        record is already in. -1: the row's call is another now; 1: `after` applied."""
+        k = self.keys
+        return int(
             self._run(
-                "call_ended",
-                [k.result(cid), k.agents(cid), k.due(cid), k.wake(cid), k.caller_stats(cid)],
+                "dispose",
+                [
+                    k.state(cid),
+                    k.result(cid),
+                    k.cdr_due(cid),
+                    k.counts(cid),
+                    k.retry(cid),
+                    k.callbacks(cid),
+                    k.meta(cid),
+                    k.running(),
+                    k.wake(cid),
+                    k.caller(agent),
+                    k.agents(cid),
+                    k.due(cid),
+                    k.parked_callers(cid),
+                ],
                 [
                     row,
+                    job_id,
+                    json.dumps(disposition, ensure_ascii=False),
+                    json.dumps(after, ensure_ascii=False) if after else "",
                     cid,
-                    released_at_ms,
-                    wrap_up_ms,
-                    k.caller_prefix(),
+                    agent,
+                    k.queue_prefix(cid),
                     k.parked_prefix(cid),
-                    "1" if connected else "0",
-                    talk_s,
-                    busy_ms,
-                    "1" if missed else "0",
                 ],
+                events=cid,
             )
         )
-        return free_at if free_at >= 0 else None
+
+    def set_presence(
+        self,
+        agent: str,
+        *,
+        state: str,
+        reason: str,
+        day: str,
+        account: str = "",
+        screen: bool | None = None,
+        only_if: str = "",
+    ) -> tuple[bool, str, int]:
+        """(changed, previous state or "", epoch ms the previous state began)."""
+        k = self.keys
+        screen_arg = "" if screen is None else "1" if screen else "0"
+        out = self._run(
+            "set_presence",
+            [k.presence(agent), k.presences(), k.agent_day(day, agent)],
+            [agent, state, reason, account, screen_arg, only_if],
+        )
+        previous = out[1].decode() if isinstance(out[1], bytes) else str(out[1])
+        return bool(int(out[0])), previous, int(out[2])
+
+    def announce(self, cid: str, kind: str, data: dict[str, Any], row: int | None = None) -> None:
+        self._run(
+            "announce",
+            [],
+            [kind, json.dumps(data, ensure_ascii=False), "" if row is None else row],
+            events=cid,
+        )
 
     def patch_result(self, cid: str, *, row: int, patch: dict[str, Any]) -> bool:
         k = self.keys

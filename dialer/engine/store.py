@@ -185,6 +185,16 @@ class CampaignStore:
         meta = {text(k): text(v) for k, v in self.r.hgetall(self.keys.meta(cid)).items()}
         return decode_meta(cid, meta)
 
+    def running_ids(self) -> list[str]:
+        """Campaigns RUNNING, inside their calling window or waiting for it to open."""
+        running = cast("set[bytes]", self.r.smembers(self.keys.running()))
+        sleeping = cast("list[bytes]", self.r.zrange(self.keys.sleeping(), 0, -1))
+        return sorted({text(c) for c in (*running, *sleeping)})
+
+    def source_row(self, cid: str, row: int) -> list[Any] | None:
+        """The row as uploaded: ROW_FIELDS, then the sheet's own columns (passthrough)."""
+        return self._source_records(cid, [row]).get(row)
+
     def campaign_ids(self) -> list[str]:
         """Every stored campaign, oldest first."""
         return [text(c) for c in cast("list[bytes]", self.r.zrange(self.keys.campaigns(), 0, -1))]
@@ -321,6 +331,11 @@ class CampaignStore:
         pipe.zrange(self.keys.retry(cid), 0, 0, withscores=True)
         n, first = pipe.execute()
         return int(n), int(first[0][1]) if first else None
+
+    def row_state(self, cid: str, row: int) -> str:
+        """The row's RowState value (a row missing from the state hash is PENDING)."""
+        raw = self.r.hget(self.keys.state(cid), str(row))
+        return text(raw).split("|", 1)[0] if raw else RowState.PENDING.value
 
     def result_of(self, cid: str, row: int) -> dict[str, Any]:
         raw = self.r.hget(self.keys.result(cid), str(row))

@@ -37,6 +37,9 @@ PAUSED_BY_USER = "paused by operator"
 NO_USABLE_BROKER = "no usable broker"
 # The reason code of rows still waiting when a campaign's --end-at passes.
 SCHEDULE_ENDED = "Schedule.Ended"
+# A signed-in agent's hold outlasts --wrap-up-max-s by this much: the agents' upkeep closes
+# the wrap-up (automatic disposition, break) before anything could offer them a call.
+WRAP_UP_SWEEP_S = 10.0
 CLOCK_SAMPLES = 5
 CLOCK_REFRESH_S = 30.0
 LAG_SHOWN_MS = 60_000  # status names replicas lagging this long after a claim held back
@@ -80,6 +83,7 @@ class Caps:
     broker_daily: int
     pair_guard_s: float
     ends_at_ms: int = 0  # the campaign's --end-at: no call begins from then (0: none)
+    sign_in: bool = False  # only agents signed in on their screen are rung (dialer.agents)
 
     @classmethod
     def for_campaign(cls, settings: CampaignSettings, calendar: Calendar, now: float) -> Caps:
@@ -93,6 +97,7 @@ class Caps:
             broker_daily=settings.broker_daily_cap,
             pair_guard_s=settings.pair_guard_s,
             ends_at_ms=settings.end_at_ms,
+            sign_in=settings.agents_sign_in,
         )
 
 
@@ -254,6 +259,8 @@ class Engine:
             self.account_interval_ms(),
             settings.caller_pacing,
             settings.caller_concurrency,
+            settings.agents_sign_in,
+            int(settings.callback_grace_s * 1000),
         )
 
     def account_interval_ms(self) -> float:
@@ -363,6 +370,7 @@ class Engine:
             replicas=self.replication.required(),
             replica_wait_ms=self.replication.timeout_ms,
             ends_at_ms=caps.ends_at_ms,
+            sign_in=caps.sign_in,
         )
         if begun.unreplicated:
             # Fewer replicas than before, or a new primary the monitor has not read yet: the
@@ -468,14 +476,21 @@ class Engine:
         talk_s: int = 0,
         busy_ms: int = 0,
         missed: bool = False,
-    ) -> int | None:
+    ) -> tuple[int | None, bool]:
         """A call record says the row's call ended: its caller is free from release plus the
         campaign's wrap-up (the returned time; None if the row rang nobody it recorded), or
         plus --agent-miss-wait-s if longer when their leg rang out (`missed`). The call's
-        figures count towards its caller's in `status`."""
-        wrap_up_s = campaign.settings.wrap_up_s
+        figures count towards its caller's in `status`. Also says whether the call put its
+        agent on break (--agent-missed-max rings missed in a row)."""
+        settings = campaign.settings
+        # A signed-in agent frees themselves with the call's disposition (dialer.agents); the
+        # record holds them only until the longest wrap-up allowed, and a little over, so
+        # the upkeep's automatic disposition comes first.
+        wrap_up_s = settings.wrap_up_s
+        if settings.agents_sign_in:
+            wrap_up_s = settings.wrap_up_max_s + WRAP_UP_SWEEP_S
         if missed:
-            wrap_up_s = max(wrap_up_s, campaign.settings.agent_miss_wait_s)
+            wrap_up_s = max(wrap_up_s, settings.agent_miss_wait_s)
         return self.scripts.call_ended(
             campaign.id,
             row=row,
@@ -485,6 +500,10 @@ class Engine:
             talk_s=talk_s,
             busy_ms=busy_ms,
             missed=missed,
+            missed_max=settings.agent_missed_max,
+            day=Calendar.of(settings.windows, settings.timezone).day_key(
+                (released_at_ms - busy_ms) / 1000
+            ),
         )
 
     def cdr_wait_ms(self, settings: CampaignSettings) -> int:

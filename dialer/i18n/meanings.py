@@ -33,6 +33,9 @@ REASONS = {
     "Cap.Callee": N_("Callee call cap reached"),
     "Cap.PairGuard": N_("Same caller and callee moments ago"),
     "Strategy.AgentMisses": N_("Agents missed it; customer never rung"),
+    "System.MissedRings": N_("On break: missed rings"),
+    "System.WrapUpTimeout": N_("On break: wrap-up left open"),
+    "System.ScreenSilent": N_("Offline: screen closed"),
     "Dnc.Listed": N_("On the do-not-call list"),
     "Schedule.Ended": N_("Campaign end time passed"),
     "Strategy.MaxContacts": N_("Tried as often as allowed"),
@@ -120,6 +123,18 @@ MEANINGS = {
     "Strategy.AgentMisses": N_(
         "The agents' phones rang out as many times as --max-agent-misses allows: the "
         "customer was never rung."
+    ),
+    "System.MissedRings": N_(
+        "The agent's phone rang out --agent-missed-max times in a row: they are on break and "
+        "rung no more until they press Ready."
+    ),
+    "System.WrapUpTimeout": N_(
+        "The agent left a call's wrap-up open past --wrap-up-max-s: the call got the AUTO "
+        "disposition and the agent is on break."
+    ),
+    "System.ScreenSilent": N_(
+        "The agent's screen stopped answering for a minute: they are offline and rung no "
+        "more until they sign in again."
     ),
     "Strategy.MaxContacts": N_(
         "The customer was rung as many times as --max-contacts allows; the last call's "

@@ -203,6 +203,54 @@ UPLOAD_OPTIONS: tuple[Option, ...] = (
         opt.local_datetime,
         metavar="'YYYY-MM-DD HH:MM'",
     ),
+    Option(
+        "agents_sign_in",
+        "--agents-sign-in",
+        "ring only agents signed in and Ready on their screen (docs/agents.md); they end each "
+        "call's wrap-up with its disposition",
+        switch=True,
+    ),
+    Option(
+        "agent_missed_max",
+        "--agent-missed-max",
+        "rings an agent may miss in a row before they go on break (default 2; 0: never)",
+        opt.int_in(0, 100),
+        2,
+    ),
+    Option(
+        "wrap_up_max_s",
+        "--wrap-up-max-s",
+        "a signed-in agent's wrap-up left open this long after the call gets the AUTO "
+        "disposition and a break (default 300)",
+        opt.float_in(10, 86400, unit=" s"),
+        300.0,
+    ),
+    Option(
+        "callback_grace",
+        "--callback-grace",
+        "a personal callback its agent has not taken this long after its time goes to anyone "
+        "(15m, 1h; default 15m)",
+        opt.horizon,
+        900.0,
+        schema_type="number",
+    ),
+    Option(
+        "agent_notes",
+        "--agent-notes",
+        "what agents read on every customer card of this campaign (a script, an offer)",
+        opt.agent_notes,
+        "",
+    ),
+    Option(
+        "disposition",
+        "--disposition",
+        "a code agents may give a call, CODE=ACTION with ACTION done, recycle:DELAY, callback "
+        "or dnc; repeatable (default: INTERESTED, NOT_INTERESTED, CALLBACK, TRY_LATER, "
+        "WRONG_NUMBER, DO_NOT_CALL)",
+        opt.disposition,
+        repeatable=True,
+        metavar="CODE=ACTION",
+    ),
     Option("dnc", "--dnc", "do-not-call file, one number a line", web=False),
     Option("sheet", "--sheet", "XLSX sheet name (default: the first)"),
     Option(
@@ -291,6 +339,14 @@ def settings_from_args(args: argparse.Namespace, settings: Settings) -> Campaign
     start_at, end_at = (_epoch_ms(t, args.timezone) for t in (args.start_at, args.end_at))
     if start_at and end_at and end_at <= start_at:
         raise DialerError("--end-at must be after --start-at")
+    if args.no_outcomes and not args.no_caller_pacing and not args.agents_sign_in:
+        # Nothing would say when a call ended: each agent would be held --caller-max-hold-s
+        # after every call. With sign-in, agents free themselves with their disposition.
+        raise DialerError(
+            "--no-outcomes with paced callers holds each agent --caller-max-hold-s after every "
+            "call: add --agents-sign-in (agents end each call on their screen) or "
+            "--no-caller-pacing"
+        )
     return CampaignSettings(
         name=args.name or args.sheet_path.stem,
         instance_id=instance,
@@ -319,6 +375,12 @@ def settings_from_args(args: argparse.Namespace, settings: Settings) -> Campaign
         max_contacts=args.max_contacts or 0,
         start_at_ms=start_at,
         end_at_ms=end_at,
+        agents_sign_in=args.agents_sign_in,
+        agent_missed_max=args.agent_missed_max,
+        wrap_up_max_s=args.wrap_up_max_s,
+        callback_grace_s=args.callback_grace,
+        agent_notes=args.agent_notes,
+        dispositions=dict(args.disposition),
     )
 
 

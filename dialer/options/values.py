@@ -19,6 +19,7 @@ from dialer.errors import ConfigError, OptionError, clip
 from dialer.models import CampaignStatus, RowState, format_rate, parse_rate
 from dialer.phones import is_broker, is_phone, normalise_number
 from dialer.sheets.validate import MAX_TIMEOUT_S
+from dialer.strategy import dispositions
 
 T = TypeVar("T")
 MIN_RATE_PER_S = 1 / 3600  # 1/h
@@ -131,6 +132,24 @@ def recycle(text: str) -> tuple[str, list[float]]:
         return name, [horizon(d) for d in delays.split(",")]
     except argparse.ArgumentTypeError as exc:
         raise argparse.ArgumentTypeError(f"{name}: each delay {exc}") from None
+
+
+def disposition(text: str) -> tuple[str, str]:
+    """'TRY_LATER=recycle:2h' -> ('TRY_LATER', 'recycle:7200'): a code agents may give."""
+    try:
+        return dispositions.parse_code(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+MAX_AGENT_NOTES = 2000
+
+
+def agent_notes(text: str) -> str:
+    notes = unicodedata.normalize("NFKC", text).strip()
+    if len(notes) > MAX_AGENT_NOTES:
+        _fail(text[:40] + "…", f"must be at most {MAX_AGENT_NOTES} characters")
+    return notes
 
 
 def local_datetime(text: str) -> dt.datetime:

@@ -28,7 +28,6 @@ from dialer.calendar import Calendar
 from dialer.ccc.client import CccClient
 from dialer.ccc.records import CallRecord, get_record, iter_call_records, matches
 from dialer.engine import Campaign, DialEntry, Engine
-from dialer.engine.codec import member as entry_member
 from dialer.engine.codec import split_member
 from dialer.errors import (
     CampaignFatal,
@@ -98,8 +97,11 @@ class RecordsPoller:
         owner: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        on_agent_break: Callable[[str, str], None] = lambda cid, agent: None,
     ) -> None:
         timing = engine.timing
+        # Told (campaign, agent) when a call record puts its agent on break: missed rings.
+        self.on_agent_break = on_agent_break
         self.engine = engine
         self.client = client
         self.interval_s = 1.0 / qps
@@ -406,8 +408,7 @@ class RecordsPoller:
             step = next_step(settings, calendar, result, patch, entries[row], now)
             patch.update(step.patch)
             if step.entry is not None:
-                packed = step.entry.pack()
-                item["next"] = {"at": step.at_ms, "member": entry_member(step.entry.broker, packed)}
+                item["next"] = step.next_item()
 
     def _call_ended(self, campaign: Campaign, row: int, record: CallRecord) -> None:
         """The call is over: its caller is free after wrap-up, and its figures count. An agent
@@ -416,7 +417,7 @@ class RecordsPoller:
         released = record.release_time_ms or 0
         outcome = classify(record)
         missed = outcome["outcome"] == AGENT_MISSED
-        self.engine.call_ended(
+        _free_at, broke = self.engine.call_ended(
             campaign,
             row,
             released,
@@ -425,6 +426,9 @@ class RecordsPoller:
             busy_ms=max(0, released - record.start_time_ms),
             missed=missed,
         )
+        if broke:
+            agent = str(self.engine.store.result_of(campaign.id, row).get("caller") or "")
+            self.on_agent_break(campaign.id, agent)
 
     def _give_up(self, campaign: Campaign, exc: CccError) -> None:
         """No permission to read call records: every waiting row says so; dialling goes on."""

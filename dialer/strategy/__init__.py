@@ -2,6 +2,22 @@
 given to another agent (the agent's leg rang out: no contact was made), or tried again later
 by the campaign's recycle rules."""
 
-from dialer.strategy.rules import AGENT_MISSED, AGENT_MISSES, MAX_CONTACTS, Step, next_step
+from dialer.strategy.rules import (
+    AGENT_MISSED,
+    AGENT_MISSES,
+    MAX_CONTACTS,
+    Step,
+    after_disposition,
+    again_fields,
+    next_step,
+)
 
-__all__ = ["AGENT_MISSED", "AGENT_MISSES", "MAX_CONTACTS", "Step", "next_step"]
+__all__ = [
+    "AGENT_MISSED",
+    "AGENT_MISSES",
+    "MAX_CONTACTS",
+    "Step",
+    "after_disposition",
+    "again_fields",
+    "next_step",
+]

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from dialer.calendar import Calendar
-from dialer.engine.codec import DialEntry
+from dialer.engine.codec import DialEntry, callback_member, member
 from dialer.engine.transitions import SCHEDULE_ENDED
 from dialer.models import CampaignSettings
+from dialer.strategy import dispositions
 
 AGENT_MISSED = "CALLER_NO_ANSWER"  # the agent's leg rang out: the customer was never rung
 # Reason codes a row ends with (outcome_code): every agent allowed missed its call; the
@@ -43,6 +44,21 @@ class Step:
     patch: dict[str, Any]
     at_ms: int | None = None
     entry: DialEntry | None = None
+    callback_owner: str | None = None  # a callback ("": for anyone), not a recycle
+
+    def next_item(self) -> dict[str, Any]:
+        """The row's next dial as SETTLE_RECORDS (and DISPOSE) take it: when, and the member
+        of the retry set, or of the callbacks set for a callback."""
+        assert self.entry is not None and self.at_ms is not None
+        packed = self.entry.pack()
+        if self.callback_owner is None:
+            return {"at": self.at_ms, "member": member(self.entry.broker, packed)}
+        return {
+            "at": self.at_ms,
+            "member": callback_member(self.callback_owner, self.entry.broker, packed),
+            "callback": True,
+            "owner": self.callback_owner,
+        }
 
 
 def next_step(
@@ -73,19 +89,8 @@ def next_step(
     )
     contacts = int(result.get("contacts") or 0)
     misses = int(result.get("agent_misses") or 0)
-    previous = list(result.get("previous_job_ids") or [])
-    if result.get("job_id"):
-        previous.append(result["job_id"])
     patch: dict[str, Any] = {"history": history, "next_contact_at": None}
-    again: dict[str, Any] = {
-        # Each contact has its own budget of retries of transient failures (FINISH counts
-        # attempts from here), and a later lookup of an UNKNOWN attempt skips this call.
-        "redial_offset": int(result.get("attempts") or 0),
-        "previous_job_ids": previous,
-        # The call's outcome lives on in `history`; the row's own outcome fields are the next
-        # call's to write, so a row dialled again never shows the last call's as its own.
-        **dict.fromkeys(_OUTCOME_FIELDS),
-    }
+    again = again_fields(result)
     if kind == AGENT_MISSED:
         misses += 1
         patch["agent_misses"] = misses
@@ -103,6 +108,9 @@ def next_step(
         return _again(patch | again, calendar, released + wait_ms, entry, "", settings.end_at_ms)
     contacts += 1
     patch["contacts"] = contacts
+    saved = dispositions.for_this_call(result)
+    if saved is not None and kind == "CONNECTED":
+        return after_disposition(settings, calendar, saved, patch | again, released, entry)
     delays = settings.recycle.get(kind)
     if not delays:
         return Step(patch)
@@ -112,6 +120,56 @@ def next_step(
         return Step(patch)
     delay_ms = int(delays[min(contacts, len(delays)) - 1] * 1000)
     return _again(patch | again, calendar, released + delay_ms, entry, "", settings.end_at_ms)
+
+
+def again_fields(result: dict[str, Any]) -> dict[str, Any]:
+    """What a row dialled again resets, from its result as its last call left it."""
+    previous = list(result.get("previous_job_ids") or [])
+    if result.get("job_id"):
+        previous.append(result["job_id"])
+    return {
+        # Each contact has its own budget of retries of transient failures (FINISH counts
+        # attempts from here), and a later lookup of an UNKNOWN attempt skips this call.
+        "redial_offset": int(result.get("attempts") or 0),
+        "previous_job_ids": previous,
+        # The call's outcome lives on in `history`; the row's own outcome fields are the next
+        # call's to write, so a row dialled again never shows the last call's as its own.
+        **dict.fromkeys(_OUTCOME_FIELDS),
+    }
+
+
+def after_disposition(
+    settings: CampaignSettings,
+    calendar: Calendar,
+    saved: dict[str, Any],
+    patch: dict[str, Any],
+    released_ms: int,
+    entry: DialEntry,
+) -> Step:
+    """What the agent's disposition of a conversation does to its row: `patch` is what to
+    write whatever follows (with the fields a row dialled again resets). A recycle obeys
+    --max-contacts; a callback is the customer's own request and does not."""
+    code = dispositions.find(settings.dispositions, str(saved.get("code")))
+    if code is None or code.action in (dispositions.Action.DONE, dispositions.Action.DNC):
+        return Step(_final(patch))
+    if code.action is dispositions.Action.RECYCLE:
+        contacts = int(patch.get("contacts") or 0)
+        if contacts >= settings.contacts_allowed:
+            patch["outcome_code"] = MAX_CONTACTS
+            patch["outcome_note"] = f"tried {contacts} times, as many as the campaign allows"
+            return Step(_final(patch))
+        due = released_ms + int((code.delay_s or 0) * 1000)
+        return _again(patch, calendar, due, entry, "", settings.end_at_ms)
+    due = int(saved.get("callback_at") or released_ms)
+    owner = str(saved.get("callback_owner") or "")
+    step = _again(patch, calendar, due, entry, "", settings.end_at_ms)
+    if step.entry is None:
+        return step
+    return dataclasses.replace(step, callback_owner=owner)
+
+
+def _final(patch: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in patch.items() if k not in _AGAIN_ONLY}
 
 
 def _again(
@@ -128,6 +186,6 @@ def _again(
     if end_at_ms and at_ms >= end_at_ms:
         patch["outcome_code"] = SCHEDULE_ENDED
         patch["outcome_note"] = "the next call would have been after the campaign's end time"
-        return Step({k: v for k, v in patch.items() if k not in _AGAIN_ONLY})
+        return Step(_final(patch))
     patch["next_contact_at"] = at_ms
     return Step(patch, at_ms, dataclasses.replace(entry, avoid=avoid))

@@ -78,7 +78,7 @@ def test_a_placed_call_holds_its_caller_until_its_record_says_it_ended_plus_wrap
     assert feed_now(engine, cid) == []  # A is talking: the record has not come
     campaign = engine.store.campaign(cid)
     released = engine.now_ms()
-    assert engine.call_ended(campaign, 1, released) == released + 500
+    assert engine.call_ended(campaign, 1, released) == (released + 500, False)
     assert feed_now(engine, cid) == []  # wrap-up
     wait_until(lambda: feed_now(engine, cid), 3, "A's next row after wrap-up")
     assert engine.now_ms() >= released + 500

@@ -21,6 +21,8 @@
 -- ARGV[15] call_id ("campaign:row")  ARGV[16] caller_max_hold_ms (0: callers not paced)
 -- ARGV[17] caller (the row's own, or the pool agent FEED gave it)
 -- ARGV[18] ends_at_ms     the campaign's --end-at (0: none): from then no call begins
+-- KEYS[20] presence      the caller's presence (dialer.agents)  ARGV[19] sign_in (1|0)
+-- KEYS[21] agent_calls   the caller's last calls, for their screen
 -- Returns {begun_at_ms} (the row is DIALING), or {Refusal.X} / {Refusal.TOO_SOON, wait_ms}.
 local meta_key, state_key, counts_key, lease_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local inflight_key, queue_key, result_key, last_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
@@ -36,6 +38,7 @@ local interval = tonumber(ARGV[14])
 local caller_key, agents_key, call_id = KEYS[17], KEYS[18], ARGV[15]
 local max_hold, caller = tonumber(ARGV[16]), ARGV[17]
 local dnc_key = KEYS[19]
+local AGENT_CALLS_KEPT = 30
 local day_field, month_field = 'd:' .. day_key, 'm:' .. month_key
 local member = member_of(broker, packed)
 
@@ -80,6 +83,15 @@ end
 if status ~= Status.RUNNING then
   give_back(status)
   return {Refusal.NOT_RUNNING}
+end
+-- FEED offered the call while the agent was READY; they may have gone on break since (a
+-- slot can be seconds ahead). Nobody is rung who is not there: another agent takes the row.
+if max_hold > 0 and caller ~= '' then
+  local presence = redis.call('HGET', KEYS[20], 'state')
+  if (presence and presence ~= 'READY') or (not presence and ARGV[19] == '1') then
+    give_back(status)
+    return {Refusal.AGENT_AWAY}
+  end
 end
 local callee_calls = redis.call('HMGET', callee_caps_key, day_field, month_field)
 local calls_today, calls_month = tonumber(callee_calls[1] or '0'), tonumber(callee_calls[2] or '0')
@@ -139,5 +151,9 @@ redis.call('ZADD', lease_key, 'XX', now + dialing_lease, member)
 if max_hold > 0 then
   -- Busy until the call's record says it ended (records.py), or the max hold.
   redis.call('ZADD', caller_key, now + max_hold, call_id)
+  redis.call('LREM', KEYS[21], 0, call_id)
+  redis.call('LPUSH', KEYS[21], call_id)
+  redis.call('LTRIM', KEYS[21], 0, AGENT_CALLS_KEPT - 1)
+  redis.call('EXPIRE', KEYS[21], 7 * 86400)
 end
 return {now}

@@ -11,6 +11,9 @@
 -- ARGV[9] max_rows  ARGV[10] caller_prefix  ARGV[11] parked_prefix  ARGV[12] campaign_id
 -- ARGV[13] caller pacing (1|0)  ARGV[14] caller concurrency
 -- KEYS[14] retry     rows in RETRY_WAIT by due time
+-- KEYS[15] callbacks rows in RETRY_WAIT for a callback, by due time (see release_callbacks)
+-- KEYS[16] result
+-- ARGV[15] presence_prefix  ARGV[16] sign_in (1|0)  ARGV[17] callback_grace_ms
 -- First, rows whose retry or recycle is due go back to their queue's head (as UPKEEP does,
 -- but FEED runs when the feeder is woken, so a recycled contact is not late by an upkeep
 -- period); each parked caller who is free again gets their next row back at the head of its
@@ -24,12 +27,47 @@ local c = feed_context(
   {depth = ARGV[1], lookahead = ARGV[2], queued_lease = ARGV[3], day_key = ARGV[4],
    next_day = ARGV[5], account_interval = ARGV[6], queue_prefix = ARGV[7],
    pace_prefix = ARGV[8], caller_prefix = ARGV[10], parked_prefix = ARGV[11], cid = ARGV[12],
-   pacing = ARGV[13], concurrency = ARGV[14]})
+   pacing = ARGV[13], concurrency = ARGV[14], presence_prefix = ARGV[15], sign_in = ARGV[16]})
 local max_rows = tonumber(ARGV[9])
+local callback_grace = tonumber(ARGV[17])
+
+-- Callbacks whose time has come (members "owner SEP broker SEP packed"; owner empty: anyone)
+-- go to the head of their broker's queue when their owner is free, given to the owner; a
+-- pool row's personal callback its owner has not taken within the grace goes to anyone, and
+-- its result says so. A row that names its own caller is that caller's callback, always.
+local function release_callbacks(now)
+  local due = redis.call('ZRANGEBYSCORE', KEYS[15], '-inf', now, 'WITHSCORES', 'LIMIT', 0, MAX_SCAN)
+  for i = 1, #due, 2 do
+    local member, due_at = due[i], tonumber(due[i + 1])
+    local owner, rest = split_member(member)
+    local broker, packed = split_member(rest)
+    local fields = entry_fields(packed)
+    local row = fields[ENTRY.row]
+    local taken = nil
+    if split_state(redis.call('HGET', c.state, row)) ~= State.RETRY_WAIT then
+      redis.call('ZREM', KEYS[15], member)
+    elseif owner == '' or not c.pacing or not caller_busy(c, owner, now) then
+      if fields[ENTRY.caller] == '' and owner ~= '' then
+        fields[ENTRY.caller] = owner
+        packed = table.concat(fields, SEP)
+      end
+      taken = 'taken'
+    elseif fields[ENTRY.caller] == '' and now >= due_at + callback_grace then
+      taken = 'expired'
+    end
+    if taken then
+      redis.call('ZREM', KEYS[15], member)
+      requeue(c.state, c.counts, row, State.RETRY_WAIT, c.queue_prefix .. broker, packed)
+      wake(c.due, c.wake, broker, now)
+      patch_result(KEYS[16], row, {callback_state = taken})
+    end
+  end
+end
 
 if redis.call('HGET', meta_key, 'status') ~= Status.RUNNING then return {-1} end
 local now = now_ms()
 release_retries(c.state, c.counts, KEYS[14], c.queue_prefix, due_key, c.wake, now, MAX_SCAN)
+release_callbacks(now)
 local out = {-1}
 local rows = {}
 local next_due = nil

@@ -21,7 +21,7 @@
 -- ARGV[21] queued_lease_ms  ARGV[22] next_day_ms  ARGV[23] account_interval_ms
 -- ARGV[24] queue_prefix  ARGV[25] pace_prefix  ARGV[26] interval_ms (this broker's)
 -- ARGV[27] caller (the person rung)  ARGV[28] caller pacing (1|0)  ARGV[29] concurrency
--- ARGV[30] caller_prefix  ARGV[31] parked_prefix
+-- ARGV[30] caller_prefix  ARGV[31] parked_prefix  ARGV[32] presence_prefix  ARGV[33] sign_in
 -- Returns {0} (not DIALING with this token: nothing changed), or {1, final outcome, then
 -- broker, packed, token, slot_ms, caller of each row fed}.
 local meta_key, state_key, counts_key, lease_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -42,7 +42,8 @@ local c = feed_context(
   {depth = ARGV[19], lookahead = ARGV[20], queued_lease = ARGV[21], day_key = day_key,
    next_day = ARGV[22], account_interval = ARGV[23], queue_prefix = ARGV[24],
    pace_prefix = ARGV[25], interval = ARGV[26], pacing = ARGV[28], concurrency = ARGV[29],
-   caller_prefix = ARGV[30], parked_prefix = ARGV[31], cid = cid})
+   caller_prefix = ARGV[30], parked_prefix = ARGV[31], cid = cid,
+   presence_prefix = ARGV[32], sign_in = ARGV[33]})
 local caller_key, caller = KEYS[23], ARGV[27]
 local member = member_of(broker, packed)
 

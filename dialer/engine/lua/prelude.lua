@@ -182,9 +182,19 @@ local function count(key, ttl_s)
   if redis.call('INCR', key) == 1 then redis.call('EXPIRE', key, ttl_s) end
 end
 
+-- An agent is offered calls only when READY (dialer.agents). With no presence hash they are
+-- presumed present, unless the campaign wants its agents signed in on their screen.
+local function present(presence_prefix, sign_in, number)
+  local state = redis.call('HGET', presence_prefix .. number, 'state')
+  if not state then return not sign_in end
+  return state == 'READY'
+end
+
 -- Callers are people (KEYS caller:NUMBER, every campaign): the zset holds each call the
--- person is in -- queued, dialling or talking -- scored by when it stops holding them.
+-- person is in -- queued, dialling or talking -- scored by when it stops holding them. One
+-- who is not present is as good as busy.
 local function caller_busy(c, number, now)
+  if not present(c.presence_prefix, c.sign_in, number) then return true end
   local key = c.caller_prefix .. number
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
   return redis.call('ZCARD', key) >= c.concurrency
@@ -220,7 +230,8 @@ end
 -- Per-campaign feeding context, built by feed_context from the script's KEYS/ARGV:
 -- {state, counts, lease, down, capped, due, wake, brokers, account, agents, parked_callers
 --  (keys); queue_prefix, pace_prefix, caller_prefix, parked_prefix, cid, depth, lookahead,
---  queued_lease, day_key, next_day, account_interval, pacing (callers), concurrency}
+--  queued_lease, day_key, next_day, account_interval, pacing (callers), concurrency,
+--  presence_prefix, sign_in (agents must be signed in to be offered calls)}
 -- Queue a broker's next PENDING rows (at most `limit`, and never more than `depth` in
 -- flight) whose slots are near, reserving each slot on the broker's (and the account's)
 -- pace key. "Near" is the lookahead plus depth intervals, so the finishing call can always
@@ -344,6 +355,7 @@ local function feed_context(keys, args)
     queued_lease = tonumber(args.queued_lease), day_key = args.day_key,
     next_day = tonumber(args.next_day), account_interval = tonumber(args.account_interval),
     interval = tonumber(args.interval),  -- nil: read per broker from the brokers hash
+    presence_prefix = args.presence_prefix, sign_in = args.sign_in == '1',
   }
 end
 

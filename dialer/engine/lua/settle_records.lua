@@ -13,7 +13,10 @@
 -- Only a row still DISPATCHED with that JobId is changed (an operator may have redialled it,
 -- or this round was already applied); any other stops being looked up.
 -- KEYS[1] state  KEYS[2] result  KEYS[3] cdr_due  KEYS[4] counts  KEYS[5] retry
--- KEYS[6] meta   KEYS[7] running KEYS[8] wake   KEYS[9..] callees' caps hashes (see uncount)
+--          A `next` with `callback` (the agent's disposition asked for one) waits in the
+--          callbacks set instead, its entry's caller the callback's owner (FEED).
+-- KEYS[6] meta   KEYS[7] running KEYS[8] wake   KEYS[9] callbacks
+-- KEYS[10..] callees' caps hashes (see uncount)
 -- ARGV[1] items (JSON list)  ARGV[2] campaign_id
 -- Returns the rows whose outcome was written.
 local state_key, result_key, cdr_key, counts_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -51,7 +54,13 @@ for _, item in ipairs(cjson.decode(ARGV[1])) do
     end
     if again then
       set_state(state_key, counts_key, row, State.DISPATCHED, State.RETRY_WAIT)
-      redis.call('ZADD', retry_key, nxt.at, nxt.member)
+      if nxt.callback then
+        redis.call('ZADD', KEYS[9], nxt.at, nxt.member)
+        emit('callback.scheduled', row, tonumber(cjson.decode(redis.call('HGET', result_key, row))['attempts']) or 0,
+          {at = nxt.at, owner = nxt.owner or '', ['for'] = nxt.owner and nxt.owner ~= '' and 'me' or 'anyone'})
+      else
+        redis.call('ZADD', retry_key, nxt.at, nxt.member)
+      end
       if not first_due or nxt.at < first_due then first_due = nxt.at end
     end
   end

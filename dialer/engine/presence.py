@@ -1,0 +1,146 @@
+"""Agents at work, at rest in Redis: presence hashes, the calls that hold each agent, their
+day's figures and the campaigns' callbacks. Plain storage and the scripts that change it;
+what presence means and who may change it is dialer.agents'."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from dialer.engine.codec import DialEntry, split_member
+from dialer.engine.keys import Keys
+from dialer.engine.scripts import Scripts
+from dialer.engine.store import CampaignStore, text
+
+Fields = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A call holding an agent: queued, dialling, talking or in wrap-up."""
+
+    campaign: str
+    row: int
+    until_ms: int
+
+
+@dataclass(frozen=True)
+class Callback:
+    campaign: str
+    row: int
+    owner: str  # "": anyone
+    due_ms: int
+    entry: DialEntry
+
+
+class AgentStore:
+    def __init__(self, store: CampaignStore) -> None:
+        self.store = store
+        self.r = store.r
+        self.keys: Keys = store.keys
+        self.scripts = Scripts(store.r, store.keys)
+
+    def now_ms(self) -> int:
+        return self.store.now_ms()
+
+    def presence(self, number: str) -> Fields:
+        raw = cast(dict[bytes, bytes], self.r.hgetall(self.keys.presence(number)))
+        return {text(k): text(v) for k, v in raw.items()}
+
+    def numbers(self) -> list[str]:
+        """Every agent with a presence, the most recently changed first."""
+        return [text(n) for n in cast(list[bytes], self.r.zrevrange(self.keys.presences(), 0, -1))]
+
+    def beat(self, number: str) -> None:
+        """The agent's screen is alive (only a presence kept by a screen has beats)."""
+        self.r.hset(self.keys.presence(number), "seen", self.now_ms())
+
+    def holds(self, number: str) -> list[Hold]:
+        """The calls holding the agent now, the newest first."""
+        now = self.now_ms()
+        members = cast(
+            list[tuple[bytes, float]],
+            self.r.zrangebyscore(self.keys.caller(number), now, "+inf", withscores=True),
+        )
+        out = []
+        for member, until in members:
+            cid, _, row = text(member).rpartition(":")
+            out.append(Hold(cid, int(row), int(until)))
+        return sorted(out, key=lambda h: (h.campaign, h.row), reverse=True)
+
+    def recent_calls(self, number: str) -> list[tuple[str, int]]:
+        """(campaign, row) of the agent's last calls, newest first."""
+        out = []
+        for member in cast(list[bytes], self.r.lrange(self.keys.agent_calls(number), 0, -1)):
+            cid, _, row = text(member).rpartition(":")
+            out.append((cid, int(row)))
+        return out
+
+    def day_figures(self, day: str, number: str) -> dict[str, int]:
+        raw = cast(dict[bytes, bytes], self.r.hgetall(self.keys.agent_day(day, number)))
+        return {text(k): int(v) for k, v in raw.items()}
+
+    def pool(self, cid: str) -> list[str]:
+        """The campaign's pool agents."""
+        return [text(n) for n in cast(list[bytes], self.r.zrange(self.keys.agents(cid), 0, -1))]
+
+    def works_in(self, cid: str, number: str) -> bool:
+        """The agent is in the campaign's pool, or has been rung by it."""
+        if self.r.zscore(self.keys.agents(cid), number) is not None:
+            return True
+        return bool(self.r.hexists(self.keys.caller_stats(cid), f"n:{number}"))
+
+    def callbacks(self, cid: str) -> list[Callback]:
+        raw = cast(
+            list[tuple[bytes, float]],
+            self.r.zrange(self.keys.callbacks(cid), 0, -1, withscores=True),
+        )
+        out = []
+        for member, due in raw:
+            owner, rest = split_member(member)
+            broker, packed = split_member(rest)
+            entry = DialEntry.unpack(packed, broker)
+            out.append(Callback(cid, entry.row, owner, int(due), entry))
+        return out
+
+    def set_presence(
+        self,
+        number: str,
+        *,
+        state: str,
+        reason: str,
+        day: str,
+        account: str = "",
+        screen: bool | None = None,
+        only_if: str = "",
+    ) -> tuple[bool, str, int]:
+        return self.scripts.set_presence(
+            number,
+            state=state,
+            reason=reason,
+            day=day,
+            account=account,
+            screen=screen,
+            only_if=only_if,
+        )
+
+    def dispose(
+        self,
+        cid: str,
+        *,
+        row: int,
+        job_id: str,
+        agent: str,
+        disposition: dict[str, Any],
+        after: dict[str, Any] | None,
+    ) -> int:
+        return self.scripts.dispose(
+            cid, row=row, job_id=job_id, agent=agent, disposition=disposition, after=after
+        )
+
+    def announce(self, cid: str, kind: str, data: dict[str, Any]) -> None:
+        self.scripts.announce(cid, kind, data)
+
+    def row_pending_record(self, cid: str, row: int) -> bool:
+        """The row's call record is still to be looked up."""
+        return self.r.zscore(self.keys.cdr_due(cid), str(row)) is not None
