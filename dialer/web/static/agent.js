@@ -218,7 +218,8 @@
       el("b", {}, c.due), " ",
       el("span", { class: "badge" }, ui.callback_states[c.state] || c.state), " ",
       el("span", { class: "muted small" }, ui.callback_for[c.for] || c.for),
-      el("div", {}, c.customer_name || "", el("span", { class: "muted small" }, " · " + (c.campaign_name || c.campaign))))));
+      el("div", {}, c.customer_name || c.callee_masked || "",
+        el("span", { class: "muted small" }, " · " + (c.campaign_name || c.campaign))))));
   }
 
   // --- polling and the heartbeat ----------------------------------------------------------
