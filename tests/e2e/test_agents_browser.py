@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from agents_support import AGENT, PHONE, sign_in
 from playwright.sync_api import expect
-from test_agents_pages_browser import AGENT, PHONE, people, sign_in  # noqa: F401 (a fixture)
 from test_web_browser import EXPECT_MS, screenshot
 
 pytestmark = pytest.mark.timeout(240)
@@ -38,7 +38,7 @@ new MutationObserver(() => {
 
 
 def test_an_agent_goes_ready_sees_the_customer_first_and_books_their_own_callback(
-    browser, console, workers, simulator, people, tmp_path
+    browser, console, workers, simulator, staff, tmp_path
 ) -> None:
     simulator.faults.update({"ring_s": "3-3", "talk_s": "4-4"})
     cid = console.create(
@@ -106,12 +106,12 @@ def test_an_agent_goes_ready_sees_the_customer_first_and_books_their_own_callbac
 
 
 def test_a_supervisor_watches_the_wall_and_forces_a_break(
-    browser, console, workers, simulator, people, tmp_path
+    browser, console, workers, simulator, staff, tmp_path
 ) -> None:
     simulator.faults.update({"ring_s": "2-2", "talk_s": "60-60"})
     agents = [AGENT, "13800000002", "13800000003", "13800000004"]
     for i, number in enumerate(agents[1:], 2):
-        people.add(f"agent-{i}", "agent", number)
+        staff.add(f"agent-{i}", "agent", number)
     rows = [f"{number},1390000010{i},客户{i},公司{i}" for i, number in enumerate(agents)]
     cid = console.create(
         "主叫号码,被叫号码,客户姓名,公司\n" + "\n".join(rows) + "\n",

@@ -11,39 +11,11 @@ import json
 import time
 
 import pytest
-import redis
+from agents_support import AGENT, PHONE, sign_in
 from playwright.sync_api import Page, Route, expect
 from test_web_browser import EXPECT_MS, screenshot
 
-from dialer.accounts.directory import Directory
-from dialer.engine import AccountStore, Keys
-
 pytestmark = pytest.mark.timeout(120)
-PASSWORD = "grey-Heron-7734-quartz"
-AGENT = "13800000001"
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
-
-
-@pytest.fixture
-def people(console, redis_server, namespace):
-    client = redis.Redis.from_url(redis_server.url)
-    directory = Directory(AccountStore(client, Keys(namespace)))
-    directory.add("zhang-wei", "agent", AGENT)
-    directory.add("li-na", "supervisor")
-    for name in ("zhang-wei", "li-na"):
-        directory.set_password(name, PASSWORD)
-    yield directory
-    client.close()
-
-
-def sign_in(page: Page, url: str, name: str) -> None:
-    page.goto(url + "/login")
-    page.get_by_label("Account name").or_(page.get_by_label("用户名")).fill(name)
-    page.get_by_label("Password", exact=True).or_(page.get_by_label("密码", exact=True)).fill(
-        PASSWORD
-    )
-    page.keyboard.press("Enter")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def presence(state: str, reason: str = "", missed: int = 0, ago_s: int = 40) -> dict:
@@ -155,7 +127,7 @@ def no_sideways_scroll(page: Page) -> None:
     assert overflow <= 0, "the page scrolls sideways on a phone"
 
 
-def test_the_agent_screen_on_a_phone_in_chinese(browser, console, people, tmp_path) -> None:
+def test_the_agent_screen_on_a_phone_in_chinese(browser, console, staff, tmp_path) -> None:
     context = browser.new_context(locale="zh-CN", **PHONE)
     page = context.new_page()
     page.set_default_timeout(EXPECT_MS)
@@ -225,9 +197,7 @@ def test_the_agent_screen_on_a_phone_in_chinese(browser, console, people, tmp_pa
     context.close()
 
 
-def test_the_agent_screen_is_usable_at_360_px_in_english(
-    browser, console, people, tmp_path
-) -> None:
+def test_the_agent_screen_is_usable_at_360_px_in_english(browser, console, staff, tmp_path) -> None:
     context = browser.new_context(
         locale="en-US", viewport={"width": 360, "height": 740}, is_mobile=True
     )
@@ -279,7 +249,7 @@ def wall_line(i: int, state: str, reason: str = "", call_state: str = "") -> dic
     }
 
 
-def test_the_wall_for_a_supervisor(browser, console, people, tmp_path) -> None:
+def test_the_wall_for_a_supervisor(browser, console, staff, tmp_path) -> None:
     wall = {
         "agents": [
             wall_line(1, "READY", call_state="in_call"),
