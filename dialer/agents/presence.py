@@ -105,9 +105,11 @@ class Presences:
         account: str = "",
         screen: bool | None = None,
         only_if: State | None = None,
+        audit: bool = True,
     ) -> Presence:
         """Change the agent's presence; `screen` True: the agent on their own screen (which
-        beats from now on). A break needs a reason from the list (or the system's own)."""
+        beats from now on). A break needs a reason from the list (or the system's own).
+        `audit` False: the caller records the change itself (the console's guard does)."""
         try:
             new = State(state.upper())
         except ValueError:
@@ -125,17 +127,26 @@ class Presences:
             only_if=only_if.value if only_if else "",
         )
         if changed:
-            self.changed(number, new, reason, who=who, role=role, previous=previous)
+            self.changed(number, new, reason, who=who, role=role, previous=previous, audit=audit)
         return self.get(number)
 
     def changed(
-        self, number: str, state: State, reason: str, *, who: str, role: str = "", previous: str
+        self,
+        number: str,
+        state: State,
+        reason: str,
+        *,
+        who: str,
+        role: str = "",
+        previous: str,
+        audit: bool = True,
     ) -> None:
         """Tell the audit trail and the running campaigns the agent works in."""
         account = self.store.presence(number).get("account", "")
         detail = {"state": state.value, "reason": reason, "previous": previous}
-        action = f"presence.{state.value.lower()}"
-        self.trail.record(who, action, role=role, target=number, detail=detail)
+        if audit:
+            action = f"presence.{state.value.lower()}"
+            self.trail.record(who, action, role=role, target=number, detail=detail)
         data = {"agent": number, "account": account, **detail}
         for cid in self.store.store.running_ids():
             if self.store.works_in(cid, number):

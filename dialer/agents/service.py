@@ -50,7 +50,9 @@ class Agents:
         callback_for: str = "me",
         who: str,
         role: str = "",
+        audit: bool = True,
     ) -> dict[str, Any]:
+        """`audit` False: the caller records it (the console's guard does)."""
         saved = self.disposer.save(
             cid,
             row,
@@ -61,6 +63,8 @@ class Agents:
             callback_for=callback_for,
             account=who,
         )
+        if not audit:
+            return saved
         detail = {k: saved[k] for k in ("code", "notes", "callback_at", "callback_owner")}
         target = f"{cid}/{row}"
         self.trail.record(who, "disposition.save", role=role, target=target, detail=detail)

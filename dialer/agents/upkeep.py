@@ -62,6 +62,10 @@ class Upkeep:
                 except DialerError as exc:
                     log.warning("agent %s: wrap-up of row %s not closed: %s", number, hold.row, exc)
                     continue
+                detail = {"code": AUTO, "campaign": hold.campaign, "row": hold.row}
+                self.presences.trail.record(
+                    SYSTEM, "disposition.save", target=f"{hold.campaign}/{hold.row}", detail=detail
+                )
                 self.presences.set(number, State.BREAK.value, WRAP_UP_TIMEOUT, who=SYSTEM)
 
     def run(self) -> None:

@@ -226,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calls-log", type=Path)
     p.set_defaults(handler=cmd_simulator)
 
-    from dialer.cli import audit, campaign, dnc, users, webhooks, workers
+    from dialer.cli import agents, audit, campaign, dnc, users, webhooks, workers
 
     campaign.register(sub)
     workers.register(sub)
@@ -234,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.register(sub)
     webhooks.register(sub)
     dnc.register(sub)
+    agents.register(sub)
     from dialer.web.cli import register as register_web
 
     register_web(sub)

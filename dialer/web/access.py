@@ -31,6 +31,7 @@ class Rule:
 OPEN = Rule(None)
 P = Permission
 _CID = "/api/campaigns/{cid}"
+_AGENT = "/api/agents/{number}"
 
 ROUTES: dict[tuple[str, str], Rule] = {
     # Open: health, signing in, the language switch.
@@ -72,7 +73,15 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/dnc"): Rule(P.CHANGE, "dnc.add"),
     ("DELETE", "/api/dnc/{number}"): Rule(P.CHANGE, "dnc.remove"),
     ("GET", "/metrics"): Rule(P.METRICS),
-    # Agents: their own screen (a supervisor may open anyone's: ?number=), the supervisors' wall.
+    # Agents at work: an agent reaches only their own number (dialer.web.agents checks it);
+    # supervisors every agent's.
+    ("GET", "/api/agents"): Rule(P.AGENTS),
+    ("GET", _AGENT + "/presence"): Rule(P.AGENT),
+    ("PUT", _AGENT + "/presence"): Rule(P.AGENT, "presence.set"),
+    ("POST", _AGENT + "/heartbeat"): Rule(P.AGENT),
+    ("GET", _AGENT + "/desk"): Rule(P.AGENT),
+    ("POST", _CID + "/rows/{row}/disposition"): Rule(P.AGENT, "disposition.save"),
+    # Their pages: an agent's own screen (a supervisor may open anyone's: ?number=), the wall.
     ("GET", "/agent"): Rule(P.AGENT),
     ("GET", "/agents"): Rule(P.AGENTS),
     # The audit trail and accounts.

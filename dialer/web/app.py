@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dialer.settings import Settings
-from dialer.web import accounts, api, metrics, pages
+from dialer.web import accounts, agents, api, metrics, pages
 from dialer.web.access import guard
 from dialer.web.auth import SAFE_METHODS, Auth
 from dialer.web.backend import Backend
@@ -187,6 +187,7 @@ def create_app(settings: Settings, web: WebSettings) -> FastAPI:
         return JSONResponse({"ok": up, "redis": "up" if up else "down"}, 200 if up else 503)
 
     app.include_router(api.router)
+    app.include_router(agents.router)
     app.include_router(accounts.router)
     app.include_router(metrics.router)
     app.include_router(pages.router)

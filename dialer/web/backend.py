@@ -15,12 +15,16 @@ from typing import Any, cast
 
 import pandas as pd
 
+from dialer.accounts.audit import Trail
+from dialer.agents import Agents
+from dialer.agents.disposition import DispositionError, NotYourCall
+from dialer.agents.presence import SUPERVISOR, PresenceError
 from dialer.campaign.activity import STALL_TEXT as STALL_TEXT
 from dialer.campaign.activity import WAIT_TEXT as WAIT_TEXT
 from dialer.campaign.manage import RowFilter, find_rows, list_campaigns
 from dialer.campaign.status import CallerNow as CallerNow
 from dialer.campaign.status import disabled_endpoints, status_view
-from dialer.engine import CampaignStore, Engine, open_store
+from dialer.engine import CampaignStore, Engine, open_accounts, open_store
 from dialer.engine.dnc import DoNotCall
 from dialer.engine.events import EventStore, WebhookEndpoint
 from dialer.errors import CampaignNotFound, DialerError, OptionError, SheetError, StoreError
@@ -37,7 +41,14 @@ from dialer.sheets import reader, validate
 from dialer.sheets.append import append
 from dialer.sheets.upload import upload
 from dialer.sheets.validate import load_dnc
-from dialer.web.errors import BadRequest, Conflict, NotFound, Unavailable, Unprocessable
+from dialer.web.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unavailable,
+    Unprocessable,
+)
 from dialer.webhooks.log import parse_since, redeliver, webhooks_view
 from dialer.worker.monitor import live_workers
 
@@ -125,6 +136,7 @@ class Backend:
         self._engine: Engine | None = None
         self._lock = threading.Lock()
         self._failed_cache: dict[str, tuple[int, Counter[str]]] = {}
+        self._agents: Agents | None = None
 
     @property
     def store(self) -> CampaignStore:
@@ -144,6 +156,82 @@ class Backend:
 
     def healthy(self) -> bool:
         return self.store.ping()
+
+    # --- agents at work (dialer.agents) ---------------------------------------------------
+
+    @property
+    def agents(self) -> Agents:
+        store = self.store
+        with self._lock:
+            if self._agents is None:
+                trail = Trail(open_accounts(self.settings), self.settings.audit_retention_days)
+                self._agents = Agents(store, trail, self.settings)
+            return self._agents
+
+    def agents_wall(self) -> dict[str, Any]:
+        return self.agents.wall()
+
+    def agent_presence(self, number: str) -> dict[str, Any]:
+        agents = self.agents
+        return agents.presences.get(number).as_dict(agents.presences.reasons)
+
+    def set_presence(
+        self, number: str, state: str, reason: str, *, account: str, own: bool
+    ) -> dict[str, Any]:
+        """`own`: the agent on their own screen (which beats from now on)."""
+        agents = self.agents
+        try:
+            presence = agents.presences.set(
+                number,
+                state,
+                reason if own or state.upper() != "BREAK" else reason or SUPERVISOR,
+                who=account,
+                account=account if own else "",
+                screen=True if own else None,
+                audit=False,
+            )
+        except PresenceError as exc:
+            raise BadRequest(str(exc), "Agents.Presence") from None
+        return presence.as_dict(agents.presences.reasons)
+
+    def heartbeat(self, number: str) -> dict[str, Any]:
+        agents = self.agents
+        return agents.presences.beat(number).as_dict(agents.presences.reasons)
+
+    def agent_desk(self, number: str, *, whole_numbers: bool) -> dict[str, Any]:
+        return self.agents.desk_of(number, whole_numbers=whole_numbers)
+
+    def dispose(
+        self,
+        cid: str,
+        row: int,
+        *,
+        agent: str | None,
+        code: str,
+        notes: str,
+        callback_at: str | None,
+        callback_for: str,
+        account: str,
+    ) -> dict[str, Any]:
+        try:
+            saved = self.agents.dispose(
+                cid,
+                row,
+                agent=agent,
+                code=code,
+                notes=notes,
+                callback_at=callback_at,
+                callback_for=callback_for,
+                who=account,
+                audit=False,
+            )
+        except CampaignNotFound as exc:
+            raise NotFound(str(exc)) from None
+        except NotYourCall as exc:
+            raise Forbidden(str(exc), "Agents.NotYourCall") from None
+        except DispositionError as exc:
+            raise Conflict(str(exc), "Agents.Disposition") from None
+        return saved
 
     # --- campaigns ----------------------------------------------------------------------
 

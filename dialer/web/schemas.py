@@ -311,3 +311,112 @@ class DncList(BaseModel):
 class DncChanged(BaseModel):
     added: int | None = None
     removed: int | None = None
+
+
+# --- agents at work (docs/agents.md) ----------------------------------------------------
+
+
+class Presence(BaseModel):
+    number: str
+    state: str | None = Field(description="READY, BREAK, OFFLINE; null: never set")
+    reason: str = ""
+    since_ms: int | None = None
+    missed: int = Field(description="rings not answered in a row")
+    screen: bool = Field(description="kept alive by the agent's own screen")
+    seen_ms: int | None = None
+    account: str = ""
+    reasons: list[str] = Field(description="the break reasons an agent may pick")
+
+
+class DispositionCode(BaseModel):
+    code: str
+    action: str = Field(description="done, recycle, callback or dnc")
+    delay_s: float | None = None
+
+
+class CardCall(_Open):
+    at_ms: int | None = None
+    at: str = ""
+    outcome: str | None = None
+    talk_seconds: int | None = 0
+    agent_masked: str = ""
+    disposition: str | None = None
+    notes: str = ""
+
+
+class Card(_Open):
+    campaign: str
+    campaign_name: str
+    row: int
+    state: str = Field(description="reserved, ringing, in_call, ended or unknown")
+    since_ms: int
+    job_id: str | None = None
+    customer: dict[str, str] = Field(description="the sheet's own columns")
+    callee_masked: str
+    agent_notes: str = ""
+    history: list[CardCall]
+    dispositions: list[DispositionCode]
+    timezone: str
+
+
+class CallbackDue(_Open):
+    campaign: str
+    campaign_name: str
+    row: int
+    due_ms: int
+    due: str
+    owner: str = Field(description="the agent's number; empty: anyone")
+    for_: str = Field(alias="for")
+    state: str = Field(description="scheduled, due or missed")
+    customer_name: str = ""
+    callee_masked: str = ""
+
+
+class AgentDesk(BaseModel):
+    presence: Presence
+    calls: list[Card]
+    callbacks: list[CallbackDue]
+
+
+class AgentToday(BaseModel):
+    calls: int
+    connects: int
+    talk_s: int
+    break_s: int
+    missed: int
+
+
+class AgentCall(BaseModel):
+    campaign: str
+    campaign_name: str
+    row: int
+    state: str
+    callee_masked: str
+    since_ms: int
+
+
+class AgentLine(BaseModel):
+    number: str
+    account: str = ""
+    presence: Presence
+    in_state_s: int | None = None
+    call: AgentCall | None = None
+    today: AgentToday
+
+
+class AgentWall(BaseModel):
+    agents: list[AgentLine]
+    callbacks: list[CallbackDue]
+
+
+class DispositionSaved(_Open):
+    campaign: str
+    row: int
+    code: str
+    action: str
+    notes: str
+    agent: str
+    job_id: str
+    callback_at: int | None = None
+    callback_owner: str | None = None
+    applied: bool = Field(description="what it asks of the row was done now (record in)")
