@@ -69,7 +69,11 @@ def test_an_agent_goes_ready_sees_the_customer_first_and_books_their_own_callbac
     expect(card).to_contain_text("年付九折")
     expect(card).to_contain_text("十二月续约回访")
     screenshot(page, tmp_path, "agent-card-live-zh.png")
-    expect(card.locator('[data-field="state"]')).to_have_text("通话中", timeout=CALLS_MS)
+    expect(card.locator('[data-field="state"]')).to_have_text(
+        "已为你发起呼叫：接听后即可通话", timeout=CALLS_MS
+    )
+    # What the agent holds in their hand (docs/agents.md shows it).
+    screenshot(page, tmp_path, "agent-screen.png", full_page=False)
     call = next(c for c in simulator.calls() if c["callee"] == "13900000001")
     seen = page.evaluate("window.cardsSeen")["王秀英"]
     # The agent had the customer's card before they picked up the phone that showed only
@@ -148,7 +152,7 @@ def test_a_supervisor_watches_the_wall_and_forces_a_break(
     expect(page.locator(f'#wall tr[data-number="{agents[3]}"]')).to_contain_text(
         "Signed out of calls"
     )
-    screenshot(page, tmp_path, "wall-live-en.png")
+    screenshot(page, tmp_path, "agents-wall.png", full_page=False)
 
     second = page.locator(f'#wall tr[data-number="{agents[1]}"]')
     second.get_by_role("button", name="Break").click()

@@ -119,7 +119,7 @@ class FedDesk:
         body = json.loads(route.request.post_data)
         self.sent.append(("POST", "disposition", body))
         self.desk["calls"] = []
-        route.fulfill(json={"saved": body, "presence": self.desk["presence"]})
+        route.fulfill(json={"campaign": "c0ffee000001", "row": 12, "applied": False, **body})
 
 
 def no_sideways_scroll(page: Page) -> None:
@@ -160,7 +160,7 @@ def test_the_agent_screen_on_a_phone_in_chinese(browser, console, staff, tmp_pat
     screenshot(page, tmp_path, "agent-card-zh.png")
 
     fed.desk["calls"] = [card("in_call")]
-    expect(call.locator('[data-field="state"]')).to_have_text("通话中")
+    expect(call.locator('[data-field="state"]')).to_have_text("已为你发起呼叫：接听后即可通话")
     call.get_by_role("textbox", name="备注").fill("想要三年期报价")  # typed during the call
     fed.desk["calls"] = [card("ended")]
     expect(call.locator('[data-field="state"]')).to_have_text("通话已结束")

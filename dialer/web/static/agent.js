@@ -111,7 +111,8 @@
     const codes = field(node, "codes");
     for (const d of call.dispositions || []) {
       const button = el("button", { type: "button", class: "code a-" + d.action, "aria-pressed": "false", "data-code": d.code },
-        el("b", {}, d.code), el("small", {}, ui.actions[d.action] || d.action));
+        // NOT_INTERESTED as "NOT INTERESTED": it wraps between words on a phone.
+        el("b", {}, d.code.replace(/_/g, " ")), el("small", {}, ui.actions[d.action] || d.action));
       button.addEventListener("click", () => {
         for (const other of codes.children) other.setAttribute("aria-pressed", String(other === button));
         show(field(node, "form-error"), "");
@@ -134,7 +135,8 @@
     field(node, "state").textContent = ui.states[call.state] || call.state;
     node.querySelector(".call-state .pdot").className = "pdot c-" + call.state;
     field(node, "state-for").textContent = call.since_ms ? "· " + since(call.since_ms) : "";
-    field(node, "phone-note").hidden = !["reserved", "ringing"].includes(call.state);
+    // The desk knows a call was put through, not whether the agent has answered yet.
+    field(node, "phone-note").hidden = !["reserved", "ringing", "in_call"].includes(call.state);
     const history = call.history || [];
     field(node, "history-box").hidden = history.length === 0;
     field(node, "history").replaceChildren(...history.map((h) => el("li", {},
@@ -195,11 +197,10 @@
     const button = node.querySelector('button[type="submit"]');
     button.disabled = true;
     try {
-      const done = await api("POST",
+      await api("POST",
         `/api/campaigns/${encodeURIComponent(call.campaign)}/rows/${call.row}/disposition`, body);
       node.remove();
       cards.delete(key);
-      renderPresence(done.presence);
       show(errorBox, "");
       show(document.getElementById("system-banner"), "");
     } catch (failure) {

@@ -48,7 +48,8 @@
       return button;
     });
     tr.append(
-      cell(0, { class: "who" }, el("b", {}, line.account || line.number), el("div", { class: "muted small" }, line.number)),
+      cell(0, { class: "who" }, el("b", {}, line.account || line.number),
+        line.account ? el("div", { class: "muted small" }, line.number) : ""),
       cell(1, { class: "presence-cell" }), cell(2, { class: "num", "data-field": "in-state" }), cell(3, { class: "call-cell" }),
       cell(4, { class: "num" }), cell(5, { class: "num" }), cell(6, { class: "num" }), cell(7, { class: "num" }),
       cell(8, { class: "num" }), cell(9, { class: "force" }, el("div", { class: "actions" }, ...buttons)));
@@ -65,7 +66,7 @@
       ["READY", "BREAK"].includes(p.state) && !p.screen ? el("div", { class: "small muted" }, ui.no_screen) : "");
     c[2].textContent = duration(line.in_state_s);
     const call = line.call;
-    c[3].replaceChildren(...(call ? [el("b", {}, ui.states[call.state] || call.state), " ", call.callee_masked,
+    c[3].replaceChildren(...(call ? [el("b", { class: "nowrap" }, ui.states[call.state] || call.state), " ", call.callee_masked,
       el("div", { class: "muted small" }, call.campaign_name || call.campaign)] : ["–"]));
     const t = line.today;
     c[4].textContent = t.calls;
