@@ -7,8 +7,14 @@ call; must be 0 when paced), calls that failed at the caller's leg because the c
 busy, agent occupancy (time in calls / (agents x wall time)) against what the call lengths
 and wrap-up allow, and CCC API requests per placed call.
 
+With --workbench, the runs are callers paced by call records (as above) and agents at their
+screens (--agents-sign-in): each simulated agent saves their call's disposition
+--dispose-after-s (real seconds) after the simulator released it, and is free at once. It
+adds the time from each disposition to that agent's next call being placed (p50/p99).
+
     python bench/agents.py [--agents 20] [--rows 2000] [--brokers 4] [--rate 5]
                            [--talk 30-180] [--ring 2-8] [--time-scale 100] [--wrap-up-s 0.1]
+                           [--workbench [--dispose-after-s 1.0]]
 """
 
 from __future__ import annotations
@@ -17,23 +23,81 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 import urllib.request
 from collections import defaultdict
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness
 
+from dialer.agents import Agents, open_agents
 from dialer.ccc.simulator.calls import caller_overlaps
+from dialer.errors import DialerError
 from dialer.models import CampaignSettings, CampaignStatus
+from dialer.settings import Settings
 
 
 def agents(n: int) -> list[str]:
     return [f"1370000{i:04d}" for i in range(1, n + 1)]
 
 
-def run(args: argparse.Namespace, paced: bool) -> dict[str, float]:
+class Workbench:
+    """Agents at their screens: each saves the disposition of a call of theirs
+    `after_s` after the simulator released it (they hung up), as an agent would."""
+
+    def __init__(self, agents_api: Agents, cid: str, log: Path, after_s: float) -> None:
+        self.agents = agents_api
+        self.cid = cid
+        self.log = log
+        self.after_ms = after_s * 1000
+        self.disposed: dict[str, float] = {}  # job id -> epoch ms its disposition was saved
+        self.by_agent: dict[str, list[float]] = defaultdict(list)  # agent -> disposal times
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        seen = 0
+        pending: list[dict] = []
+        while not self.stop.is_set():
+            calls = harness.read_calls(self.log)
+            pending.extend(calls[seen:])
+            seen = len(calls)
+            now = time.time() * 1000
+            for call in [c for c in pending if c["release_ms"] + self.after_ms <= now]:
+                pending.remove(call)
+                self._dispose(call)
+            self.stop.wait(0.01)
+
+    def _dispose(self, call: dict) -> None:
+        row = int(call["callee"][3:]) + 1
+        try:
+            self.agents.dispose(
+                self.cid, row, agent=call["caller"], code="INTERESTED", who="bench", audit=False
+            )
+        except DialerError:
+            return  # the row's call is another by now (an agent leg missed, the row moved on)
+        at = time.time() * 1000
+        self.disposed[call["job_id"]] = at
+        self.by_agent[call["caller"]].append(at)
+
+    def next_call_latencies(self, calls: list[dict]) -> list[float]:
+        """Seconds from each disposition to the same agent's next call placed."""
+        starts: dict[str, list[float]] = defaultdict(list)
+        for c in calls:
+            starts[c["caller"]].append(c["start_ms"])
+        out = []
+        for agent, times in self.by_agent.items():
+            begun = sorted(starts[agent])
+            for at in times:
+                later = [s for s in begun if s >= at]
+                if later:
+                    out.append((later[0] - at) / 1000)
+        return out
+
+
+def run(args: argparse.Namespace, paced: bool, workbench: bool = False) -> dict[str, float]:
     numbers = harness.brokers(args.brokers)
     sim_args = (
         "--ring-s",
@@ -66,10 +130,20 @@ def run(args: argparse.Namespace, paced: bool) -> dict[str, float]:
             wrap_up_s=args.wrap_up_s,
             caller_pacing=paced,
             pair_guard_s=0,
+            agents_sign_in=workbench,
+            wrap_up_max_s=3600.0,
         )
         cid = harness.upload_sheet(engine, sheet, settings)
         harness.start_workers(ctx, 2, 32)
         harness.wait_for_workers(ctx, 2)
+        bench = None
+        if workbench:
+            namespace = engine.keys.namespace
+            api = open_agents(Settings(redis_url=ctx["redis"].url, namespace=namespace))
+            for agent in people:
+                api.presences.set(agent, "READY", who="bench", screen=True, audit=False)
+            bench = Workbench(api, cid, ctx["log"], args.dispose_after_s)
+            threading.Thread(target=bench.run, daemon=True).start()
         engine.start(cid)
         deadline = time.monotonic() + 1800
         while engine.store.campaign(cid).status is not CampaignStatus.DONE:
@@ -77,6 +151,8 @@ def run(args: argparse.Namespace, paced: bool) -> dict[str, float]:
                 break
             time.sleep(1)
         time.sleep(3)  # the last records
+        if bench is not None:
+            bench.stop.set()
         calls = harness.read_calls(ctx["log"])
         url = ctx["sim_url"] + "/_simulator/requests"
         with urllib.request.urlopen(url) as answer:
@@ -87,8 +163,13 @@ def run(args: argparse.Namespace, paced: bool) -> dict[str, float]:
     wall = (max(c["release_ms"] for c in calls) - min(c["start_ms"] for c in calls)) / 1000
     mean_call = sum(busy.values()) / len(calls)
     occupancy = sum(busy.values()) / (args.agents * wall)
-    allowed = mean_call / (mean_call + args.wrap_up_s)
+    wrap_up_s = args.dispose_after_s if workbench else args.wrap_up_s
+    allowed = mean_call / (mean_call + wrap_up_s)
+    latencies = sorted(bench.next_call_latencies(calls)) if bench else []
     return {
+        "next_p50": _quantile(latencies, 0.5),
+        "next_p99": _quantile(latencies, 0.99),
+        "dispositions": len(latencies),
         "calls": len(calls),
         "overlaps": len(caller_overlaps(calls)),
         "caller_busy": sum(bool(c["caller_busy"]) for c in calls),
@@ -98,6 +179,10 @@ def run(args: argparse.Namespace, paced: bool) -> dict[str, float]:
         "api_per_call": sum(requests.values()) / max(1, len(calls)),
         "requests": requests,
     }
+
+
+def _quantile(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
 def main() -> None:
@@ -110,10 +195,13 @@ def main() -> None:
     parser.add_argument("--ring", default="2-8")
     parser.add_argument("--time-scale", type=float, default=100.0)
     parser.add_argument("--wrap-up-s", type=float, default=0.1)
+    parser.add_argument("--workbench", action="store_true")
+    parser.add_argument("--dispose-after-s", type=float, default=1.0)
     args = parser.parse_args()
-    for paced in (True, False):
-        figures = run(args, paced)
-        label = "callers paced" if paced else "brokers only "
+    modes = ((True, False), (True, True)) if args.workbench else ((True, False), (False, False))
+    for paced, workbench in modes:
+        figures = run(args, paced, workbench)
+        label = "agents at screens" if workbench else "callers paced" if paced else "brokers only "
         share = figures["occupancy"] / figures["allowed"]
         print(
             f"{label}: {figures['calls']} calls in {figures['wall_s']:.0f} s, "
@@ -123,6 +211,12 @@ def main() -> None:
             f"CCC API requests per placed call {figures['api_per_call']:.2f} "
             f"{figures['requests']}"
         )
+        if workbench:
+            print(
+                f"  disposition to the agent's next call placed: "
+                f"p50 {figures['next_p50']:.3f} s, p99 {figures['next_p99']:.3f} s "
+                f"({figures['dispositions']} dispositions followed by a call)"
+            )
 
 
 if __name__ == "__main__":

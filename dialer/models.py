@@ -121,6 +121,13 @@ class CampaignSettings:
         return self.broker_rates.get(broker, self.rate_per_s)
 
     @property
+    def waits_on_records(self) -> bool:
+        """Paced agents wait on call records to be free again, unless they sign in: then each
+        frees themselves with the call's disposition, and records are needed for outcomes
+        only (looked up at the records budget's pace, not the agents')."""
+        return self.caller_pacing and not self.agents_sign_in
+
+    @property
     def contacts_allowed(self) -> int:
         return self.max_contacts or (DEFAULT_MAX_CONTACTS if self.recycle else 1)
 

@@ -511,7 +511,7 @@ class Engine:
         (a busy or declining caller) or last an hour: the poller keeps looking. Sooner when
         its caller waits on it (a short call frees them in seconds)."""
         first_ms = self.timing.cdr_margin_s * 1000
-        if settings.caller_pacing:
+        if settings.waits_on_records:
             first_ms = min(first_ms, self.timing.caller_lookup_ms)
         return max(0, int(first_ms))
 

@@ -135,7 +135,7 @@ class RecordsPoller:
             state.budget.earn(self.engine.store.calls_placed([c.id for c in campaigns]))
             now = self.clock()
             state.lag_s = self.max_lag_s
-            if any(c.settings.caller_pacing for c in campaigns):
+            if any(c.settings.waits_on_records for c in campaigns):
                 # Paced callers wait on these records to be free again: a free agent waits
                 # seconds, not the budget's tens of seconds. The price: more lookups per call
                 # when agents, not brokers, are the limit (bench/agents.py measures it).
@@ -194,7 +194,7 @@ class RecordsPoller:
         for campaign in campaigns:
             cid, horizon = campaign.id, int(campaign.settings.reconcile_horizon_s * 1000)
             # A paced caller may be held by a call (waiting for it to end) up to the max hold.
-            paced = campaign.settings.caller_pacing
+            paced = campaign.settings.waits_on_records
             hold_ms = int(campaign.settings.caller_max_hold_s * 1000)
             # Once one of its calls is due, every call of a paced campaign due before the next
             # poll is looked for too: one listing finds them all, and their callers' calls are

@@ -31,8 +31,9 @@ RUNS = {
             "1-2",
             "--ring",
             "1-2",
+            "--workbench",
         ],
-        "calls in",
+        "disposition to the agent's next call placed",
     ),
     "ceiling": (
         ["--brokers", "2", "--rate", "20", "--rows", "40", "--workers", "1", "--concurrency", "4"],
