@@ -44,6 +44,9 @@ class Console:
     def post(self, path: str, **kw) -> requests.Response:
         return requests.post(self.url + path, headers=self.auth, timeout=30, **kw)
 
+    def put(self, path: str, **kw) -> requests.Response:
+        return requests.put(self.url + path, headers=self.auth, timeout=30, **kw)
+
     def create(self, sheet: str | bytes, name: str = "s.csv", **fields) -> dict:
         # One call per row, as these tests were written for (the contact strategy's own
         # tests say how many agent misses they allow).

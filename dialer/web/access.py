@@ -81,6 +81,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", _AGENT + "/heartbeat"): Rule(P.AGENT),
     ("GET", _AGENT + "/desk"): Rule(P.AGENT),
     ("POST", _CID + "/rows/{row}/disposition"): Rule(P.AGENT, "disposition.save"),
+    # Their pages: an agent's own screen (a supervisor may open anyone's: ?number=), the wall.
+    ("GET", "/agent"): Rule(P.AGENT),
+    ("GET", "/agents"): Rule(P.AGENTS),
     # The audit trail and accounts.
     ("GET", "/audit"): Rule(P.AUDIT),
     ("GET", "/api/audit"): Rule(P.AUDIT),

@@ -26,6 +26,7 @@ def words(locale: str) -> dict[str, dict[str, str]]:
     tables: dict[str, dict[str, str]] = {
         "statuses": meanings.CAMPAIGN_STATUSES,
         "states": meanings.ROW_STATES,
+        "outcomes": meanings.OUTCOMES,
         "reasons": meanings.REASONS,
         "columns": meanings.COLUMNS,
         "waits": {str(k): v for k, v in WAIT_TEXT.items()},

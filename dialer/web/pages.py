@@ -1,11 +1,13 @@
 """The console's pages: sign in, campaigns, new campaign (with preview), one campaign live,
-one's own account, the audit trail. Who may see which is dialer.web.access's business.
-Pages are rendered on the server in the operator's language; their scripts call the JSON API
-with the session cookie and the page's CSRF token, and poll it for live progress."""
+one's own account, the audit trail, an agent's screen and the supervisors' wall of agents.
+Who may see which is dialer.web.access's business. Pages are rendered on the server in the
+operator's language; their scripts call the JSON API with the session cookie and the page's
+CSRF token, and poll it for live progress."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 from urllib.parse import quote
@@ -95,10 +97,17 @@ def render_forbidden(request: Request) -> HTMLResponse:
     return _render(request, "forbidden.html", http_status=403)
 
 
+def _start_page(may: Callable[[Permission], bool]) -> str:
+    """Where a role starts: the campaigns, an agent's own screen, or else their account."""
+    if may(Permission.READ):
+        return "/campaigns"
+    return "/agent" if may(Permission.AGENT) else "/account"
+
+
 def _signed_in(request: Request, next_path: str, account: Account | None) -> Response:
     name, version = (account.name, account.version) if account else (BOOTSTRAP, 0)
-    if account and next_path == "/campaigns" and not allows(account.role, Permission.READ):
-        next_path = "/account"
+    if account and next_path == "/campaigns":  # the sign-in page's default: no page asked for
+        next_path = _start_page(lambda permission: allows(account.role, permission))
     response = RedirectResponse(next_path, 303)
     response.set_cookie(
         COOKIE,
@@ -119,8 +128,7 @@ def _people(request: Request) -> People:
 
 @router.get("/")
 def home(request: Request) -> Response:
-    readable = principal_of(request).may(Permission.READ)
-    return RedirectResponse("/campaigns" if readable else "/account", 303)
+    return RedirectResponse(_start_page(principal_of(request).may), 303)
 
 
 @router.get("/login")
@@ -248,3 +256,27 @@ async def account_page(request: Request) -> Response:
 async def audit_page(request: Request, since: str = "", who: str = "") -> Response:
     entries = await run_in_threadpool(_people(request).audit, since or None, who or None, PAGE)
     return _render(request, "audit.html", entries=entries, since=since, who=who)
+
+
+@router.get("/agent")
+async def agent_page(request: Request, number: str = "") -> Response:
+    """An agent's own screen; a supervisor may open any agent's (?number=) to see what they
+    see. The page's script reads the desk from the API, so it renders nothing of Redis here."""
+    principal = principal_of(request)
+    me = await run_in_threadpool(_people(request).me, principal)
+    own = str(me["phone"])
+    chosen = number.strip() if principal.may(Permission.AGENTS) else ""
+    return _render(
+        request,
+        "agent.html",
+        number=chosen or own,
+        # Only the agent's own screen keeps their presence alive: a supervisor looking on
+        # must not make an agent who left look present.
+        own=(chosen or own) == own and bool(own),
+        supervising=principal.may(Permission.AGENTS),
+    )
+
+
+@router.get("/agents")
+def agents_page(request: Request) -> Response:
+    return _render(request, "agents.html")

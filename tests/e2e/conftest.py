@@ -5,7 +5,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
+from agents_support import AGENT, PASSWORD
 from web_support import Console, running_console
+
+from dialer.accounts.directory import Directory
+from dialer.engine import AccountStore, Keys
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL = "apt-get install -y chromium fonts-noto-cjk (Debian's browser; .ci/run does this as root)"
@@ -30,3 +35,16 @@ def browser() -> Iterator:
 def console(redis_server, namespace, simulator) -> Iterator[Console]:
     with running_console(redis_server.url, namespace, simulator.url) as c:
         yield c
+
+
+@pytest.fixture
+def staff(console, redis_server, namespace) -> Iterator[Directory]:
+    """An agent, zhang-wei (phone AGENT), and a supervisor, li-na, both with PASSWORD."""
+    client = redis.Redis.from_url(redis_server.url)
+    directory = Directory(AccountStore(client, Keys(namespace)))
+    directory.add("zhang-wei", "agent", AGENT)
+    directory.add("li-na", "supervisor")
+    for name in ("zhang-wei", "li-na"):
+        directory.set_password(name, PASSWORD)
+    yield directory
+    client.close()

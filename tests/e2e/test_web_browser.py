@@ -17,9 +17,9 @@ pytestmark = pytest.mark.timeout(240)
 EXPECT_MS = 10_000
 
 
-def screenshot(page: Page, tmp_path: Path, name: str) -> Path:
+def screenshot(page: Page, tmp_path: Path, name: str, *, full_page: bool = True) -> Path:
     path = tmp_path / name
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     # DIALER_E2E_SCREENSHOTS=dir keeps them (the README's picture comes from such a run).
     keep = os.environ.get("DIALER_E2E_SCREENSHOTS")
     if keep:

@@ -7,10 +7,15 @@ const Dialer = (() => {
     return node ? JSON.parse(node.textContent) : {};
   };
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  // `body`: FormData as it is, anything else sent as JSON.
   async function api(method, path, body) {
+    const json = body !== undefined && !(body instanceof FormData);
     const response = await fetch(path, {
-      method, body, credentials: "same-origin",
-      headers: { "X-CSRF-Token": csrf, Accept: "application/json" },
+      method, body: json ? JSON.stringify(body) : body, credentials: "same-origin",
+      headers: {
+        "X-CSRF-Token": csrf, Accept: "application/json",
+        ...(json ? { "Content-Type": "application/json" } : {}),
+      },
     });
     if (response.status === 401) {
       location.assign("/login?next=" + encodeURIComponent(location.pathname));
