@@ -32,7 +32,6 @@ def words(locale: str) -> dict[str, dict[str, str]]:
         "waits": {str(k): v for k, v in WAIT_TEXT.items()},
         "stall_causes": {str(k): v for k, v in STALL_TEXT.items()},
         "caller_now": {now.value: now.value for now in CallerNow},
-        "outcomes": meanings.OUTCOMES,
         "outcome_meanings": meanings.OUTCOME_MEANINGS,
     }
     return {name: {k: t(v) for k, v in table.items()} for name, table in tables.items()}
