@@ -141,7 +141,7 @@ def run(args: argparse.Namespace, paced: bool, workbench: bool = False) -> dict[
             namespace = engine.keys.namespace
             api = open_agents(Settings(redis_url=ctx["redis"].url, namespace=namespace))
             for agent in people:
-                api.presences.set(agent, "READY", who="bench", screen=True, audit=False)
+                api.presences.set(agent, "READY", who="bench", audit=False)
             bench = Workbench(api, cid, ctx["log"], args.dispose_after_s)
             threading.Thread(target=bench.run, daemon=True).start()
         engine.start(cid)

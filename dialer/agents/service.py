@@ -29,12 +29,20 @@ class Agents:
     def wall(self) -> dict[str, Any]:
         return wall(self.store, self.presences, self.desk)
 
-    def desk_of(self, number: str, *, whole_numbers: bool = False) -> dict[str, Any]:
-        """What the agent's screen shows: presence, cards, their callbacks."""
+    def desk_of(
+        self, number: str, *, whole_numbers: bool = False, own: bool = False
+    ) -> dict[str, Any]:
+        """What the agent's screen shows: presence, cards, their callbacks. `own`: shown on
+        the agent's own screen, so a reserved call's card has been seen and may ring."""
         presence = self.presences.get(number)
+        cards = self.desk.cards(number, whole_numbers=whole_numbers)
+        if own:
+            for card in cards:
+                if card["state"] == "reserved":
+                    self.store.shown(number, card["campaign"], card["row"])
         return {
             "presence": presence.as_dict(self.presences.reasons),
-            "calls": self.desk.cards(number, whole_numbers=whole_numbers),
+            "calls": cards,
             "callbacks": self.desk.callbacks(number),
         }
 

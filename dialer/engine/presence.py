@@ -65,6 +65,11 @@ class AgentStore:
         """The agent's screen is alive (only a presence kept by a screen has beats)."""
         self.r.hset(self.keys.presence(number), "seen", self.now_ms())
 
+    def shown(self, number: str, cid: str, row: int) -> None:
+        """The agent's own screen shows this reserved call's card: it may ring them now
+        (BEGIN_DIAL waits for this, a little, when they sign in)."""
+        self.r.hset(self.keys.presence(number), "shown", f"{cid}:{row}")
+
     def holds(self, number: str) -> list[Hold]:
         """The calls holding the agent now, the newest first."""
         now = self.now_ms()

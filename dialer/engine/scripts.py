@@ -333,6 +333,7 @@ class Scripts:
         caller_max_hold_ms: int,
         ends_at_ms: int = 0,
         sign_in: bool = False,
+        card_first_ms: int = 0,
         replicas: int = 0,
         replica_wait_ms: int = 1000,
     ) -> Begun:
@@ -385,6 +386,7 @@ class Scripts:
                 caller,
                 ends_at_ms,
                 "1" if sign_in else "0",
+                card_first_ms,
             ],
             events=cid,
             replicas=replicas,

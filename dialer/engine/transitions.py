@@ -40,6 +40,10 @@ SCHEDULE_ENDED = "Schedule.Ended"
 # A signed-in agent's hold outlasts --wrap-up-max-s by this much: the agents' upkeep closes
 # the wrap-up (automatic disposition, break) before anything could offer them a call.
 WRAP_UP_SWEEP_S = 10.0
+# A signed-in agent's call waits at most this long after it was queued for their screen to
+# show the customer's card (the screen polls every second): they know who they will talk to
+# before their phone rings, which shows only the broker number.
+CARD_FIRST_MS = 3000
 CLOCK_SAMPLES = 5
 CLOCK_REFRESH_S = 30.0
 LAG_SHOWN_MS = 60_000  # status names replicas lagging this long after a claim held back
@@ -374,6 +378,7 @@ class Engine:
             replica_wait_ms=self.replication.timeout_ms,
             ends_at_ms=caps.ends_at_ms,
             sign_in=caps.sign_in,
+            card_first_ms=CARD_FIRST_MS,
         )
         if begun.unreplicated:
             # Fewer replicas than before, or a new primary the monitor has not read yet: the

@@ -91,7 +91,9 @@ def heartbeat(request: Request, number: str) -> Any:
 )
 def desk(request: Request, number: str) -> Any:
     whole = principal_of(request).whole_numbers
-    return _backend(request).agent_desk(_number(request, number), whole_numbers=whole)
+    number = _number(request, number)
+    own = number == _phone(request)
+    return _backend(request).agent_desk(number, whole_numbers=whole, own=own)
 
 
 @router.post(

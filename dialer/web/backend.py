@@ -198,8 +198,8 @@ class Backend:
         agents = self.agents
         return agents.presences.beat(number).as_dict(agents.presences.reasons)
 
-    def agent_desk(self, number: str, *, whole_numbers: bool) -> dict[str, Any]:
-        return self.agents.desk_of(number, whole_numbers=whole_numbers)
+    def agent_desk(self, number: str, *, whole_numbers: bool, own: bool) -> dict[str, Any]:
+        return self.agents.desk_of(number, whole_numbers=whole_numbers, own=own)
 
     def dispose(
         self,

@@ -1,6 +1,6 @@
 """An agent at work, in a real headless Chromium (Debian's) at a phone's viewport, against the
 real console, real Celery workers and the CCC simulator (calls that ring and talk): they sign
-in onto their screen, go Ready, see their customer's card before their phone is answered —
+in onto their screen, go Ready, see their customer's card before their phone rings —
 the phone shows only the broker number —, give the call a disposition with a callback for
 themselves, and get their next customer at once."""
 
@@ -76,9 +76,9 @@ def test_an_agent_goes_ready_sees_the_customer_first_and_books_their_own_callbac
     screenshot(page, tmp_path, "agent-screen.png", full_page=False)
     call = next(c for c in simulator.calls() if c["callee"] == "13900000001")
     seen = page.evaluate("window.cardsSeen")["王秀英"]
-    # The agent had the customer's card before they picked up the phone that showed only
-    # the broker number.
-    assert seen["ms"] <= call["caller_answered_ms"], (seen, call)
+    # The agent had the customer's card before their phone, which shows only the broker
+    # number, began to ring: the call waited for their screen to show it.
+    assert seen["ms"] <= call["start_ms"], (seen, call)
 
     expect(card.locator('[data-field="state"]')).to_have_text("通话已结束", timeout=CALLS_MS)
     tomorrow = (datetime.now(ZoneInfo(ZONE)) + timedelta(days=1)).replace(

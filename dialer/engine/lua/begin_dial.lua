@@ -23,6 +23,9 @@
 -- ARGV[18] ends_at_ms     the campaign's --end-at (0: none): from then no call begins
 -- KEYS[20] presence      the caller's presence (dialer.agents)  ARGV[19] sign_in (1|0)
 -- KEYS[21] agent_calls   the caller's last calls, for their screen
+-- ARGV[20] card_first_ms  an agent at their screen (sign-in) sees the customer's card before
+--          their phone rings: the call waits (TOO_SOON) until their screen has shown it, at
+--          most this long after the row was queued
 -- Returns {begun_at_ms} (the row is DIALING), or {Refusal.X} / {Refusal.TOO_SOON, wait_ms}.
 local meta_key, state_key, counts_key, lease_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local inflight_key, queue_key, result_key, last_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
@@ -91,6 +94,11 @@ if max_hold > 0 and caller ~= '' then
   if (presence and presence ~= 'READY') or (not presence and ARGV[19] == '1') then
     give_back(status)
     return {Refusal.AGENT_AWAY}
+  end
+  local screen = redis.call('HMGET', KEYS[20], 'screen', 'shown')
+  if ARGV[19] == '1' and screen[1] == '1' and screen[2] ~= call_id then
+    local queued_at = tonumber(string.match(token, '^(%d+)')) or 0
+    if now < queued_at + tonumber(ARGV[20]) then return {Refusal.TOO_SOON, 100} end
   end
 end
 local callee_calls = redis.call('HMGET', callee_caps_key, day_field, month_field)
