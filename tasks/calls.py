@@ -15,7 +15,7 @@ from celery.signals import worker_ready, worker_shutting_down
 from dialer.agents import open_agents
 from dialer.ccc.client import CccClient
 from dialer.engine import Campaign, Engine, Job, open_engine
-from dialer.errors import CampaignNotFound, CccError, WorkerFatal
+from dialer.errors import CampaignNotFound, CccError, StoreError, WorkerFatal
 from dialer.records.poller import RecordsPoller
 from dialer.settings import Settings
 from dialer.worker.dialing import place_one
@@ -69,16 +69,25 @@ class WorkerContext:
             log.info("campaign %s no longer exists: row %s not dialled", job.campaign_id, job.row)
             return "no_campaign"
         with self.health.task():
-            return place_one(
-                self.engine,
-                self.ccc,
-                campaign,
-                job,
-                enqueue=enqueue,
-                breaker=self.breaker,
-                health=self.health,
-                journal=self.journal,
-            )
+            try:
+                return place_one(
+                    self.engine,
+                    self.ccc,
+                    campaign,
+                    job,
+                    enqueue=enqueue,
+                    breaker=self.breaker,
+                    health=self.health,
+                    journal=self.journal,
+                )
+            except StoreError as exc:
+                # Redis went away under the task (a failover, the demo stopping): the row is
+                # left as it is, and its lease sweeps it back (QUEUED) or UNKNOWN (DIALING),
+                # never dialled twice. A warning, not a traceback.
+                log.warning(
+                    "row %s of %s left to the lease sweep: %s", job.row, job.campaign_id, exc
+                )
+                return "redis_unavailable"
 
     def start_threads(
         self, enqueue: Any, *, name: str, consumer: Any = None, concurrency: int = 0

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from dialer.accounts.audit import Trail
+from dialer.accounts.directory import Directory
 from dialer.agents.desk import Desk
 from dialer.agents.disposition import Disposer
 from dialer.agents.presence import MISSED_RINGS, SYSTEM, Presences
@@ -27,7 +28,13 @@ class Agents:
         self.disposer = Disposer(self.store, campaigns)
 
     def wall(self) -> dict[str, Any]:
-        return wall(self.store, self.presences, self.desk)
+        doc = wall(self.store, self.presences, self.desk)
+        # An agent who has not yet changed their presence themselves is named by the account
+        # whose phone they are.
+        names = {a.phone: a.name for a in Directory(self.trail.store).accounts() if a.phone}
+        for line in doc["agents"]:
+            line["account"] = line["account"] or names.get(line["number"], "")
+        return doc
 
     def desk_of(
         self, number: str, *, whole_numbers: bool = False, own: bool = False

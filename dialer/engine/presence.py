@@ -166,15 +166,9 @@ class AgentStore:
         disposition: dict[str, Any],
         after: dict[str, Any] | None,
     ) -> int:
-        saved = self.scripts.dispose(
+        return self.scripts.dispose(
             cid, row=row, job_id=job_id, agent=agent, disposition=disposition, after=after
         )
-        if saved >= 0:
-            # Counted here for `dialer status`, which cannot read every row's result each
-            # time it is asked; not inside lua/dispose.lua, which another change owns now (a
-            # crash between the two misses one count; the report counts from the rows).
-            self.r.hincrby(self.keys.caller_stats(cid), f"disposed:{disposition['code']}", 1)
-        return saved
 
     def announce(self, cid: str, kind: str, data: dict[str, Any]) -> None:
         self.scripts.announce(cid, kind, data)

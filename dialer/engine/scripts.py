@@ -845,6 +845,7 @@ class Scripts:
                     k.agents(cid),
                     k.due(cid),
                     k.parked_callers(cid),
+                    k.caller_stats(cid),
                 ],
                 [
                     row,

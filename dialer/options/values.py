@@ -146,7 +146,7 @@ MAX_AGENT_NOTES = 2000
 
 
 def agent_notes(text: str) -> str:
-    notes = unicodedata.normalize("NFKC", text).strip()
+    notes = text.strip()  # as written: NFKC would turn the full-width ；into ;
     if len(notes) > MAX_AGENT_NOTES:
         _fail(text[:40] + "…", f"must be at most {MAX_AGENT_NOTES} characters")
     return notes

@@ -94,13 +94,19 @@ def next_step(
     if kind == AGENT_MISSED:
         misses += 1
         patch["agent_misses"] = misses
-        if misses >= settings.max_agent_misses:
+        pool = entry.caller == "" and len(settings.agents) > 1
+        allowed = settings.max_agent_misses
+        if not pool and settings.agent_missed_max:
+            # The row's own agent, offered no other row while it waits for them, has missed
+            # as many rings in a row: they are on break now (dialer.agents), and the row would
+            # wait for someone who is not there.
+            allowed = min(allowed, settings.agent_missed_max)
+        if misses >= allowed:
             patch["outcome_code"] = AGENT_MISSES
             patch["outcome_note"] = (
                 f"{misses} agent calls rang out unanswered: the customer was never rung"
             )
             return Step(patch)
-        pool = entry.caller == "" and len(settings.agents) > 1
         if pool:
             # Any other agent of the pool, at once.
             return _again(patch | again, calendar, released, entry, caller, settings.end_at_ms)

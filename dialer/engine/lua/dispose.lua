@@ -8,6 +8,7 @@
 -- KEYS[1] state  KEYS[2] result  KEYS[3] cdr_due  KEYS[4] counts  KEYS[5] retry
 -- KEYS[6] callbacks  KEYS[7] meta  KEYS[8] running  KEYS[9] wake  KEYS[10] caller (the agent's)
 -- KEYS[11] agents  KEYS[12] due  KEYS[13] parked_callers
+-- KEYS[14] caller_stats (disposed:CODE counts dispositions saved, for status)
 -- ARGV[1] row  ARGV[2] job_id (the call disposed of)  ARGV[3] disposition JSON
 -- ARGV[4] next JSON ({at, member, callback, owner, patch}; '' none)  ARGV[5] campaign_id
 -- ARGV[6] agent  ARGV[7] queue_prefix  ARGV[8] parked_prefix
@@ -24,10 +25,14 @@ if current ~= job_id then return -1 end
 local now = now_ms()
 local saved = cjson.decode(ARGV[3])
 saved['at'] = now
+redis.call('HINCRBY', KEYS[14], 'disposed:' .. saved['code'], 1)
 local list = obj['dispositions']
 if type(list) ~= 'table' then list = {} end
 table.insert(list, saved)
-obj = patch_result(result_key, row, {disposition = saved, dispositions = list})
+local patch = {disposition = saved, dispositions = list}
+-- A new callback's state starts over (an earlier one's was taken or expired).
+if saved['callback_at'] and saved['callback_at'] ~= cjson.null then patch['callback_state'] = 'scheduled' end
+obj = patch_result(result_key, row, patch)
 local attempt = tonumber(obj['attempts']) or 0
 emit('disposition.saved', row, attempt, saved)
 
