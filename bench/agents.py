@@ -165,10 +165,21 @@ def run(args: argparse.Namespace, paced: bool, workbench: bool = False) -> dict[
     wall = (max(c["release_ms"] for c in calls) - min(c["start_ms"] for c in calls)) / 1000
     mean_call = sum(busy.values()) / len(calls)
     occupancy = sum(busy.values()) / (args.agents * wall)
+    # While every agent still had rows: from the first call to the first agent's last
+    # release. The tail (agents whose rows ran out while others talk on) is the sheet's, not
+    # the dialer's.
+    begin = min(c["start_ms"] for c in calls)
+    last: dict[str, int] = {}
+    for c in calls:
+        last[c["caller"]] = max(last.get(c["caller"], 0), c["release_ms"])
+    end = min(last.values())
+    in_window = sum(max(0, min(c["release_ms"], end) - c["start_ms"]) for c in calls) / 1000
+    steady = in_window / (len(last) * (end - begin) / 1000) if end > begin else float("nan")
     wrap_up_s = args.dispose_after_s if workbench else args.wrap_up_s
     allowed = mean_call / (mean_call + wrap_up_s)
     latencies = sorted(bench.next_call_latencies(calls)) if bench else []
     return {
+        "steady": steady,
         "next_p50": _quantile(latencies, 0.5),
         "next_p99": _quantile(latencies, 0.99),
         "dispositions": len(latencies),
@@ -209,7 +220,8 @@ def main() -> None:
             f"{label}: {figures['calls']} calls in {figures['wall_s']:.0f} s, "
             f"caller overlaps {figures['overlaps']}, failed at the caller's leg (busy) "
             f"{figures['caller_busy']}, agent occupancy {figures['occupancy']:.2f} of "
-            f"{figures['allowed']:.2f} allowed ({share:.2f}), "
+            f"{figures['allowed']:.2f} allowed ({share:.2f}; "
+            f"{figures['steady'] / figures['allowed']:.2f} while every agent had rows), "
             f"CCC API requests per placed call {figures['api_per_call']:.2f} "
             f"{figures['requests']}"
         )
