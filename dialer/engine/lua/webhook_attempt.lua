@@ -9,7 +9,8 @@
 --   held    the endpoint is disabled: the delivery waits for a redelivery (not attempted).
 -- The endpoint's circuit: `breaker_failures` failures in a row open it (WEBHOOK_CLAIM then
 -- parks its deliveries and sends one probe at a time); a failed probe puts the next one off
--- twice as long (up to `probe_cap_ms`); any delivered attempt closes it and makes every
+-- twice as long (up to `probe_cap_ms`); a failed delivery is parked, not put off on its own
+-- backoff, while the circuit is open; any delivered attempt closes it and makes every
 -- parked delivery due now, so the backlog drains at full speed; disabling it does too (they
 -- are then held, as any delivery of a disabled endpoint).
 -- Only a delivery still pending is changed (a late report of a redelivered one is dropped).
@@ -128,6 +129,12 @@ else
     if now - tonumber(d.first_at) >= max_age then
       d.state = 'given_up'
       redis.call('ZREM', due_key, member)
+    elseif breaker then
+      -- Paused: it waits with the others for the circuit to close, not on its own backoff
+      -- (which could keep it minutes after the endpoint is back).
+      d.next_at = nil
+      redis.call('ZREM', due_key, member)
+      redis.call('ZADD', parked_key, 0, circuit .. '|' .. event_id)
     else
       local backoff = math.min(cap, base * 2 ^ (d.attempts - 1)) * jitter
       d.next_at = now + math.floor(backoff)
