@@ -291,7 +291,8 @@ def main() -> None:
         )
         print(
             f"  (backoff base {args.backoff_base_s} s, full jitter: a delivery failed k times "
-            "waits up to base * 2^(k-1))"
+            "waits up to base * 2^(k-1); while its endpoint is paused it waits for the probe "
+            "that gets through instead)"
         )
     receiver.down()
 
