@@ -6,7 +6,8 @@ change (the event's occurred_at, Redis clock) to the receiver taking it, and for
 events kept vs delivered (lost), how long the backlog (the events made while the receiver was
 down) took to drain once it was back, the time to delivery of the events made after that, the
 gap from each failed attempt to the next (against the backoff), and the dialling rate during
-the outage next to the one without it (the engine's own start times, Redis clock).
+the outage next to the one without it (the engine's own start times, Redis clock), and how
+many attempts were made (and failed) for the outage's deliveries.
 
     python bench/webhooks.py [--calls 2000] [--brokers 10] [--rate 5] [--down-s 60]
 """
@@ -271,6 +272,13 @@ def main() -> None:
             f"  events made after it was back ({len(after)}): state change -> delivered "
             f"p50 {percentile(after, 50):.0f} ms, p99 {percentile(after, 99):.0f} ms"
         )
+        log = events2.deliveries(cid2).values()
+        tried = sum(int(d.get("attempts") or 0) for d in log)
+        delivered = sum(d.get("state") == "delivered" for d in log)
+        print(
+            f"  attempts: {tried} for {len(log)} deliveries, {tried - delivered} of them failed "
+            "(the endpoint paused after failures in a row: one probe at a time)"
+        )
         gaps = retry_gaps(events2, cid2)
         print(
             f"  retries: {len(gaps)}; a failed attempt to the next: p50 "
@@ -283,7 +291,8 @@ def main() -> None:
         )
         print(
             f"  (backoff base {args.backoff_base_s} s, full jitter: a delivery failed k times "
-            "waits up to base * 2^(k-1))"
+            "waits up to base * 2^(k-1); while its endpoint is paused it waits for the probe "
+            "that gets through instead)"
         )
     receiver.down()
 

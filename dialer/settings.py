@@ -72,6 +72,11 @@ class Settings:
     webhook_max_failures: float = 20  # failures in a row that disable an endpoint, once ...
     webhook_disable_after_s: float = 86400.0  # ... it has been failing for this long
     webhook_lease_s: float = 60.0  # a claimed delivery not reported by then is due again
+    # The circuit breaker: this many failures in a row of one endpoint pause it (its
+    # deliveries wait, one probe at a time, every probe_s doubling up to probe_cap_s).
+    webhook_breaker_failures: float = 5
+    webhook_breaker_probe_s: float = 2.0
+    webhook_breaker_probe_cap_s: float = 30.0
     # Agents at work (docs/agents.md): a screen silent this long goes OFFLINE; the break
     # reasons an agent picks from (the system adds its own); the zone of agents' "today".
     agent_silent_s: float = 60.0
@@ -170,6 +175,9 @@ NUMBER_VARS = {
     "webhook_max_failures": "DIALER_WEBHOOK_MAX_FAILURES",
     "webhook_disable_after_s": "DIALER_WEBHOOK_DISABLE_AFTER_S",
     "webhook_lease_s": "DIALER_WEBHOOK_LEASE_S",
+    "webhook_breaker_failures": "DIALER_WEBHOOK_BREAKER_FAILURES",
+    "webhook_breaker_probe_s": "DIALER_WEBHOOK_BREAKER_PROBE_S",
+    "webhook_breaker_probe_cap_s": "DIALER_WEBHOOK_BREAKER_PROBE_CAP_S",
     "agent_silent_s": "DIALER_AGENT_SILENT_S",
 }
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings)}

@@ -46,7 +46,11 @@ def cmd_webhooks(args: argparse.Namespace, settings: Settings) -> int:
             [
                 (
                     e.id,
-                    f"DISABLED ({e.disabled})" if e.disabled else "enabled",
+                    f"DISABLED ({e.disabled})"
+                    if e.disabled
+                    else "PAUSED (probing)"
+                    if e.paused
+                    else "enabled",
                     str(e.failures),
                     str(e.delivered),
                     str(e.pending),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, cast
 
@@ -70,6 +70,7 @@ class EndpointState:
     failures: int = 0  # failed attempts in a row
     disabled: str = ""  # why it is disabled (Webhook.Gone, Webhook.Failing); empty: enabled
     disabled_at_ms: int | None = None
+    paused: bool = False  # its circuit is open (read by endpoint_state() only)
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,9 @@ class Retry:
     max_age_ms: int  # given up once this long has passed since the first attempt
     max_failures: int  # failed attempts in a row that disable an endpoint ...
     min_failing_ms: int  # ... when the first of them was at least this long ago
+    breaker_failures: int = 5  # failures in a row that open the endpoint's circuit
+    probe_ms: int = 2000  # the wait before its first probe, doubled by each failed one ...
+    probe_cap_ms: int = 30_000  # ... up to this
     keep_attempts: int = 10
 
 
@@ -179,7 +183,10 @@ class EventStore:
     # --- deliveries -----------------------------------------------------------------------
 
     def claim_due(self, *, limit: int, lease_ms: int) -> list[Delivery]:
-        out = self._s["webhook_claim"](keys=[self.keys.webhook_due()], args=[limit, lease_ms])
+        k = self.keys
+        out = self._s["webhook_claim"](
+            keys=[k.webhook_due(), k.webhook_breakers(), k.webhook_parked()], args=[limit, lease_ms]
+        )
         return [Delivery.of(text(m)) for m in out]
 
     def postpone(self, ds: list[Delivery], *, delay_ms: int) -> None:
@@ -222,7 +229,13 @@ class EventStore:
         """(the delivery's state after, whether this attempt disabled its endpoint)."""
         state_key, prefix = self._state_key(d.campaign, d.endpoint)
         out = self._s["webhook_attempt"](
-            keys=[self.keys.webhook_deliveries(d.campaign), self.keys.webhook_due(), state_key],
+            keys=[
+                self.keys.webhook_deliveries(d.campaign),
+                self.keys.webhook_due(),
+                state_key,
+                self.keys.webhook_breakers(),
+                self.keys.webhook_parked(),
+            ],
             args=[
                 d.campaign,
                 d.event_id,
@@ -239,6 +252,9 @@ class EventStore:
                 prefix,
                 retry.keep_attempts,
                 retry.min_failing_ms,
+                retry.breaker_failures,
+                retry.probe_ms,
+                retry.probe_cap_ms,
             ],
         )
         return text(out[0]), bool(int(out[1]))
@@ -282,9 +298,18 @@ class EventStore:
 
     def endpoint_state(self, cid: str, eid: str) -> EndpointState:
         key, prefix = self._state_key(cid, eid)
-        return _endpoint_state(
+        state = _endpoint_state(
             self.r.hmget(key, [f"{prefix}failures", f"{prefix}disabled", f"{prefix}disabled_at"])
         )
+        return replace(state, paused=self.paused(cid, eid))
+
+    def paused(self, cid: str, eid: str) -> bool:
+        """Whether the endpoint's circuit is open: its deliveries wait, one probe at a time."""
+        return bool(self.r.hexists(self.keys.webhook_breakers(), f"{cid}|{eid}"))
+
+    def parked_count(self) -> int:
+        """Deliveries waiting for their endpoint's circuit to close, over every campaign."""
+        return int(self.r.zcard(self.keys.webhook_parked()))
 
     def enable(self, cid: str, eid: str) -> None:
         key, prefix = self._state_key(cid, eid)

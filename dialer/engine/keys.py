@@ -344,6 +344,18 @@ class Keys:
         a delivery handed to a task stays here, due again after its lease, until it ends."""
         return f"{self.namespace}:webhook-due"
 
+    def webhook_breakers(self) -> str:
+        """hash: "CAMPAIGN|ENDPOINT" -> JSON {probe_at, interval, probe} of each endpoint whose
+        circuit is open (failing in a row): its deliveries wait in webhook_parked, and one at
+        a time is tried at `probe_at` (epoch ms, Redis clock)."""
+        return f"{self.namespace}:webhook-breakers"
+
+    def webhook_parked(self) -> str:
+        """zset, every score 0 (read by lex range): "CAMPAIGN|ENDPOINT|EVENT" of deliveries
+        taken out of webhook_due while their endpoint's circuit is open; all due again at
+        once when it closes."""
+        return f"{self.namespace}:webhook-parked"
+
     def campaign_keys(self, cid: str, brokers: list[str]) -> list[str]:
         """Every key that belongs to one campaign alone."""
         per_campaign = (

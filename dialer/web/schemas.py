@@ -294,6 +294,9 @@ class WebhookEndpointDoc(BaseModel):
     held: int = Field(description="waiting for a redelivery: the endpoint was disabled")
     given_up: int
     gone: int
+    paused: bool = Field(
+        False, description="failing in a row: deliveries wait, tried one probe at a time"
+    )
 
 
 class WebhookDeliveryDoc(_Open):

@@ -32,6 +32,7 @@ class EndpointView:
     held: int = 0  # waiting for a redelivery: the endpoint was disabled
     given_up: int = 0
     gone: int = 0
+    paused: bool = False  # failing in a row: its deliveries wait for a probe to get through
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ def webhooks_view(
                 t.get("held", 0),
                 t.get("given_up", 0),
                 t.get("gone", 0),
+                paused=st.paused,
             )
         )
     return WebhooksView(cid, endpoints, rows[:recent])

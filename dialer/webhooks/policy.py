@@ -29,4 +29,7 @@ def retry_policy(settings: Settings) -> Retry:
         max_age_ms=int(settings.webhook_max_age_s * 1000),
         max_failures=int(settings.webhook_max_failures),
         min_failing_ms=int(settings.webhook_disable_after_s * 1000),
+        breaker_failures=int(settings.webhook_breaker_failures),
+        probe_ms=int(settings.webhook_breaker_probe_s * 1000),
+        probe_cap_ms=int(settings.webhook_breaker_probe_cap_s * 1000),
     )

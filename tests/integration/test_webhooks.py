@@ -35,6 +35,8 @@ FAST = {
     "DIALER_WEBHOOK_READ_TIMEOUT_S": "1",
     "DIALER_WEBHOOK_CONNECT_TIMEOUT_S": "1",
     "DIALER_CDR_MARGIN_S": "1",
+    "DIALER_WEBHOOK_BREAKER_PROBE_S": "0.5",
+    "DIALER_WEBHOOK_BREAKER_PROBE_CAP_S": "2",
 }
 
 
@@ -97,6 +99,13 @@ def test_every_event_of_a_campaign_is_delivered_signed_and_in_sequence_per_row(
     env = engine_env(redis_server.url, namespace, simulator.url, **FAST)
     workers(env).start()
     wait_until(lambda: finished(receiver, secret, 8), 90, "every row's row.finished")
+    # Deliveries are not ordered: a failed event may still be on its way after the last row's.
+    kept = EventStore(engine.store.r, engine.store.keys)
+    wait_until(
+        lambda: all(d["state"] == "delivered" for d in kept.deliveries(cid).values()),
+        30,
+        "every delivery delivered",
+    )
 
     events = verified(receiver, secret)
     rows = by_row(events)
@@ -110,7 +119,6 @@ def test_every_event_of_a_campaign_is_delivered_signed_and_in_sequence_per_row(
         assert es[0]["callee"] == f"139{row - 1:08d}" and es[0]["data"]["job_id"]
         assert es[1]["data"]["outcome"] and es[2]["data"]["state"] == "DISPATCHED"
     # Every event the engine kept was delivered: nothing lost between outbox and receiver.
-    kept = EventStore(engine.store.r, engine.store.keys)
     assert set(kept.event_times(cid)) == {e["id"] for e in events}
     log = kept.deliveries(cid)
     assert all(d["state"] == "delivered" for d in log.values())
@@ -351,6 +359,49 @@ def test_a_delivery_failed_in_a_short_outage_is_retried_after_its_backoff_not_it
             backoff_ms = min(cap_s, base_s * 2 ** (n - 1)) * 1000
             gaps.append(next_try["at"] - failed["at"] - backoff_ms)
     assert gaps and max(gaps) < lease_s * 1000 / 10, gaps
+
+
+def test_a_failing_endpoint_is_paused_tried_by_one_probe_at_a_time_and_drained_when_back(
+    engine, simulator, redis_server, namespace, workers, receiver, tmp_path
+) -> None:
+    receiver.behaviour = Behaviour(status=503)  # up, but failing every request until fixed
+    secret, rows = new_secret(), 24
+    cid = webhook_campaign(
+        engine,
+        write_sheet(tmp_path / "s.csv", rows),
+        [WebhookEndpoint("1", receiver.url, (), (secret,))],
+        pool=NUMBERS[:1],
+        rate_per_s=5.0,
+    )
+    env = engine_env(redis_server.url, namespace, simulator.url, **FAST)
+    workers(env).start()
+    kept = EventStore(engine.store.r, engine.store.keys)
+    wait_until(lambda: kept.paused(cid, "1"), 60, "the endpoint paused")
+    wait_until(lambda: engine.store.campaign(cid).status is CampaignStatus.DONE, 90, "DONE")
+    wait_until(lambda: kept.outbox_backlog() == 0, 30, "every event fanned out")
+    log = kept.deliveries(cid)
+    # Without the breaker each delivery is tried at least once, and again after each backoff;
+    # paused, most were never tried: only the failures that opened it, the attempts already
+    # under way then, and one probe at a time.
+    tried = sum(d["attempts"] for d in log.values())
+    assert tried == receiver.requests
+    assert tried < len(log) / 2, (tried, len(log))
+    assert sum(d["attempts"] == 0 for d in log.values()) > len(log) / 2
+    assert kept.parked_count() > 0 and not kept.endpoint_state(cid, "1").disabled
+    assert kept.endpoint_state(cid, "1").paused
+    assert "PAUSED" in dialer(env, "webhooks", cid).stdout
+
+    receiver.behaviour = Behaviour()  # back: the next probe succeeds, the rest follow at once
+    wait_until(lambda: finished(receiver, secret, rows), 60, "every row's row.finished")
+    wait_until(
+        lambda: all(d["state"] == "delivered" for d in kept.deliveries(cid).values()),
+        30,
+        "every delivery delivered",
+    )
+    assert set(kept.event_times(cid)) == {e["id"] for e in verified(receiver, secret)}
+    assert not kept.paused(cid, "1") and kept.parked_count() == 0
+    for es in by_row(verified(receiver, secret)).values():
+        assert [e["seq"] for e in es] == list(range(1, len(es) + 1))
 
 
 def test_rows_rejected_at_upload_and_at_append_are_finished_with_their_reasons(
