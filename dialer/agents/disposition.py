@@ -83,7 +83,7 @@ class Disposer:
             if len(source) > 2 and source[2]:
                 DoNotCall(self.campaigns).add([str(source[2])])
         after = self._after(cid, row, result, saved)
-        outcome = self.agents.dispose(
+        outcome = self.agents.scripts.dispose(
             cid, row=row, job_id=job_id, agent=caller, disposition=saved, after=after
         )
         if outcome < 0:

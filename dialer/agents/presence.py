@@ -117,7 +117,7 @@ class Presences:
         reason = reason.strip() if new is State.BREAK else "" if new is State.READY else reason
         if new is State.BREAK and reason not in (*self.reasons, SUPERVISOR, *_SYSTEM_REASONS):
             raise PresenceError(f"a break needs a reason: one of {', '.join(self.reasons)}")
-        changed, previous, _ = self.store.set_presence(
+        changed, previous, _ = self.store.scripts.set_presence(
             number,
             state=new.value,
             reason=reason,
@@ -150,7 +150,7 @@ class Presences:
         data = {"agent": number, "account": account, **detail}
         for cid in self.store.store.running_ids():
             if self.store.works_in(cid, number):
-                self.store.announce(cid, "agent.presence", data)
+                self.store.scripts.announce(cid, "agent.presence", data)
 
     def beat(self, number: str) -> Presence:
         """The agent's screen is open. A screen that signed the agent out stops nothing."""

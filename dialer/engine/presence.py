@@ -5,7 +5,7 @@ what presence means and who may change it is dialer.agents'."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 from dialer.engine.codec import DialEntry, split_member
 from dialer.engine.keys import Keys
@@ -134,44 +134,6 @@ class AgentStore:
             entry = DialEntry.unpack(packed, broker)
             out.append(Callback(cid, entry.row, owner, int(due), entry))
         return out
-
-    def set_presence(
-        self,
-        number: str,
-        *,
-        state: str,
-        reason: str,
-        day: str,
-        account: str = "",
-        screen: bool | None = None,
-        only_if: str = "",
-    ) -> tuple[bool, str, int]:
-        return self.scripts.set_presence(
-            number,
-            state=state,
-            reason=reason,
-            day=day,
-            account=account,
-            screen=screen,
-            only_if=only_if,
-        )
-
-    def dispose(
-        self,
-        cid: str,
-        *,
-        row: int,
-        job_id: str,
-        agent: str,
-        disposition: dict[str, Any],
-        after: dict[str, Any] | None,
-    ) -> int:
-        return self.scripts.dispose(
-            cid, row=row, job_id=job_id, agent=agent, disposition=disposition, after=after
-        )
-
-    def announce(self, cid: str, kind: str, data: dict[str, Any]) -> None:
-        self.scripts.announce(cid, kind, data)
 
     def row_pending_record(self, cid: str, row: int) -> bool:
         """The row's call record is still to be looked up."""
