@@ -84,3 +84,16 @@ def test_an_account_without_a_phone_is_told_why_no_call_comes(console, people) -
     admin.post(console.url + "/login", data={"token": TOKEN}, timeout=10)
     page = admin.get(console.url + "/agent", timeout=10).text
     assert "你的账号没有电话号码" in page and "打开某个坐席的工作台" in page
+
+
+def test_an_agent_reaches_only_their_own_number_over_the_api(console, people) -> None:
+    browser, _ = signed_in(console, "zhang-wei")
+    own = browser.get(console.url + "/api/agents/13800000001/desk", timeout=10)
+    assert own.status_code == 200 and own.json()["presence"]["number"] == "13800000001"
+    for path in ("/desk", "/presence"):
+        other = browser.get(console.url + "/api/agents/13800000002" + path, timeout=10)
+        assert other.status_code == 403 and other.json()["error"] == "Auth.Forbidden"
+    assert browser.get(console.url + "/api/agents", timeout=10).status_code == 403
+    supervisor, _ = signed_in(console, "li-na")
+    seen = supervisor.get(console.url + "/api/agents/13800000002/desk", timeout=10)
+    assert seen.status_code == 200
